@@ -1,0 +1,67 @@
+# stockdash: `make run` serves the product, `make test` checks it. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+HAS_FRONTEND := $(wildcard frontend/package.json)
+
+.PHONY: help run install frontend test test-sqlite test-postgres test-frontend lint format client bench services clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the package with its dev tools
+
+frontend: ## Build the frontend into frontend/dist (if the frontend exists)
+ifneq ($(HAS_FRONTEND),)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+endif
+
+run: install frontend ## Install, build the frontend and serve on http://127.0.0.1:8000 (SQLite, offline snapshot)
+	$(BIN)/stockdash serve --host $(HOST) --port $(PORT)
+
+lint: install ## ruff check, ruff format --check, mypy (strict)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: install ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+test-sqlite: install ## The whole Python suite on SQLite
+	STOCKDASH_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-postgres: install ## The whole Python suite on PostgreSQL (TEST_DATABASE_URL)
+	STOCKDASH_TEST_DB=postgres TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-frontend: install ## Vitest units, build, and the Playwright e2e run in Debian chromium
+ifneq ($(HAS_FRONTEND),)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run lint && npm test && npm run build && npm run e2e
+endif
+
+test: services lint test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL and Redis if they are down)
+
+client: install ## Regenerate frontend/openapi.json and the typed API client
+	$(BIN)/python -c "import json; from stockdash.app import create_app; print(json.dumps(create_app().openapi(), indent=2))" > frontend/openapi.json
+	cd frontend && npm run gen:client
+
+bench: install ## Run the benchmarks and rewrite docs/benchmarks.md
+	$(BIN)/python -m bench.run_all
+
+services: ## Start (installing if needed) PostgreSQL and Redis for the tests
+	bash scripts/ensure-services.sh
+
+clean: ## Remove build output and caches
+	rm -rf .pytest_cache .mypy_cache .ruff_cache frontend/dist

@@ -1,0 +1,3 @@
+"""stockdash: a self-hostable AI stock dashboard."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,152 @@
+"""The `stockdash` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stockdash import __version__
+from stockdash.core.config import InsecureConfigError, get_settings
+
+app = typer.Typer(
+    name="stockdash",
+    help="Self-hostable AI stock dashboard: serve the API and UI, run migrations, manage data.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+snapshot_app = typer.Typer(
+    help="Build or inspect the offline market data snapshot.", no_args_is_help=True
+)
+app.add_typer(snapshot_app, name="snapshot")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stockdash {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Self-hostable AI stock dashboard."""
+    logging.basicConfig(
+        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations (to the latest revision by default)."""
+    from stockdash.core.migrate import upgrade
+
+    url = get_settings().resolved_database_url
+    upgrade(url, revision)
+    typer.echo(f"Database at {_redact(url)} is at revision {revision}.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (ignored with --reload).")] = 1,
+) -> None:
+    """Serve the API (and the built frontend, if present) with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    try:
+        settings.check_secure()
+    except InsecureConfigError as exc:
+        typer.secho(f"Refusing to start: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from exc
+    if settings.is_sqlite:
+        from stockdash.core.migrate import upgrade
+
+        upgrade(settings.resolved_database_url)
+    typer.echo(f"stockdash {__version__} on http://{host}:{port} (API docs at /docs)")
+    uvicorn.run(
+        "stockdash.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True, help="Admin email address.")],
+    username: Annotated[str, typer.Option(prompt=True, help="Admin username.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."
+        ),
+    ],
+) -> None:
+    """Create an administrator account (or promote an existing one with that email)."""
+    from pydantic import ValidationError
+
+    from stockdash.users.admin import ensure_admin
+    from stockdash.users.schemas import UserCreate
+
+    try:
+        data = UserCreate(username=username, email=email, password=password)
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.secho(
+                f"{'.'.join(map(str, err['loc']))}: {err['msg']}", fg=typer.colors.RED, err=True
+            )
+        raise typer.Exit(code=2) from exc
+    from stockdash.core.migrate import upgrade
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        upgrade(settings.resolved_database_url)
+    created = asyncio.run(ensure_admin(settings, data))
+    typer.echo(f"{'Created' if created else 'Promoted'} admin {data.username} <{data.email}>.")
+
+
+@snapshot_app.command("build")
+def snapshot_build(
+    source: Annotated[
+        Path, typer.Option(help="Folder with the raw market data (the repo's ../shared/data).")
+    ] = Path("../shared/data"),
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: the package's data folder).")
+    ] = None,
+) -> None:
+    """Rebuild the offline snapshot the package ships from the raw data files."""
+    from stockdash.market.snapshot import build
+
+    if not source.is_dir():
+        typer.secho(f"No data folder at {source}.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
+    build.main(source, out or build.DATA_DIR)
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+if __name__ == "__main__":
+    app()

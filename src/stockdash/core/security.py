@@ -1,0 +1,95 @@
+"""Password hashing (bcrypt) and JWT access tokens (PyJWT)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import bcrypt
+import jwt
+
+BCRYPT_ROUNDS = 12
+_ISSUER = "stockdash"
+
+
+def _prehash(password: str) -> bytes:
+    # bcrypt ignores bytes past 72; a SHA-256 prehash keeps long passphrases fully significant.
+    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
+
+
+def hash_password(password: str, *, rounds: int = BCRYPT_ROUNDS) -> str:
+    """Hash a password with bcrypt."""
+    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    """Check a password against its bcrypt hash in constant time."""
+    try:
+        return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=4)
+def dummy_hash(rounds: int = BCRYPT_ROUNDS) -> str:
+    """A hash to verify against when the user does not exist, so both paths take the same time."""
+    return hash_password(secrets.token_urlsafe(16), rounds=rounds)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """An encoded JWT and its lifetime in seconds."""
+
+    token: str
+    expires_in: int
+
+
+class TokenError(Exception):
+    """A token is missing, malformed, expired or signed with the wrong key."""
+
+
+def create_access_token(
+    subject: str,
+    *,
+    secret: str,
+    algorithm: str,
+    lifetime: timedelta,
+    extra: dict[str, Any] | None = None,
+) -> AccessToken:
+    """Sign an access token for a user id."""
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "iss": _ISSUER,
+        "type": "access",
+        "jti": secrets.token_hex(8),
+        **(extra or {}),
+    }
+    return AccessToken(
+        jwt.encode(claims, secret, algorithm=algorithm), int(lifetime.total_seconds())
+    )
+
+
+def decode_access_token(token: str, *, secret: str, algorithm: str) -> dict[str, Any]:
+    """Verify signature, expiry, issuer and type; return the claims."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=[algorithm],
+            issuer=_ISSUER,
+            options={"require": ["sub", "exp", "iat", "iss", "type"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenError(str(exc)) from exc
+    if claims.get("type") != "access":
+        raise TokenError("not an access token")
+    return claims

@@ -1,0 +1,283 @@
+"""Market data provider backed by the offline snapshot shipped in stockdash/market/data."""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from stockdash.market.types import (
+    Bar,
+    DataSource,
+    FundamentalsYear,
+    Profile,
+    Quote,
+    SearchHit,
+    UnknownSymbolError,
+)
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStat:
+    """One day of the published key financials (closing price of the prior session)."""
+
+    date: date
+    price: float | None
+    pe_ratio: float | None
+    eps: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Universe:
+    """Parsed universe file."""
+
+    as_of: date
+    sources: list[dict[str, str]]
+    profiles: dict[str, Profile]
+    quotes: dict[str, Quote]
+    fundamentals: dict[str, list[FundamentalsYear]]
+    provenance: dict[str, dict[int, dict[str, str]]]
+    has_history: frozenset[str]
+    symbols: frozenset[str]
+    hits: dict[str, SearchHit]
+    sorted_symbols: list[str]
+    by_name: list[tuple[str, SearchHit]]
+
+
+def normalize_symbol(symbol: str) -> str:
+    """Canonical S&P-style symbol: upper case, class separator '.' (BRK-B -> BRK.B)."""
+    return symbol.strip().upper().replace("-", ".").replace("/", ".")
+
+
+def _read_gz(path: Path) -> Any:
+    """Parse one gzipped JSON file."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _day(text: str) -> date:
+    """ISO date string to date."""
+    return date.fromisoformat(text)
+
+
+def _quote(symbol: str, q: dict[str, Any]) -> Quote:
+    """Quote from its JSON row."""
+    source: DataSource = "demo" if q["source"] == "demo" else "snapshot"
+    return Quote(
+        symbol=symbol,
+        price=q["price"],
+        previous_close=q["previous_close"],
+        change=q["change"],
+        change_percent=q["change_percent"],
+        volume=q["volume"],
+        market_cap=q["market_cap"],
+        pe_ratio=q["pe_ratio"],
+        eps=q["eps"],
+        dividend_yield=q["dividend_yield"],
+        week52_high=q["week52_high"],
+        week52_low=q["week52_low"],
+        ebitda=q["ebitda"],
+        price_to_sales=q["price_to_sales"],
+        price_to_book=q["price_to_book"],
+        as_of=_day(q["as_of"]),
+        source=source,
+    )
+
+
+def _fundamentals_year(row: dict[str, Any]) -> FundamentalsYear:
+    """FundamentalsYear from its JSON row."""
+    return FundamentalsYear(
+        fiscal_year=row["fy"],
+        period_end=_day(row["end"]),
+        filed=_day(row["filed"]),
+        filed_estimated=True,
+        revenue=row["revenue"],
+        gross_profit=row["gross_profit"],
+        operating_income=row["operating_income"],
+        net_income=row["net_income"],
+        eps_diluted=row["eps_diluted"],
+        operating_cash_flow=row["operating_cash_flow"],
+        capital_expenditure=row["capital_expenditure"],
+        free_cash_flow=row["free_cash_flow"],
+        depreciation_amortization=row["depreciation_amortization"],
+        total_debt=row["total_debt"],
+        cash=row["cash"],
+        shareholders_equity=row["shareholders_equity"],
+        shares_outstanding=row["shares_outstanding"],
+        dividends_per_share=row["dividends_per_share"],
+    )
+
+
+class SnapshotProvider:
+    """MarketDataProvider over the shipped snapshot; loads lazily and caches per instance."""
+
+    name = "snapshot"
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self._dir = data_dir or DEFAULT_DATA_DIR
+        self._universe: _Universe | None = None
+        self._history: dict[str, tuple[list[date], list[Bar]]] = {}
+        self._key_stats: dict[str, list[KeyStat]] | None = None
+
+    # --- loading ---------------------------------------------------------------------
+
+    def _load(self) -> _Universe:
+        """Parse universe.json.gz once."""
+        if self._universe is not None:
+            return self._universe
+        raw = _read_gz(self._dir / "universe.json.gz")
+        profiles: dict[str, Profile] = {}
+        quotes: dict[str, Quote] = {}
+        fundamentals: dict[str, list[FundamentalsYear]] = {}
+        provenance: dict[str, dict[int, dict[str, str]]] = {}
+        hits: list[tuple[str, SearchHit]] = []
+        for sym, entry in raw["symbols"].items():
+            p = entry["profile"]
+            profiles[sym] = Profile(
+                symbol=sym,
+                name=p["name"],
+                sector=p["sector"],
+                industry=p["industry"],
+                exchange=p["exchange"],
+                market_cap=p["market_cap"],
+                cik=p["cik"],
+            )
+            quotes[sym] = _quote(sym, entry["quote"])
+            fundamentals[sym] = [_fundamentals_year(r) for r in entry["fundamentals"]]
+            provenance[sym] = {r["fy"]: dict(r["src"]) for r in entry["fundamentals"]}
+            hit = SearchHit(symbol=sym, name=p["name"], exchange=p["exchange"], sector=p["sector"])
+            hits.append((sym, hit))
+
+        def by_cap(item: tuple[str, SearchHit]) -> float:
+            return -(quotes[item[0]].market_cap or 0.0)
+
+        self._universe = _Universe(
+            as_of=_day(raw["as_of"]),
+            sources=list(raw["sources"]),
+            profiles=profiles,
+            quotes=quotes,
+            fundamentals=fundamentals,
+            provenance=provenance,
+            has_history=frozenset(s for s, e in raw["symbols"].items() if e["has_history"]),
+            symbols=frozenset(profiles),
+            hits=dict(hits),
+            sorted_symbols=sorted(profiles),
+            by_name=[(h.name.lower(), h) for _, h in sorted(hits, key=by_cap)],
+        )
+        return self._universe
+
+    def _resolve(self, symbol: str) -> str:
+        """Canonical symbol, or UnknownSymbolError."""
+        sym = normalize_symbol(symbol)
+        if sym not in self._load().symbols:
+            raise UnknownSymbolError(self.name, f"unknown symbol {symbol!r}", status=404)
+        return sym
+
+    def _bars(self, sym: str) -> tuple[list[date], list[Bar]]:
+        """All bars of one symbol, loaded on first use."""
+        if sym in self._history:
+            return self._history[sym]
+        bars: list[Bar] = []
+        if sym in self._load().has_history:
+            h = _read_gz(self._dir / f"history-{sym}.json.gz")
+            day = _day(h["start"])
+            for delta, o, hi, lo, c, v in zip(
+                h["d"], h["o"], h["h"], h["l"], h["c"], h["v"], strict=True
+            ):
+                day += timedelta(days=delta)
+                bars.append(Bar(date=day, open=o, high=hi, low=lo, close=c, volume=float(v)))
+        self._history[sym] = ([b.date for b in bars], bars)
+        return self._history[sym]
+
+    # --- MarketDataProvider ----------------------------------------------------------
+
+    async def quote(self, symbols: list[str]) -> dict[str, Quote]:
+        """Snapshot quotes keyed by canonical symbol; any unknown symbol raises."""
+        quotes = self._load().quotes
+        return {sym: quotes[sym] for sym in (self._resolve(s) for s in symbols)}
+
+    async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
+        """Daily bars between start and end inclusive, oldest first (empty without data)."""
+        dates, bars = self._bars(self._resolve(symbol))
+        lo = bisect.bisect_left(dates, start) if start else 0
+        hi = bisect.bisect_right(dates, end) if end else len(bars)
+        return bars[lo:hi]
+
+    async def fundamentals(self, symbol: str) -> list[FundamentalsYear]:
+        """Annual fundamentals, oldest first."""
+        return list(self._load().fundamentals[self._resolve(symbol)])
+
+    async def profile(self, symbol: str) -> Profile:
+        """Company profile."""
+        return self._load().profiles[self._resolve(symbol)]
+
+    async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        """Exact ticker, then ticker prefix, then name matches (largest market cap first)."""
+        q = query.strip()
+        if not q or limit <= 0:
+            return []
+        u = self._load()
+        sym_q, name_q = normalize_symbol(q), q.lower()
+        out: dict[str, SearchHit] = {}
+        if sym_q in u.hits:
+            out[sym_q] = u.hits[sym_q]
+        for s in u.sorted_symbols[bisect.bisect_left(u.sorted_symbols, sym_q) :]:
+            if len(out) >= limit or not s.startswith(sym_q):
+                break
+            out.setdefault(s, u.hits[s])
+        for word_start in (True, False):
+            for name, h in u.by_name:
+                if len(out) >= limit:
+                    break
+                pos = name.find(name_q)
+                if pos >= 0 and (pos == 0 or not name[pos - 1].isalnum()) == word_start:
+                    out.setdefault(h.symbol, h)
+        return list(out.values())[:limit]
+
+    # --- extras for the app ----------------------------------------------------------
+
+    def known_symbols(self) -> frozenset[str]:
+        """All canonical symbols in the snapshot."""
+        return self._load().symbols
+
+    def universe_quotes(self) -> dict[str, Quote]:
+        """Quotes of every symbol (a copy)."""
+        return dict(self._load().quotes)
+
+    def universe_profiles(self) -> dict[str, Profile]:
+        """Profiles of every symbol (a copy)."""
+        return dict(self._load().profiles)
+
+    def as_of(self) -> date:
+        """Date of the newest quote data in the snapshot."""
+        return self._load().as_of
+
+    def sources(self) -> list[dict[str, str]]:
+        """Credits: one dict per source folder (id, title, url, licence, used_for)."""
+        return [dict(s) for s in self._load().sources]
+
+    def fundamentals_sources(self, symbol: str) -> dict[int, dict[str, str]]:
+        """Per fiscal year, the source of each field not taken from SEC annual data."""
+        return {fy: dict(m) for fy, m in self._load().provenance[self._resolve(symbol)].items()}
+
+    def daily_key_stats(self, symbol: str) -> list[KeyStat]:
+        """Published daily price / P/E / EPS, oldest first (days without any value skipped)."""
+        sym = self._resolve(symbol)
+        if self._key_stats is None:
+            raw = _read_gz(self._dir / "daily_key_stats.json.gz")
+            dates = [_day(d) for d in raw["dates"]]
+            self._key_stats = {
+                s: [
+                    KeyStat(date=d, price=p, pe_ratio=pe, eps=e)
+                    for d, p, pe, e in zip(dates, *cols, strict=True)
+                    if p is not None or pe is not None or e is not None
+                ]
+                for s, cols in raw["symbols"].items()
+            }
+        return list(self._key_stats.get(sym, []))

@@ -1,0 +1,10 @@
+"""Import every table module so metadata (and Alembic) sees all tables."""
+
+from __future__ import annotations
+
+
+def load_all_models() -> None:
+    """Register every ORM model on Base.metadata."""
+    from stockdash.market import models as market_models  # noqa: F401
+    from stockdash.users import models as user_models  # noqa: F401
+    from stockdash.watchlist import models as watchlist_models  # noqa: F401

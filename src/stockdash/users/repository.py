@@ -1,0 +1,64 @@
+"""All queries on users."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stockdash.users.models import User
+
+
+class UserRepository(Protocol):
+    """Storage of users, whatever the backend."""
+
+    async def get(self, user_id: int) -> User | None: ...
+    async def get_by_login(self, login: str) -> User | None: ...
+    async def exists(self, *, username: str, email: str) -> tuple[bool, bool]: ...
+    async def add(self, user: User) -> User: ...
+    async def lock(self, user_id: int) -> User | None: ...
+
+
+class SqlUserRepository:
+    """Users in a SQL database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> User | None:
+        """A user by id."""
+        return await self.session.get(User, user_id)
+
+    async def get_by_login(self, login: str) -> User | None:
+        """A user by username or email (case-insensitive)."""
+        needle = login.strip().lower()
+        stmt = select(User).where(
+            or_(func.lower(User.username) == needle, func.lower(User.email) == needle)
+        )
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def exists(self, *, username: str, email: str) -> tuple[bool, bool]:
+        """Whether the username and the email are already taken."""
+        stmt = select(User.username, User.email).where(
+            or_(
+                func.lower(User.username) == username.lower(),
+                func.lower(User.email) == email.lower(),
+            )
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return (
+            any(r.username.lower() == username.lower() for r in rows),
+            any(r.email.lower() == email.lower() for r in rows),
+        )
+
+    async def add(self, user: User) -> User:
+        """Insert a user and flush to get its id."""
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def lock(self, user_id: int) -> User | None:
+        """Load a user and lock its row until the transaction ends (PostgreSQL)."""
+        stmt = select(User).where(User.id == user_id).with_for_update()
+        return (await self.session.execute(stmt)).scalars().first()

@@ -1,0 +1,105 @@
+"""Account rules: registration, login, and the public view of a user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stockdash.core.config import Settings
+from stockdash.core.errors import Conflict, Forbidden, NotAuthenticated
+from stockdash.core.security import (
+    AccessToken,
+    create_access_token,
+    dummy_hash,
+    hash_password,
+    verify_password,
+)
+from stockdash.subscriptions import tiers
+from stockdash.users.models import User
+from stockdash.users.repository import SqlUserRepository
+from stockdash.users.schemas import UserCreate, UserPublic
+
+
+def to_public(user: User) -> UserPublic:
+    """The API view of a user, with limits derived from the tier table."""
+    spec = tiers.spec(user.subscription_tier)
+    return UserPublic(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        subscription_tier=spec.tier,
+        max_stocks=spec.max_stocks,
+        allowed_models=list(spec.models),
+        role=user.role,
+        is_active=user.is_active,
+        email_verified=user.email_verified,
+        created_at=user.created_at,
+    )
+
+
+async def register(
+    session: AsyncSession,
+    data: UserCreate,
+    *,
+    rounds: int,
+    role: str = "user",
+    email_verified: bool = False,
+) -> User:
+    """Create an account; 409 when the username or email is taken."""
+    repo = SqlUserRepository(session)
+    email = data.email.lower()
+    taken_username, taken_email = await repo.exists(username=data.username, email=email)
+    _raise_if_taken(taken_username, taken_email)
+    user = User(
+        username=data.username,
+        email=email,
+        password_hash=hash_password(data.password, rounds=rounds),
+        subscription_tier=tiers.Tier.FREE.value,
+        role=role,
+        is_active=True,
+        email_verified=email_verified,
+    )
+    try:
+        await repo.add(user)
+        await session.commit()
+    except IntegrityError as exc:
+        # Lost a race with a concurrent sign-up for the same name or address.
+        await session.rollback()
+        raise Conflict("That username or email is already registered.", code="user_exists") from exc
+    return user
+
+
+def _raise_if_taken(taken_username: bool, taken_email: bool) -> None:
+    if taken_username and taken_email:
+        raise Conflict("That username and email are already registered.", code="user_exists")
+    if taken_username:
+        raise Conflict("That username is taken.", code="username_taken")
+    if taken_email:
+        raise Conflict("That email is already registered.", code="email_taken")
+
+
+async def authenticate(session: AsyncSession, login: str, password: str, *, rounds: int) -> User:
+    """The user for these credentials; 401 otherwise, in the same time either way."""
+    user = await SqlUserRepository(session).get_by_login(login)
+    password_ok = verify_password(password, user.password_hash if user else dummy_hash(rounds))
+    if user is None or not password_ok:
+        raise NotAuthenticated(
+            "Incorrect username/email or password.",
+            code="invalid_credentials",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not user.is_active:
+        raise Forbidden("This account has been deactivated.", code="account_inactive")
+    return user
+
+
+def issue_token(user: User, settings: Settings) -> AccessToken:
+    """A signed access token for a user."""
+    return create_access_token(
+        str(user.id),
+        secret=settings.jwt_secret_key,
+        algorithm=settings.jwt_algorithm,
+        lifetime=timedelta(hours=settings.jwt_expiration_hours),
+    )

@@ -1,0 +1,50 @@
+"""The current user's watchlist."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Response, status
+
+from stockdash.core.deps import CurrentUser, SessionDep
+from stockdash.core.errors import error_responses
+from stockdash.market.deps import MarketDep
+from stockdash.watchlist import service
+from stockdash.watchlist.schemas import WatchlistAdd, WatchlistItem, WatchlistPublic
+
+router = APIRouter(prefix="/watchlist", tags=["watchlist"], responses=error_responses(401))
+
+
+@router.get("", response_model=WatchlistPublic)
+async def get_watchlist(user: CurrentUser, session: SessionDep) -> WatchlistPublic:
+    """The symbols you track, with your plan's limit."""
+    return await service.get_watchlist(session, user)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WatchlistItem,
+    responses=error_responses(403, 404, 409, 422),
+)
+async def add_to_watchlist(
+    body: WatchlistAdd,
+    user: CurrentUser,
+    session: SessionDep,
+    market: MarketDep,
+    background: BackgroundTasks,
+) -> WatchlistItem:
+    """Track a symbol (fetched at once, not at the next refresh)."""
+    item = await service.add_symbol(session, user.id, body.symbol, market.resolve_symbol)
+    background.add_task(market.warm, item.symbol)
+    return WatchlistItem.model_validate(item)
+
+
+@router.delete(
+    "/{symbol}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(404),
+)
+async def remove_from_watchlist(symbol: str, user: CurrentUser, session: SessionDep) -> Response:
+    """Stop tracking a symbol."""
+    await service.remove_symbol(session, user.id, symbol)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

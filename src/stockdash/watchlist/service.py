@@ -1,0 +1,71 @@
+"""Watchlist rules: known symbols only, no duplicates, never above the tier's limit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stockdash.core.errors import Conflict, Forbidden, NotFound
+from stockdash.subscriptions import tiers
+from stockdash.users.models import User
+from stockdash.users.repository import SqlUserRepository
+from stockdash.watchlist.models import UserStock
+from stockdash.watchlist.repository import SqlWatchlistRepository
+from stockdash.watchlist.schemas import WatchlistItem, WatchlistPublic
+
+SymbolResolver = Callable[[str], Awaitable[str | None]]
+
+
+async def get_watchlist(session: AsyncSession, user: User) -> WatchlistPublic:
+    """A user's watchlist and limit."""
+    items = await SqlWatchlistRepository(session).list_for_user(user.id)
+    return WatchlistPublic(
+        data=[WatchlistItem.model_validate(i) for i in items],
+        count=len(items),
+        max_stocks=tiers.max_stocks(user.subscription_tier),
+    )
+
+
+async def add_symbol(
+    session: AsyncSession, user_id: int, raw_symbol: str, resolve: SymbolResolver
+) -> UserStock:
+    """Track a symbol: 404 unknown, 409 duplicate, 403 over the tier's limit."""
+    symbol = await resolve(raw_symbol)
+    if symbol is None:
+        raise NotFound(
+            f"Unknown symbol '{raw_symbol.upper()}': search with /api/v1/stocks/search?q=...",
+            code="unknown_symbol",
+        )
+    # The user row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) serialises concurrent adds.
+    user = await SqlUserRepository(session).lock(user_id)
+    if user is None:
+        raise NotFound("User not found.")
+    repo = SqlWatchlistRepository(session)
+    if await repo.get(user_id, symbol) is not None:
+        raise Conflict(f"{symbol} is already on your watchlist.", code="already_tracked")
+    limit = tiers.max_stocks(user.subscription_tier)
+    if await repo.count(user_id) >= limit:
+        raise Forbidden(
+            f"Your {tiers.spec(user.subscription_tier).name} plan allows {limit} stocks; "
+            "remove one or upgrade your plan to add more.",
+            code="watchlist_limit_reached",
+            details={"max_stocks": limit, "tier": user.subscription_tier},
+        )
+    try:
+        item = await repo.add(UserStock(user_id=user_id, symbol=symbol))
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(f"{symbol} is already on your watchlist.", code="already_tracked") from exc
+    return item
+
+
+async def remove_symbol(session: AsyncSession, user_id: int, raw_symbol: str) -> None:
+    """Stop tracking a symbol; 404 if it was not tracked."""
+    symbol = raw_symbol.strip().upper().replace("-", ".")
+    removed = await SqlWatchlistRepository(session).remove(user_id, symbol)
+    if not removed:
+        raise NotFound(f"{symbol} is not on your watchlist.", code="not_tracked")
+    await session.commit()

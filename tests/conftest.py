@@ -1,0 +1,187 @@
+"""Shared fixtures: a clean database per test (SQLite or PostgreSQL), the app, clients, factories.
+
+`STOCKDASH_TEST_DB=sqlite` (default) or `postgres` picks the backend; `TEST_DATABASE_URL` overrides
+the PostgreSQL URL (default: the local server's `test` database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+
+from stockdash.app import build_market, create_app
+from stockdash.core.config import Settings
+from stockdash.core.db import Base, create_engine
+from stockdash.core.migrate import upgrade
+from stockdash.market.service import MarketService
+from stockdash.models import load_all_models
+
+BACKEND = os.environ.get("STOCKDASH_TEST_DB", "sqlite")
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+load_all_models()
+
+
+def pytest_report_header() -> str:
+    where = PG_URL if BACKEND == "postgres" else "a SQLite file per test"
+    return f"stockdash database backend: {BACKEND} ({where})"
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Run the real migrations once: into a template SQLite file, or into PostgreSQL."""
+    if BACKEND == "postgres":
+        asyncio.run(_reset_postgres(PG_URL))
+        upgrade(PG_URL)
+        return PG_URL
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{template}")
+    return str(template)
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    """A clean, migrated database for one test."""
+    if BACKEND == "postgres":
+        yield migrated_template
+        asyncio.run(_truncate_postgres(migrated_template))
+        return
+    path = tmp_path / "stockdash.db"
+    shutil.copyfile(migrated_template, path)
+    yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Test settings: fast bcrypt, a temp data dir, no background refresh."""
+    return Settings(
+        environment="test",
+        jwt_secret_key="test-secret-key-that-is-long-enough-0123456789",
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        bcrypt_rounds=4,
+        refresh_interval_seconds=0,
+        redis_url=None,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture(scope="session")
+def market() -> MarketService:
+    """One snapshot-backed market service for the session (the snapshot is read-only)."""
+    return build_market(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def app(settings: Settings, market: MarketService) -> AsyncIterator[Any]:
+    """The app with its lifespan running."""
+    application = create_app(settings, market=market)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class UserHandle:
+    """A registered user and an authenticated client header."""
+
+    id: int
+    username: str
+    email: str
+    password: str
+    headers: dict[str, str]
+
+
+UserFactory = Callable[..., Awaitable[UserHandle]]
+
+
+@pytest.fixture
+def make_user(client: httpx.AsyncClient) -> UserFactory:
+    """Register and log in a new user, optionally on a given tier."""
+
+    async def factory(tier: str = "free", password: str = "correct-horse-9") -> UserHandle:
+        n = next(_counter)
+        username, email = f"user{n}", f"user{n}@example.com"
+        r = await client.post(
+            "/api/v1/auth/register",
+            json={"username": username, "email": email, "password": password},
+        )
+        assert r.status_code == 201, r.text
+        r2 = await client.post(
+            "/api/v1/auth/login", data={"username": username, "password": password}
+        )
+        assert r2.status_code == 200, r2.text
+        headers = {"Authorization": f"Bearer {r2.json()['access_token']}"}
+        if tier != "free":
+            r3 = await client.put("/api/v1/subscriptions/me", json={"tier": tier}, headers=headers)
+            assert r3.status_code == 200, r3.text
+        return UserHandle(r.json()["id"], username, email, password, headers)
+
+    return factory
+
+
+WatchlistFactory = Callable[[UserHandle, list[str]], Awaitable[None]]
+
+
+@pytest.fixture
+def fill_watchlist(client: httpx.AsyncClient) -> WatchlistFactory:
+    """Add symbols to a user's watchlist through the API."""
+
+    async def factory(user: UserHandle, symbols: list[str]) -> None:
+        for symbol in symbols:
+            r = await client.post(
+                "/api/v1/watchlist", json={"symbol": symbol}, headers=user.headers
+            )
+            assert r.status_code == 201, r.text
+
+    return factory
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """Check the stable error shape and return its body."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]  # type: ignore[no-any-return]
