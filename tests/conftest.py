@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,16 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
-from stockdash.app import build_market, create_app
+from stockdash.app import create_app
 from stockdash.core.config import Settings
 from stockdash.core.db import Base, create_engine
 from stockdash.core.migrate import upgrade
-from stockdash.market.service import MarketService
+from stockdash.market.cache import Cache, MemoryCache, RedisCache
+from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.models import load_all_models
 
 BACKEND = os.environ.get("STOCKDASH_TEST_DB", "sqlite")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -95,15 +98,15 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def market() -> MarketService:
-    """One snapshot-backed market service for the session (the snapshot is read-only)."""
-    return build_market(Settings(_env_file=None))  # type: ignore[call-arg]
+def snapshot() -> SnapshotProvider:
+    """One offline snapshot for the whole session (it is read-only)."""
+    return SnapshotProvider()
 
 
 @pytest.fixture
-async def app(settings: Settings, market: MarketService) -> AsyncIterator[Any]:
+async def app(settings: Settings, snapshot: SnapshotProvider) -> AsyncIterator[Any]:
     """The app with its lifespan running."""
-    application = create_app(settings, market=market)
+    application = create_app(settings, snapshot=snapshot)
     async with LifespanManager(application):
         yield application
 
@@ -185,3 +188,18 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     if code is not None:
         assert body["error"]["code"] == code, body
     return body["error"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
+    """Each market test runs on the in-process cache and on the real Redis."""
+    if request.param == "memory":
+        yield MemoryCache()
+        return
+    redis_cache = RedisCache(REDIS_URL, prefix=f"stockdash-test:{uuid.uuid4().hex}:")
+    try:
+        await redis_cache.ping()
+    except Exception as exc:  # pragma: no cover - CI starts Redis; say so loudly if it is down
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc} (run `make services`)")
+    yield redis_cache
+    await redis_cache.close()

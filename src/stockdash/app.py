@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,12 +13,18 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from stockdash import __version__
+from stockdash.analysis.narrator import narrator_from_settings
+from stockdash.analysis.router import router as analysis_router
+from stockdash.analysis.service import AnalysisService
 from stockdash.core.config import Settings, get_settings
 from stockdash.core.db import create_engine, create_sessionmaker
 from stockdash.core.errors import install_error_handlers
 from stockdash.core.health import router as health_router
+from stockdash.core.metrics_route import router as metrics_router
 from stockdash.core.spa import mount_frontend
-from stockdash.market.service import MarketService
+from stockdash.jobs.refresh import run_scheduler
+from stockdash.market.factory import build_market
+from stockdash.market.router import router as market_router
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.subscriptions.router import router as subscriptions_router
 from stockdash.users.router import auth_router, users_router
@@ -27,16 +35,17 @@ logger = logging.getLogger("stockdash")
 API_PREFIX = "/api/v1"
 
 
-def build_market(settings: Settings) -> MarketService:
-    """The market data service for these settings."""
-    snapshot = SnapshotProvider()
-    return MarketService(provider=snapshot, snapshot=snapshot)
-
-
 def api_router() -> APIRouter:
     """Every versioned API route."""
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, users_router, subscriptions_router, watchlist_router):
+    for router in (
+        auth_router,
+        users_router,
+        subscriptions_router,
+        watchlist_router,
+        market_router,
+        analysis_router,
+    ):
         api.include_router(router)
     return api
 
@@ -44,19 +53,37 @@ def api_router() -> APIRouter:
 def create_app(
     settings: Settings | None = None,
     *,
-    market: MarketService | None = None,
+    snapshot: SnapshotProvider | None = None,
     frontend_dist: Path | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app; nothing connects until the lifespan starts."""
+    """Build the FastAPI app; connections open lazily and the refresh schedule starts with the lifespan."""
     settings = settings or get_settings()
     settings.check_secure()
     engine = create_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    sessionmaker = create_sessionmaker(engine)
+    market = build_market(settings, sessionmaker, snapshot=snapshot)
+    analysis = AnalysisService(
+        market,
+        risk_free_rate=settings.risk_free_rate,
+        equity_risk_premium=settings.equity_risk_premium,
+        narrator=narrator_from_settings(settings, cache=market.cache),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.refresh_interval_seconds > 0:
+            scheduler = asyncio.create_task(
+                run_scheduler(sessionmaker, market, analysis, settings.refresh_interval_seconds)
+            )
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scheduler
+            await market.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -71,8 +98,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.market = market or build_market(settings)
+    app.state.sessionmaker = sessionmaker
+    app.state.market = market
+    app.state.analysis = analysis
     install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -82,6 +110,7 @@ def create_app(
         allow_headers=["*"],
     )
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(api_router())
     mount_frontend(app, frontend_dist)
     return app

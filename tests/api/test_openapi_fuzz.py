@@ -41,7 +41,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def server(
+    migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """A real `stockdash serve` on a free port with one signed-in user."""
     data_dir = tmp_path_factory.mktemp("fuzz")
     if BACKEND == "postgres":

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from stockdash.app import create_app
 from stockdash.cli import app as cli_app
 from stockdash.core.config import DEFAULT_JWT_SECRET, InsecureConfigError, Settings
-from stockdash.market.service import MarketService
+from stockdash.market.snapshot.provider import SnapshotProvider
 from tests.conftest import BACKEND, assert_error
 
 
@@ -77,7 +77,7 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
 
 
 async def test_ready_is_503_when_the_database_is_unreachable(
-    tmp_path: Path, market: MarketService
+    tmp_path: Path, snapshot: SnapshotProvider
 ) -> None:
     settings = Settings(
         environment="test",
@@ -85,7 +85,7 @@ async def test_ready_is_503_when_the_database_is_unreachable(
         _env_file=None,  # type: ignore[call-arg]
         database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
     )
-    app = create_app(settings, market=market)
+    app = create_app(settings, snapshot=snapshot)
     async with (
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
@@ -103,9 +103,9 @@ async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncC
     assert_error(r, 422, "validation_error")
 
 
-async def test_data_survives_a_restart(settings: Settings, market: MarketService) -> None:
+async def test_data_survives_a_restart(settings: Settings, snapshot: SnapshotProvider) -> None:
     async def run(step: str) -> int:
-        app = create_app(settings, market=market)
+        app = create_app(settings, snapshot=snapshot)
         async with (
             LifespanManager(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,

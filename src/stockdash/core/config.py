@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_JWT_SECRET = "dev-insecure-change-me"  # noqa: S105 - the refusal below is the point
+DEFAULT_JWT_SECRET = "dev-insecure-change-me-not-for-production"  # noqa: S105 - the refusal below is the point
 
 Environment = Literal["development", "test", "staging", "production"]
 

@@ -40,11 +40,15 @@ def _unauthenticated(message: str) -> NotAuthenticated:
 
 
 async def get_current_user(
-    session: SessionDep,
+    request: Request,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
-    """The active user the bearer token belongs to; 401 otherwise."""
+    """The active user the bearer token belongs to; 401 otherwise.
+
+    It uses its own short session so no transaction (and, on SQLite, no write lock) is held
+    for the rest of the request.
+    """
     if not token:
         raise _unauthenticated("Not authenticated: send `Authorization: Bearer <token>`.")
     try:
@@ -54,7 +58,8 @@ async def get_current_user(
         user_id = int(claims["sub"])
     except (TokenError, ValueError) as exc:
         raise _unauthenticated("Invalid or expired token.") from exc
-    user = await SqlUserRepository(session).get(user_id)
+    async with request.app.state.sessionmaker() as session:
+        user = await SqlUserRepository(session).get(user_id)
     if user is None or not user.is_active:
         raise _unauthenticated("Invalid or expired token.")
     return user

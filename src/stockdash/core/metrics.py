@@ -36,3 +36,9 @@ ANALYSIS_SECONDS = Histogram(
     registry=REGISTRY,
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
+PROVIDER_FETCHES = Counter(
+    "stockdash_provider_fetches_total",
+    "Logical market data fetches the service asked a provider for (one batched quote call counts once).",
+    ["provider", "endpoint"],
+    registry=REGISTRY,
+)

@@ -14,13 +14,13 @@ Rules applied (kept here so the shipped numbers can be audited):
   the prior year. The sources carry no filing date: ``filed = period_end + 75 days`` and
   ``filed_estimated = True`` for every year.
 * Split adjustment of SEC diluted shares: counts below 1e6 or above 1e11 are unit slips
-  (reported in thousands/millions) and are rescaled by powers of 1000. A year-over-year
-  ratio k (or 1/k) >= 1.9 within 12 % of an integer n <= 60 is an n:1 split unless net
-  income also grew >= 0.6 k (a merger); earlier years are multiplied by n (divided for
-  reverse splits) so the latest year's basis applies. 3:2 splits are not detected.
-  ``eps_diluted`` is the SEC reported EPS divided by the same cumulative split factor when it
-  agrees within 2x with ``net_income / adjusted diluted shares`` (else omitted); without
-  reported EPS the derived value is used; only for symbols where neither works for any year (XOM, BRK.B) the yfinance
+  (reported in thousands/millions) and are rescaled by powers of 1000. A year-over-year ratio
+  k (or 1/k) >= 1.9 within 12 % of an integer n <= 60 is an n:1 split unless net income also
+  grew >= 0.6 k (a merger); earlier years are multiplied by n (divided for reverse splits) so
+  the latest year's basis applies. 3:2 splits are not detected. ``eps_diluted`` is the SEC
+  reported EPS divided by the same cumulative split factor when it agrees within 2x with
+  ``net_income / adjusted diluted shares`` (else omitted); without reported EPS the derived
+  value is used; only for symbols where neither works for any year (XOM, BRK.B) the yfinance
   EPS (split-adjusted at fetch time) is used. Dividends per share are kept only when they
   agree with dividends paid / adjusted shares (dividing by an integer split factor where
   needed), or, without dividends paid, when no split was detected.

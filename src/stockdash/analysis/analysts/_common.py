@@ -1,0 +1,155 @@
+"""Helpers shared by the analysts: linear scoring, factor builders, text generation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from stockdash.analysis.schemas import (
+    Analysis,
+    Factor,
+    ModelName,
+    score_from_points,
+    signal_for,
+)
+
+
+def linear(value: float, zero_at: float, full_at: float) -> float:
+    """Fraction 0..1 rising linearly from `zero_at` to `full_at` (either direction), clipped."""
+    if zero_at == full_at:
+        return 1.0 if value >= full_at else 0.0
+    fraction = (value - zero_at) / (full_at - zero_at)
+    return min(max(fraction, 0.0), 1.0)
+
+
+def clean(value: float | str | None) -> float | str | None:
+    """Drop non-finite floats so they never reach a response."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """Format a fraction as a percentage."""
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def scored(
+    name: str,
+    value: float | str | None,
+    benchmark: str,
+    fraction: float,
+    max_points: float,
+    explanation: str,
+) -> Factor:
+    """A factor earning `fraction` of `max_points`."""
+    points = max_points * min(max(fraction, 0.0), 1.0)
+    return Factor(
+        name=name,
+        value=clean(value),
+        benchmark=benchmark,
+        points=points,
+        max_points=max_points,
+        explanation=explanation,
+    )
+
+
+def excluded(name: str, reason: str, nominal_max: float, benchmark: str | None = None) -> Factor:
+    """A factor left out of the score (max 0) because its inputs are missing."""
+    return Factor(
+        name=name,
+        value=None,
+        benchmark=benchmark,
+        points=0.0,
+        max_points=0.0,
+        explanation=f"Not scored ({nominal_max:g} points excluded): {reason}.",
+    )
+
+
+def info(
+    name: str, value: float | str | None, explanation: str, benchmark: str | None = None
+) -> Factor:
+    """An informational factor (max 0) such as a model parameter."""
+    return Factor(
+        name=name,
+        value=clean(value),
+        benchmark=benchmark,
+        points=0.0,
+        max_points=0.0,
+        explanation=explanation,
+    )
+
+
+def _summary(label: str, symbol: str, score: float, signal: str, factors: Sequence[Factor]) -> str:
+    ranked = [f for f in factors if f.max_points > 0]
+    if not ranked:
+        return f"{label} cannot score {symbol}: too little data, so the view is neutral by default."
+    best = max(ranked, key=lambda f: f.points / f.max_points)
+    worst = min(ranked, key=lambda f: f.points / f.max_points)
+    return (
+        f"{label} is {signal} on {symbol} ({score:.0f}/100); "
+        f"strongest factor: {best.name}, weakest: {worst.name}."
+    )
+
+
+def _reasoning(
+    label: str, score: float, confidence: float, factors: Sequence[Factor], notes: Sequence[str]
+) -> str:
+    parts = [f"{label} scored {score:.2f}/100 with confidence {confidence:.2f}."]
+    parts += [
+        f"{f.name}: {f.explanation} ({f.points:.2f}/{f.max_points:g} pts)."
+        for f in factors
+        if f.max_points > 0
+    ]
+    skipped = [
+        f.name for f in factors if f.max_points == 0 and f.explanation.startswith("Not scored")
+    ]
+    if skipped:
+        parts.append("Not scored for missing data: " + ", ".join(skipped) + ".")
+    parts += list(notes)
+    return " ".join(parts)
+
+
+def build_analysis(
+    *,
+    model: ModelName,
+    label: str,
+    symbol: str,
+    factors: list[Factor],
+    nominal_max: float,
+    data_quality: float,
+    inputs_as_of: date,
+    methodology_version: str,
+    notes: Sequence[str] = (),
+    details: dict[str, Any] | None = None,
+) -> Analysis:
+    """Assemble an Analysis: score from factors, confidence = coverage x data quality."""
+    points = sum(f.points for f in factors)
+    max_points = sum(f.max_points for f in factors)
+    score = score_from_points(points, max_points)
+    signal = signal_for(score)
+    coverage = max_points / nominal_max if nominal_max > 0 else 0.0
+    confidence = round(min(max(coverage * data_quality, 0.0), 1.0), 3)
+    return Analysis(
+        model=model,
+        score=score,
+        signal=signal,
+        confidence=confidence,
+        summary=_summary(label, symbol, score, signal, factors),
+        reasoning=_reasoning(label, score, confidence, factors, notes),
+        factors=factors,
+        inputs_as_of=inputs_as_of,
+        methodology_version=methodology_version,
+        details=details,
+    )
+
+
+def fundamentals_quality(years: int) -> float:
+    """Data-quality multiplier for fundamentals-driven models: 1 with >= 5 years, 0.5 below 3."""
+    if years >= 5:
+        return 1.0
+    if years >= 3:
+        return 0.8
+    return 0.5

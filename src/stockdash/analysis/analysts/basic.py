@@ -1,0 +1,169 @@
+"""Basic analyst: trend, momentum, risk, 52-week position, valuation sanity, earnings growth."""
+
+from __future__ import annotations
+
+from stockdash.analysis.analysts._common import build_analysis, excluded, linear, pct, scored
+from stockdash.analysis.context import MarketContext
+from stockdash.analysis.metrics import StockMetrics
+from stockdash.analysis.schemas import Analysis, Factor
+
+VERSION = "basic-1.0"
+NOMINAL_MAX = 100.0
+
+
+def _trend(m: StockMetrics, window: int, band: float, max_points: float) -> Factor:
+    name = f"Price vs {window}-day MA"
+    average = m.sma50 if window == 50 else m.sma200
+    if m.price is None or average is None:
+        reason = m.why_missing("price" if m.price is None else f"sma{window}")
+        return excluded(name, reason, max_points)
+    gap = m.price / average - 1.0
+    return scored(
+        name,
+        gap,
+        f"0 pts at {pct(-band, 0)} below, full at {pct(band, 0)} above the average",
+        linear(gap, -band, band),
+        max_points,
+        f"Price {m.price:.2f} is {pct(gap)} vs the {window}-day average {average:.2f}.",
+    )
+
+
+def _rsi(m: StockMetrics) -> Factor:
+    if m.rsi14 is None:
+        return excluded("RSI-14", m.why_missing("rsi14"), 10)
+    rsi = m.rsi14
+    if 40 <= rsi <= 70:
+        fraction, verdict = 1.0, "healthy momentum"
+    elif 30 <= rsi < 40 or 70 < rsi <= 80:
+        fraction, verdict = 0.5, "weak" if rsi < 40 else "overbought"
+    else:
+        fraction, verdict = 0.0, "oversold" if rsi < 30 else "strongly overbought"
+    return scored(
+        "RSI-14",
+        rsi,
+        "full 40-70, half 30-40 or 70-80, else 0",
+        fraction,
+        10,
+        f"Wilder RSI-14 is {rsi:.1f} ({verdict}).",
+    )
+
+
+def _macd(m: StockMetrics) -> Factor:
+    if m.macd is None or m.macd_histogram is None or m.macd_signal is None:
+        return excluded("MACD(12,26,9)", m.why_missing("macd"), 10)
+    fraction = 0.5 * (m.macd_histogram > 0) + 0.5 * (m.macd > 0)
+    return scored(
+        "MACD(12,26,9)",
+        m.macd_histogram,
+        "half for MACD above signal, half for MACD above zero",
+        fraction,
+        10,
+        f"MACD {m.macd:.3f} vs signal {m.macd_signal:.3f} (histogram {m.macd_histogram:.3f}).",
+    )
+
+
+def _volatility(m: StockMetrics) -> Factor:
+    if m.volatility is None:
+        return excluded("Annualised volatility", m.why_missing("volatility"), 10)
+    return scored(
+        "Annualised volatility",
+        m.volatility,
+        "full at <= 20%, 0 at >= 60%",
+        linear(m.volatility, 0.60, 0.20),
+        10,
+        f"Daily log returns annualise to {pct(m.volatility)} volatility.",
+    )
+
+
+def _range_position(m: StockMetrics) -> Factor:
+    if m.week52_position is None:
+        return excluded("52-week range position", m.why_missing("week52_position"), 10)
+    return scored(
+        "52-week range position",
+        m.week52_position,
+        "0 at the 52-week low, full at the high",
+        m.week52_position,
+        10,
+        f"Price sits at {pct(m.week52_position, 0)} of the 52-week range "
+        f"{m.week52_low:.2f}-{m.week52_high:.2f}.",
+    )
+
+
+def _drawdown(m: StockMetrics) -> Factor:
+    if m.drawdown_from_high is None:
+        return excluded("Drawdown from 52-week high", m.why_missing("drawdown_from_high"), 10)
+    return scored(
+        "Drawdown from 52-week high",
+        m.drawdown_from_high,
+        "full at 0%, 0 at -30% or worse",
+        linear(m.drawdown_from_high, -0.30, 0.0),
+        10,
+        f"Price is {pct(m.drawdown_from_high)} from its 52-week high.",
+    )
+
+
+def _valuation(m: StockMetrics, ctx: MarketContext) -> Factor:
+    name, max_points = "P/E vs sector median", 15.0
+    benchmark = "full at <= 0.8x the sector median, 0 at >= 1.5x"
+    if m.negative_earnings:
+        return scored(name, None, benchmark, 0.0, max_points, "Earnings are negative: no P/E.")
+    median = ctx.sector_pe_median.get(m.sector or "")
+    if m.pe is None or median is None or median <= 0:
+        reason = m.why_missing("pe") if m.pe is None else f"no sector median P/E for {m.sector}"
+        return excluded(name, reason, max_points, benchmark)
+    relative = m.pe / median
+    return scored(
+        name,
+        relative,
+        benchmark,
+        linear(relative, 1.5, 0.8),
+        max_points,
+        f"P/E {m.pe:.1f} is {relative:.2f}x the {m.sector} median of {median:.1f}.",
+    )
+
+
+def _earnings_growth(m: StockMetrics) -> Factor:
+    benchmark = "0 at <= 0%, full at >= 15% a year"
+    if m.earnings_growth_undefined:
+        text = f"Earnings growth is undefined ({m.why_missing('earnings_growth')}): scored 0."
+        return scored("Earnings growth", None, benchmark, 0.0, 10, text)
+    if m.earnings_growth is None:
+        return excluded("Earnings growth", m.why_missing("earnings_growth"), 10)
+    return scored(
+        "Earnings growth",
+        m.earnings_growth,
+        "0 at <= 0%, full at >= 15% a year",
+        linear(m.earnings_growth, 0.0, 0.15),
+        10,
+        f"{m.earnings_growth_source} is {pct(m.earnings_growth)} a year.",
+    )
+
+
+def history_quality(bars: int) -> float:
+    """1 with >= 200 daily bars, 0.7 with >= 50, else 0.4."""
+    return 1.0 if bars >= 200 else 0.7 if bars >= 50 else 0.4
+
+
+def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
+    """Score the basic technical + sanity factors."""
+    factors = [
+        _trend(m, 50, 0.05, 10),
+        _trend(m, 200, 0.10, 15),
+        _rsi(m),
+        _macd(m),
+        _volatility(m),
+        _range_position(m),
+        _drawdown(m),
+        _valuation(m, ctx),
+        _earnings_growth(m),
+    ]
+    return build_analysis(
+        model="basic",
+        label="Basic analyst",
+        symbol=m.symbol,
+        factors=factors,
+        nominal_max=NOMINAL_MAX,
+        data_quality=history_quality(m.history_bars),
+        inputs_as_of=m.as_of,
+        methodology_version=VERSION,
+    )

@@ -1,0 +1,276 @@
+"""Warren Buffett analyst: durable returns, low debt, consistency, owner earnings, safety margin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stockdash.analysis.analysts._common import (
+    build_analysis,
+    excluded,
+    fundamentals_quality,
+    info,
+    linear,
+    pct,
+    scored,
+)
+from stockdash.analysis.context import MarketContext
+from stockdash.analysis.metrics import StockMetrics, finite
+from stockdash.analysis.schemas import Analysis, Factor
+
+VERSION = "warren_buffett-1.0"
+NOMINAL_MAX = 100.0
+ROE_TARGET = 0.15
+MIN_DISCOUNT_RATE = 0.10
+GROWTH_FLOOR, GROWTH_CAP = -0.05, 0.08
+MAX_TERMINAL_GROWTH = 0.025
+PROJECTION_YEARS = 10
+WANTED_MARGIN_OF_SAFETY = 0.30
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerEarnings:
+    """Latest owner earnings and how they were obtained."""
+
+    value: float
+    method: str
+    is_proxy: bool
+
+
+def owner_earnings(m: StockMetrics) -> OwnerEarnings | None:
+    """NI + D&A - capex (all capex treated as maintenance), else FCF, else net income."""
+    if not m.years:
+        return None
+    latest = m.years[-1]
+    ni, da, capex = latest.net_income, latest.depreciation_amortization, latest.capital_expenditure
+    if ni is not None and da is not None and capex is not None:
+        value = finite(ni + da - capex)
+        method = "net income + D&A - capex (all capex treated as maintenance, conservative)"
+        return OwnerEarnings(value, method, False) if value is not None else None
+    if latest.fcf is not None:
+        method = (
+            "D&A not reported: proxy owner earnings = free cash flow (operating cash flow - capex)"
+        )
+        return OwnerEarnings(latest.fcf, method, True)
+    if ni is not None:
+        method = "capex/cash flow not reported (bank-like): proxy owner earnings = net income"
+        return OwnerEarnings(ni, method, True)
+    return None
+
+
+def intrinsic_value(earnings: float, growth: float, discount: float, terminal: float) -> float:
+    """PV of 10 years of earnings growing at `growth` plus a Gordon terminal value."""
+    value = 0.0
+    cash = earnings
+    for year in range(1, PROJECTION_YEARS + 1):
+        cash *= 1.0 + growth
+        value += cash / (1.0 + discount) ** year
+    terminal_value = cash * (1.0 + terminal) / (discount - terminal)
+    return value + terminal_value / (1.0 + discount) ** PROJECTION_YEARS
+
+
+def _roe_level(m: StockMetrics) -> Factor:
+    if m.roe_average is None:
+        return excluded("ROE level", "no year with net income and positive equity", 15)
+    return scored(
+        "ROE level",
+        m.roe_average,
+        "0 at <= 5%, full at >= 15% (average over available years)",
+        linear(m.roe_average, 0.05, ROE_TARGET),
+        15,
+        f"Average return on equity over {len([y for y in m.years if y.roe is not None])} "
+        f"years is {pct(m.roe_average)}.",
+    )
+
+
+def _roe_consistency(m: StockMetrics) -> Factor:
+    roes = [y.roe for y in m.years if y.roe is not None]
+    if not roes:
+        return excluded("ROE consistency", "no year with net income and positive equity", 10)
+    share = sum(r >= ROE_TARGET for r in roes) / len(roes)
+    return scored(
+        "ROE consistency",
+        share,
+        "share of years with ROE >= 15%",
+        share,
+        10,
+        f"ROE was at least 15% in {sum(r >= ROE_TARGET for r in roes)} of {len(roes)} years.",
+    )
+
+
+def _operating_margin(m: StockMetrics) -> Factor:
+    if m.operating_margin is None:
+        return excluded("Operating margin", m.why_missing("operating_margin"), 10)
+    return scored(
+        "Operating margin",
+        m.operating_margin,
+        "0 at <= 5%, full at >= 15%",
+        linear(m.operating_margin, 0.05, 0.15),
+        10,
+        f"Latest operating margin is {pct(m.operating_margin)}.",
+    )
+
+
+def _debt(m: StockMetrics) -> Factor:
+    benchmark = "full at <= 0.5, 0 at >= 1.5"
+    latest = m.years[-1] if m.years else None
+    if latest and latest.shareholders_equity is not None and latest.shareholders_equity <= 0:
+        return scored("Debt/equity", None, benchmark, 0.0, 10, "Shareholders' equity is negative.")
+    if m.debt_to_equity is None:
+        return excluded("Debt/equity", m.why_missing("debt_to_equity"), 10, benchmark)
+    return scored(
+        "Debt/equity",
+        m.debt_to_equity,
+        benchmark,
+        linear(m.debt_to_equity, 1.5, 0.5),
+        10,
+        f"Debt is {m.debt_to_equity:.2f}x shareholders' equity.",
+    )
+
+
+def _earnings_consistency(m: StockMetrics) -> Factor:
+    if m.positive_earnings_share is None or m.earnings_increase_share is None:
+        return excluded("Earnings consistency", "fewer than 2 years of net income", 10)
+    fraction = 0.5 * m.positive_earnings_share + 0.5 * m.earnings_increase_share
+    return scored(
+        "Earnings consistency",
+        fraction,
+        "half for the share of profitable years, half for the share of rising years",
+        fraction,
+        10,
+        f"Profitable in {pct(m.positive_earnings_share, 0)} of {m.earnings_years} years; "
+        f"earnings rose in {pct(m.earnings_increase_share, 0)} of year-on-year changes.",
+    )
+
+
+def _fcf_consistency(m: StockMetrics) -> Factor:
+    if m.positive_fcf_share is None:
+        return excluded("FCF consistency", m.why_missing("positive_fcf_share"), 10)
+    return scored(
+        "FCF consistency",
+        m.positive_fcf_share,
+        "share of years with positive free cash flow",
+        m.positive_fcf_share,
+        10,
+        f"Free cash flow was positive in {pct(m.positive_fcf_share, 0)} of reported years.",
+    )
+
+
+def _gross_margin_stability(m: StockMetrics) -> Factor:
+    if m.gross_margin_stdev is None:
+        return excluded("Gross-margin stability", m.why_missing("gross_margin_stdev"), 10)
+    return scored(
+        "Gross-margin stability",
+        m.gross_margin_stdev,
+        "moat proxy: full at <= 2 pt standard deviation, 0 at >= 10 pt",
+        linear(m.gross_margin_stdev, 0.10, 0.02),
+        10,
+        f"Gross margin (latest {pct(m.gross_margin)}) varied by {pct(m.gross_margin_stdev)} "
+        "(population standard deviation).",
+    )
+
+
+def _share_trend(m: StockMetrics) -> Factor:
+    if m.shares_cagr is None:
+        return excluded("Share-count trend", m.why_missing("shares_cagr"), 5)
+    verdict = "buybacks" if m.shares_cagr < 0 else "dilution" if m.shares_cagr > 0 else "flat"
+    return scored(
+        "Share-count trend",
+        m.shares_cagr,
+        "full at <= -1% a year (buybacks), 0 at >= +3% (dilution)",
+        linear(m.shares_cagr, 0.03, -0.01),
+        5,
+        f"Shares outstanding change {pct(m.shares_cagr)} a year ({verdict}).",
+    )
+
+
+def _valuation(m: StockMetrics, ctx: MarketContext) -> tuple[list[Factor], bool]:
+    """Owner earnings, intrinsic value and the margin-of-safety factor; flag if a proxy was used."""
+    name, max_points = "Margin of safety", 20.0
+    benchmark = f"0 at <= 0%, full at >= {pct(WANTED_MARGIN_OF_SAFETY, 0)} below intrinsic value"
+    earnings = owner_earnings(m)
+    if earnings is None:
+        return [excluded(name, "no net income or cash flow reported", max_points, benchmark)], True
+    discount = max(MIN_DISCOUNT_RATE, ctx.risk_free_rate + ctx.equity_risk_premium)
+    terminal = min(MAX_TERMINAL_GROWTH, ctx.risk_free_rate)
+    raw_growth = m.earnings_growth if m.earnings_growth is not None else 0.0
+    growth = min(max(raw_growth, GROWTH_FLOOR), GROWTH_CAP)
+    factors = [
+        info("Owner earnings", earnings.value, f"Latest year, {earnings.method}."),
+        info(
+            "Owner-earnings growth",
+            growth,
+            f"{m.earnings_growth_source or 'No growth history: 0% assumed'} clipped to "
+            f"{pct(GROWTH_FLOOR, 0)}..{pct(GROWTH_CAP, 0)} for {PROJECTION_YEARS} years, "
+            f"then {pct(terminal)} forever; discounted at {pct(discount)} "
+            "(max of 10% and rf + ERP).",
+        ),
+    ]
+    if earnings.value <= 0:
+        factors.append(
+            scored(
+                name,
+                None,
+                benchmark,
+                0.0,
+                max_points,
+                "Owner earnings are not positive: no intrinsic value.",
+            )
+        )
+        return factors, earnings.is_proxy
+    if m.shares_outstanding is None or m.price is None:
+        missing = "shares outstanding" if m.shares_outstanding is None else "price"
+        factors.append(excluded(name, f"no {missing}", max_points, benchmark))
+        return factors, True
+    per_share = finite(
+        intrinsic_value(earnings.value, growth, discount, terminal) / m.shares_outstanding
+    )
+    if per_share is None or per_share <= 0:
+        factors.append(excluded(name, "intrinsic value not computable", max_points, benchmark))
+        return factors, True
+    margin = 1.0 - m.price / per_share
+    factors.append(
+        info(
+            "Intrinsic value per share",
+            per_share,
+            "Owner-earnings value / latest shares outstanding.",
+        )
+    )
+    factors.append(
+        scored(
+            name,
+            margin,
+            benchmark,
+            linear(margin, 0.0, WANTED_MARGIN_OF_SAFETY),
+            max_points,
+            f"Price {m.price:.2f} vs intrinsic value {per_share:.2f}: "
+            f"margin of safety {pct(margin)}.",
+        )
+    )
+    return factors, earnings.is_proxy
+
+
+def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
+    """Score the Buffett checklist."""
+    valuation, used_proxy = _valuation(m, ctx)
+    factors = [
+        _roe_level(m),
+        _roe_consistency(m),
+        _operating_margin(m),
+        _debt(m),
+        _earnings_consistency(m),
+        _fcf_consistency(m),
+        _gross_margin_stability(m),
+        _share_trend(m),
+        *valuation,
+    ]
+    quality = fundamentals_quality(len(m.years)) * (0.9 if used_proxy else 1.0)
+    return build_analysis(
+        model="warren_buffett",
+        label="Warren Buffett analyst",
+        symbol=m.symbol,
+        factors=factors,
+        nominal_max=NOMINAL_MAX,
+        data_quality=quality,
+        inputs_as_of=m.as_of,
+        methodology_version=VERSION,
+    )

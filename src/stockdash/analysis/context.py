@@ -1,0 +1,70 @@
+"""Market-wide context shared by all analysts: sector P/E medians, index returns, rates."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from stockdash.analysis.metrics import daily_returns, finite, mean, stock_pe, usable_bars
+from stockdash.market.types import StockData
+
+DEFAULT_RISK_FREE_RATE = 0.04
+DEFAULT_EQUITY_RISK_PREMIUM = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class MarketContext:
+    """Inputs that depend on the whole universe rather than on one stock."""
+
+    sector_pe_median: Mapping[str, float] = field(default_factory=dict)
+    index_returns: Mapping[date, float] = field(default_factory=dict)
+    risk_free_rate: float = DEFAULT_RISK_FREE_RATE
+    equity_risk_premium: float = DEFAULT_EQUITY_RISK_PREMIUM
+    as_of: date = date(1970, 1, 1)
+
+
+def sector_pe_medians(stocks: Iterable[StockData]) -> dict[str, float]:
+    """Median of the positive P/Es of each sector (stocks without a sector are skipped)."""
+    by_sector: dict[str, list[float]] = defaultdict(list)
+    for stock in stocks:
+        pe = stock_pe(stock)
+        if stock.profile.sector and pe is not None and pe > 0:
+            by_sector[stock.profile.sector].append(pe)
+    return {sector: statistics.median(pes) for sector, pes in sorted(by_sector.items())}
+
+
+def equal_weight_index_returns(stocks: Iterable[StockData]) -> dict[date, float]:
+    """Per date, the mean close-to-close return of every stock that has a return that day."""
+    by_date: dict[date, list[float]] = defaultdict(list)
+    for stock in stocks:
+        for day, value in daily_returns(usable_bars(stock.history, stock.quote.as_of)).items():
+            if finite(value) is not None:
+                by_date[day].append(value)
+    return {day: mean(values) for day, values in sorted(by_date.items())}
+
+
+def build_market_context(
+    stocks: Iterable[StockData],
+    risk_free_rate: float = DEFAULT_RISK_FREE_RATE,
+    equity_risk_premium: float = DEFAULT_EQUITY_RISK_PREMIUM,
+    as_of: date | None = None,
+) -> MarketContext:
+    """Context from a universe of stocks; as_of defaults to the latest quote date."""
+    universe = list(stocks)
+    for name, rate in (
+        ("risk_free_rate", risk_free_rate),
+        ("equity_risk_premium", equity_risk_premium),
+    ):
+        if finite(rate) is None or not -0.05 <= rate <= 0.30:
+            raise ValueError(f"{name} must be a finite rate between -0.05 and 0.30, got {rate!r}")
+    latest = max((s.quote.as_of for s in universe), default=date(1970, 1, 1))
+    return MarketContext(
+        sector_pe_median=sector_pe_medians(universe),
+        index_returns=equal_weight_index_returns(universe),
+        risk_free_rate=risk_free_rate,
+        equity_risk_premium=equity_risk_premium,
+        as_of=as_of or latest,
+    )

@@ -1,0 +1,147 @@
+"""Response schemas of the analyst models (pydantic v2); every float is checked to be finite."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ModelName = Literal["basic", "warren_buffett", "peter_lynch", "dcf_math"]
+MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)
+Signal = Literal["bullish", "neutral", "bearish"]
+
+BULLISH_AT = 65.0
+BEARISH_AT = 40.0
+NEUTRAL_SCORE = 50.0
+SCORE_DECIMALS = 2
+
+
+def signal_for(score: float) -> Signal:
+    """Bullish at score >= 65, bearish at score <= 40, neutral in between."""
+    if score >= BULLISH_AT:
+        return "bullish"
+    if score <= BEARISH_AT:
+        return "bearish"
+    return "neutral"
+
+
+def score_from_points(points: float, max_points: float) -> float:
+    """Score = points / max_points * 100 rounded to 2 dp; 50 (neutral) when nothing is scoreable."""
+    if max_points <= 0:
+        return NEUTRAL_SCORE
+    return round(points / max_points * 100.0, SCORE_DECIMALS)
+
+
+def _reject_non_finite(value: Any, where: str) -> Any:
+    """Raise if value (recursively for containers) holds NaN or infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: non-finite number {value!r}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_non_finite(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _reject_non_finite(item, f"{where}[{index}]")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False, extra="forbid")
+
+
+class Factor(_Strict):
+    """One scored (or informational, max_points == 0) input of an analysis."""
+
+    name: str
+    value: float | str | None
+    benchmark: str | None
+    points: float = Field(ge=0)
+    max_points: float = Field(ge=0)
+    explanation: str
+
+    @field_validator("value")
+    @classmethod
+    def _finite_value(cls, value: float | str | None) -> float | str | None:
+        return _reject_non_finite(value, "value")  # type: ignore[no-any-return]
+
+    @model_validator(mode="after")
+    def _points_within_max(self) -> Factor:
+        if self.points > self.max_points + 1e-9:
+            raise ValueError(f"factor {self.name!r}: points {self.points} > max {self.max_points}")
+        return self
+
+
+class Analysis(_Strict):
+    """One analyst's verdict; score is exactly sum(points) / sum(max_points) * 100 (2 dp)."""
+
+    model: ModelName
+    score: float = Field(ge=0, le=100)
+    signal: Signal
+    confidence: float = Field(ge=0, le=1)
+    summary: str
+    reasoning: str
+    factors: list[Factor]
+    inputs_as_of: date
+    methodology_version: str
+    details: dict[str, Any] | None = None
+
+    @field_validator("details")
+    @classmethod
+    def _finite_details(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _reject_non_finite(value, "details")  # type: ignore[no-any-return]
+
+    @model_validator(mode="after")
+    def _score_matches_factors(self) -> Analysis:
+        points = sum(f.points for f in self.factors)
+        max_points = sum(f.max_points for f in self.factors)
+        expected = score_from_points(points, max_points)
+        if abs(expected - self.score) > 1e-9:
+            raise ValueError(f"score {self.score} != {expected} recomputed from factors")
+        if self.signal != signal_for(self.score):
+            raise ValueError(f"signal {self.signal} does not match score {self.score}")
+        return self
+
+
+class Consensus(_Strict):
+    """Combined view of several analysts."""
+
+    score: float = Field(ge=0, le=100)
+    signal: Signal
+    agreement: float = Field(ge=0, le=1)
+
+
+class LockedModel(_Strict):
+    """An analyst the caller's tier cannot see."""
+
+    model: ModelName
+    required_tier: str
+
+
+class MultiAIAnalysis(_Strict):
+    """All analyses the caller may see for one symbol."""
+
+    symbol: str
+    as_of: date
+    analyses: dict[ModelName, Analysis]
+    locked_models: list[LockedModel] = Field(default_factory=list)
+    consensus: Consensus | None = None
+
+
+class DcfOverrides(_Strict):
+    """User-supplied DCF parameters replacing the derived ones."""
+
+    discount_rate: float | None = Field(default=None, ge=0.01, le=0.30)
+    terminal_growth: float | None = Field(default=None, ge=-0.02, le=0.05)
+    growth: float | None = Field(default=None, ge=-0.5, le=1.0)
+
+    @model_validator(mode="after")
+    def _terminal_below_discount(self) -> DcfOverrides:
+        if (
+            self.discount_rate is not None
+            and self.terminal_growth is not None
+            and self.terminal_growth >= self.discount_rate
+        ):
+            raise ValueError("terminal_growth must be lower than discount_rate")
+        return self

@@ -1,0 +1,44 @@
+"""Build the configured market data provider and service."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stockdash.core.config import Settings
+from stockdash.market.cache import Cache, build_cache
+from stockdash.market.fallback import FallbackProvider
+from stockdash.market.service import MarketService
+from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.market.types import MarketDataProvider
+
+
+def build_provider(settings: Settings, snapshot: SnapshotProvider) -> MarketDataProvider:
+    """The provider MARKET_DATA_PROVIDER names, backed by the snapshot where it lacks data."""
+    if settings.market_data_provider == "polygon":
+        if not settings.polygon_api_key:
+            raise ValueError("MARKET_DATA_PROVIDER=polygon needs POLYGON_API_KEY.")
+        from stockdash.market.providers.polygon import PolygonProvider
+
+        polygon = PolygonProvider(
+            settings.polygon_api_key, requests_per_minute=settings.polygon_requests_per_minute
+        )
+        return FallbackProvider(polygon, snapshot)
+    return snapshot
+
+
+def build_market(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession] | None,
+    *,
+    snapshot: SnapshotProvider | None = None,
+    cache: Cache | None = None,
+) -> MarketService:
+    """The market service for these settings."""
+    snapshot = snapshot or SnapshotProvider()
+    return MarketService(
+        build_provider(settings, snapshot),
+        snapshot,
+        cache=cache or build_cache(settings.redis_url),
+        sessionmaker=sessionmaker,
+        ttl=settings.cache_ttl,
+    )

@@ -1,0 +1,125 @@
+"""Market data endpoints: search, quote, history, fundamentals."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from stockdash.core.deps import CurrentUser
+from stockdash.core.errors import error_responses
+from stockdash.market.deps import MarketDep
+from stockdash.market.schemas import (
+    BarPublic,
+    DataSourcesPublic,
+    FundamentalsPublic,
+    FundamentalsRow,
+    HistoryPublic,
+    Range,
+    SearchResult,
+    SearchResults,
+    StockPublic,
+)
+from stockdash.market.service import StockView
+
+router = APIRouter(prefix="/stocks", tags=["stocks"], responses=error_responses(401, 404, 422))
+
+RANGE_DAYS: dict[str, int | None] = {
+    "1m": 31,
+    "3m": 92,
+    "6m": 183,
+    "1y": 366,
+    "5y": 1827,
+    "max": None,
+}
+
+
+def stock_public(view: StockView) -> StockPublic:
+    """The API view of a quote."""
+    q, p = view.quote, view.profile
+    return StockPublic(
+        symbol=q.symbol,
+        name=p.name,
+        sector=p.sector,
+        industry=p.industry,
+        exchange=p.exchange,
+        price=q.price,
+        change=q.change,
+        change_percent=q.change_percent,
+        volume=q.volume,
+        market_cap=q.market_cap if q.market_cap is not None else p.market_cap,
+        pe_ratio=q.pe_ratio,
+        eps=q.eps,
+        dividend_yield=q.dividend_yield,
+        week52_high=q.week52_high,
+        week52_low=q.week52_low,
+        as_of=q.as_of,
+        source=q.source,
+        stale=view.stale,
+        last_updated=view.fetched_at,
+    )
+
+
+@router.get("/search", response_model=SearchResults)
+async def search(
+    market: MarketDep,
+    q: Annotated[
+        str, Query(min_length=1, max_length=64, description="Ticker prefix or part of a name.")
+    ],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> SearchResults:
+    """Symbols whose ticker starts with, or whose name contains, the query."""
+    hits = await market.search(q.strip(), limit)
+    data = [
+        SearchResult(symbol=h.symbol, name=h.name, exchange=h.exchange, sector=h.sector)
+        for h in hits
+    ]
+    return SearchResults(data=data, count=len(data))
+
+
+@router.get("/sources", response_model=DataSourcesPublic)
+async def sources(market: MarketDep) -> DataSourcesPublic:
+    """The market data provider, the snapshot's date and the credited sources."""
+    return DataSourcesPublic(
+        provider=market.provider.name,
+        as_of=market.snapshot.as_of(),
+        sources=market.snapshot.sources(),
+    )
+
+
+@router.get("/{symbol}", response_model=StockPublic, responses=error_responses(503))
+async def get_stock(symbol: str, market: MarketDep, _: CurrentUser) -> StockPublic:
+    """Latest quote and key statistics (`stale: true` when the provider is failing)."""
+    return stock_public(await market.stock(await market.require_symbol(symbol)))
+
+
+@router.get("/{symbol}/history", response_model=HistoryPublic)
+async def get_history(
+    symbol: str, market: MarketDep, _: CurrentUser, range: Range = "1y"
+) -> HistoryPublic:
+    """Daily bars for a range, oldest first."""
+    canonical = await market.require_symbol(symbol)
+    bars = await market.history(canonical)
+    days = RANGE_DAYS[range]
+    if days is not None and bars:
+        start = bars[-1].date - timedelta(days=days)
+        bars = [b for b in bars if b.date >= start]
+    return HistoryPublic(
+        symbol=canonical,
+        source=market.provider.name,
+        range=range,
+        bars=[BarPublic(**dataclasses.asdict(b)) for b in bars],
+    )
+
+
+@router.get("/{symbol}/fundamentals", response_model=FundamentalsPublic)
+async def get_fundamentals(symbol: str, market: MarketDep, _: CurrentUser) -> FundamentalsPublic:
+    """Annual statements, newest first, in USD."""
+    canonical = await market.require_symbol(symbol)
+    rows = await market.fundamentals(canonical)
+    data = [FundamentalsRow(**dataclasses.asdict(r)) for r in reversed(rows)]
+    return FundamentalsPublic(
+        symbol=canonical, source=market.provider.name, data=data, count=len(data)
+    )

@@ -1,0 +1,60 @@
+"""Lossless JSON round-trips of the market data types (for caches and the stock_cache table)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+from typing import Any
+
+from stockdash.market.types import Bar, FundamentalsYear, Profile, Quote
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """JSON text for dataclasses, lists and dicts of them."""
+    return json.dumps(_plain(value), default=_default, separators=(",", ":"), allow_nan=False)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def quote_from(data: dict[str, Any]) -> Quote:
+    """A Quote from its JSON form."""
+    return Quote(**{**data, "as_of": date.fromisoformat(data["as_of"])})
+
+
+def profile_from(data: dict[str, Any]) -> Profile:
+    """A Profile from its JSON form."""
+    return Profile(**data)
+
+
+def bars_from(rows: list[dict[str, Any]]) -> list[Bar]:
+    """Bars from their JSON form."""
+    return [Bar(**{**r, "date": date.fromisoformat(r["date"])}) for r in rows]
+
+
+def fundamentals_from(rows: list[dict[str, Any]]) -> list[FundamentalsYear]:
+    """Fundamentals from their JSON form."""
+    return [
+        FundamentalsYear(
+            **{
+                **r,
+                "period_end": date.fromisoformat(r["period_end"]),
+                "filed": date.fromisoformat(r["filed"]),
+            }
+        )
+        for r in rows
+    ]

@@ -1,0 +1,64 @@
+"""Independent, deliberately plain re-implementations used to check the analysts' numbers."""
+
+from __future__ import annotations
+
+import math
+
+
+def sma(xs: list[float], n: int) -> float:
+    return sum(xs[len(xs) - n :]) / n
+
+
+def wilder_rsi(xs: list[float], n: int = 14) -> float:
+    up = [max(xs[i] - xs[i - 1], 0.0) for i in range(1, len(xs))]
+    down = [max(xs[i - 1] - xs[i], 0.0) for i in range(1, len(xs))]
+    g = sum(up[:n]) / n
+    l = sum(down[:n]) / n  # noqa: E741
+    for i in range(n, len(up)):
+        g = (g * (n - 1) + up[i]) / n
+        l = (l * (n - 1) + down[i]) / n  # noqa: E741
+    return 100 - 100 / (1 + g / l)
+
+
+def ema(xs: list[float], n: int) -> list[float | None]:
+    """EMA aligned with xs (None before the SMA seed)."""
+    k = 2 / (n + 1)
+    out: list[float | None] = [None] * (n - 1)
+    prev = sum(xs[:n]) / n
+    out.append(prev)
+    for x in xs[n:]:
+        prev = x * k + prev * (1 - k)
+        out.append(prev)
+    return out
+
+
+def macd(xs: list[float]) -> tuple[float, float]:
+    e12, e26 = ema(xs, 12), ema(xs, 26)
+    line = [a - b for a, b in zip(e12, e26, strict=True) if a is not None and b is not None]
+    sig = ema(line, 9)[-1]
+    assert sig is not None
+    return line[-1], sig
+
+
+def volatility(xs: list[float]) -> float:
+    xs = xs[-253:]
+    r = [math.log(xs[i] / xs[i - 1]) for i in range(1, len(xs))]
+    mu = sum(r) / len(r)
+    return math.sqrt(sum((x - mu) ** 2 for x in r) / (len(r) - 1)) * math.sqrt(252)
+
+
+def ramp(v: float, zero: float, full: float) -> float:
+    return min(max((v - zero) / (full - zero), 0.0), 1.0)
+
+
+def dcf_per_share(
+    fcf: float, g1: float, gt: float, r: float, net_debt: float, shares: float
+) -> float:
+    """Textbook 3-stage DCF: 5 years at g1, 5-year linear fade to gt, Gordon terminal value."""
+    rates = [g1] * 5 + [g1 + (gt - g1) * k / 5 for k in range(1, 6)]
+    value, cash = 0.0, fcf
+    for t, g in enumerate(rates, start=1):
+        cash = cash * (1 + g)
+        value += cash / (1 + r) ** t
+    value += cash * (1 + gt) / (r - gt) / (1 + r) ** 10
+    return (value - net_debt) / shares

@@ -1,0 +1,117 @@
+"""The multi-AI API: tier gating, overrides, the dashboard, and every snapshot symbol analysed."""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+import pytest
+
+from stockdash.analysis.analysts import run_all
+from stockdash.analysis.context import build_market_context
+from stockdash.analysis.schemas import Analysis
+from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.market.types import StockData
+from tests.conftest import UserFactory, WatchlistFactory, assert_error
+
+
+@pytest.mark.parametrize(
+    ("tier", "visible", "locked"),
+    [
+        ("free", ["basic"], {"warren_buffett": "pro", "peter_lynch": "pro", "dcf_math": "expert"}),
+        ("pro", ["basic", "warren_buffett", "peter_lynch"], {"dcf_math": "expert"}),
+        ("expert", ["basic", "warren_buffett", "peter_lynch", "dcf_math"], {}),
+    ],
+)
+async def test_tier_decides_which_analysts_run(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    tier: str,
+    visible: list[str],
+    locked: dict[str, str],
+) -> None:
+    user = await make_user(tier)
+    r = await client.get("/api/v1/stocks/KO/analysis", headers=user.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert list(body["analyses"]) == visible
+    assert {m["model"]: m["required_tier"] for m in body["locked_models"]} == locked
+    for analysis in body["analyses"].values():
+        factors = analysis["factors"]
+        expected = sum(f["points"] for f in factors) / sum(f["max_points"] for f in factors) * 100
+        assert analysis["score"] == pytest.approx(expected, abs=0.01)
+    assert body["consensus"]["score"] == pytest.approx(
+        sum(a["score"] for a in body["analyses"].values()) / len(visible), abs=0.01
+    )
+
+
+async def test_dcf_overrides_are_applied_and_validated(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user("expert")
+    base = (await client.get("/api/v1/stocks/KO/analysis", headers=user.headers)).json()
+    custom = (
+        await client.get(
+            "/api/v1/stocks/KO/analysis?discount_rate=0.15&terminal_growth=0.01",
+            headers=user.headers,
+        )
+    ).json()
+    assert custom["analyses"]["dcf_math"] != base["analyses"]["dcf_math"]
+    assert custom["analyses"]["basic"] == base["analyses"]["basic"]
+    text = str(custom["analyses"]["dcf_math"]["factors"])
+    assert "0.15" in text
+    r = await client.get(
+        "/api/v1/stocks/KO/analysis?discount_rate=0.05&terminal_growth=0.05", headers=user.headers
+    )
+    assert_error(r, 422)
+    assert_error(
+        await client.get("/api/v1/stocks/KO/analysis?discount_rate=abc", headers=user.headers), 422
+    )
+
+
+async def test_unknown_symbol_and_auth(client: httpx.AsyncClient, make_user: UserFactory) -> None:
+    user = await make_user()
+    assert_error(await client.get("/api/v1/stocks/NOPE/analysis", headers=user.headers), 404)
+    assert_error(await client.get("/api/v1/stocks/KO/analysis"), 401)
+
+
+async def test_dashboard_in_one_request(
+    client: httpx.AsyncClient, make_user: UserFactory, fill_watchlist: WatchlistFactory
+) -> None:
+    user = await make_user("pro")
+    await fill_watchlist(user, ["AAPL", "JPM", "BRK.B"])
+    r = await client.get("/api/v1/dashboard", headers=user.headers)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["count"] == 3 and body["max_stocks"] == 10
+    for item in body["data"]:
+        assert item["error"] is None
+        assert item["quote"]["price"] > 0
+        assert sorted(item["analysis"]["analyses"]) == ["basic", "peter_lynch", "warren_buffett"]
+        assert len(item["sparkline"]) == 30
+    other = await make_user()
+    assert (await client.get("/api/v1/dashboard", headers=other.headers)).json()["count"] == 0
+
+
+async def test_every_snapshot_symbol_gets_four_valid_analyses(snapshot: SnapshotProvider) -> None:
+    quotes, profiles = snapshot.universe_quotes(), snapshot.universe_profiles()
+    stocks = {
+        s: StockData(
+            profile=profiles[s],
+            quote=quotes[s],
+            history=await snapshot.history(s, None, None),
+            fundamentals=await snapshot.fundamentals(s),
+        )
+        for s in sorted(quotes)
+    }
+    ctx = build_market_context(stocks.values(), as_of=snapshot.as_of())
+    assert len(stocks) == 503
+    for symbol, data in stocks.items():
+        results = run_all(data, ctx)
+        assert sorted(results) == ["basic", "dcf_math", "peter_lynch", "warren_buffett"], symbol
+        for analysis in results.values():
+            again = Analysis.model_validate_json(analysis.model_dump_json())
+            assert 0 <= again.score <= 100 and 0 <= again.confidence <= 1, symbol
+            for factor in again.factors:
+                if isinstance(factor.value, float):
+                    assert math.isfinite(factor.value), (symbol, factor.name)

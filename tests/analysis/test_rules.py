@@ -1,0 +1,81 @@
+"""Unit tests of the individual rules: Lynch categories, growth windows, split guards, proxies."""
+
+from __future__ import annotations
+
+import pytest
+
+from stockdash.analysis.analysts import run_analyst
+from stockdash.analysis.analysts.peter_lynch import classify, peg_fraction
+from stockdash.analysis.context import MarketContext
+from stockdash.analysis.metrics import cagr, compute_metrics, ema_series, macd, rsi_wilder
+from stockdash.market.types import FundamentalsYear
+from tests.analysis.analysis_builders import make_stock, make_year
+
+
+def with_net_income(values: list[float], **extra: float | None) -> list[FundamentalsYear]:
+    return [
+        make_year(i, net_income=v * 1e6, eps_diluted=None, **extra) for i, v in enumerate(values)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("net_income", "sector", "expected"),
+    [
+        ([100, 110, 120, 130, 140], "Technology", "slow_grower"),  # NI CAGR 8.8%
+        ([100, 115, 130, 150, 170], "Technology", "stalwart"),  # 14.2%
+        ([100, 130, 170, 220, 290], "Technology", "fast_grower"),  # 30.5%
+        ([100, 70, 120, 80, 130], "Technology", "cyclical"),  # two drops > 20%
+        ([100, 110, 70, 110, 130], "Energy", "cyclical"),  # one drop in a cyclical sector
+        ([100, 110, -20, 50, 90], "Technology", "turnaround"),  # loss within the last 3 years
+    ],
+)
+def test_lynch_categories(net_income: list[float], sector: str, expected: str) -> None:
+    stock = make_stock(years=with_net_income(net_income), sector=sector)
+    assert classify(compute_metrics(stock))[0] == expected
+
+
+def test_asset_play_when_net_cash_exceeds_half_the_market_cap() -> None:
+    years = with_net_income([100, 105, 110, 115, 120], total_debt=0.0, cash=5e9)
+    assert classify(compute_metrics(make_stock(years=years)))[0] == "asset_play"
+
+
+def test_peg_fraction_breakpoints() -> None:
+    assert [peg_fraction(p) for p in (0.3, 0.5, 1.0, 1.5, 2.0, 3.0)] == [
+        1.0, 1.0, 0.75, 0.375, 0.0, 0.0
+    ]  # fmt: skip
+
+
+def test_growth_after_losses_needs_three_years_of_recovery() -> None:
+    recent = compute_metrics(make_stock(years=with_net_income([-10, -5, 20, 30, 40])))
+    assert recent.net_income_cagr is None and recent.earnings_growth_undefined
+    older = compute_metrics(make_stock(years=with_net_income([-10, 20, 25, 30, 40])))
+    assert older.net_income_cagr == pytest.approx((40 / 20) ** (1 / 3) - 1)
+
+
+def test_split_suspected_eps_falls_back_to_net_income_growth() -> None:
+    years = [make_year(i) for i in range(3)] + [
+        make_year(3, eps_diluted=1.288659793814433 / 4, shares_outstanding=388e6),
+        make_year(4, eps_diluted=1.5625 / 4, shares_outstanding=384e6),
+    ]
+    m = compute_metrics(make_stock(years=years))
+    assert m.eps_cagr is None and "split" in m.why_missing("eps_cagr")
+    assert m.earnings_growth_source == "net income CAGR"
+    assert m.shares_cagr is None
+
+
+def test_cagr_and_indicator_edges() -> None:
+    assert cagr(100, 121, 2) == pytest.approx(0.1)
+    assert cagr(-1, 121, 2) is None and cagr(100, 121, 0) is None
+    assert rsi_wilder([float(i) for i in range(1, 30)]) == 100.0
+    assert rsi_wilder([5.0] * 30) == 50.0
+    assert rsi_wilder([1.0] * 14) is None
+    assert ema_series([1.0, 2.0, 3.0], 3) == [2.0]
+    assert macd([1.0] * 33) is None and macd([1.0] * 34) == (0.0, 0.0, 0.0)
+
+
+def test_buffett_uses_fcf_proxy_when_da_missing(ctx: MarketContext) -> None:
+    years = [make_year(i, depreciation_amortization=None) for i in range(5)]
+    a = run_analyst("warren_buffett", make_stock(years=years), ctx)
+    owner = next(f for f in a.factors if f.name == "Owner earnings")
+    assert owner.value == (190 - 45) * 1e6
+    assert "proxy owner earnings = free cash flow" in owner.explanation
