@@ -92,6 +92,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         bcrypt_rounds=4,
         refresh_interval_seconds=0,
+        warm_analysis_context=False,
         redis_url=None,
         _env_file=None,  # type: ignore[call-arg]
     )

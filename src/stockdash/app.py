@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stockdash import __version__
 from stockdash.analysis.narrator import narrator_from_settings
+from stockdash.analysis.performance import router as performance_router
 from stockdash.analysis.router import router as analysis_router
 from stockdash.analysis.service import AnalysisService
 from stockdash.core.config import Settings, get_settings
@@ -45,6 +46,7 @@ def api_router() -> APIRouter:
         watchlist_router,
         market_router,
         analysis_router,
+        performance_router,
     ):
         api.include_router(router)
     return api
@@ -72,6 +74,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
+        # Build the universe context now so the first analysis request does not pay for it.
+        context_warmup = (
+            asyncio.create_task(analysis.context()) if settings.warm_analysis_context else None
+        )
         if settings.refresh_interval_seconds > 0:
             scheduler = asyncio.create_task(
                 run_scheduler(sessionmaker, market, analysis, settings.refresh_interval_seconds)
@@ -79,6 +85,10 @@ def create_app(
         try:
             yield
         finally:
+            if context_warmup is not None:
+                context_warmup.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await context_warmup
             if scheduler is not None:
                 scheduler.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -139,6 +140,45 @@ def snapshot_build(
         typer.secho(f"No data folder at {source}.", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2)
     build.main(source, out or build.DATA_DIR)
+
+
+@app.command()
+def backtest(
+    start: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="First rebalance date (default 2016-04-01)."),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last date (default: the last bar)."),
+    ] = None,
+    cost_bps: Annotated[
+        float,
+        typer.Option(
+            min=0, max=500, help="Transaction cost per unit of one-way turnover, in basis points."
+        ),
+    ] = 10.0,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Results JSON (default: the package's data folder, served by the API)."),
+    ] = None,
+    doc: Annotated[Path, typer.Option(help="Markdown report to write.")] = Path(
+        "docs/model-performance.md"
+    ),
+) -> None:
+    """Backtest each analyst point-in-time over the snapshot: rank IC, hit rate, returns, Sharpe, drawdown."""
+    from stockdash.analysis import backtest as bt
+
+    if start and end and start >= end:
+        typer.secho("--start must be before --end.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
+    bt.main(
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        cost_bps=cost_bps,
+        out=out,
+        doc=doc,
+    )
 
 
 def _redact(url: str) -> str:

@@ -137,7 +137,7 @@ def test_cli_help_on_every_command() -> None:
     runner = CliRunner()
     top = runner.invoke(cli_app, ["--help"])
     assert top.exit_code == 0
-    for command in ("serve", "migrate", "create-admin", "snapshot"):
+    for command in ("serve", "migrate", "create-admin", "snapshot", "backtest"):
         assert command in top.output
         result = runner.invoke(cli_app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, command

@@ -14,12 +14,12 @@ from stockdash.core.db import create_engine, create_sessionmaker, utcnow
 from stockdash.core.metrics import REGISTRY
 from stockdash.jobs.refresh import run_refresh_cycle
 from stockdash.market.cache import Cache
+from stockdash.market.counting import CountingProvider
 from stockdash.market.models import StockCache
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
-from tests.market.conftest import CountingProvider
 
 FORTY = [
     "AAPL",

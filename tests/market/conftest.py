@@ -1,53 +1,7 @@
-"""Market test helpers: a counting provider over the snapshot, a failing one, and both cache kinds."""
+"""Market test helpers."""
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date
+from stockdash.market.counting import CountingProvider
 
-from stockdash.market.snapshot.provider import SnapshotProvider
-from stockdash.market.types import Bar, FundamentalsYear, Profile, ProviderError, Quote, SearchHit
-
-
-class CountingProvider:
-    """Delegates to the snapshot and counts every call per (endpoint, symbol); can be switched off."""
-
-    def __init__(self, inner: SnapshotProvider, name: str = "counting") -> None:
-        self.inner = inner
-        self.name = name
-        self.calls: Counter[tuple[str, str]] = Counter()
-        self.batches: list[list[str]] = []
-        self.down = False
-
-    def _check(self) -> None:
-        if self.down:
-            raise ProviderError(self.name, "upstream unavailable (HTTP 503)", status=503)
-
-    async def quote(self, symbols: list[str]) -> dict[str, Quote]:
-        self._check()
-        self.batches.append(list(symbols))
-        for s in symbols:
-            self.calls["quote", s] += 1
-        return await self.inner.quote(symbols)
-
-    async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
-        self._check()
-        self.calls["history", symbol] += 1
-        return await self.inner.history(symbol, start, end)
-
-    async def fundamentals(self, symbol: str) -> list[FundamentalsYear]:
-        self._check()
-        self.calls["fundamentals", symbol] += 1
-        return await self.inner.fundamentals(symbol)
-
-    async def profile(self, symbol: str) -> Profile:
-        self._check()
-        self.calls["profile", symbol] += 1
-        return await self.inner.profile(symbol)
-
-    async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        return await self.inner.search(query, limit)
-
-    def endpoint_calls(self, endpoint: str) -> Counter[str]:
-        """Calls of one endpoint per symbol."""
-        return Counter({s: n for (e, s), n in self.calls.items() if e == endpoint})
+__all__ = ["CountingProvider"]

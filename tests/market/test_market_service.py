@@ -8,11 +8,11 @@ from datetime import timedelta
 import httpx
 import pytest
 from tests.conftest import UserFactory, assert_error
-from tests.market.conftest import CountingProvider
 
 from stockdash.core.config import Settings
 from stockdash.core.db import create_engine, create_sessionmaker, utcnow
 from stockdash.market.cache import Cache, MemoryCache
+from stockdash.market.counting import CountingProvider
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from stockdash.analysis.analysts import run_analyst
 from stockdash.analysis.consensus import build_consensus
@@ -138,10 +136,15 @@ class AnalysisService:
             consensus=build_consensus(analyses.values()),
         )
 
-    async def refresh(self, symbol: str, tier: tiers.Tier | str) -> dict[str, Any]:
-        """Recompute the analyses the highest tracking tier allows and persist them."""
+    async def analyses_payload(self, symbol: str, tier: tiers.Tier | str) -> dict[str, object]:
+        """The analyses a tier allows, as JSON-ready dicts for the stock_cache table."""
         models = [m.value for m in tiers.allowed_models(tier)]
         analyses = await self.analyse(symbol, models)  # type: ignore[arg-type]
-        payload: dict[str, Any] = {m: json.loads(a.model_dump_json()) for m, a in analyses.items()}
-        await self.market.store_analyses(symbol, payload)
-        return payload
+        return {m: a.model_dump(mode="json") for m, a in analyses.items()}
+
+    async def warm(self, symbol: str, tier: tiers.Tier | str) -> None:
+        """Compute a newly tracked symbol's analyses in the background so the first view is fast."""
+        try:
+            await self.for_tier(symbol, tier)
+        except Exception:  # a background warm-up must never crash the worker
+            logger.exception("warming analyses for %s failed", symbol)

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     cache_ttl: int = Field(1800, ge=1)
     refresh_interval_seconds: int = Field(1800, ge=0)
+    warm_analysis_context: bool = True
 
     # Finance assumptions (documented in docs/analysts.md)
     risk_free_rate: float = Field(0.042, ge=0, le=0.2)

@@ -94,14 +94,17 @@ async def _refresh_batch(
         for symbol in batch:
             report.failed[symbol] = str(exc)
         return
+    payloads: dict[str, dict[str, object]] = {}
     for symbol in batch:
         try:
             await market.refresh_series(symbol)
             if analysis is not None:
-                report.analyses += len(await analysis.refresh(symbol, targets[symbol]))
+                payloads[symbol] = await analysis.analyses_payload(symbol, targets[symbol])
+                report.analyses += len(payloads[symbol])
             report.refreshed.append(symbol)
         except ProviderError as exc:
             report.failed[symbol] = str(exc)
+    await market.store_analyses(payloads)
 
 
 async def run_scheduler(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,7 +60,9 @@ class SqlStockCacheRepository:
 
     async def set_analyses(self, symbol: str, analyses: dict[str, Any], now: datetime) -> None:
         """Store the latest analyses for a symbol (the row must exist)."""
-        row = await self.get(symbol)
-        if row is not None:
-            row.ai_analyses = analyses
-            row.last_updated = now
+        stmt = (
+            update(StockCache)
+            .where(StockCache.symbol == symbol)
+            .values(ai_analyses=analyses, last_updated=now)
+        )
+        await self.session.execute(stmt)

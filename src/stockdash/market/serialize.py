@@ -41,9 +41,29 @@ def profile_from(data: dict[str, Any]) -> Profile:
     return Profile(**data)
 
 
-def bars_from(rows: list[dict[str, Any]]) -> list[Bar]:
-    """Bars from their JSON form."""
-    return [Bar(**{**r, "date": date.fromisoformat(r["date"])}) for r in rows]
+def dumps_bars(bars: list[Bar]) -> str:
+    """Bars as compact columnar JSON (histories are long; this is the hot path of a refresh)."""
+    columns = {
+        "date": [b.date.isoformat() for b in bars],
+        "open": [b.open for b in bars],
+        "high": [b.high for b in bars],
+        "low": [b.low for b in bars],
+        "close": [b.close for b in bars],
+        "volume": [b.volume for b in bars],
+    }
+    return json.dumps(columns, separators=(",", ":"), allow_nan=False)
+
+
+def loads_bars(text: str) -> list[Bar]:
+    """Bars from their columnar JSON form."""
+    c = json.loads(text)
+    dates = [date.fromisoformat(d) for d in c["date"]]
+    return [
+        Bar(d, o, h, low, close, v)
+        for d, o, h, low, close, v in zip(
+            dates, c["open"], c["high"], c["low"], c["close"], c["volume"], strict=True
+        )
+    ]
 
 
 def fundamentals_from(rows: list[dict[str, Any]]) -> list[FundamentalsYear]:

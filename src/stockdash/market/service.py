@@ -183,15 +183,15 @@ class MarketService:
         key = f"history:{symbol}"
         cached = await self.cache.get(key)
         if cached is not None:
-            return serialize.bars_from(json.loads(cached))
+            return serialize.loads_bars(cached)
 
         async def fetch() -> list[Bar]:
             again = await self.cache.get(key)
             if again is not None:
-                return serialize.bars_from(json.loads(again))
+                return serialize.loads_bars(again)
             self._count("history")
             bars = await self.provider.history(symbol, None, None)
-            await self.cache.set(key, serialize.dumps(bars), self.ttl)
+            await self.cache.set(key, serialize.dumps_bars(bars), self.ttl)
             return bars
 
         return await self._history.do(symbol, fetch)
@@ -285,12 +285,15 @@ class MarketService:
         expired = row.expires_at <= self.clock()
         return self._view_from(row.stock_data, stale=expired), expired
 
-    async def store_analyses(self, symbol: str, analyses: dict[str, Any]) -> None:
-        """Persist the latest analyses next to the symbol's data."""
-        if self.sessionmaker is None:
+    async def store_analyses(self, analyses: dict[str, dict[str, Any]]) -> None:
+        """Persist the latest analyses of several symbols next to their data, in one transaction."""
+        if self.sessionmaker is None or not analyses:
             return
         async with self.sessionmaker() as session:
-            await SqlStockCacheRepository(session).set_analyses(symbol, analyses, self.clock())
+            repo = SqlStockCacheRepository(session)
+            now = self.clock()
+            for symbol, payload in analyses.items():
+                await repo.set_analyses(symbol, payload, now)
             await session.commit()
 
     async def close(self) -> None:

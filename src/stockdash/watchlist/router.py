@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Response, status
 
+from stockdash.analysis.router import AnalysisDep
 from stockdash.core.deps import CurrentUser, SessionDep
 from stockdash.core.errors import error_responses
 from stockdash.market.deps import MarketDep
@@ -30,11 +31,12 @@ async def add_to_watchlist(
     user: CurrentUser,
     session: SessionDep,
     market: MarketDep,
+    analysis: AnalysisDep,
     background: BackgroundTasks,
 ) -> WatchlistItem:
-    """Track a symbol (fetched at once, not at the next refresh)."""
+    """Track a symbol (fetched and analysed at once, not at the next refresh)."""
     item = await service.add_symbol(session, user.id, body.symbol, market.resolve_symbol)
-    background.add_task(market.warm, item.symbol)
+    background.add_task(analysis.warm, item.symbol, user.subscription_tier)
     return WatchlistItem.model_validate(item)
 
 

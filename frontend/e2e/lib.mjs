@@ -1,0 +1,129 @@
+// Shared by e2e/run.mjs and bench/budget.mjs: start the real backend serving
+// the built frontend, and launch the system Chromium via playwright-core.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO = resolve(FRONTEND, '..');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `stockdash serve` on a fresh SQLite file; resolves once /readyz answers 200. */
+export async function startBackend({ logName = 'backend.log', env = {} } = {}) {
+  if (process.env.E2E_BACKEND === 'mock') return startMock();
+  const bin = process.env.STOCKDASH_BIN ?? join(REPO, '.venv', 'bin', 'stockdash');
+  if (!existsSync(bin)) throw new Error(`backend not found at ${bin} (create the venv first)`);
+  if (!existsSync(join(FRONTEND, 'dist', 'index.html'))) throw new Error('frontend/dist missing: run `npm run build` first');
+  const dir = mkdtempSync(join(tmpdir(), 'stockdash-e2e-'));
+  const port = await freePort();
+  const logPath = join(dir, logName);
+  const log = createWriteStream(logPath);
+  const child = spawn(bin, ['serve', '--port', String(port)], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite+aiosqlite:///${join(dir, 'e2e.db')}`,
+      ENVIRONMENT: 'development',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exited = null;
+  child.on('exit', (code) => {
+    exited = code ?? -1;
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`backend exited with ${exited} before ready; see ${logPath}`);
+    try {
+      const r = await fetch(`${base}/readyz`);
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`backend not ready within 90s; see ${logPath}`);
+    }
+    await sleep(250);
+  }
+  const stop = async () => {
+    if (exited === null) {
+      child.kill('SIGTERM');
+      for (let i = 0; i < 40 && exited === null; i++) await sleep(100);
+      if (exited === null) child.kill('SIGKILL');
+    }
+    log.end();
+    if (!process.env.KEEP_E2E_TMP) rmSync(dir, { recursive: true, force: true });
+  };
+  return { base, port, dir, logPath, stop };
+}
+
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install -y chromium`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/** JSON API helper against the served backend. */
+export async function apiCall(base, method, path, { token, body, form } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let payload;
+  if (form) {
+    headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    payload = new URLSearchParams(form).toString();
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const r = await fetch(`${base}/api/v1${path}`, { method, headers, body: payload });
+  const text = await r.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  return { status: r.status, data };
+}
+
+/** The in-memory contract mock (e2e/mock-backend.mjs) in place of the real backend. */
+async function startMock() {
+  const { createMockServer } = await import('./mock-backend.mjs');
+  const port = await freePort();
+  const server = createMockServer();
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  console.log('NOTE: running against the in-memory contract mock, not the real backend');
+  return {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    dir: null,
+    logPath: '/dev/null',
+    stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
+}

@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+// End-to-end scenario against the real backend serving the built frontend.
+// Usage: npm run e2e   (builds first)   — or node e2e/run.mjs after `npm run build`.
+// Env: HEADFUL=1 not supported (headless only); KEEP_E2E_TMP=1 keeps the temp DB/logs.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FRONTEND, launchBrowser, REPO, startBackend } from './lib.mjs';
+
+const SHOTS = join(REPO, 'docs', 'screenshots');
+const FIRST_FIVE = ['AAPL', 'MSFT', 'KO', 'JNJ', 'JPM'];
+const SIXTH = 'XOM';
+const T = { timeout: 30_000 };
+
+// 4xx answers from our API are expected in this scenario (limit reached, refused
+// downgrade); Chromium logs each as "Failed to load resource". Anything else fails.
+const EXPECTED_RESOURCE_ERROR = /^Failed to load resource: the server responded with a status of (401|403|404|409|422)\b/;
+
+const results = [];
+let failed = false;
+
+async function step(name, fn) {
+  if (failed) {
+    results.push({ name, status: 'skipped' });
+    console.log(`- ${name} (skipped)`);
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, status: 'passed', ms: Date.now() - t0 });
+    console.log(`✓ ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    failed = true;
+    results.push({ name, status: 'failed', error: String(err?.message ?? err) });
+    console.log(`✗ ${name}\n    ${String(err?.message ?? err).split('\n').join('\n    ')}`);
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function main() {
+  mkdirSync(SHOTS, { recursive: true });
+  mkdirSync(join(FRONTEND, 'e2e', 'artifacts'), { recursive: true });
+  const backend = await startBackend();
+  console.log(`backend at ${backend.base}`);
+  const browser = await launchBrowser();
+  const consoleErrors = [];
+  const apiFailures = [];
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+    const page = await context.newPage();
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      const url = msg.location()?.url ?? '';
+      if (EXPECTED_RESOURCE_ERROR.test(msg.text()) && url.includes('/api/v1/')) return;
+      consoleErrors.push(`${msg.text()} ${url ? `(${url})` : ''}`);
+    });
+    page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
+    page.on('response', (r) => {
+      if (r.url().includes('/api/v1/') && r.status() >= 400) apiFailures.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+    });
+
+    const user = `e2e${Date.now().toString(36)}`;
+    const password = 'correct-horse-9';
+    const counter = page.getByTestId('watchlist-counter');
+    const shot = async (name) => {
+      // Toasts are transient: clear them so screenshots show the page.
+      await page.evaluate(() => document.querySelectorAll('[data-testid="toasts"] button').forEach((b) => b.click()));
+      await page.waitForFunction(() => !document.querySelector('[data-testid="toasts"] .toast'));
+      for (const theme of ['light', 'dark']) {
+        const current = await page.evaluate(() => document.documentElement.dataset.theme);
+        if (current !== theme) await page.getByTestId('theme-toggle').click();
+        await page.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
+        await page.waitForTimeout(250); // charts repaint with the theme's colours
+        await page.screenshot({ path: join(SHOTS, `${name}-${theme}.png`), fullPage: true });
+      }
+      await page.getByTestId('theme-toggle').click();
+      await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+    };
+
+    // Responsive: at 375 px wide nothing may scroll sideways (tables scroll in their own box).
+    const checkMobile = async (name) => {
+      await page.setViewportSize({ width: 375, height: 812 });
+      await page.waitForTimeout(200);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      await page.screenshot({ path: join(FRONTEND, 'e2e', 'artifacts', `${name}-375.png`), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+      assert(overflow <= 0, `${name} overflows horizontally by ${overflow}px at 375px`);
+    };
+
+    const addViaSearch = async (symbol) => {
+      const input = page.getByTestId('symbol-search');
+      await input.waitFor({ state: 'visible', ...T });
+      await page.waitForFunction(() => !document.querySelector('[data-testid="symbol-search"]')?.disabled, null, T);
+      await input.fill(symbol);
+      const option = page.getByTestId(`search-option-${symbol}`);
+      await option.waitFor({ state: 'visible', ...T });
+      await input.press('ArrowDown');
+      // Highlight the exact match with the keyboard, then Enter.
+      for (let i = 0; i < 8; i++) {
+        if ((await option.getAttribute('aria-selected')) === 'true') break;
+        await input.press('ArrowDown');
+      }
+      await input.press('Enter');
+    };
+
+    await step('sign up', async () => {
+      await page.goto(`${backend.base}/register`);
+      await page.getByLabel('Username').fill(user);
+      await page.getByLabel('Email').fill(`${user}@example.com`);
+      await page.getByLabel('Password').fill(password);
+      await page.getByTestId('register-submit').click();
+      await page.waitForURL(`${backend.base}/`, T);
+    });
+
+    await step('dashboard empty state', async () => {
+      await page.getByTestId('empty-watchlist').waitFor(T);
+      await page.getByText('0 / 5').waitFor(T);
+    });
+
+    await step(`add 5 stocks via search (${FIRST_FIVE.join(', ')})`, async () => {
+      for (const [i, s] of FIRST_FIVE.entries()) {
+        await addViaSearch(s);
+        await page.getByTestId(`stock-row-${s}`).waitFor(T);
+        await page.waitForFunction((n) => document.querySelector('[data-testid="watchlist-counter"]')?.textContent === `${n} / 5`, i + 1, T);
+      }
+    });
+
+    await step('6th stock blocked with the upgrade prompt', async () => {
+      await page.getByTestId('upgrade-prompt').waitFor(T);
+      await addViaSearch(SIXTH);
+      await page.getByTestId('toast-error').first().waitFor(T);
+      assert((await counter.textContent()) === '5 / 5', `counter should stay 5 / 5, is ${await counter.textContent()}`);
+      assert((await page.getByTestId(`stock-row-${SIXTH}`).count()) === 0, `${SIXTH} should not be added`);
+      assert(apiFailures.some((f) => f.startsWith('403 POST')), `expected a 403 from POST /watchlist, saw: ${apiFailures.join(', ')}`);
+    });
+
+    await step('upgrade to pro on Plans', async () => {
+      await page.getByTestId('upgrade-link').click();
+      await page.waitForURL(/\/plans$/, T);
+      await page.getByTestId('choose-plan-pro').click();
+      await page.getByTestId('plan-pro').getByTestId('current-plan').waitFor(T);
+    });
+
+    await step(`add the 6th (${SIXTH})`, async () => {
+      await page.getByRole('link', { name: 'Dashboard' }).click();
+      await addViaSearch(SIXTH);
+      await page.getByTestId(`stock-row-${SIXTH}`).waitFor(T);
+      await page.waitForFunction(() => document.querySelector('[data-testid="watchlist-counter"]')?.textContent === '6 / 10', null, T);
+    });
+
+    await step('dashboard fills in quotes and scores (screenshots)', async () => {
+      await page.waitForFunction(
+        () => {
+          const rows = [...document.querySelectorAll('[data-testid^="stock-row-"]')];
+          return rows.length === 6 && rows.every((r) => r.getAttribute('data-loaded') === 'true');
+        },
+        null,
+        { timeout: 60_000 },
+      );
+      const scores = await page.getByTestId('consensus-score').count();
+      assert(scores === 6, `expected 6 consensus scores, saw ${scores}`);
+      await shot('dashboard');
+      await checkMobile('dashboard');
+    });
+
+    await step('stock page: chart canvas, 3 analysts, DCF locked (screenshots)', async () => {
+      await page.getByTestId('stock-row-AAPL').getByTestId('stock-link').click();
+      await page.waitForURL(/\/stocks\/AAPL$/, T);
+      const chart = page.getByTestId('price-chart');
+      await chart.locator('canvas').first().waitFor(T);
+      const size = await chart.locator('canvas').first().evaluate((c) => ({ w: c.width, h: c.height }));
+      assert(size.w > 0 && size.h > 0, `chart canvas has zero size ${JSON.stringify(size)}`);
+      await page.getByTestId('analyst-panel-basic').waitFor(T);
+      const panels = await page.locator('[data-testid^="analyst-panel-"]').count();
+      assert(panels === 3, `expected 3 analyst panels, saw ${panels}`);
+      await page.getByTestId('analyst-locked-dcf_math').waitFor(T);
+      await page.getByTestId('range-1m').click();
+      await chart.locator('canvas').first().waitFor(T);
+      await page.getByTestId('range-1y').click();
+      await page.getByTestId('fundamentals-table').or(page.getByText(/No fundamentals/)).first().waitFor(T);
+      await shot('stock');
+      await checkMobile('stock');
+    });
+
+    await step('downgrade to free refused while over the limit (409 message shown)', async () => {
+      await page.getByRole('link', { name: 'Plans' }).click();
+      await page.getByTestId('choose-plan-free').click();
+      const err = page.getByTestId('plan-error');
+      await err.waitFor(T);
+      const text = (await err.textContent()) ?? '';
+      assert(text.trim().length > 0, 'plan error is empty');
+      assert(apiFailures.some((f) => f.startsWith('409 PUT')), `expected a 409 from PUT /subscriptions/me, saw: ${apiFailures.join(', ')}`);
+      await page.getByTestId('plan-pro').getByTestId('current-plan').waitFor(T);
+      console.log(`    server said: ${text.trim()}`);
+      await shot('plans');
+      await checkMobile('plans');
+    });
+
+    await step('performance page (charts or the backtest empty state) and account page', async () => {
+      await page.getByRole('link', { name: 'Performance' }).click();
+      await page.getByTestId('performance-page').or(page.getByTestId('performance-empty')).first().waitFor(T);
+      if (await page.getByTestId('performance-page').count()) {
+        await page.getByTestId('equity-chart').locator('canvas').first().waitFor(T);
+      }
+      await checkMobile('performance');
+      await page.getByRole('link', { name: 'Account' }).click();
+      await page.getByTestId('account-page').getByText(`${user}@example.com`).waitFor(T);
+      await checkMobile('account');
+    });
+
+    await step('log out', async () => {
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login$/, T);
+      const token = await page.evaluate(() => localStorage.getItem('stockdash.token'));
+      assert(token === null, 'token should be cleared');
+    });
+
+    await step('no browser console errors', async () => {
+      assert(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);
+    });
+    await context.close();
+  } finally {
+    await browser.close();
+    if (failed) {
+      console.log(`API failures seen: ${apiFailures.join(', ') || 'none'}`);
+      try {
+        const log = readFileSync(backend.logPath, 'utf8').split('\n').slice(-30).join('\n');
+        console.log(`--- backend log (tail) ---\n${log}`);
+      } catch {
+        /* ignore */
+      }
+    }
+    await backend.stop();
+  }
+  const passed = results.filter((r) => r.status === 'passed').length;
+  const failedN = results.filter((r) => r.status === 'failed').length;
+  const skipped = results.filter((r) => r.status === 'skipped').length;
+  console.log(`\n${passed} passed, ${failedN} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(failedN ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  console.log('\n0 passed, 1 failed');
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+import { lazy } from 'react';
+import { Link, Route, Routes } from 'react-router-dom';
+import { RequireAuth } from './auth';
+import { Layout } from './components/Layout';
+import { EmptyState } from './components/ui';
+import { LoginPage, RegisterPage } from './pages/AuthPages';
+import DashboardPage from './pages/DashboardPage';
+
+const StockPage = lazy(() => import('./pages/StockPage'));
+const PlansPage = lazy(() => import('./pages/PlansPage'));
+const PerformancePage = lazy(() => import('./pages/PerformancePage'));
+const AccountPage = lazy(() => import('./pages/AccountPage'));
+
+export function App() {
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route path="/login" element={<LoginPage />} />
+        <Route path="/register" element={<RegisterPage />} />
+        <Route path="/" element={<RequireAuth><DashboardPage /></RequireAuth>} />
+        <Route path="/stocks/:symbol" element={<RequireAuth><StockPage /></RequireAuth>} />
+        <Route path="/plans" element={<RequireAuth><PlansPage /></RequireAuth>} />
+        <Route path="/performance" element={<RequireAuth><PerformancePage /></RequireAuth>} />
+        <Route path="/account" element={<RequireAuth><AccountPage /></RequireAuth>} />
+        <Route
+          path="*"
+          element={
+            <EmptyState title="Page not found" action={<Link to="/">Go to the dashboard</Link>}>
+              Nothing lives at this address.
+            </EmptyState>
+          }
+        />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,98 @@
+import createClient, { type Middleware } from 'openapi-fetch';
+import type { paths } from './schema';
+
+const TOKEN_KEY = 'stockdash.token';
+export const UNAUTHORIZED_EVENT = 'stockdash:unauthorized';
+
+export function getToken(): string | null {
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token: string | null): void {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* storage unavailable: token lives for this page only */
+  }
+}
+
+/** An error the API answered with: `{"error": {"code", "message", "details"}}`. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+
+  constructor(status: number, code: string, message: string, details?: unknown) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Builds an ApiError from whatever body came back (tolerates FastAPI's `{detail}` too). */
+export function toApiError(status: number, body: unknown): ApiError {
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    const err = b.error as Record<string, unknown> | undefined;
+    if (err && typeof err === 'object') {
+      return new ApiError(
+        status,
+        String(err.code ?? `http_${status}`),
+        String(err.message ?? `Request failed (${status})`),
+        err.details,
+      );
+    }
+    if (typeof b.detail === 'string') return new ApiError(status, `http_${status}`, b.detail);
+    if (Array.isArray(b.detail)) {
+      const first = b.detail[0] as { msg?: string } | undefined;
+      return new ApiError(status, 'validation_error', first?.msg ?? 'Invalid input', b.detail);
+    }
+  }
+  if (typeof body === 'string' && body.trim()) {
+    return new ApiError(status, `http_${status}`, body.trim().slice(0, 200));
+  }
+  return new ApiError(status, `http_${status}`, `Request failed (${status})`);
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof Error) return err.message;
+  return 'Something went wrong';
+}
+
+const authMiddleware: Middleware = {
+  onRequest({ request }) {
+    const token = getToken();
+    if (token) request.headers.set('Authorization', `Bearer ${token}`);
+    return request;
+  },
+  onResponse({ request, response }) {
+    if (response.status === 401 && !request.url.includes('/auth/login')) {
+      setToken(null);
+      window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+    }
+    return response;
+  },
+};
+
+function baseUrl(): string {
+  return typeof window !== 'undefined' && window.location ? window.location.origin : '';
+}
+
+export const api = createClient<paths>({ baseUrl: baseUrl() });
+api.use(authMiddleware);
+
+/** Unwraps an openapi-fetch result: returns data or throws ApiError. */
+export function unwrap<T>(result: { data?: unknown; error?: unknown; response: Response }): T {
+  if (result.error !== undefined || !result.response.ok) {
+    throw toApiError(result.response.status, result.error);
+  }
+  return result.data as T;
+}

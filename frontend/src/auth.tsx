@@ -1,0 +1,73 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useLocation, useNavigate, Navigate } from 'react-router-dom';
+import { getToken, setToken, UNAUTHORIZED_EVENT } from './api/client';
+import { getMe, login as apiLogin, queryKeys } from './api/endpoints';
+import type { User } from './api/types';
+
+interface AuthCtx {
+  token: string | null;
+  user: User | undefined;
+  userLoading: boolean;
+  login: (username: string, password: string) => Promise<void>;
+  logout: () => void;
+}
+
+const Ctx = createContext<AuthCtx | null>(null);
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const [token, setTokenState] = useState<string | null>(getToken);
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+
+  const me = useQuery({ queryKey: queryKeys.me, queryFn: getMe, enabled: !!token, staleTime: 60_000 });
+
+  const logout = useCallback(() => {
+    setToken(null);
+    setTokenState(null);
+    qc.clear();
+    navigate('/login', { replace: true });
+  }, [qc, navigate]);
+
+  useEffect(() => {
+    const onUnauthorized = () => {
+      setTokenState(null);
+      qc.clear();
+      navigate('/login', { replace: true });
+    };
+    window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+  }, [qc, navigate]);
+
+  const login = useCallback(
+    async (username: string, password: string) => {
+      const t = await apiLogin(username, password);
+      qc.clear();
+      setToken(t.access_token);
+      setTokenState(t.access_token);
+    },
+    [qc],
+  );
+
+  const value = useMemo(
+    () => ({ token, user: me.data, userLoading: !!token && me.isPending, login, logout }),
+    [token, me.data, me.isPending, login, logout],
+  );
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export function useAuth(): AuthCtx {
+  const v = useContext(Ctx);
+  if (!v) throw new Error('useAuth outside AuthProvider');
+  return v;
+}
+
+/** Renders children only when logged in; otherwise redirects to /login. */
+export function RequireAuth({ children }: { children: ReactNode }) {
+  const { token } = useAuth();
+  const location = useLocation();
+  if (!token) return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  // Pages render at once (their own requests start in parallel with /users/me)
+  // and cope with `user` still loading.
+  return <>{children}</>;
+}

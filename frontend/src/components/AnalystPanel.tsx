@@ -1,0 +1,169 @@
+import { memo, useState, type FormEvent, type ReactNode } from 'react';
+import { Link } from 'react-router-dom';
+import type { AnalystResult, DcfOverrides } from '../api/types';
+import { formatDate, formatFactorValue, formatNumber } from '../lib/format';
+import { modelName, tierName } from '../lib/models';
+import { ScoreBadge, SignalBadge } from './ScoreBadge';
+import { Button, Card, LockIcon } from './ui';
+
+export const AnalystPanel = memo(function AnalystPanel({ result, children }: { result: AnalystResult; children?: ReactNode }) {
+  return (
+    <Card className="analyst-panel" data-testid={`analyst-panel-${result.model}`} aria-labelledby={`analyst-${result.model}`}>
+      <div className="card-title">
+        <h3 id={`analyst-${result.model}`}>{modelName(result.model)}</h3>
+        <div className="row">
+          <SignalBadge signal={result.signal} />
+          <ScoreBadge score={result.score} large testId={`analyst-score-${result.model}`} />
+        </div>
+      </div>
+      <p className="summary">{result.summary}</p>
+      <p className="small muted" style={{ marginTop: 0 }}>
+        Confidence {formatNumber(result.confidence * 100, 0)}% · inputs as of {formatDate(result.inputs_as_of)}
+        {result.methodology_version ? ` · method ${result.methodology_version}` : ''}
+      </p>
+      {children}
+      {result.factors.length ? (
+        <div className="table-wrap">
+          <table className="table" data-testid="factor-table">
+            <caption className="visually-hidden">{modelName(result.model)} factor breakdown</caption>
+            <thead>
+              <tr>
+                <th scope="col">Factor</th>
+                <th scope="col" className="r">Value</th>
+                <th scope="col" className="r">Benchmark</th>
+                <th scope="col" className="r">Points</th>
+              </tr>
+            </thead>
+            <tbody>
+              {result.factors.map((f) => (
+                <tr key={f.name}>
+                  <th scope="row" className="factor-name">
+                    {f.name}
+                    {f.explanation ? <span className="factor-why">{f.explanation}</span> : null}
+                  </th>
+                  <td className="r num">{formatFactorValue(f.value)}</td>
+                  <td className="r num">{formatFactorValue(f.benchmark)}</td>
+                  <td className="r">
+                    <span className="num">
+                      {formatNumber(f.points, 1)}/{formatNumber(f.max_points, 1)}
+                    </span>
+                    <div className="points-bar" aria-hidden="true">
+                      <span style={{ width: `${f.max_points > 0 ? Math.max(0, Math.min(100, (f.points / f.max_points) * 100)) : 0}%` }} />
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {result.reasoning ? (
+        <details>
+          <summary>Reasoning</summary>
+          <p className="reasoning">{result.reasoning}</p>
+        </details>
+      ) : null}
+    </Card>
+  );
+});
+
+export function LockedAnalystPanel({ model, requiredTier }: { model: string; requiredTier: string }) {
+  return (
+    <Card className="analyst-panel locked" data-testid={`analyst-locked-${model}`} aria-label={`${modelName(model)} (locked)`}>
+      <div className="card-title">
+        <h3>{modelName(model)}</h3>
+        <span className="badge badge-outline">
+          <LockIcon /> Locked
+        </span>
+      </div>
+      <p className="muted" style={{ margin: 0 }}>
+        Available on the <strong>{tierName(requiredTier)}</strong> plan.{' '}
+        <Link to="/plans">Upgrade to {tierName(requiredTier)}</Link>
+      </p>
+    </Card>
+  );
+}
+
+/** Converts percent inputs into the fractions the API takes; blank fields are left out. */
+export function parseOverrides(values: { discount_rate: string; terminal_growth: string; growth: string }): DcfOverrides | null {
+  const out: DcfOverrides = {};
+  for (const key of ['discount_rate', 'terminal_growth', 'growth'] as const) {
+    const raw = values[key].trim();
+    if (!raw) continue;
+    const n = Number(raw);
+    if (!Number.isFinite(n)) return null;
+    out[key] = Math.round(n * 1000) / 100000;
+  }
+  return out;
+}
+
+export function DcfOverridesForm({
+  onApply,
+  onReset,
+  busy,
+  active,
+}: {
+  onApply: (o: DcfOverrides) => void;
+  onReset: () => void;
+  busy: boolean;
+  active: boolean;
+}) {
+  const [values, setValues] = useState({ discount_rate: '', terminal_growth: '', growth: '' });
+  const [error, setError] = useState<string | null>(null);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const o = parseOverrides(values);
+    if (!o) {
+      setError('Enter numbers (percent), e.g. 9 for 9%.');
+      return;
+    }
+    if (o.discount_rate !== undefined && o.terminal_growth !== undefined && o.terminal_growth >= o.discount_rate) {
+      setError('Terminal growth must be below the discount rate.');
+      return;
+    }
+    setError(null);
+    onApply(o);
+  };
+  const field = (key: keyof typeof values, label: string, hint: string) => (
+    <div className="field">
+      <label htmlFor={`dcf-${key}`}>{label}</label>
+      <input
+        id={`dcf-${key}`}
+        className="input"
+        inputMode="decimal"
+        placeholder={hint}
+        value={values[key]}
+        onChange={(e) => setValues((v) => ({ ...v, [key]: e.target.value }))}
+        data-testid={`dcf-${key}`}
+      />
+    </div>
+  );
+  return (
+    <form className="dcf-form" onSubmit={submit} aria-label="Try DCF assumptions" data-testid="dcf-form">
+      {field('discount_rate', 'Discount rate %', 'e.g. 9')}
+      {field('terminal_growth', 'Terminal growth %', 'e.g. 2.5')}
+      {field('growth', 'Growth %', 'e.g. 6')}
+      <div className="row">
+        <Button type="submit" variant="primary" size="sm" loading={busy} data-testid="dcf-apply">
+          Recalculate
+        </Button>
+        {active ? (
+          <Button
+            size="sm"
+            onClick={() => {
+              setValues({ discount_rate: '', terminal_growth: '', growth: '' });
+              onReset();
+            }}
+          >
+            Reset
+          </Button>
+        ) : null}
+      </div>
+      {error ? (
+        <p className="tone-negative small" role="alert" style={{ gridColumn: '1 / -1', margin: 0 }}>
+          {error}
+        </p>
+      ) : null}
+    </form>
+  );
+}

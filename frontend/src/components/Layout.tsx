@@ -1,0 +1,51 @@
+import { Suspense } from 'react';
+import { NavLink, Link, Outlet } from 'react-router-dom';
+import { useAuth } from '../auth';
+import { ThemeToggle } from '../theme';
+import { Badge, PageLoader } from './ui';
+import { tierName } from '../lib/models';
+
+export function Layout() {
+  const { token, user, logout } = useAuth();
+  return (
+    <>
+      <header className="app-header">
+        <div className="app-header-inner">
+          <Link to="/" className="brand" aria-label="stockdash home">
+            stockdash
+          </Link>
+          {token ? (
+            <nav className="nav" aria-label="Main">
+              <NavLink to="/" end>
+                Dashboard
+              </NavLink>
+              <NavLink to="/plans">Plans</NavLink>
+              <NavLink to="/performance">Performance</NavLink>
+              <NavLink to="/account">Account</NavLink>
+            </nav>
+          ) : (
+            <span style={{ flex: 1 }} />
+          )}
+          <div className="header-actions">
+            {user ? (
+              <Badge tone="info" data-testid="tier-badge">
+                {tierName(user.subscription_tier)}
+              </Badge>
+            ) : null}
+            <ThemeToggle />
+            {token ? (
+              <button type="button" className="btn btn-sm" onClick={logout} data-testid="logout">
+                Log out
+              </button>
+            ) : null}
+          </div>
+        </div>
+      </header>
+      <main className="main" id="main">
+        <Suspense fallback={<PageLoader />}>
+          <Outlet />
+        </Suspense>
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,30 @@
+import { QueryClientProvider } from '@tanstack/react-query';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { BrowserRouter } from 'react-router-dom';
+import { App } from './App';
+import { AuthProvider } from './auth';
+import { makeQueryClient } from './queryClient';
+import { applyTheme, initialTheme, ThemeProvider } from './theme';
+import { ToastProvider } from './toast';
+import './styles.css';
+
+applyTheme(initialTheme()); // before first paint: no flash of the wrong theme
+
+const queryClient = makeQueryClient();
+
+createRoot(document.getElementById('root') as HTMLElement).render(
+  <StrictMode>
+    <ThemeProvider>
+      <ToastProvider>
+        <QueryClientProvider client={queryClient}>
+          <BrowserRouter future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
+            <AuthProvider>
+              <App />
+            </AuthProvider>
+          </BrowserRouter>
+        </QueryClientProvider>
+      </ToastProvider>
+    </ThemeProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,50 @@
+import type { ReactNode } from 'react';
+import { Link } from 'react-router-dom';
+import { useAuth } from '../auth';
+import { Badge, Button, Card, PageLoader } from '../components/ui';
+import { formatDateTime } from '../lib/format';
+import { modelName, sortModels, tierName } from '../lib/models';
+import { useTheme } from '../theme';
+
+export default function AccountPage() {
+  const { user, logout } = useAuth();
+  const { theme, setTheme } = useTheme();
+  if (!user) return <PageLoader />;
+  const rows: [string, ReactNode][] = [
+    ['Username', user.username],
+    ['Email', <>{user.email} {user.email_verified ? <Badge tone="positive">verified</Badge> : <Badge>unverified</Badge>}</>],
+    ['Plan', <>{tierName(user.subscription_tier)} · <Link to="/plans">change plan</Link></>],
+    ['Watchlist limit', `${user.max_stocks} stocks`],
+    ['AI analysts', sortModels(user.allowed_models).map(modelName).join(', ') || '—'],
+    ['Role', user.role],
+    ['Member since', formatDateTime(user.created_at)],
+  ];
+  return (
+    <div className="stack" data-testid="account-page">
+      <h1>Account</h1>
+      <Card>
+        <dl className="stats">
+          {rows.map(([k, v]) => (
+            <div key={k}>
+              <dt>{k}</dt>
+              <dd>{v}</dd>
+            </div>
+          ))}
+        </dl>
+      </Card>
+      <Card aria-labelledby="prefs-title">
+        <h2 id="prefs-title">Preferences</h2>
+        <div className="row" role="radiogroup" aria-label="Theme">
+          {(['light', 'dark'] as const).map((t) => (
+            <label key={t} className="row" style={{ gap: 4 }}>
+              <input type="radio" name="theme" checked={theme === t} onChange={() => setTheme(t)} /> {tierName(t)}
+            </label>
+          ))}
+        </div>
+      </Card>
+      <div>
+        <Button onClick={logout}>Log out</Button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,781 @@
+"""Point-in-time monthly backtest of the analyst models on the offline snapshot.
+
+At each rebalance date t (first trading day of a month) every stock with a close at t is
+rebuilt from data known at t only: bars dated <= t, fundamentals *filed* <= t and a quote
+derived from the close at t. The four analysts score it; scores are compared with the
+next month's close-to-close return (prices are adjusted, so this is a total return).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import itertools
+import math
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import Progress as ProgressBar
+from rich.table import Table
+
+from stockdash.analysis.analysts import run_all
+from stockdash.analysis.context import (
+    DEFAULT_EQUITY_RISK_PREMIUM,
+    DEFAULT_RISK_FREE_RATE,
+    MarketContext,
+    sector_pe_medians,
+)
+from stockdash.analysis.metrics import daily_returns, finite, usable_bars
+from stockdash.analysis.performance import (
+    DEFAULT_RESULTS_PATH,
+    EquityPoint,
+    ModelPerformance,
+    ModelPerformanceReport,
+)
+from stockdash.analysis.schemas import MODEL_NAMES, ModelName
+from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.market.types import Bar, FundamentalsYear, Profile, Quote, StockData
+
+ALL: tuple[ModelName, ...] = MODEL_NAMES
+DEFAULT_START = date(2016, 4, 1)  # FY2015 10-Ks (estimated filing dates) are public by then
+DEFAULT_DOC_PATH = Path("docs/model-performance.md")
+TOP_FRACTION = 0.2
+STALE_DAYS = 7  # a stock needs a close within a week before t to be in the universe
+MONTHS_PER_YEAR = 12
+BROAD_UNIVERSE_FROM = date(2023, 1, 1)  # most snapshot histories start in January 2023
+
+SOURCE = (
+    "Offline snapshot shipped with stockdash: daily prices from Yahoo Finance via yfinance "
+    "(adjusted, as collected in the repository's shared data), annual fundamentals from SEC "
+    "EDGAR XBRL, filing dates estimated as fiscal period end + 75 days."
+)
+NOTE = (
+    "Survivorship bias: the universe is the ~99 large caps that are S&P 500 members today and "
+    "have price history in the snapshot (25 before 2023). Every one of them survived, so "
+    "these figures demonstrate the point-in-time method, not the models' real skill. "
+    "Not investment advice."
+)
+
+Progress = Callable[[int, int], None]
+
+
+class SnapshotLike(Protocol):
+    """The part of SnapshotProvider the backtest reads."""
+
+    def known_symbols(self) -> frozenset[str]: ...
+
+    def universe_profiles(self) -> dict[str, Profile]: ...
+
+    async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]: ...
+
+    async def fundamentals(self, symbol: str) -> list[FundamentalsYear]: ...
+
+
+# --- data panel and point-in-time views ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Everything the snapshot holds about one symbol, over all time (oldest first)."""
+
+    profile: Profile
+    bars: tuple[Bar, ...]
+    fundamentals: tuple[FundamentalsYear, ...]
+    dates: tuple[date, ...]
+
+
+def make_series(
+    profile: Profile, bars: Iterable[Bar], fundamentals: Iterable[FundamentalsYear]
+) -> Series:
+    """Series with its bars sorted by date."""
+    ordered = tuple(sorted(bars, key=lambda b: b.date))
+    return Series(profile, ordered, tuple(fundamentals), tuple(b.date for b in ordered))
+
+
+Panel = Mapping[str, Series]
+
+
+async def load_panel(
+    snapshot: SnapshotLike, symbols: Iterable[str] | None = None
+) -> dict[str, Series]:
+    """Series of every symbol (or the given ones) that has price history."""
+    profiles = snapshot.universe_profiles()
+    panel: dict[str, Series] = {}
+    for symbol in sorted(symbols if symbols is not None else snapshot.known_symbols()):
+        bars = await snapshot.history(symbol, None, None)
+        if bars:
+            funds = await snapshot.fundamentals(symbol)
+            panel[symbol] = make_series(profiles[symbol], bars, funds)
+    return panel
+
+
+def bars_until(series: Series, day: date) -> list[Bar]:
+    """Bars dated on or before day."""
+    return list(series.bars[: bisect.bisect_right(series.dates, day)])
+
+
+def filed_until(series: Series, day: date) -> list[FundamentalsYear]:
+    """Fiscal years whose filing date is on or before day, oldest period first."""
+    return sorted((f for f in series.fundamentals if f.filed <= day), key=lambda f: f.period_end)
+
+
+def _positive(value: float | None) -> float | None:
+    number = finite(value)
+    return number if number is not None and number > 0 else None
+
+
+def _per(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator when both are finite and the denominator positive."""
+    num, den = finite(numerator), _positive(denominator)
+    return finite(num / den) if num is not None and den is not None else None
+
+
+def _ebitda(year: FundamentalsYear | None) -> float | None:
+    """Operating income plus D&A (D&A counted as 0 when not reported)."""
+    if year is None or finite(year.operating_income) is None:
+        return None
+    return finite((year.operating_income or 0.0) + (finite(year.depreciation_amortization) or 0.0))
+
+
+def point_in_time_quote(
+    symbol: str, bars: Sequence[Bar], years: Sequence[FundamentalsYear]
+) -> Quote:
+    """Quote on the last bar's date from that close and the latest filed fiscal year."""
+    last = bars[-1]
+    previous = bars[-2].close if len(bars) > 1 else None
+    latest = years[-1] if years else None
+    eps = finite(latest.eps_diluted) if latest else None
+    shares = _positive(latest.shares_outstanding) if latest else None
+    market_cap = last.close * shares if shares else None
+    dps = finite(latest.dividends_per_share) if latest else None
+    recent = [b for b in bars if b.date > last.date - timedelta(days=365)]
+    return Quote(
+        symbol=symbol,
+        price=last.close,
+        previous_close=previous,
+        change=last.close - previous if previous else None,
+        change_percent=(last.close / previous - 1.0) * 100.0 if previous else None,
+        volume=last.volume,
+        market_cap=market_cap,
+        pe_ratio=_positive(last.close / eps) if eps and eps > 0 else None,
+        eps=eps,
+        dividend_yield=dps / last.close if dps is not None and dps >= 0 else None,
+        week52_high=max(_positive(b.high) or b.close for b in recent),
+        week52_low=min(_positive(b.low) or b.close for b in recent),
+        ebitda=_ebitda(latest),
+        price_to_sales=_per(market_cap, latest.revenue) if latest else None,
+        price_to_book=_per(market_cap, latest.shareholders_equity) if latest else None,
+        as_of=last.date,
+    )
+
+
+def point_in_time_stock(series: Series, day: date) -> StockData | None:
+    """StockData as known at day, dated day; None without a close in the week before it."""
+    bars = bars_until(series, day)
+    if not bars or bars[-1].date < day - timedelta(days=STALE_DAYS):
+        return None
+    years = filed_until(series, day)
+    quote = replace(point_in_time_quote(series.profile.symbol, bars, years), as_of=day)
+    # The snapshot profile's market cap is today's; replace it with the one known at day.
+    profile = replace(series.profile, market_cap=quote.market_cap)
+    return StockData(profile=profile, quote=quote, history=bars, fundamentals=years)
+
+
+def all_index_returns(panel: Panel) -> dict[date, float]:
+    """Equal-weight daily index over the whole panel (slice it at t before use)."""
+    by_date: dict[date, list[float]] = defaultdict(list)
+    for series in panel.values():
+        for day, value in daily_returns(usable_bars(series.bars, series.bars[-1].date)).items():
+            if finite(value) is not None:
+                by_date[day].append(value)
+    return {day: sum(v) / len(v) for day, v in sorted(by_date.items())}
+
+
+def market_context_at(
+    stocks: Sequence[StockData],
+    index_returns: Mapping[date, float],
+    day: date,
+    risk_free_rate: float = DEFAULT_RISK_FREE_RATE,
+    equity_risk_premium: float = DEFAULT_EQUITY_RISK_PREMIUM,
+) -> MarketContext:
+    """What build_market_context gives for these stocks, reusing a precomputed index."""
+    # A daily index return only uses closes of that day and the day before, so slicing the
+    # full-period index at t equals recomputing it from every symbol's bars up to t (tested).
+    return MarketContext(
+        sector_pe_median=sector_pe_medians(stocks),
+        index_returns={d: r for d, r in index_returns.items() if d <= day},
+        risk_free_rate=risk_free_rate,
+        equity_risk_premium=equity_risk_premium,
+        as_of=day,
+    )
+
+
+def universe_at(panel: Panel, day: date) -> dict[str, StockData]:
+    """Point-in-time StockData of every symbol with a recent close at day."""
+    stocks = {s: point_in_time_stock(series, day) for s, series in panel.items()}
+    return {s: d for s, d in stocks.items() if d is not None}
+
+
+def score_universe(
+    stocks: Mapping[str, StockData],
+    ctx: MarketContext,
+    models: Sequence[ModelName] = ALL,
+) -> dict[ModelName, dict[str, float]]:
+    """Score of every stock under every model."""
+    scores: dict[ModelName, dict[str, float]] = {m: {} for m in models}
+    for symbol, data in stocks.items():
+        for model, analysis in run_all(data, ctx, tuple(models)).items():
+            scores[model][symbol] = analysis.score
+    return scores
+
+
+def scores_at(
+    panel: Panel,
+    day: date,
+    models: Sequence[ModelName] = ALL,
+    index_returns: Mapping[date, float] | None = None,
+) -> dict[ModelName, dict[str, float]]:
+    """Point-in-time scores of the universe at day."""
+    stocks = universe_at(panel, day)
+    index = index_returns if index_returns is not None else all_index_returns(panel)
+    return score_universe(stocks, market_context_at(list(stocks.values()), index, day), models)
+
+
+def close_on_or_before(series: Series, day: date) -> float | None:
+    """Last close dated on or before day."""
+    i = bisect.bisect_right(series.dates, day)
+    return series.bars[i - 1].close if i else None
+
+
+def forward_returns(
+    panel: Panel, symbols: Iterable[str], start: date, end: date
+) -> dict[str, float]:
+    """Close-to-close return from start to end (last close on or before each date)."""
+    out: dict[str, float] = {}
+    for symbol in symbols:
+        first, last = (
+            close_on_or_before(panel[symbol], start),
+            close_on_or_before(panel[symbol], end),
+        )
+        if first and last:
+            out[symbol] = last / first - 1.0
+    return out
+
+
+def rebalance_dates(panel: Panel, start: date, end: date) -> list[date]:
+    """First trading day (any symbol has a bar) of each month within [start, end]."""
+    days = sorted({b.date for s in panel.values() for b in s.bars if start <= b.date <= end})
+    firsts: dict[tuple[int, int], date] = {}
+    for day in days:
+        firsts.setdefault((day.year, day.month), day)
+    return sorted(firsts.values())
+
+
+# --- metrics on plain series --------------------------------------------------------------------
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties get the average of their positions."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return out
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Spearman rank correlation (Pearson on average ranks); None if either side is constant."""
+    if len(xs) != len(ys):
+        raise ValueError("spearman needs two series of equal length")
+    if len(xs) < 2:
+        return None
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    sxx = sum((x - mx) ** 2 for x in rx)
+    syy = sum((y - my) ** 2 for y in ry)
+    if sxx == 0 or syy == 0:
+        return None
+    return sum((x - mx) * (y - my) for x, y in zip(rx, ry, strict=True)) / math.sqrt(sxx * syy)
+
+
+def t_stat(values: Sequence[float]) -> float | None:
+    """Mean divided by its standard error (sample stdev / sqrt n); None if undefined."""
+    if len(values) < 2:
+        return None
+    sd = statistics.stdev(values)
+    return statistics.fmean(values) / (sd / math.sqrt(len(values))) if sd > 0 else None
+
+
+def top_weights(scores: Mapping[str, float], fraction: float = TOP_FRACTION) -> dict[str, float]:
+    """Equal weights on the top `fraction` of scores; stocks tied at the cut share its slots."""
+    if not scores:
+        return {}
+    slots = max(1, round(len(scores) * fraction))
+    ordered = sorted(scores.values(), reverse=True)
+    cut = ordered[slots - 1]
+    above = [s for s, v in scores.items() if v > cut]
+    tied = [s for s, v in scores.items() if v == cut]
+    share = (slots - len(above)) / len(tied)
+    weights = {s: 1.0 / slots for s in above}
+    weights.update({s: share / slots for s in tied})
+    return weights
+
+
+def drift(weights: Mapping[str, float], returns: Mapping[str, float]) -> dict[str, float]:
+    """Weights after one period of returns, renormalised to sum to 1."""
+    grown = {s: w * (1.0 + returns.get(s, 0.0)) for s, w in weights.items()}
+    total = sum(grown.values())
+    return {s: v / total for s, v in grown.items()} if total > 0 else {}
+
+
+def one_way_turnover(old: Mapping[str, float], new: Mapping[str, float]) -> float:
+    """Fraction of the portfolio bought (from cash, the first trade is 1.0)."""
+    return sum(max(new.get(s, 0.0) - old.get(s, 0.0), 0.0) for s in set(old) | set(new))
+
+
+def net_return(gross: float, turnover: float, cost_bps: float) -> float:
+    """Period return after paying cost_bps on the one-way turnover at the rebalance."""
+    return (1.0 - cost_bps / 10_000.0 * turnover) * (1.0 + gross) - 1.0
+
+
+def annualised_return(monthly: Sequence[float]) -> float:
+    """Geometric annualised return of monthly returns."""
+    if not monthly:
+        return 0.0
+    growth = math.prod(1.0 + r for r in monthly)
+    return growth ** (MONTHS_PER_YEAR / len(monthly)) - 1.0 if growth > 0 else -1.0
+
+
+def sharpe(monthly: Sequence[float], risk_free: float = 0.0) -> float | None:
+    """Annualised Sharpe: mean monthly excess return / sample stdev * sqrt(12)."""
+    if len(monthly) < 2:
+        return None
+    excess = [r - risk_free / MONTHS_PER_YEAR for r in monthly]
+    sd = statistics.stdev(excess)
+    return statistics.fmean(excess) / sd * math.sqrt(MONTHS_PER_YEAR) if sd > 0 else None
+
+
+def sortino(monthly: Sequence[float], risk_free: float = 0.0) -> float | None:
+    """Annualised Sortino: mean excess / sqrt(mean(min(excess, 0)^2)) * sqrt(12)."""
+    if len(monthly) < 2:
+        return None
+    excess = [r - risk_free / MONTHS_PER_YEAR for r in monthly]
+    downside = math.sqrt(statistics.fmean([min(r, 0.0) ** 2 for r in excess]))
+    return (
+        statistics.fmean(excess) / downside * math.sqrt(MONTHS_PER_YEAR) if downside > 0 else None
+    )
+
+
+def equity_curve(monthly: Sequence[float], start: float = 1.0) -> list[float]:
+    """Compounded values, starting with `start` before the first return."""
+    values = [start]
+    for r in monthly:
+        values.append(values[-1] * (1.0 + r))
+    return values
+
+
+def max_drawdown(curve: Sequence[float]) -> float:
+    """Largest fall from a running peak as a fraction <= 0 (-0.25 == a 25 % drawdown)."""
+    peak, worst = -math.inf, 0.0
+    for value in curve:
+        peak = max(peak, value)
+        if peak > 0:
+            worst = min(worst, value / peak - 1.0)
+    return worst
+
+
+# --- the backtest -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMonth:
+    """One model in one holding period."""
+
+    ic: float | None
+    gross: float
+    net: float
+    turnover: float
+
+
+@dataclass(frozen=True, slots=True)
+class Month:
+    """One holding period from a rebalance date to the next."""
+
+    start: date
+    end: date
+    universe_size: int
+    universe_return: float
+    models: Mapping[ModelName, ModelMonth]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """Summary figures of one model over a run of months."""
+
+    model: ModelName
+    rank_ic: float | None
+    rank_ic_t_stat: float | None
+    ic_months: int
+    hit_rate: float | None
+    top_quintile_return: float
+    universe_return: float
+    excess_return: float
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float
+    average_turnover: float
+    months: int
+    equity_curve: tuple[tuple[date, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """Every holding period plus the per-model summaries."""
+
+    period_start: date
+    period_end: date
+    transaction_cost_bps: float
+    months: tuple[Month, ...]
+    models: tuple[ModelSummary, ...]
+    seconds: float
+
+    @property
+    def rebalances(self) -> int:
+        """Number of rebalance dates (one per holding period)."""
+        return len(self.months)
+
+
+def summarise(model: ModelName, months: Sequence[Month]) -> ModelSummary:
+    """Summary of one model over the given months (hit = top quintile net > universe)."""
+    rows = [m.models[model] for m in months]
+    net = [r.net for r in rows]
+    universe = [m.universe_return for m in months]
+    ics = [r.ic for r in rows if r.ic is not None]
+    curve = equity_curve(net)
+    top, base = annualised_return(net), annualised_return(universe)
+    dates = [months[0].start, *(m.end for m in months)] if months else []
+    return ModelSummary(
+        model=model,
+        rank_ic=statistics.fmean(ics) if ics else None,
+        rank_ic_t_stat=t_stat(ics),
+        ic_months=len(ics),
+        hit_rate=sum(n > u for n, u in zip(net, universe, strict=True)) / len(net) if net else None,
+        top_quintile_return=top,
+        universe_return=base,
+        excess_return=top - base,
+        sharpe=sharpe(net),
+        sortino=sortino(net),
+        max_drawdown=max_drawdown(curve),
+        average_turnover=statistics.fmean([r.turnover for r in rows]) if rows else 0.0,
+        months=len(months),
+        equity_curve=tuple(zip(dates, curve, strict=True)),
+    )
+
+
+def _model_month(
+    scores: Mapping[str, float],
+    returns: Mapping[str, float],
+    held: Mapping[str, float],
+    cost_bps: float,
+) -> tuple[ModelMonth, dict[str, float]]:
+    """One model's month and its drifted weights at the end of it."""
+    common = sorted(s for s in scores if s in returns)
+    weights = top_weights({s: scores[s] for s in common})
+    turnover = one_way_turnover(held, weights)
+    gross = sum(w * returns[s] for s, w in weights.items())
+    ic = spearman([scores[s] for s in common], [returns[s] for s in common])
+    month = ModelMonth(
+        ic=ic, gross=gross, net=net_return(gross, turnover, cost_bps), turnover=turnover
+    )
+    return month, drift(weights, returns)
+
+
+def simulate(
+    panel: Panel,
+    dates: Sequence[date],
+    *,
+    transaction_cost_bps: float = 10.0,
+    models: Sequence[ModelName] = ALL,
+    progress: Progress | None = None,
+) -> list[Month]:
+    """Score at each rebalance date and hold the top quintile until the next one."""
+    index = all_index_returns(panel)
+    held: dict[ModelName, dict[str, float]] = {m: {} for m in models}
+    months: list[Month] = []
+    for i, (start, end) in enumerate(itertools.pairwise(dates)):
+        scores = scores_at(panel, start, models, index)
+        returns = forward_returns(panel, scores[models[0]], start, end)
+        rows: dict[ModelName, ModelMonth] = {}
+        for model in models:
+            rows[model], held[model] = _model_month(
+                scores[model], returns, held[model], transaction_cost_bps
+            )
+        universe = statistics.fmean(returns.values()) if returns else 0.0
+        months.append(Month(start, end, len(returns), universe, rows))
+        if progress:
+            progress(i + 1, len(dates) - 1)
+    return months
+
+
+async def run_backtest(
+    snapshot: SnapshotLike,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    transaction_cost_bps: float = 10.0,
+    models: Sequence[ModelName] = ALL,
+    progress: Progress | None = None,
+    symbols: Iterable[str] | None = None,
+) -> BacktestResult:
+    """Monthly point-in-time backtest over [start, end] (defaults: 2016-04-01 .. last bar)."""
+    if not models or transaction_cost_bps < 0:
+        raise ValueError("need at least one model and a non-negative transaction cost")
+    began = time.perf_counter()
+    panel = await load_panel(snapshot, symbols)
+    last = max((s.bars[-1].date for s in panel.values()), default=date.min)
+    dates = rebalance_dates(panel, start or DEFAULT_START, end or last)
+    if len(dates) < 2:
+        raise ValueError("the period must span at least two rebalance dates with price history")
+    months = await asyncio.to_thread(
+        simulate,
+        panel,
+        dates,
+        transaction_cost_bps=transaction_cost_bps,
+        models=models,
+        progress=progress,
+    )
+    return BacktestResult(
+        period_start=dates[0],
+        period_end=dates[-1],
+        transaction_cost_bps=transaction_cost_bps,
+        months=tuple(months),
+        models=tuple(summarise(m, months) for m in models),
+        seconds=time.perf_counter() - began,
+    )
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def to_report(
+    result: BacktestResult, generated_at: datetime | None = None
+) -> ModelPerformanceReport:
+    """The API/JSON form of a result."""
+    return ModelPerformanceReport(
+        source=SOURCE,
+        generated_at=generated_at or datetime.now(UTC),
+        note=NOTE,
+        period_start=result.period_start,
+        period_end=result.period_end,
+        rebalances=result.rebalances,
+        transaction_cost_bps=result.transaction_cost_bps,
+        models=[
+            ModelPerformance(
+                model=s.model,
+                rank_ic=s.rank_ic,
+                rank_ic_t_stat=s.rank_ic_t_stat,
+                hit_rate=s.hit_rate,
+                top_quintile_return=s.top_quintile_return,
+                universe_return=s.universe_return,
+                excess_return=s.excess_return,
+                sharpe=s.sharpe,
+                sortino=s.sortino,
+                max_drawdown=s.max_drawdown,
+                months=s.months,
+                equity_curve=[EquityPoint(date=d, value=v) for d, v in s.equity_curve],
+            )
+            for s in result.models
+        ],
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:+.1f} %"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _table(summaries: Sequence[ModelSummary]) -> list[str]:
+    """Markdown table of model summaries."""
+    lines = [
+        "| Model | Rank IC (t) | Hit rate | Top quintile p.a. | Universe p.a. | Excess p.a. "
+        "| Sharpe | Sortino | Max drawdown | Turnover / month | Months |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        ic = f"{_num(s.rank_ic, 3)} ({_num(s.rank_ic_t_stat)})"
+        hit = "n/a" if s.hit_rate is None else f"{s.hit_rate * 100:.0f} %"
+        lines.append(
+            f"| {s.model} | {ic} | {hit} | {_pct(s.top_quintile_return)} "
+            f"| {_pct(s.universe_return)} | {_pct(s.excess_return)} | {_num(s.sharpe)} "
+            f"| {_num(s.sortino)} | {_pct(s.max_drawdown)} | {s.average_turnover * 100:.0f} % "
+            f"| {s.months} |"
+        )
+    return lines
+
+
+def _sizes(months: Sequence[Month]) -> str:
+    """Universe size range of the months, e.g. '98-99'."""
+    low, high = min(m.universe_size for m in months), max(m.universe_size for m in months)
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def _segments(result: BacktestResult) -> list[str]:
+    """Tables for the narrow (pre-2023) and broad universe periods."""
+    out: list[str] = []
+    models = [s.model for s in result.models]
+    for label, chosen in (
+        (
+            "narrow universe, before 2023",
+            [m for m in result.months if m.start < BROAD_UNIVERSE_FROM],
+        ),
+        (
+            "broad universe, 2023 onwards",
+            [m for m in result.months if m.start >= BROAD_UNIVERSE_FROM],
+        ),
+    ):
+        if chosen:
+            out += [
+                "",
+                f"### {chosen[0].start} to {chosen[-1].end} ({label}, {_sizes(chosen)} stocks)",
+                "",
+                *_table([summarise(m, chosen) for m in models]),
+            ]
+    return out
+
+
+def render_markdown(result: BacktestResult, report: ModelPerformanceReport) -> str:
+    """docs/model-performance.md: source first, then figures, definitions and caveats."""
+    return "\n".join(
+        [
+            f"Data: {SOURCE} {NOTE}",
+            "",
+            "# Analyst model performance (backtest)",
+            "",
+            f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC by `stockdash backtest` in "
+            f"{result.seconds:.0f} s. Period {result.period_start} to {result.period_end}: "
+            f"{result.rebalances} monthly rebalances, {_sizes(result.months)} stocks per month, "
+            f"transaction cost {result.transaction_cost_bps:g} bps of one-way turnover. The same "
+            "figures are served by `GET /api/v1/models/performance`.",
+            "",
+            "## Whole period",
+            "",
+            *_table(result.models),
+            "",
+            "## By universe size",
+            *_segments(result),
+            "",
+            *_DEFINITIONS,
+        ]
+    )
+
+
+_DEFINITIONS = [
+    "## Method",
+    "",
+    "* **Rebalance dates**: the first trading day of each month in the period; the last date only "
+    "closes the final holding period.",
+    "* **Point in time**: at each date t a stock's data is rebuilt from bars dated <= t and fiscal "
+    "years whose (estimated) filing date is <= t. Its quote is derived from the close at t: P/E = "
+    "price / latest filed diluted EPS, market cap = price x latest filed diluted shares, dividend "
+    "yield = latest filed dividends per share / price, P/B and P/S from the same year, 52-week "
+    "range from the bars. Sector P/E medians and the equal-weight index (for beta) use the same "
+    "point-in-time universe. Analysts use a risk-free rate of 4 % and an equity risk premium of 5 %.",
+    "* **Universe**: every snapshot symbol with a close in the week up to t.",
+    "* **Rank IC**: Spearman correlation (average ranks for ties) between the scores at t and the "
+    "next month's close-to-close return; averaged over months, t-stat = mean / (stdev / sqrt n). "
+    "Months in which every score is equal are skipped.",
+    "* **Top quintile**: equal weight on the round(20 % x N) highest scores; stocks tied at the "
+    "cut-off share the remaining slots equally. Held for one month; costs = cost bps x one-way "
+    "turnover (fraction of the portfolio bought, against drifted weights; the first purchase "
+    "counts as 1.0).",
+    "* **Universe return**: equal-weight mean of every universe stock's monthly return, no costs.",
+    "* **Hit rate**: share of months where the top quintile's net return beats the universe return.",
+    "* **Annualised returns** are geometric; **excess** = top quintile minus universe (p.a.). "
+    "**Sharpe** and **Sortino** use monthly net returns, a risk-free rate of 0 and sqrt(12) "
+    "annualisation; Sortino's downside deviation is sqrt(mean(min(r, 0)^2)) over all months. "
+    "**Max drawdown** is measured on the monthly top-quintile equity curve.",
+    "",
+    "## Caveats",
+    "",
+    "* Survivorship bias (see the first line): only today's survivors are in the universe.",
+    "* The snapshot histories are dividend-adjusted, so older closes sit below the traded price; "
+    "P/E and dividend yield in early years are computed on the adjusted price (P/E biased low, "
+    "yield high, by roughly the cumulative dividends since).",
+    "* P/E uses the latest annual diluted EPS, not the trailing-twelve-month EPS of a live quote.",
+    "* Filing dates are estimates (period end + 75 days); some 10-Ks were public earlier.",
+    "* Sectors are today's classification.",
+    "* Before 2023 only 25 symbols have history (among them NVDA, TSLA, AVGO and LLY), so each quintile holds about five "
+    "stocks and the figures are noisy.",
+    "",
+]
+
+
+def write_outputs(result: BacktestResult, out: Path, doc: Path | None) -> ModelPerformanceReport:
+    """Write the JSON report (and the markdown page unless doc is None)."""
+    report = to_report(result)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if doc is not None:
+        doc.parent.mkdir(parents=True, exist_ok=True)
+        doc.write_text(render_markdown(result, report), encoding="utf-8")
+    return report
+
+
+def main(
+    start: date | None = None,
+    end: date | None = None,
+    cost_bps: float = 10.0,
+    out: Path | None = None,
+    doc: Path | None = DEFAULT_DOC_PATH,
+    snapshot: SnapshotLike | None = None,
+) -> BacktestResult:
+    """CLI entry: run the backtest with a progress bar, write JSON + markdown, print a table."""
+    console = Console()
+    source = snapshot or SnapshotProvider()
+    with ProgressBar(console=console, transient=True) as bar:
+        task = bar.add_task("Backtesting", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = asyncio.run(
+            run_backtest(
+                source, start=start, end=end, transaction_cost_bps=cost_bps, progress=advance
+            )
+        )
+    target = out or DEFAULT_RESULTS_PATH
+    write_outputs(result, target, doc)
+    table = Table(title=f"{result.period_start} .. {result.period_end}, {result.rebalances} months")
+    for column in ("model", "rank IC", "hit rate", "top p.a.", "universe p.a.", "Sharpe", "max DD"):
+        table.add_column(column)
+    for s in result.models:
+        table.add_row(
+            s.model,
+            _num(s.rank_ic, 3),
+            _num(s.hit_rate),
+            _pct(s.top_quintile_return),
+            _pct(s.universe_return),
+            _num(s.sharpe),
+            _pct(s.max_drawdown),
+        )
+    console.print(table)
+    console.print(
+        f"Wrote {target}" + (f" and {doc}" if doc else "") + f" in {result.seconds:.0f} s."
+    )
+    return result
