@@ -32,9 +32,67 @@ from stockdash.models import load_all_models
 BACKEND = os.environ.get("STOCKDASH_TEST_DB", "sqlite")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+# Each test session gets its own schema in the `test` database, so parallel runs never collide.
+PG_SCHEMA = f"stockdash_test_{uuid.uuid4().hex[:12]}"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+RATE_LIMIT_NAMES = (
+    "login_ip",
+    "login_account",
+    "register_ip",
+    "verify_resend",
+    "password_reset",
+    "api_free",
+    "api_pro",
+    "api_expert",
+    "api_key",
+)
+
 load_all_models()
+
+# Forty large caps with full history and statements in the snapshot, most popular first.
+POPULAR_SYMBOLS = [
+    "AAPL",
+    "MSFT",
+    "GOOGL",
+    "AMZN",
+    "NVDA",
+    "META",
+    "TSLA",
+    "JPM",
+    "JNJ",
+    "KO",
+    "PG",
+    "WMT",
+    "XOM",
+    "V",
+    "MA",
+    "UNH",
+    "HD",
+    "COST",
+    "PEP",
+    "CVX",
+    "ABBV",
+    "MRK",
+    "LLY",
+    "AVGO",
+    "ORCL",
+    "NFLX",
+    "DIS",
+    "MCD",
+    "BAC",
+    "WFC",
+    "INTC",
+    "CSCO",
+    "IBM",
+    "PFE",
+    "T",
+    "VZ",
+    "NKE",
+    "SBUX",
+    "ADBE",
+    "CRM",
+]
 
 
 def pytest_report_header() -> str:
@@ -42,16 +100,15 @@ def pytest_report_header() -> str:
     return f"stockdash database backend: {BACKEND} ({where})"
 
 
-async def _reset_postgres(url: str) -> None:
+async def _drop_schema(url: str, schema: str) -> None:
     engine = create_engine(url)
     async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     await engine.dispose()
 
 
 async def _truncate_postgres(url: str) -> None:
-    engine = create_engine(url)
+    engine = create_engine(url, schema=PG_SCHEMA)
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -59,15 +116,16 @@ async def _truncate_postgres(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Run the real migrations once: into a template SQLite file, or into PostgreSQL."""
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run the real migrations once: into a template SQLite file, or into a fresh PostgreSQL schema."""
     if BACKEND == "postgres":
-        asyncio.run(_reset_postgres(PG_URL))
-        upgrade(PG_URL)
-        return PG_URL
+        upgrade(PG_URL, schema=PG_SCHEMA)
+        yield PG_URL
+        asyncio.run(_drop_schema(PG_URL, PG_SCHEMA))
+        return
     template = tmp_path_factory.mktemp("db") / "template.db"
     upgrade(f"sqlite+aiosqlite:///{template}")
-    return str(template)
+    yield str(template)
 
 
 @pytest.fixture
@@ -89,11 +147,15 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         environment="test",
         jwt_secret_key="test-secret-key-that-is-long-enough-0123456789",
         database_url=database_url,
+        database_schema=PG_SCHEMA if BACKEND == "postgres" else None,
         data_dir=tmp_path / "data",
         bcrypt_rounds=4,
         refresh_interval_seconds=0,
         warm_analysis_context=False,
         redis_url=None,
+        # Generous limits so ordinary tests never trip them; tests/security/test_ratelimit.py
+        # sets real ones.
+        **{f"rate_limit_{name}": "100000/minute" for name in RATE_LIMIT_NAMES},
         _env_file=None,  # type: ignore[call-arg]
     )
 

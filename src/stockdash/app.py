@@ -13,20 +13,26 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from stockdash import __version__
+from stockdash.admin.router import router as admin_router
 from stockdash.analysis.narrator import narrator_from_settings
 from stockdash.analysis.performance import router as performance_router
 from stockdash.analysis.router import router as analysis_router
 from stockdash.analysis.service import AnalysisService
+from stockdash.apikeys.router import router as apikeys_router
 from stockdash.core.config import Settings, get_settings
 from stockdash.core.db import create_engine, create_sessionmaker
 from stockdash.core.errors import install_error_handlers
 from stockdash.core.health import router as health_router
 from stockdash.core.metrics_route import router as metrics_router
+from stockdash.core.middleware import RequestSizeLimitMiddleware, SecurityHeadersMiddleware
+from stockdash.core.ratelimit import build_rate_limiter
 from stockdash.core.spa import mount_frontend
 from stockdash.jobs.refresh import run_scheduler
 from stockdash.market.factory import build_market
 from stockdash.market.router import router as market_router
 from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.notifications.email import sender_from_settings
+from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling
 from stockdash.subscriptions.router import router as subscriptions_router
 from stockdash.users.router import auth_router, users_router
 from stockdash.watchlist.router import router as watchlist_router
@@ -47,6 +53,8 @@ def api_router() -> APIRouter:
         market_router,
         analysis_router,
         performance_router,
+        apikeys_router,
+        admin_router,
     ):
         api.include_router(router)
     return api
@@ -57,12 +65,18 @@ def create_app(
     *,
     snapshot: SnapshotProvider | None = None,
     frontend_dist: Path | None = None,
+    billing: BillingProvider | None = None,
 ) -> FastAPI:
     """Build the FastAPI app; connections open lazily and the refresh schedule starts with the lifespan."""
     settings = settings or get_settings()
     settings.check_secure()
-    engine = create_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        schema=settings.database_schema,
+    )
     sessionmaker = create_sessionmaker(engine)
+    rate_limiter = build_rate_limiter(settings)
     market = build_market(settings, sessionmaker, snapshot=snapshot)
     analysis = AnalysisService(
         market,
@@ -94,6 +108,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await scheduler
             await market.close()
+            await rate_limiter.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -111,13 +126,23 @@ def create_app(
     app.state.sessionmaker = sessionmaker
     app.state.market = market
     app.state.analysis = analysis
+    app.state.rate_limiter = rate_limiter
+    app.state.billing = billing or NoPaymentBilling()
+    app.state.email_sender = sender_from_settings(settings)
     install_error_handlers(app)
+    app.add_middleware(RequestSizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
+    )
+    # Added last so it is outermost: even CORS preflights and 413s carry the headers.
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        trust_proxy_headers=settings.trust_proxy_headers,
+        hsts_max_age=settings.hsts_max_age_seconds,
     )
     app.include_router(health_router)
     app.include_router(metrics_router)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -54,7 +54,7 @@ def migrate(
     from stockdash.core.migrate import upgrade
 
     url = get_settings().resolved_database_url
-    upgrade(url, revision)
+    upgrade(url, revision, schema=get_settings().database_schema)
     typer.echo(f"Database at {_redact(url)} is at revision {revision}.")
 
 
@@ -77,7 +77,7 @@ def serve(
     if settings.is_sqlite:
         from stockdash.core.migrate import upgrade
 
-        upgrade(settings.resolved_database_url)
+        upgrade(settings.resolved_database_url, schema=settings.database_schema)
     typer.echo(f"stockdash {__version__} on http://{host}:{port} (API docs at /docs)")
     uvicorn.run(
         "stockdash.app:create_app",
@@ -119,7 +119,7 @@ def create_admin(
 
     settings = get_settings()
     if settings.is_sqlite:
-        upgrade(settings.resolved_database_url)
+        upgrade(settings.resolved_database_url, schema=settings.database_schema)
     created = asyncio.run(ensure_admin(settings, data))
     typer.echo(f"{'Created' if created else 'Promoted'} admin {data.username} <{data.email}>.")
 
@@ -132,14 +132,87 @@ def snapshot_build(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: the package's data folder).")
     ] = None,
+    provider: Annotated[
+        str,
+        typer.Option(
+            help="files: build from --source; polygon (POLYGON_API_KEY) or edgar (SEC_USER_AGENT): "
+            "refresh the shipped snapshot from that live provider."
+        ),
+    ] = "files",
+    symbols: Annotated[
+        str | None, typer.Option(help="Live rebuild only: comma-separated symbols (default: all).")
+    ] = None,
 ) -> None:
-    """Rebuild the offline snapshot the package ships from the raw data files."""
+    """Rebuild the offline snapshot the package ships, from the raw data files or a live provider."""
     from stockdash.market.snapshot import build
 
-    if not source.is_dir():
-        typer.secho(f"No data folder at {source}.", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2)
-    build.main(source, out or build.DATA_DIR)
+    if provider == "files":
+        if not source.is_dir():
+            typer.secho(f"No data folder at {source}.", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=2)
+        build.main(source, out or build.DATA_DIR)
+        return
+    live_provider = _live_provider(provider)
+    wanted = [s.strip().upper() for s in symbols.split(",")] if symbols else None
+    asyncio.run(_live_rebuild(live_provider, out or build.DATA_DIR, wanted))
+
+
+def _live_provider(name: str) -> Any:
+    from stockdash.market.snapshot.provider import SnapshotProvider
+
+    settings = get_settings()
+    if name == "polygon":
+        if not settings.polygon_api_key:
+            typer.secho(
+                "Set POLYGON_API_KEY to rebuild from Polygon.", fg=typer.colors.RED, err=True
+            )
+            raise typer.Exit(code=2)
+        from stockdash.market.providers.polygon import PolygonProvider
+
+        return PolygonProvider(
+            settings.polygon_api_key, requests_per_minute=settings.polygon_requests_per_minute
+        )
+    if name == "edgar":
+        if not settings.sec_user_agent:
+            typer.secho(
+                'Set SEC_USER_AGENT (e.g. "Your Name you@example.com"): the SEC requires it.',
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(code=2)
+        from stockdash.market.providers.edgar import EdgarProvider
+
+        profiles = SnapshotProvider().universe_profiles()
+        return EdgarProvider(
+            settings.sec_user_agent,
+            cik_lookup=lambda s: profiles[s].cik if s in profiles else None,
+        )
+    typer.secho(
+        f"Unknown provider {name!r}: use files, polygon or edgar.", fg=typer.colors.RED, err=True
+    )
+    raise typer.Exit(code=2)
+
+
+async def _live_rebuild(provider: Any, out: Path, symbols: list[str] | None) -> None:
+    from rich.progress import Progress as RichProgress
+
+    from stockdash.market.snapshot.live import rebuild_from_provider
+
+    with RichProgress() as bar:
+        task = bar.add_task("live rebuild", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        report = await rebuild_from_provider(
+            provider, out_dir=out, symbols=symbols, progress=update
+        )
+    typer.echo(
+        f"{report.provider}: {report.symbols} symbols; replaced {report.replaced or 'nothing'}; "
+        f"{len(report.failed)} failures kept the shipped data."
+    )
+    for symbol, reason in list(report.failed.items())[:10]:
+        typer.echo(f"  {symbol}: {reason}")
 
 
 @app.command()

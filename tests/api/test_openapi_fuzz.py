@@ -23,7 +23,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, PG_SCHEMA, RATE_LIMIT_NAMES
 
 CHECKS = [
     not_a_server_error,
@@ -56,11 +56,14 @@ def server(
     env = {
         **os.environ,
         "DATABASE_URL": url,
+        "DATABASE_SCHEMA": PG_SCHEMA if BACKEND == "postgres" else "",
         "DATA_DIR": str(data_dir),
         "ENVIRONMENT": "development",
         "BCRYPT_ROUNDS": "4",
         "REFRESH_INTERVAL_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
+        # The fuzzer sends thousands of requests as one user from one IP.
+        **{f"RATE_LIMIT_{name.upper()}": "1000000/hour" for name in RATE_LIMIT_NAMES},
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "stockdash.cli", "serve", "--port", str(port)],

@@ -20,54 +20,14 @@ from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
+from tests.conftest import POPULAR_SYMBOLS
 
-FORTY = [
-    "AAPL",
-    "MSFT",
-    "GOOGL",
-    "AMZN",
-    "NVDA",
-    "META",
-    "TSLA",
-    "JPM",
-    "JNJ",
-    "KO",
-    "PG",
-    "WMT",
-    "XOM",
-    "V",
-    "MA",
-    "UNH",
-    "HD",
-    "COST",
-    "PEP",
-    "CVX",
-    "ABBV",
-    "MRK",
-    "LLY",
-    "AVGO",
-    "ORCL",
-    "NFLX",
-    "DIS",
-    "MCD",
-    "BAC",
-    "WFC",
-    "INTC",
-    "CSCO",
-    "IBM",
-    "PFE",
-    "T",
-    "VZ",
-    "NKE",
-    "SBUX",
-    "ADBE",
-    "CRM",
-]
+FORTY = POPULAR_SYMBOLS
 
 
 @pytest.fixture
 async def sessionmaker(settings: Settings):  # type: ignore[no-untyped-def]
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
     yield create_sessionmaker(engine)
     await engine.dispose()
 

@@ -19,7 +19,7 @@ from stockdash.market.snapshot.provider import SnapshotProvider
 
 @pytest.fixture
 async def sessionmaker(settings: Settings):  # type: ignore[no-untyped-def]
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
     yield create_sessionmaker(engine)
     await engine.dispose()
 

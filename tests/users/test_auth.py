@@ -82,7 +82,8 @@ async def test_login_by_username_or_email(
         assert r.status_code == 200, login
         body = r.json()
         assert body["token_type"] == "bearer"
-        assert body["expires_in"] == 24 * 3600
+        assert body["expires_in"] == 15 * 60
+        assert body["refresh_token"] and body["refresh_token"] != body["access_token"]
 
 
 async def test_wrong_credentials_are_401(client: httpx.AsyncClient, make_user: UserFactory) -> None:

@@ -6,40 +6,9 @@ import asyncio
 
 import httpx
 
-from tests.conftest import UserFactory, WatchlistFactory, assert_error
+from tests.conftest import POPULAR_SYMBOLS, UserFactory, WatchlistFactory, assert_error
 
-THIRTY = [
-    "AAPL",
-    "MSFT",
-    "GOOGL",
-    "AMZN",
-    "NVDA",
-    "META",
-    "TSLA",
-    "JPM",
-    "JNJ",
-    "KO",
-    "PG",
-    "WMT",
-    "XOM",
-    "V",
-    "MA",
-    "UNH",
-    "HD",
-    "COST",
-    "PEP",
-    "CVX",
-    "ABBV",
-    "MRK",
-    "LLY",
-    "AVGO",
-    "ORCL",
-    "NFLX",
-    "DIS",
-    "MCD",
-    "BAC",
-    "WFC",
-]
+THIRTY = POPULAR_SYMBOLS[:30]
 
 
 async def test_add_list_remove(client: httpx.AsyncClient, make_user: UserFactory) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from stockdash.analysis.schemas import DcfOverrides, MultiAIAnalysis
 from stockdash.analysis.service import AnalysisService
-from stockdash.core.deps import CurrentUser, SessionDep
+from stockdash.core.deps import CurrentReader, SessionDep
 from stockdash.core.errors import Unprocessable, error_responses
 from stockdash.market.deps import MarketDep
 from stockdash.market.router import stock_public
@@ -22,7 +22,7 @@ from stockdash.watchlist.repository import SqlWatchlistRepository
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["analysis"], responses=error_responses(401, 404, 422))
+router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
 
 SPARKLINE_DAYS = 30
 
@@ -55,7 +55,7 @@ def _overrides(
 @router.get("/stocks/{symbol}/analysis", response_model=MultiAIAnalysis)
 async def stock_analysis(
     symbol: str,
-    user: CurrentUser,
+    user: CurrentReader,
     market: MarketDep,
     analysis: AnalysisDep,
     discount_rate: Annotated[
@@ -97,7 +97,7 @@ class Dashboard(BaseModel):
 
 @router.get("/dashboard", response_model=Dashboard)
 async def dashboard(
-    user: CurrentUser, session: SessionDep, market: MarketDep, analysis: AnalysisDep
+    user: CurrentReader, session: SessionDep, market: MarketDep, analysis: AnalysisDep
 ) -> Dashboard:
     """Every watchlist stock with its quote, sparkline and analyses."""
     items = [

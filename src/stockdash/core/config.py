@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import limits
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,12 +33,26 @@ class Settings(BaseSettings):
     mongodb_url: str = "mongodb://localhost:27017"
     database_name: str = "ai_stock_dashboard"
     db_pool_size: int = Field(10, ge=1)
+    database_schema: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
     # Authentication
     jwt_secret_key: str = DEFAULT_JWT_SECRET
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_expiration_hours: float = Field(24, gt=0, le=24 * 30)
     bcrypt_rounds: int = Field(12, ge=4, le=16)
+    access_token_expire_minutes: float = Field(15, gt=0, le=24 * 60)
+    email_verification_expire_hours: float = Field(48, gt=0, le=24 * 30)
+    password_reset_expire_minutes: float = Field(60, gt=0, le=24 * 60)
+    require_email_verification: bool = False
+
+    # Email (no SMTP_HOST: messages go to the log and to data_dir/outbox)
+    public_base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    emails_from: str = "stockdash <noreply@localhost>"
 
     # External APIs
     openai_api_key: str | None = None
@@ -62,12 +77,64 @@ class Settings(BaseSettings):
 
     # HTTP
     cors_origins: list[str] = ["http://127.0.0.1:5173", "http://localhost:5173"]
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    trust_proxy_headers: bool = False
+    hsts_max_age_seconds: int = Field(31_536_000, ge=0)
+
+    # Rate limits ("N/second|minute|hour|day"; moving window, Redis-backed when REDIS_URL is set)
+    rate_limit_enabled: bool = True
+    rate_limit_key_prefix: str = "stockdash-rl"
+    rate_limit_login_ip: str = "10/minute"
+    rate_limit_login_account: str = "5/minute"
+    rate_limit_register_ip: str = "5/hour"
+    rate_limit_verify_resend: str = "3/hour"
+    rate_limit_password_reset: str = "5/hour"  # noqa: S105 - a rate, not a secret
+    rate_limit_api_free: str = "60/minute"
+    rate_limit_api_pro: str = "120/minute"
+    rate_limit_api_expert: str = "240/minute"
+    rate_limit_api_key: str = "60/minute"
 
     # Feature flags (the seed's FEATURES dict)
     feature_user_registration: bool = True
     feature_multi_ai_analysis: bool = True
     feature_premium_features: bool = False
     feature_real_time_updates: bool = False
+
+    @field_validator("database_schema", mode="before")
+    @classmethod
+    def _blank_schema(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("smtp_tls", mode="before")
+    @classmethod
+    def _tls_flag(cls, value: object) -> object:
+        # SMTP_TLS=true/false reads as STARTTLS on/off.
+        flags = {"true": "starttls", "1": "starttls", "false": "none", "0": "none"}
+        if isinstance(value, bool):
+            return "starttls" if value else "none"
+        text = str(value).strip().lower()
+        return flags.get(text, text)
+
+    @field_validator("smtp_host", "smtp_user", "smtp_password", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator(
+        "rate_limit_login_ip",
+        "rate_limit_login_account",
+        "rate_limit_register_ip",
+        "rate_limit_verify_resend",
+        "rate_limit_password_reset",
+        "rate_limit_api_free",
+        "rate_limit_api_pro",
+        "rate_limit_api_expert",
+        "rate_limit_api_key",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        limits.parse(value)  # raises ValueError on a malformed limit
+        return value
 
     @field_validator("data_dir")
     @classmethod

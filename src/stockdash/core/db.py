@@ -78,8 +78,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Create an async engine configured for the URL's backend."""
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, schema: str | None = None
+) -> AsyncEngine:
+    """Create an async engine configured for the URL's backend (schema: PostgreSQL search_path)."""
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
@@ -88,6 +90,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2)
+        if schema:
+            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)

@@ -1,4 +1,4 @@
-"""Password hashing (bcrypt) and JWT access tokens (PyJWT)."""
+"""Password hashing (bcrypt), JWT access tokens (PyJWT) and hashed opaque tokens."""
 
 from __future__ import annotations
 
@@ -39,6 +39,16 @@ def verify_password(password: str, password_hash: str) -> bool:
 def dummy_hash(rounds: int = BCRYPT_ROUNDS) -> str:
     """A hash to verify against when the user does not exist, so both paths take the same time."""
     return hash_password(secrets.token_urlsafe(16), rounds=rounds)
+
+
+def new_opaque_token() -> str:
+    """A random, URL-safe token with 256 bits of entropy (refresh tokens, email links)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest under which an opaque token is stored (never the token itself)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

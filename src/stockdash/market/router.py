@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from stockdash.core.deps import CurrentUser
+from stockdash.core.deps import CurrentReader
 from stockdash.core.errors import error_responses
 from stockdash.market.deps import MarketDep
 from stockdash.market.schemas import (
@@ -24,7 +24,9 @@ from stockdash.market.schemas import (
 )
 from stockdash.market.service import StockView
 
-router = APIRouter(prefix="/stocks", tags=["stocks"], responses=error_responses(401, 404, 422))
+router = APIRouter(
+    prefix="/stocks", tags=["stocks"], responses=error_responses(401, 403, 404, 422, 429)
+)
 
 RANGE_DAYS: dict[str, int | None] = {
     "1m": 31,
@@ -90,14 +92,14 @@ async def sources(market: MarketDep) -> DataSourcesPublic:
 
 
 @router.get("/{symbol}", response_model=StockPublic, responses=error_responses(503))
-async def get_stock(symbol: str, market: MarketDep, _: CurrentUser) -> StockPublic:
+async def get_stock(symbol: str, market: MarketDep, _: CurrentReader) -> StockPublic:
     """Latest quote and key statistics (`stale: true` when the provider is failing)."""
     return stock_public(await market.stock(await market.require_symbol(symbol)))
 
 
 @router.get("/{symbol}/history", response_model=HistoryPublic)
 async def get_history(
-    symbol: str, market: MarketDep, _: CurrentUser, range: Range = "1y"
+    symbol: str, market: MarketDep, _: CurrentReader, range: Range = "1y"
 ) -> HistoryPublic:
     """Daily bars for a range, oldest first."""
     canonical = await market.require_symbol(symbol)
@@ -115,7 +117,7 @@ async def get_history(
 
 
 @router.get("/{symbol}/fundamentals", response_model=FundamentalsPublic)
-async def get_fundamentals(symbol: str, market: MarketDep, _: CurrentUser) -> FundamentalsPublic:
+async def get_fundamentals(symbol: str, market: MarketDep, _: CurrentReader) -> FundamentalsPublic:
     """Annual statements, newest first, in USD."""
     canonical = await market.require_symbol(symbol)
     rows = await market.fundamentals(canonical)

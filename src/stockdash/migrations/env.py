@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from stockdash.core.config import get_settings
@@ -31,8 +32,18 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _schema() -> str | None:
+    return context.config.get_main_option("database_schema") or get_settings().database_schema
+
+
 async def _run_async() -> None:
-    engine = create_engine(_url())
+    url, schema = _url(), _schema()
+    if schema and not url.startswith("sqlite"):
+        bootstrap = create_engine(url)
+        async with bootstrap.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        await bootstrap.dispose()
+    engine = create_engine(url, schema=schema)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

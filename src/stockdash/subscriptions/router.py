@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from stockdash.core.deps import CurrentUser, SessionDep
 from stockdash.core.errors import error_responses
 from stockdash.subscriptions import service
-from stockdash.subscriptions.schemas import TierChange, TierList
+from stockdash.subscriptions.billing import PAYMENT_REQUIRED_RESPONSE, BillingProvider, get_billing
+from stockdash.subscriptions.schemas import SubscriptionEventList, TierChange, TierList
 from stockdash.users.schemas import UserPublic
 from stockdash.users.service import to_public
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+
+BillingDep = Annotated[BillingProvider, Depends(get_billing)]
 
 
 @router.get("/tiers", response_model=TierList)
@@ -20,8 +25,22 @@ async def get_tiers() -> TierList:
     return service.list_tiers()
 
 
-@router.put("/me", response_model=UserPublic, responses=error_responses(401, 409, 422))
-async def change_my_tier(body: TierChange, user: CurrentUser, session: SessionDep) -> UserPublic:
+@router.put(
+    "/me",
+    response_model=UserPublic,
+    responses={**error_responses(401, 403, 409, 422, 429), **PAYMENT_REQUIRED_RESPONSE},
+)
+async def change_my_tier(
+    body: TierChange, user: CurrentUser, session: SessionDep, billing: BillingDep
+) -> UserPublic:
     """Switch plan; a downgrade below the watchlist size is refused with 409."""
-    updated = await service.change_tier(session, user.id, body.tier)
+    updated = await service.change_tier(session, user.id, body.tier, billing=billing)
     return to_public(updated)
+
+
+@router.get(
+    "/me/history", response_model=SubscriptionEventList, responses=error_responses(401, 403, 429)
+)
+async def my_tier_history(user: CurrentUser, session: SessionDep) -> SubscriptionEventList:
+    """Your upgrades and downgrades, newest first."""
+    return await service.history(session, user.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict
 
 from stockdash.subscriptions.tiers import AnalystModel, Tier
@@ -30,3 +32,22 @@ class TierChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tier: Tier
+
+
+class SubscriptionEventPublic(BaseModel):
+    """One tier change."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    from_tier: Tier
+    to_tier: Tier
+    changed_by_user_id: int | None
+    created_at: datetime
+
+
+class SubscriptionEventList(BaseModel):
+    """A user's tier changes, newest first."""
+
+    data: list[SubscriptionEventPublic]
+    count: int

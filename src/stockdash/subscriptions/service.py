@@ -1,4 +1,4 @@
-"""Tier changes: any tier for now (billing plugs in later), never below the watchlist size."""
+"""Tier changes: approved by the billing provider, never below the watchlist size, always recorded."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.subscriptions import tiers
-from stockdash.subscriptions.schemas import TierList, TierPublic
+from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling, PaymentRequired
+from stockdash.subscriptions.models import SubscriptionEvent
+from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
+from stockdash.subscriptions.schemas import (
+    SubscriptionEventList,
+    SubscriptionEventPublic,
+    TierList,
+    TierPublic,
+)
 from stockdash.users.models import User
 from stockdash.users.repository import SqlUserRepository
 from stockdash.watchlist.repository import SqlWatchlistRepository
@@ -27,21 +35,64 @@ def list_tiers() -> TierList:
     return TierList(data=data, count=len(data))
 
 
-async def change_tier(session: AsyncSession, user_id: int, tier: tiers.Tier) -> User:
-    """Move a user to a tier; 409 (and no change) if they track more stocks than it allows."""
+async def change_tier(
+    session: AsyncSession,
+    user_id: int,
+    tier: tiers.Tier,
+    *,
+    billing: BillingProvider | None = None,
+) -> User:
+    """A user's own plan change: billing approves it, then it is applied and recorded."""
     user = await SqlUserRepository(session).lock(user_id)
     if user is None:
         raise NotFound("User not found.")
-    tracked = await SqlWatchlistRepository(session).count(user_id)
+    current = tiers.Tier(user.subscription_tier)
+    if current != tier:
+        await ensure_fits(session, user, tier)
+        decision = await (billing or NoPaymentBilling()).authorize_change(user, current, tier)
+        if not decision.approved:
+            raise PaymentRequired(
+                decision.reason or "The payment for this plan was not approved.",
+                details={"reference": decision.reference},
+            )
+    await apply_tier(session, user, tier, changed_by=user_id)
+    await session.commit()
+    return user
+
+
+async def ensure_fits(session: AsyncSession, user: User, tier: tiers.Tier) -> None:
+    """409 if the user tracks more stocks than the tier allows."""
+    tracked = await SqlWatchlistRepository(session).count(user.id)
     limit = tiers.max_stocks(tier)
     if tracked > limit:
         excess = tracked - limit
         raise Conflict(
-            f"You track {tracked} stocks but the {tiers.spec(tier).name} plan allows {limit}: "
-            f"remove {excess} stock{'s' if excess != 1 else ''} first.",
+            f"{user.username} tracks {tracked} stocks but the {tiers.spec(tier).name} plan "
+            f"allows {limit}: remove {excess} stock{'s' if excess != 1 else ''} first.",
             code="watchlist_exceeds_tier",
             details={"tracked": tracked, "max_stocks": limit, "remove": excess},
         )
+
+
+async def apply_tier(
+    session: AsyncSession, user: User, tier: tiers.Tier, *, changed_by: int | None
+) -> SubscriptionEvent | None:
+    """Set a locked user's tier and record the event, uncommitted; None when unchanged."""
+    if user.subscription_tier == tier.value:
+        return None
+    await ensure_fits(session, user, tier)
+    event = SubscriptionEvent(
+        user_id=user.id,
+        from_tier=user.subscription_tier,
+        to_tier=tier.value,
+        changed_by_user_id=changed_by,
+    )
     user.subscription_tier = tier.value
-    await session.commit()
-    return user
+    return await SqlSubscriptionEventRepository(session).add(event)
+
+
+async def history(session: AsyncSession, user_id: int) -> SubscriptionEventList:
+    """A user's tier changes, newest first."""
+    events = await SqlSubscriptionEventRepository(session).list_for_user(user_id)
+    data = [SubscriptionEventPublic.model_validate(e) for e in events]
+    return SubscriptionEventList(data=data, count=len(data))

@@ -11,7 +11,7 @@ from stockdash.users.schemas import UserCreate
 
 async def ensure_admin(settings: Settings, data: UserCreate) -> bool:
     """Create an admin, or promote the user with that email; True when created."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
     try:
         async with create_sessionmaker(engine)() as session:
             existing = await SqlUserRepository(session).get_by_login(data.email)

@@ -15,6 +15,7 @@ class UserRepository(Protocol):
 
     async def get(self, user_id: int) -> User | None: ...
     async def get_by_login(self, login: str) -> User | None: ...
+    async def get_by_email(self, email: str) -> User | None: ...
     async def exists(self, *, username: str, email: str) -> tuple[bool, bool]: ...
     async def add(self, user: User) -> User: ...
     async def lock(self, user_id: int) -> User | None: ...
@@ -33,9 +34,16 @@ class SqlUserRepository:
     async def get_by_login(self, login: str) -> User | None:
         """A user by username or email (case-insensitive)."""
         needle = login.strip().lower()
+        if "\x00" in needle:
+            return None  # no account can contain NUL, and PostgreSQL refuses it in text
         stmt = select(User).where(
             or_(func.lower(User.username) == needle, func.lower(User.email) == needle)
         )
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def get_by_email(self, email: str) -> User | None:
+        """A user by email only (case-insensitive)."""
+        stmt = select(User).where(func.lower(User.email) == email.strip().lower())
         return (await self.session.execute(stmt)).scalars().first()
 
     async def exists(self, *, username: str, email: str) -> tuple[bool, bool]:

@@ -1,16 +1,29 @@
-"""Sign-up, login and the current user's profile."""
+"""Sign-up, login, sessions, email verification, password reset and the current user's profile."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from stockdash.core.deps import CurrentUser, SessionDep, SettingsDep
+from stockdash.core.deps import CurrentUser, SessionDep, SettingsDep, limit_verify_resend
 from stockdash.core.errors import Forbidden, error_responses
-from stockdash.users import service
-from stockdash.users.schemas import TokenResponse, UserCreate, UserPublic
+from stockdash.core.ratelimit import limit_login, limit_password_reset, limit_register
+from stockdash.notifications.deps import EmailSenderDep
+from stockdash.notifications.email import deliver
+from stockdash.users import account, service, sessions
+from stockdash.users.schemas import (
+    EmailTokenRequest,
+    MessageResponse,
+    PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RefreshRequest,
+    TokenResponse,
+    UserCreate,
+    UserPublic,
+)
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(422))
 users_router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(401))
@@ -20,31 +33,140 @@ users_router = APIRouter(prefix="/users", tags=["users"], responses=error_respon
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses=error_responses(403, 409),
+    responses=error_responses(403, 409, 429),
+    dependencies=[Depends(limit_register)],
 )
-async def register(data: UserCreate, session: SessionDep, settings: SettingsDep) -> UserPublic:
-    """Create an account on the free tier."""
+async def register(
+    data: UserCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    sender: EmailSenderDep,
+) -> UserPublic:
+    """Create an account on the free tier and email a link that verifies its address."""
     if not settings.feature_user_registration:
         raise Forbidden("Registration is closed on this server.", code="registration_disabled")
     user = await service.register(session, data, rounds=settings.bcrypt_rounds)
+    email = await account.start_verification(session, user, settings)
+    background.add_task(deliver, sender, email)
     return service.to_public(user)
 
 
-@auth_router.post("/login", response_model=TokenResponse, responses=error_responses(401, 403))
+@auth_router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses=error_responses(401, 403, 429),
+    dependencies=[Depends(limit_login)],
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> TokenResponse:
-    """Exchange a username (or email) and password for a bearer token."""
+    """Exchange a username (or email) and password for an access and a refresh token."""
     user = await service.authenticate(
         session, form.username, form.password, rounds=settings.bcrypt_rounds
     )
-    token = service.issue_token(user, settings)
-    return TokenResponse(access_token=token.token, expires_in=token.expires_in)
+    return _token_response(await sessions.start_session(session, user, settings))
 
 
 @users_router.get("/me", response_model=UserPublic)
 async def read_me(user: CurrentUser) -> UserPublic:
     """The signed-in user's profile, tier limits and allowed models."""
     return service.to_public(user)
+
+
+def _token_response(pair: sessions.TokenPair) -> TokenResponse:
+    return TokenResponse(
+        access_token=pair.access.token,
+        expires_in=pair.access.expires_in,
+        refresh_token=pair.refresh_token,
+    )
+
+
+@auth_router.post("/refresh", response_model=TokenResponse, responses=error_responses(401))
+async def refresh(
+    body: RefreshRequest, session: SessionDep, settings: SettingsDep
+) -> TokenResponse:
+    """Spend a refresh token for a new access and refresh token (reusing one ends the session)."""
+    return _token_response(await sessions.rotate(session, body.refresh_token, settings))
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def logout(body: RefreshRequest, session: SessionDep) -> Response:
+    """Revoke the refresh token's session."""
+    await sessions.logout(session, body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.post("/verify", response_model=MessageResponse)
+async def verify_email(body: EmailTokenRequest, session: SessionDep) -> MessageResponse:
+    """Confirm an email address with the token from the emailed link (works once)."""
+    await account.verify_email(session, body.token)
+    return MessageResponse(message="Your email address is verified.")
+
+
+@auth_router.post(
+    "/verify/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MessageResponse,
+    responses=error_responses(401, 409, 429),
+    dependencies=[Depends(limit_verify_resend)],
+)
+async def resend_verification_email(
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    sender: EmailSenderDep,
+) -> MessageResponse:
+    """Email a new verification link to the signed-in user (earlier links stop working)."""
+    email = await account.resend_verification(session, user, settings)
+    background.add_task(deliver, sender, email)
+    return MessageResponse(message=f"A new verification link is on its way to {user.email}.")
+
+
+@auth_router.post(
+    "/password-reset/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MessageResponse,
+    dependencies=[Depends(limit_password_reset)],
+    responses=error_responses(429),
+)
+async def request_password_reset(
+    body: PasswordResetRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    sender: EmailSenderDep,
+) -> MessageResponse:
+    """Email a password reset link; the answer is the same whether or not the address is known."""
+    email = await account.request_password_reset(session, body.email, settings)
+    if email is not None:
+        background.add_task(deliver, sender, email)
+    return MessageResponse(message=account.RESET_REQUESTED_MESSAGE)
+
+
+@auth_router.post("/password-reset/confirm", response_model=MessageResponse)
+async def confirm_password_reset(
+    body: PasswordResetConfirm, session: SessionDep, settings: SettingsDep
+) -> MessageResponse:
+    """Set a new password with a reset token; every earlier session is signed out."""
+    await account.reset_password(session, body.token, body.new_password, settings)
+    return MessageResponse(message="Your password has been changed; sign in with the new one.")
+
+
+@users_router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(403, 422),
+)
+async def change_password(
+    body: PasswordChange, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Change your password; every earlier session, this one included, is signed out."""
+    await account.change_password(
+        session, user.id, body.current_password, body.new_password, settings
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

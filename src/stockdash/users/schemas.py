@@ -46,8 +46,62 @@ class UserPublic(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    """An OAuth2 bearer token."""
+    """An OAuth2 bearer token and the refresh token that renews it."""
 
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 scheme name
-    expires_in: int = Field(description="Lifetime in seconds.")
+    expires_in: int = Field(description="Lifetime of the access token in seconds.")
+    refresh_token: str = Field(
+        description="Single-use: POST it to /auth/refresh for a new pair before it expires."
+    )
+
+
+OpaqueToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+class RefreshRequest(BaseModel):
+    """A refresh token to spend (refresh) or revoke (logout)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: OpaqueToken
+
+
+class EmailTokenRequest(BaseModel):
+    """The token from an emailed link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: OpaqueToken
+
+
+class PasswordResetRequest(BaseModel):
+    """Ask for a password reset link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class PasswordResetConfirm(BaseModel):
+    """Set a new password with the token from a reset link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: OpaqueToken
+    new_password: Password = Field(description="At least 8 characters.")
+
+
+class PasswordChange(BaseModel):
+    """Change the signed-in user's password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: Password = Field(description="At least 8 characters.")
+
+
+class MessageResponse(BaseModel):
+    """A human-readable acknowledgement."""
+
+    message: str

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stockdash.core.config import Settings
 from stockdash.core.errors import Conflict, Forbidden, NotAuthenticated
-from stockdash.core.security import (
-    AccessToken,
-    create_access_token,
-    dummy_hash,
-    hash_password,
-    verify_password,
-)
+from stockdash.core.security import dummy_hash, hash_password, verify_password
 from stockdash.subscriptions import tiers
 from stockdash.users.models import User
 from stockdash.users.repository import SqlUserRepository
@@ -93,13 +84,3 @@ async def authenticate(session: AsyncSession, login: str, password: str, *, roun
     if not user.is_active:
         raise Forbidden("This account has been deactivated.", code="account_inactive")
     return user
-
-
-def issue_token(user: User, settings: Settings) -> AccessToken:
-    """A signed access token for a user."""
-    return create_access_token(
-        str(user.id),
-        secret=settings.jwt_secret_key,
-        algorithm=settings.jwt_algorithm,
-        lifetime=timedelta(hours=settings.jwt_expiration_hours),
-    )

@@ -5,17 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Response, status
 
 from stockdash.analysis.router import AnalysisDep
-from stockdash.core.deps import CurrentUser, SessionDep
+from stockdash.core.deps import CurrentReader, CurrentUser, SessionDep, SettingsDep
 from stockdash.core.errors import error_responses
 from stockdash.market.deps import MarketDep
 from stockdash.watchlist import service
 from stockdash.watchlist.schemas import WatchlistAdd, WatchlistItem, WatchlistPublic
 
-router = APIRouter(prefix="/watchlist", tags=["watchlist"], responses=error_responses(401))
+router = APIRouter(
+    prefix="/watchlist", tags=["watchlist"], responses=error_responses(401, 403, 429)
+)
 
 
 @router.get("", response_model=WatchlistPublic)
-async def get_watchlist(user: CurrentUser, session: SessionDep) -> WatchlistPublic:
+async def get_watchlist(user: CurrentReader, session: SessionDep) -> WatchlistPublic:
     """The symbols you track, with your plan's limit."""
     return await service.get_watchlist(session, user)
 
@@ -33,9 +35,16 @@ async def add_to_watchlist(
     market: MarketDep,
     analysis: AnalysisDep,
     background: BackgroundTasks,
+    settings: SettingsDep,
 ) -> WatchlistItem:
     """Track a symbol (fetched and analysed at once, not at the next refresh)."""
-    item = await service.add_symbol(session, user.id, body.symbol, market.resolve_symbol)
+    item = await service.add_symbol(
+        session,
+        user.id,
+        body.symbol,
+        market.resolve_symbol,
+        require_verified_email=settings.require_email_verification,
+    )
     background.add_task(analysis.warm, item.symbol, user.subscription_tier)
     return WatchlistItem.model_validate(item)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,7 @@ from stockdash.watchlist.repository import SqlWatchlistRepository
 from stockdash.watchlist.schemas import WatchlistItem, WatchlistPublic
 
 SymbolResolver = Callable[[str], Awaitable[str | None]]
+SYMBOL_PATTERN = re.compile(r"[A-Z0-9.]{1,12}")
 
 
 async def get_watchlist(session: AsyncSession, user: User) -> WatchlistPublic:
@@ -29,9 +31,14 @@ async def get_watchlist(session: AsyncSession, user: User) -> WatchlistPublic:
 
 
 async def add_symbol(
-    session: AsyncSession, user_id: int, raw_symbol: str, resolve: SymbolResolver
+    session: AsyncSession,
+    user_id: int,
+    raw_symbol: str,
+    resolve: SymbolResolver,
+    *,
+    require_verified_email: bool = False,
 ) -> UserStock:
-    """Track a symbol: 404 unknown, 409 duplicate, 403 over the tier's limit."""
+    """Track a symbol: 404 unknown, 409 duplicate, 403 over the limit or email not verified."""
     symbol = await resolve(raw_symbol)
     if symbol is None:
         raise NotFound(
@@ -42,6 +49,12 @@ async def add_symbol(
     user = await SqlUserRepository(session).lock(user_id)
     if user is None:
         raise NotFound("User not found.")
+    if require_verified_email and not user.email_verified:
+        raise Forbidden(
+            "Verify your email address before adding stocks: open the link we emailed you "
+            "(POST /api/v1/auth/verify/resend sends a new one).",
+            code="email_not_verified",
+        )
     repo = SqlWatchlistRepository(session)
     if await repo.get(user_id, symbol) is not None:
         raise Conflict(f"{symbol} is already on your watchlist.", code="already_tracked")
@@ -65,6 +78,8 @@ async def add_symbol(
 async def remove_symbol(session: AsyncSession, user_id: int, raw_symbol: str) -> None:
     """Stop tracking a symbol; 404 if it was not tracked."""
     symbol = raw_symbol.strip().upper().replace("-", ".")
+    if not SYMBOL_PATTERN.fullmatch(symbol):
+        raise NotFound(f"{symbol!r} is not on your watchlist.", code="not_tracked")
     removed = await SqlWatchlistRepository(session).remove(user_id, symbol)
     if not removed:
         raise NotFound(f"{symbol} is not on your watchlist.", code="not_tracked")

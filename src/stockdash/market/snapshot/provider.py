@@ -50,6 +50,9 @@ class _Universe:
     by_name: list[tuple[str, SearchHit]]
 
 
+LIVE_SOURCES = frozenset({"demo", "polygon", "edgar", "yahoo"})
+
+
 def normalize_symbol(symbol: str) -> str:
     """Canonical S&P-style symbol: upper case, class separator '.' (BRK-B -> BRK.B)."""
     return symbol.strip().upper().replace("-", ".").replace("/", ".")
@@ -68,7 +71,8 @@ def _day(text: str) -> date:
 
 def _quote(symbol: str, q: dict[str, Any]) -> Quote:
     """Quote from its JSON row."""
-    source: DataSource = "demo" if q["source"] == "demo" else "snapshot"
+    # A live rebuild credits quotes to its provider; anything else is the shipped snapshot.
+    source: DataSource = q["source"] if q["source"] in LIVE_SOURCES else "snapshot"
     return Quote(
         symbol=symbol,
         price=q["price"],
@@ -96,7 +100,7 @@ def _fundamentals_year(row: dict[str, Any]) -> FundamentalsYear:
         fiscal_year=row["fy"],
         period_end=_day(row["end"]),
         filed=_day(row["filed"]),
-        filed_estimated=True,
+        filed_estimated=bool(row.get("filed_estimated", True)),
         revenue=row["revenue"],
         gross_profit=row["gross_profit"],
         operating_income=row["operating_income"],

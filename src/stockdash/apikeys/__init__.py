@@ -1,0 +1,1 @@
+"""Read-only API keys for scripts and integrations."""

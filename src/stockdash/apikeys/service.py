@@ -1,0 +1,102 @@
+"""API key rules: high-entropy secrets shown once, stored as SHA-256, read-only use."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stockdash.apikeys.models import ApiKey
+from stockdash.apikeys.repository import SqlApiKeyRepository
+from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyPublic
+from stockdash.core.db import utcnow
+from stockdash.core.errors import Conflict, NotFound
+from stockdash.users.models import User
+from stockdash.users.repository import SqlUserRepository
+
+KEY_SCHEME = "sdk"
+MAX_KEYS_PER_USER = 20
+# Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOwner:
+    """An authenticated API key and the user it belongs to."""
+
+    key_id: int
+    user: User
+
+
+def hash_key(raw: str) -> str:
+    """The stored digest of a full key (SHA-256 suffices: the secret has 256 bits of entropy)."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh (prefix, full key) pair."""
+    prefix = secrets.token_hex(6)
+    return prefix, f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def parse_prefix(raw: str) -> str | None:
+    """The public prefix of a well-formed key."""
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_SCHEME or not parts[1] or not parts[2]:
+        return None
+    return parts[1]
+
+
+async def create_key(session: AsyncSession, user_id: int, data: ApiKeyCreate) -> ApiKeyCreated:
+    """Create a key; 409 past the per-user maximum."""
+    await SqlUserRepository(session).lock(user_id)
+    repo = SqlApiKeyRepository(session)
+    if await repo.count(user_id) >= MAX_KEYS_PER_USER:
+        raise Conflict(
+            f"You already have {MAX_KEYS_PER_USER} API keys; delete one first.",
+            code="api_key_limit_reached",
+            details={"max_keys": MAX_KEYS_PER_USER},
+        )
+    prefix, raw = new_key()
+    key = await repo.add(
+        ApiKey(user_id=user_id, name=data.name, prefix=prefix, key_hash=hash_key(raw))
+    )
+    await session.commit()
+    return ApiKeyCreated(**ApiKeyPublic.model_validate(key).model_dump(), key=raw)
+
+
+async def list_keys(session: AsyncSession, user_id: int) -> ApiKeyList:
+    """A user's keys without secrets."""
+    keys = await SqlApiKeyRepository(session).list_for_user(user_id)
+    return ApiKeyList(data=[ApiKeyPublic.model_validate(k) for k in keys], count=len(keys))
+
+
+async def delete_key(session: AsyncSession, user_id: int, key_id: int) -> None:
+    """Revoke one of the user's keys; 404 for anyone else's."""
+    if not await SqlApiKeyRepository(session).remove(user_id, key_id):
+        raise NotFound("No such API key.", code="api_key_not_found")
+    await session.commit()
+
+
+async def authenticate(factory: async_sessionmaker[AsyncSession], raw: str) -> KeyOwner | None:
+    """The key and its active owner for a presented key, recording the use; None if invalid."""
+    prefix = parse_prefix(raw)
+    if prefix is None:
+        return None
+    async with factory() as session:
+        repo = SqlApiKeyRepository(session)
+        key = await repo.by_prefix(prefix)
+        if key is None or not hmac.compare_digest(key.key_hash, hash_key(raw.strip())):
+            return None
+        user = await SqlUserRepository(session).get(key.user_id)
+        if user is None or not user.is_active:
+            return None
+        now = utcnow()
+        if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
+            await repo.touch(key.id, now)
+            await session.commit()
+        return KeyOwner(key.id, user)

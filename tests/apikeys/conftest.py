@@ -1,0 +1,3 @@
+"""API key fixtures."""
+
+from tests.admin.helpers import make_admin  # noqa: F401 - a fixture

@@ -1,0 +1,69 @@
+"""The email senders: the outbox fallback and the choice between SMTP and it."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stockdash.core.config import Settings
+from stockdash.notifications.email import (
+    Email,
+    OutboxEmailSender,
+    SmtpEmailSender,
+    sender_from_settings,
+)
+from tests.users.auth_helpers import link_token
+
+
+async def test_without_smtp_mail_goes_to_the_outbox_and_the_log(
+    app: Any, client: httpx.AsyncClient, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="stockdash.notifications.email")
+    assert isinstance(app.state.email_sender, OutboxEmailSender)
+    r = await client.post(
+        "/api/v1/auth/register",
+        json={"username": "eve", "email": "eve@example.com", "password": "password-1"},
+    )
+    assert r.status_code == 201
+    (path,) = (settings.data_dir / "outbox").glob("*.eml")
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["To"] == "eve@example.com"
+    assert "eve@example.com" in caplog.text and "verify-email?token=" in caplog.text
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    token = link_token(text, "verify-email")
+    assert (await client.post("/api/v1/auth/verify", json={"token": token})).status_code == 200
+
+
+async def test_outbox_sender_writes_text_and_html(tmp_path: Path) -> None:
+    sender = OutboxEmailSender(tmp_path / "outbox", sender="me@example.com")
+    await sender.send(Email("you@example.com", "Hi", "plain <b>", "<p>html</p>"))
+    (path,) = (tmp_path / "outbox").iterdir()
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["From"] == "me@example.com" and message["Subject"] == "Hi"
+    assert message.get_body(preferencelist=("plain",)).get_content() == "plain <b>\n"  # type: ignore[union-attr]
+    assert "<p>html</p>" in message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("true", "starttls"), ("false", "none"), ("tls", "tls"), ("STARTTLS", "starttls")],
+)
+def test_smtp_settings_choose_the_smtp_sender(raw: str, expected: str) -> None:
+    settings = Settings(
+        smtp_host="mail.example.com",
+        smtp_port=465,
+        smtp_tls=raw,  # type: ignore[arg-type]
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    sender = sender_from_settings(settings)
+    assert isinstance(sender, SmtpEmailSender)
+    assert (sender.host, sender.port, sender.tls) == ("mail.example.com", 465, expected)
+
+
+def test_blank_smtp_host_means_the_outbox() -> None:
+    settings = Settings(smtp_host="", _env_file=None)  # type: ignore[call-arg]
+    assert isinstance(sender_from_settings(settings), OutboxEmailSender)

@@ -1,0 +1,242 @@
+"""Rate limits on the in-process storage and on the real Redis, shared between app instances."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from asgi_lifespan import LifespanManager
+
+from stockdash.app import create_app
+from stockdash.core.config import Settings
+from stockdash.market.snapshot.provider import SnapshotProvider
+from tests.conftest import REDIS_URL, assert_error
+
+LIMITS = {
+    "rate_limit_login_ip": "10/minute",
+    "rate_limit_login_account": "5/minute",
+    "rate_limit_register_ip": "5/hour",
+    "rate_limit_verify_resend": "3/hour",
+    "rate_limit_api_free": "8/minute",
+    "rate_limit_api_pro": "1000/minute",
+    "rate_limit_api_expert": "1000/minute",
+    "rate_limit_api_key": "3/minute",
+}
+
+ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+_names = itertools.count(1)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def clients(
+    request: pytest.FixtureRequest, settings: Settings, snapshot: SnapshotProvider
+) -> AsyncIterator[ClientFactory]:
+    """Build apps with real limits (each a separate `create_app`) and clients for them."""
+    overrides: dict[str, Any] = dict(LIMITS)
+    if request.param == "redis":
+        probe = aioredis.from_url(REDIS_URL)
+        try:
+            await probe.ping()
+        except Exception as exc:  # pragma: no cover - CI starts Redis
+            pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc} (run `make services`)")
+        finally:
+            await probe.aclose()
+        # A unique prefix keeps this test's counters apart from every other run.
+        overrides |= {
+            "redis_url": REDIS_URL,
+            "rate_limit_key_prefix": f"rl-test-{uuid.uuid4().hex}",
+        }
+    async with AsyncExitStack() as stack:
+
+        async def factory(**extra: Any) -> httpx.AsyncClient:
+            app = create_app(settings.model_copy(update={**overrides, **extra}), snapshot=snapshot)
+            await stack.enter_async_context(LifespanManager(app))
+            transport = httpx.ASGITransport(app=app)
+            return await stack.enter_async_context(
+                httpx.AsyncClient(transport=transport, base_url="http://test")
+            )
+
+        factory.backend = request.param  # type: ignore[attr-defined]
+        yield factory
+
+
+async def _register(client: httpx.AsyncClient) -> dict[str, str]:
+    n = next(_names)
+    creds = {"username": f"rl{n}", "email": f"rl{n}@example.com", "password": "pw-12345678"}
+    r = await client.post("/api/v1/auth/register", json=creds)
+    assert r.status_code == 201, r.text
+    return creds
+
+
+async def _login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/login", data={"username": username, "password": password}
+    )
+
+
+def _assert_limited(response: httpx.Response) -> None:
+    assert_error(response, 429, "rate_limited")
+    assert 1 <= int(response.headers["Retry-After"]) <= 3600
+
+
+async def test_wrong_passwords_hit_the_account_limit(clients: ClientFactory) -> None:
+    client = await clients()
+    creds = await _register(client)
+    for _ in range(5):
+        assert_error(await _login(client, creds["username"], "wrong-password"), 401)
+    _assert_limited(await _login(client, creds["username"], "wrong-password"))
+    # Locked even with the right password (and via the email) until the window frees.
+    _assert_limited(await _login(client, creds["username"].upper(), creds["password"]))
+
+
+async def test_ten_wrong_passwords_from_one_ip_are_limited(clients: ClientFactory) -> None:
+    client = await clients()
+    creds = await _register(client)
+    for i in range(10):
+        assert_error(await _login(client, f"nobody{i}", "wrong-password"), 401)
+    r = await _login(client, creds["username"], creds["password"])
+    _assert_limited(r)
+    assert "failed logins" in r.json()["error"]["message"]
+
+
+async def test_successful_logins_do_not_count(clients: ClientFactory) -> None:
+    client = await clients()
+    creds = await _register(client)
+    for _ in range(12):
+        assert (await _login(client, creds["username"], creds["password"])).status_code == 200
+
+
+async def test_registration_is_limited_per_ip(clients: ClientFactory) -> None:
+    client = await clients(trust_proxy_headers=True)
+    for _ in range(5):
+        await _register(client)
+    r = await client.post(
+        "/api/v1/auth/register",
+        json={"username": "sixth", "email": "sixth@example.com", "password": "pw-12345678"},
+    )
+    _assert_limited(r)
+    other_ip = await client.post(
+        "/api/v1/auth/register",
+        json={"username": "sixth", "email": "sixth@example.com", "password": "pw-12345678"},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
+    assert other_ip.status_code == 201, other_ip.text
+
+
+async def test_api_requests_are_limited_per_user_by_tier(clients: ClientFactory) -> None:
+    client = await clients()
+    creds_a, creds_b = await _register(client), await _register(client)
+    token_a = (await _login(client, creds_a["username"], creds_a["password"])).json()
+    token_b = (await _login(client, creds_b["username"], creds_b["password"])).json()
+    a = {"Authorization": f"Bearer {token_a['access_token']}"}
+    b = {"Authorization": f"Bearer {token_b['access_token']}"}
+    for _ in range(8):
+        assert (await client.get("/api/v1/users/me", headers=a)).status_code == 200
+    _assert_limited(await client.get("/api/v1/watchlist", headers=a))
+    assert (await client.get("/api/v1/users/me", headers=b)).status_code == 200
+    # Upgrading moves B to the generous pro limit.
+    assert (
+        await client.put("/api/v1/subscriptions/me", json={"tier": "pro"}, headers=b)
+    ).status_code == 200
+    for _ in range(12):
+        assert (await client.get("/api/v1/users/me", headers=b)).status_code == 200
+
+
+async def test_api_keys_have_their_own_limit(clients: ClientFactory) -> None:
+    client = await clients(rate_limit_api_free="100/minute")
+    creds = await _register(client)
+    token = (await _login(client, creds["username"], creds["password"])).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    one = (await client.post("/api/v1/api-keys", json={"name": "one"}, headers=bearer)).json()
+    two = (await client.post("/api/v1/api-keys", json={"name": "two"}, headers=bearer)).json()
+    for _ in range(3):
+        r = await client.get("/api/v1/stocks/AAPL", headers={"X-API-Key": one["key"]})
+        assert r.status_code == 200, r.text
+    _assert_limited(await client.get("/api/v1/stocks/AAPL", headers={"X-API-Key": one["key"]}))
+    assert (
+        await client.get("/api/v1/stocks/AAPL", headers={"X-API-Key": two["key"]})
+    ).status_code == 200
+    assert (await client.get("/api/v1/stocks/AAPL", headers=bearer)).status_code == 200
+
+
+async def test_disabled_rate_limits_never_refuse(clients: ClientFactory) -> None:
+    client = await clients(rate_limit_enabled=False)
+    creds = await _register(client)
+    for _ in range(8):
+        assert_error(await _login(client, creds["username"], "wrong-password"), 401)
+
+
+async def test_two_instances_share_the_limit(clients: ClientFactory) -> None:
+    first, second = await clients(), await clients()
+    creds = await _register(first)
+    for client in (first, second, first, second, first):
+        assert_error(await _login(client, creds["username"], "wrong-password"), 401)
+    response = await _login(second, creds["username"], "wrong-password")
+    if clients.backend == "redis":  # type: ignore[attr-defined]
+        _assert_limited(response)
+    else:  # each process keeps its own counters without Redis
+        assert_error(response, 401)
+
+
+async def test_verification_resends_are_limited_per_user(clients: ClientFactory) -> None:
+    client = await clients(rate_limit_api_free="100/minute")
+    creds = await _register(client)
+    token = (await _login(client, creds["username"], creds["password"])).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(3):
+        r = await client.post("/api/v1/auth/verify/resend", headers=headers)
+        assert r.status_code == 202, r.text
+    _assert_limited(await client.post("/api/v1/auth/verify/resend", headers=headers))
+
+
+async def test_unreachable_redis_fails_open(settings: Settings, snapshot: SnapshotProvider) -> None:
+    unreachable = settings.model_copy(
+        update={
+            **LIMITS,
+            "redis_url": "redis://127.0.0.1:1/0",
+            "rate_limit_login_account": "1/minute",
+        }
+    )
+    app = create_app(unreachable, snapshot=snapshot)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for _ in range(3):
+                assert_error(await _login(client, "nobody", "wrong-password"), 401)
+
+
+async def test_password_reset_requests_are_limited_per_ip_and_per_address(
+    clients: ClientFactory,
+) -> None:
+    client = await clients(trust_proxy_headers=True, rate_limit_password_reset="3/hour")
+    for _ in range(3):
+        r = await client.post(
+            "/api/v1/auth/password-reset/request", json={"email": "who@example.com"}
+        )
+        assert r.status_code == 202
+    _assert_limited(
+        await client.post(
+            "/api/v1/auth/password-reset/request", json={"email": "other@example.com"}
+        )
+    )
+    # Another IP may ask for another address, but not flood the same mailbox.
+    elsewhere = {"X-Forwarded-For": "203.0.113.7"}
+    r = await client.post(
+        "/api/v1/auth/password-reset/request",
+        json={"email": "other@example.com"},
+        headers=elsewhere,
+    )
+    assert r.status_code == 202
+    _assert_limited(
+        await client.post(
+            "/api/v1/auth/password-reset/request",
+            json={"email": "WHO@example.com"},
+            headers=elsewhere,
+        )
+    )

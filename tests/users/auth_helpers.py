@@ -1,0 +1,81 @@
+"""Helpers for the account-lifecycle tests: a recording email sender, logins, token links."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from stockdash.notifications.email import Email
+from stockdash.users.models import EmailToken, RefreshToken, User
+from tests.conftest import UserHandle
+
+LINK = re.compile(r"https?://\S+/(verify-email|reset-password)\?token=[A-Za-z0-9_\-%]+")
+
+
+class RecordingSender:
+    """An EmailSender that keeps every message in memory."""
+
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+
+    async def send(self, email: Email) -> None:
+        self.sent.append(email)
+
+    def to(self, address: str) -> list[Email]:
+        """The messages sent to one address, oldest first."""
+        return [e for e in self.sent if e.to == address]
+
+
+@pytest.fixture
+def mailbox(app: Any) -> RecordingSender:
+    """Replace the app's email sender with one that records messages."""
+    sender = RecordingSender()
+    app.state.email_sender = sender
+    return sender
+
+
+def link_token(text: str, page: str) -> str:
+    """The token of the first `page` link (verify-email or reset-password) in a message."""
+    for match in LINK.finditer(text):
+        if match.group(1) == page:
+            return parse_qs(urlparse(match.group(0)).query)["token"][0]
+    raise AssertionError(f"no {page} link in: {text}")
+
+
+async def login(client: httpx.AsyncClient, login_name: str, password: str) -> dict[str, Any]:
+    """Sign in through the OAuth2 form; the token response body."""
+    r = await client.post("/api/v1/auth/login", data={"username": login_name, "password": password})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    """An Authorization header."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+    """POST /auth/refresh."""
+    return await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+
+
+async def set_active(app: Any, user: UserHandle, active: bool) -> None:
+    """Activate or deactivate a user directly in the database."""
+    async with app.state.sessionmaker() as session:
+        await session.execute(update(User).where(User.id == user.id).values(is_active=active))
+        await session.commit()
+
+
+async def stored_secrets(app: Any) -> list[str]:
+    """Every password hash and token hash in the database."""
+    async with app.state.sessionmaker() as session:
+        found: list[str] = []
+        for column in (User.password_hash, RefreshToken.token_hash, EmailToken.token_hash):
+            found += (await session.execute(select(column))).scalars().all()
+        return found
