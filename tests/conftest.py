@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
@@ -97,7 +98,7 @@ POPULAR_SYMBOLS = [
 
 def pytest_report_header() -> str:
     where = PG_URL if BACKEND == "postgres" else "a SQLite file per test"
-    return f"stockdash database backend: {BACKEND} ({where})"
+    return f"stockdash database backend: {BACKEND} ({where}); app cache: {CACHE_BACKEND}"
 
 
 async def _drop_schema(url: str, schema: str) -> None:
@@ -140,8 +141,32 @@ def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
     yield f"sqlite+aiosqlite:///{path}"
 
 
+# The app's cache and rate limits: in-process on the SQLite pass, the real Redis on the PostgreSQL
+# pass (override with STOCKDASH_TEST_CACHE=memory|redis), so every API test runs against both.
+CACHE_BACKEND = os.environ.get(
+    "STOCKDASH_TEST_CACHE", "redis" if BACKEND == "postgres" else "memory"
+)
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+async def redis_prefix() -> AsyncIterator[str | None]:
+    """A unique Redis key prefix for one test (None on the in-process pass); cleaned up after."""
+    if CACHE_BACKEND != "redis":
+        yield None
+        return
+    prefix = f"stockdash-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, redis_prefix: str | None) -> Settings:
     """Test settings: fast bcrypt, a temp data dir, no background refresh."""
     return Settings(
         environment="test",
@@ -152,7 +177,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         bcrypt_rounds=4,
         refresh_interval_seconds=0,
         warm_analysis_context=False,
-        redis_url=None,
+        redis_url=REDIS_URL if redis_prefix else None,
+        redis_key_prefix=f"{redis_prefix}:" if redis_prefix else "stockdash:",
+        rate_limit_key_prefix=f"{redis_prefix}-rl" if redis_prefix else "stockdash-rl",
         # Generous limits so ordinary tests never trip them; tests/security/test_ratelimit.py
         # sets real ones.
         **{f"rate_limit_{name}": "100000/minute" for name in RATE_LIMIT_NAMES},

@@ -38,7 +38,7 @@ async def clients(
     request: pytest.FixtureRequest, settings: Settings, snapshot: SnapshotProvider
 ) -> AsyncIterator[ClientFactory]:
     """Build apps with real limits (each a separate `create_app`) and clients for them."""
-    overrides: dict[str, Any] = dict(LIMITS)
+    overrides: dict[str, Any] = {**LIMITS, "redis_url": None}
     if request.param == "redis":
         probe = aioredis.from_url(REDIS_URL)
         try:

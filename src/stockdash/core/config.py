@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     # Scaling
     max_workers: int = Field(4, ge=1)
     redis_url: str | None = None
+    redis_key_prefix: str = Field("stockdash:", min_length=1, max_length=64)
     cache_ttl: int = Field(1800, ge=1)
     refresh_interval_seconds: int = Field(1800, ge=0)
     warm_analysis_context: bool = True

@@ -38,7 +38,7 @@ def build_market(
     return MarketService(
         build_provider(settings, snapshot),
         snapshot,
-        cache=cache or build_cache(settings.redis_url),
+        cache=cache or build_cache(settings.redis_url, prefix=settings.redis_key_prefix),
         sessionmaker=sessionmaker,
         ttl=settings.cache_ttl,
     )
