@@ -156,13 +156,7 @@ async def redis_prefix() -> AsyncIterator[str | None]:
         return
     prefix = f"stockdash-test-{uuid.uuid4().hex[:12]}"
     yield prefix
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+    await _delete_keys(prefix)
 
 
 @pytest.fixture
@@ -286,10 +280,23 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
     if request.param == "memory":
         yield MemoryCache()
         return
-    redis_cache = RedisCache(REDIS_URL, prefix=f"stockdash-test:{uuid.uuid4().hex}:")
+    prefix = f"stockdash-test-{uuid.uuid4().hex[:12]}:"
+    redis_cache = RedisCache(REDIS_URL, prefix=prefix)
     try:
         await redis_cache.ping()
     except Exception as exc:  # pragma: no cover - CI starts Redis; say so loudly if it is down
         pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc} (run `make services`)")
     yield redis_cache
     await redis_cache.close()
+    await _delete_keys(prefix)
+
+
+async def _delete_keys(prefix: str) -> None:
+    """Remove a test's keys from the shared Redis."""
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
