@@ -1,7 +1,7 @@
 // Shared by e2e/run.mjs and bench/budget.mjs: start the real backend serving
 // the built frontend, and launch the system Chromium via playwright-core.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -35,14 +35,17 @@ export async function startBackend({ logName = 'backend.log', env = {} } = {}) {
   const port = await freePort();
   const logPath = join(dir, logName);
   const log = createWriteStream(logPath);
+  // DATA_DIR: emails land in DATA_DIR/outbox (no SMTP), so each run gets its own.
+  const backendEnv = {
+    DATABASE_URL: `sqlite+aiosqlite:///${join(dir, 'e2e.db')}`,
+    DATA_DIR: join(dir, 'data'),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    ENVIRONMENT: 'development',
+    ...env,
+  };
   const child = spawn(bin, ['serve', '--port', String(port)], {
     cwd: REPO,
-    env: {
-      ...process.env,
-      DATABASE_URL: `sqlite+aiosqlite:///${join(dir, 'e2e.db')}`,
-      ENVIRONMENT: 'development',
-      ...env,
-    },
+    env: { ...process.env, ...backendEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);
@@ -76,7 +79,58 @@ export async function startBackend({ logName = 'backend.log', env = {} } = {}) {
     log.end();
     if (!process.env.KEEP_E2E_TMP) rmSync(dir, { recursive: true, force: true });
   };
-  return { base, port, dir, logPath, stop };
+  return { base, port, dir, logPath, stop, bin, env: backendEnv, outbox: join(backendEnv.DATA_DIR, 'outbox') };
+}
+
+/** Runs a `stockdash` CLI command against the backend's database (same env); resolves with its output. */
+export function runCli(backend, args) {
+  return new Promise((res, rej) => {
+    const child = spawn(backend.bin, args, { cwd: REPO, env: { ...process.env, ...backend.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', rej);
+    child.on('exit', (code) => (code === 0 ? res(out) : rej(new Error(`stockdash ${args[0]} exited with ${code}:\n${out}`))));
+  });
+}
+
+/** Decodes a .eml enough to find links: quoted-printable (soft breaks, =XX escapes) and base64 parts. */
+export function emlText(raw) {
+  const parts = [];
+  if (/Content-Transfer-Encoding:\s*quoted-printable/i.test(raw)) {
+    parts.push(raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))));
+  }
+  for (const m of raw.matchAll(/Content-Transfer-Encoding:\s*base64\s*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([A-Za-z0-9+/=\r\n]+)/gi)) {
+    parts.push(Buffer.from(m[1].replace(/\s+/g, ''), 'base64').toString('utf8'));
+  }
+  if (!parts.length) parts.push(raw);
+  return parts.join('\n');
+}
+
+/** Waits for an outbox email to `to` with a link to `/{path}?token=...`; returns the newest such link. */
+export async function waitForEmailLink(outbox, to, path, { timeout = 15_000, after = 0 } = {}) {
+  const deadline = Date.now() + timeout;
+  const re = new RegExp(`https?://[^\\s"'<>]+/${path}\\?token=[A-Za-z0-9_.~%-]+`);
+  for (;;) {
+    // Newest first (file names only have second resolution).
+    const files = existsSync(outbox)
+      ? readdirSync(outbox)
+          .filter((f) => f.endsWith('.eml'))
+          .map((f) => ({ f, t: statSync(join(outbox, f)).mtimeMs }))
+          .filter(({ t }) => t >= after)
+          .sort((a, b) => b.t - a.t)
+          .map(({ f }) => f)
+      : [];
+    for (const f of files) {
+      const full = join(outbox, f);
+      const text = emlText(readFileSync(full, 'utf8'));
+      if (!text.toLowerCase().includes(to.toLowerCase())) continue;
+      const m = text.match(re);
+      if (m) return m[0].replace(/&amp;/g, '&');
+    }
+    if (Date.now() > deadline) throw new Error(`no ${path} email to ${to} in ${outbox} (files: ${files.join(', ') || 'none'})`);
+    await sleep(200);
+  }
 }
 
 export async function launchBrowser() {

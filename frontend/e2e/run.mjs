@@ -4,7 +4,7 @@
 // Env: HEADFUL=1 not supported (headless only); KEEP_E2E_TMP=1 keeps the temp DB/logs.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FRONTEND, launchBrowser, REPO, startBackend } from './lib.mjs';
+import { FRONTEND, launchBrowser, REPO, runCli, startBackend, waitForEmailLink } from './lib.mjs';
 
 const SHOTS = join(REPO, 'docs', 'screenshots');
 const FIRST_FIVE = ['AAPL', 'MSFT', 'KO', 'JNJ', 'JPM'];
@@ -17,6 +17,7 @@ const EXPECTED_RESOURCE_ERROR = /^Failed to load resource: the server responded 
 
 const results = [];
 let failed = false;
+let currentPage = null;
 
 async function step(name, fn) {
   if (failed) {
@@ -32,6 +33,8 @@ async function step(name, fn) {
   } catch (err) {
     failed = true;
     results.push({ name, status: 'failed', error: String(err?.message ?? err) });
+    await currentPage?.screenshot({ path: join(FRONTEND, 'e2e', 'artifacts', 'failure.png'), fullPage: true }).catch(() => undefined);
+    console.log(`    at ${currentPage?.url() ?? '?'}; screenshot: e2e/artifacts/failure.png`);
     console.log(`✗ ${name}\n    ${String(err?.message ?? err).split('\n').join('\n    ')}`);
   }
 }
@@ -51,6 +54,7 @@ async function main() {
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     const page = await context.newPage();
+    currentPage = page;
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
       const url = msg.location()?.url ?? '';
@@ -211,11 +215,107 @@ async function main() {
       await checkMobile('account');
     });
 
+    // The rest needs the real backend (its outbox and CLI); the contract mock has neither.
+    const real = Boolean(backend.dir);
+    const newPassword = 'battery-staple-42';
+    const email = `${user}@example.com`;
+    const logIn = async (name, pw) => {
+      await page.locator('#login-username').fill(name);
+      await page.locator('#login-password').fill(pw);
+      await page.getByTestId('login-submit').click();
+      // Back to where the session ended (e.g. /admin) or the dashboard.
+      await page.waitForURL((u) => !u.pathname.startsWith('/login'), T);
+    };
+    const realStep = (name, fn) => (real ? step(name, fn) : (console.log(`- ${name} (skipped: mock backend)`), undefined));
+
+    await realStep('verify email: banner, resend, link from the outbox (banner disappears)', async () => {
+      const t0 = Date.now() - 2000;
+      const banner = page.getByTestId('verify-banner');
+      await banner.waitFor(T);
+      await page.getByTestId('verify-resend').click();
+      await page.getByTestId('toast-success').first().waitFor(T);
+      const link = new URL(await waitForEmailLink(backend.outbox, email, 'verify-email', { after: t0 }));
+      await page.goto(`${backend.base}${link.pathname}${link.search}`);
+      await page.getByTestId('verify-success').waitFor(T);
+      await page.getByRole('link', { name: 'Go to the dashboard' }).click();
+      await page.getByTestId('watchlist-counter').waitFor(T);
+      await page.getByTestId('verify-banner').waitFor({ state: 'detached', ...T });
+    });
+
     await step('log out', async () => {
       await page.getByTestId('logout').click();
       await page.waitForURL(/\/login$/, T);
       const token = await page.evaluate(() => localStorage.getItem('stockdash.token'));
       assert(token === null, 'token should be cleared');
+    });
+
+    await realStep('forgot password → reset link from the outbox → reset → log in with the new password', async () => {
+      const t0 = Date.now() - 2000;
+      await page.getByTestId('forgot-link').click();
+      await page.waitForURL(/\/forgot-password$/, T);
+      await page.getByLabel('Email').fill(email);
+      await page.getByTestId('forgot-submit').click();
+      await page.getByTestId('forgot-sent').waitFor(T);
+      const link = new URL(await waitForEmailLink(backend.outbox, email, 'reset-password', { after: t0 }));
+      await page.goto(`${backend.base}${link.pathname}${link.search}`);
+      await page.getByLabel('New password', { exact: true }).fill(newPassword);
+      await page.getByLabel('Confirm new password').fill(newPassword);
+      await page.getByTestId('reset-submit').click();
+      await page.getByTestId('reset-done').waitFor(T);
+      await page.getByTestId('reset-login-link').click();
+      await page.waitForURL(/\/login$/, T);
+      await logIn(user, newPassword);
+      await page.getByTestId('watchlist-counter').waitFor(T);
+    });
+
+    await realStep('account: API key shown once, listed by prefix, revoked; /admin is 403 for users', async () => {
+      await page.getByRole('link', { name: 'Account' }).click();
+      await page.getByTestId('account-page').waitFor(T);
+      await page.getByLabel('Key name').fill('e2e script');
+      await page.getByTestId('api-key-create').click();
+      const secret = ((await page.getByTestId('api-key-secret-value').textContent()) ?? '').trim();
+      assert(secret.length >= 16, `secret looks wrong: ${JSON.stringify(secret)}`);
+      const check = await fetch(`${backend.base}/api/v1/watchlist`, { headers: { 'X-API-Key': secret } });
+      assert(check.ok, `the new key should authenticate, got ${check.status}`);
+      await page.getByTestId('api-key-done').click();
+      const row = page.locator('[data-testid^="api-key-row-"]');
+      await row.first().waitFor(T);
+      assert(!((await page.content()).includes(secret)), 'the secret must not be shown again');
+      page.once('dialog', (d) => void d.accept());
+      await row.first().getByRole('button', { name: 'Revoke' }).click();
+      await page.getByTestId('api-keys-empty').waitFor(T);
+      assert((await page.getByTestId('nav-admin').count()) === 0, 'non-admins must not see the Admin link');
+      await page.goto(`${backend.base}/admin`);
+      await page.getByTestId('admin-forbidden').waitFor(T);
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login$/, T);
+    });
+
+    await realStep('admin: create-admin CLI, log in, search the e2e user, 409 shown inline (screenshots)', async () => {
+      const admin = `adm${Date.now().toString(36)}`;
+      await runCli(backend, ['create-admin', '--email', `${admin}@example.com`, '--username', admin, '--password', 'admin-pass-123']);
+      await logIn(admin, 'admin-pass-123');
+      await page.getByTestId('nav-admin').click();
+      await page.waitForURL(/\/admin$/, T);
+      await page.getByTestId('admin-page').waitFor(T);
+      await page.getByTestId('admin-stats').waitFor(T);
+      await page.getByTestId(`admin-user-row-${admin}`).waitFor(T);
+      await page.getByTestId('admin-search').fill(user);
+      await page.getByTestId(`admin-user-row-${user}`).waitFor(T);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid^="admin-user-row-"]').length === 1, null, T);
+      // The e2e user tracks 6 stocks: Free (5) is refused with a 409 whose message is toasted.
+      await page.getByTestId(`admin-tier-${user}`).selectOption('free');
+      const toastText = ((await page.getByTestId('toast-error').first().locator('p').textContent({ timeout: 30_000 })) ?? '').trim();
+      assert(toastText.length > 0, 'expected the 409 message in a toast');
+      assert(apiFailures.some((f) => f.startsWith('409 PATCH')), `expected a 409 from PATCH /admin/users, saw: ${apiFailures.join(', ')}`);
+      console.log(`    server said: ${toastText}`);
+      await page.waitForFunction((u) => document.querySelector(`[data-testid="admin-tier-${u}"]`)?.value === 'pro', user, T);
+      await page.getByTestId('admin-filter-tier').selectOption('pro');
+      await page.getByTestId(`admin-user-row-${user}`).waitFor(T);
+      await shot('admin');
+      await checkMobile('admin');
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login$/, T);
     });
 
     await step('no browser console errors', async () => {

@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useLocation, useNavigate, Navigate } from 'react-router-dom';
-import { getToken, setToken, UNAUTHORIZED_EVENT } from './api/client';
+import { getRefreshToken, getToken, setRefreshToken, setToken, TOKEN_REFRESHED_EVENT, UNAUTHORIZED_EVENT } from './api/client';
 import { getMe, login as apiLogin, queryKeys } from './api/endpoints';
 import type { User } from './api/types';
 
@@ -23,7 +23,17 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const me = useQuery({ queryKey: queryKeys.me, queryFn: getMe, enabled: !!token, staleTime: 60_000 });
 
   const logout = useCallback(() => {
+    const refreshToken = getRefreshToken();
+    if (refreshToken) {
+      // Revoke the session server-side; the local sign-out does not wait for it.
+      void fetch('/api/v1/auth/logout', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: refreshToken }),
+      }).catch(() => undefined);
+    }
     setToken(null);
+    setRefreshToken(null);
     setTokenState(null);
     qc.clear();
     navigate('/login', { replace: true });
@@ -35,8 +45,13 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       qc.clear();
       navigate('/login', { replace: true });
     };
+    const onRefreshed = () => setTokenState(getToken());
     window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
-    return () => window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+    window.addEventListener(TOKEN_REFRESHED_EVENT, onRefreshed);
+    return () => {
+      window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+      window.removeEventListener(TOKEN_REFRESHED_EVENT, onRefreshed);
+    };
   }, [qc, navigate]);
 
   const login = useCallback(
@@ -44,6 +59,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       const t = await apiLogin(username, password);
       qc.clear();
       setToken(t.access_token);
+      setRefreshToken(t.refresh_token);
       setTokenState(t.access_token);
     },
     [qc],

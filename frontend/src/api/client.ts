@@ -2,7 +2,9 @@ import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from './schema';
 
 const TOKEN_KEY = 'stockdash.token';
+const REFRESH_KEY = 'stockdash.refresh';
 export const UNAUTHORIZED_EVENT = 'stockdash:unauthorized';
+export const TOKEN_REFRESHED_EVENT = 'stockdash:token-refreshed';
 
 export function getToken(): string | null {
   try {
@@ -19,6 +21,49 @@ export function setToken(token: string | null): void {
   } catch {
     /* storage unavailable: token lives for this page only */
   }
+}
+
+export function getRefreshToken(): string | null {
+  try {
+    return localStorage.getItem(REFRESH_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setRefreshToken(token: string | null | undefined): void {
+  try {
+    if (token) localStorage.setItem(REFRESH_KEY, token);
+    else localStorage.removeItem(REFRESH_KEY);
+  } catch {
+    /* storage unavailable */
+  }
+}
+
+let refreshing: Promise<string | null> | null = null;
+
+/** Trades the stored refresh token for a new pair; one call at a time however many requests wait. */
+export function refreshAccessToken(): Promise<string | null> {
+  const refreshToken = getRefreshToken();
+  if (!refreshToken) return Promise.resolve(null);
+  refreshing ??= fetch(`${baseUrl()}/api/v1/auth/refresh`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ refresh_token: refreshToken }),
+  })
+    .then(async (res) => {
+      if (!res.ok) return null;
+      const body = (await res.json()) as { access_token: string; refresh_token?: string };
+      setToken(body.access_token);
+      setRefreshToken(body.refresh_token);
+      window.dispatchEvent(new Event(TOKEN_REFRESHED_EVENT));
+      return body.access_token;
+    })
+    .catch(() => null)
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
 }
 
 /** An error the API answered with: `{"error": {"code", "message", "details"}}`. */
@@ -67,17 +112,31 @@ export function errorMessage(err: unknown): string {
   return 'Something went wrong';
 }
 
+// Unsent copies of requests, so one can be replayed after a token refresh.
+const replayable = new WeakMap<Request, Request>();
+
+function isAuthRoute(url: string): boolean {
+  return /\/auth\/(login|refresh|logout|register)/.test(url);
+}
+
 const authMiddleware: Middleware = {
   onRequest({ request }) {
     const token = getToken();
     if (token) request.headers.set('Authorization', `Bearer ${token}`);
+    if (!isAuthRoute(request.url)) replayable.set(request, request.clone());
     return request;
   },
-  onResponse({ request, response }) {
-    if (response.status === 401 && !request.url.includes('/auth/login')) {
-      setToken(null);
-      window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+  async onResponse({ request, response }) {
+    if (response.status !== 401 || isAuthRoute(request.url)) return response;
+    const copy = replayable.get(request);
+    const token = copy ? await refreshAccessToken() : null;
+    if (copy && token) {
+      copy.headers.set('Authorization', `Bearer ${token}`);
+      return fetch(copy);
     }
+    setToken(null);
+    setRefreshToken(null);
+    window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
     return response;
   },
 };

@@ -1,11 +1,19 @@
 import { api, unwrap } from './client';
+import { adminUserQuery } from '../lib/admin';
 import type {
+  AdminStats,
+  AdminUserFilters,
+  AdminUserList,
+  AdminUserUpdate,
+  ApiKey,
+  ApiKeyCreated,
   Dashboard,
   DcfOverrides,
   Fundamentals,
   History,
   HistoryRange,
   ListResponse,
+  Message,
   MultiAIAnalysis,
   Performance,
   SearchResult,
@@ -34,6 +42,50 @@ export async function login(username: string, password: string): Promise<Token> 
 
 export async function getMe(): Promise<User> {
   return unwrap<User>(await api.GET('/api/v1/users/me'));
+}
+
+export async function verifyEmail(token: string): Promise<Message> {
+  return unwrap<Message>(await api.POST('/api/v1/auth/verify', { body: { token } }));
+}
+
+export async function resendVerification(): Promise<Message> {
+  return unwrap<Message>(await api.POST('/api/v1/auth/verify/resend'));
+}
+
+export async function requestPasswordReset(email: string): Promise<Message> {
+  return unwrap<Message>(await api.POST('/api/v1/auth/password-reset/request', { body: { email } }));
+}
+
+export async function confirmPasswordReset(token: string, new_password: string): Promise<Message> {
+  return unwrap<Message>(await api.POST('/api/v1/auth/password-reset/confirm', { body: { token, new_password } }));
+}
+
+export async function changePassword(current_password: string, new_password: string): Promise<void> {
+  unwrap<unknown>(await api.POST('/api/v1/users/me/password', { body: { current_password, new_password } }));
+}
+
+export async function listApiKeys(): Promise<ListResponse<ApiKey>> {
+  return unwrap<ListResponse<ApiKey>>(await api.GET('/api/v1/api-keys'));
+}
+
+export async function createApiKey(name: string): Promise<ApiKeyCreated> {
+  return unwrap<ApiKeyCreated>(await api.POST('/api/v1/api-keys', { body: { name } }));
+}
+
+export async function deleteApiKey(id: number): Promise<void> {
+  unwrap<unknown>(await api.DELETE('/api/v1/api-keys/{key_id}', { params: { path: { key_id: id } } }));
+}
+
+export async function adminListUsers(filters: AdminUserFilters, signal?: AbortSignal): Promise<AdminUserList> {
+  return unwrap<AdminUserList>(await api.GET('/api/v1/admin/users', { params: { query: adminUserQuery(filters) }, signal }));
+}
+
+export async function adminUpdateUser(id: number, body: AdminUserUpdate): Promise<User> {
+  return unwrap<User>(await api.PATCH('/api/v1/admin/users/{user_id}', { params: { path: { user_id: id } }, body }));
+}
+
+export async function adminStats(): Promise<AdminStats> {
+  return unwrap<AdminStats>(await api.GET('/api/v1/admin/stats'));
 }
 
 export async function getTiers(): Promise<ListResponse<TierInfo>> {
@@ -106,4 +158,7 @@ export const queryKeys = {
   fundamentals: (s: string) => ['fundamentals', s] as const,
   analysis: (s: string, o?: DcfOverrides) => (o ? (['analysis', s, o] as const) : (['analysis', s] as const)),
   performance: ['performance'] as const,
+  apiKeys: ['api-keys'] as const,
+  adminUsers: (f: AdminUserFilters) => ['admin', 'users', adminUserQuery(f)] as const,
+  adminStats: ['admin', 'stats'] as const,
 };

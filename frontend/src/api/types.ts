@@ -24,6 +24,54 @@ export interface Token {
   access_token: string;
   token_type: string;
   expires_in: number;
+  refresh_token: string;
+}
+
+export type Role = 'user' | 'admin';
+
+export interface Message {
+  message: string;
+}
+
+export interface ApiKey {
+  id: number;
+  name: string;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A freshly created key: `key` is the full secret, shown this one time. */
+export interface ApiKeyCreated extends ApiKey {
+  key: string;
+}
+
+export interface AdminUserFilters {
+  q?: string;
+  tier?: Tier | '';
+  active?: boolean | null;
+  page?: number;
+  size?: number;
+}
+
+export interface AdminUserList extends ListResponse<User> {
+  page: number;
+  size: number;
+}
+
+export interface AdminUserUpdate {
+  tier?: Tier;
+  role?: Role;
+  is_active?: boolean;
+}
+
+export interface AdminStats {
+  total_users: number;
+  active_users: number;
+  users_by_tier: Partial<Record<Tier, number>>;
+  registrations_per_day: { date: string; count: number }[];
+  conversions: number;
+  most_tracked: { symbol: string; count: number }[];
 }
 
 export interface TierInfo {

@@ -22,6 +22,11 @@ export function Layout() {
               <NavLink to="/plans">Plans</NavLink>
               <NavLink to="/performance">Performance</NavLink>
               <NavLink to="/account">Account</NavLink>
+              {user?.role === 'admin' ? (
+                <NavLink to="/admin" data-testid="nav-admin">
+                  Admin
+                </NavLink>
+              ) : null}
             </nav>
           ) : (
             <span style={{ flex: 1 }} />

@@ -1,6 +1,9 @@
 import type { ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { useAuth } from '../auth';
+import { ApiKeysSection } from '../components/ApiKeys';
+import { ChangePasswordForm } from '../components/ChangePasswordForm';
+import { VerifyEmailBanner } from '../components/VerifyEmailBanner';
 import { Badge, Button, Card, PageLoader } from '../components/ui';
 import { formatDateTime } from '../lib/format';
 import { modelName, sortModels, tierName } from '../lib/models';
@@ -22,6 +25,7 @@ export default function AccountPage() {
   return (
     <div className="stack" data-testid="account-page">
       <h1>Account</h1>
+      <VerifyEmailBanner />
       <Card>
         <dl className="stats">
           {rows.map(([k, v]) => (
@@ -32,6 +36,8 @@ export default function AccountPage() {
           ))}
         </dl>
       </Card>
+      <ChangePasswordForm />
+      <ApiKeysSection />
       <Card aria-labelledby="prefs-title">
         <h2 id="prefs-title">Preferences</h2>
         <div className="row" role="radiogroup" aria-label="Theme">

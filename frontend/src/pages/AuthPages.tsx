@@ -43,6 +43,9 @@ export function LoginPage() {
           <div className="field">
             <label htmlFor="login-password">Password</label>
             <input id="login-password" className="input" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+            <Link to="/forgot-password" className="small" style={{ alignSelf: 'flex-end' }} data-testid="forgot-link">
+              Forgot password?
+            </Link>
           </div>
           {error ? <Alert kind="error" data-testid="auth-error">{error}</Alert> : null}
           <Button type="submit" variant="primary" loading={busy} data-testid="login-submit">

@@ -8,6 +8,7 @@ import { useAuth } from '../auth';
 import { StockRow } from '../components/StockRow';
 import { SymbolSearch } from '../components/SymbolSearch';
 import { UpgradePrompt } from '../components/UpgradePrompt';
+import { VerifyEmailBanner } from '../components/VerifyEmailBanner';
 import { Alert, EmptyState, Skeleton } from '../components/ui';
 import { shouldVirtualize } from '../lib/watchlist';
 import { useToast } from '../toast';
@@ -97,6 +98,7 @@ export default function DashboardPage() {
           {watchlist.isPending ? <Skeleton width={50} /> : `${count} / ${max}`}
         </span>
       </div>
+      <VerifyEmailBanner />
       <div className="toolbar">
         <SymbolSearch onSelect={onSelect} disabled={add.isPending} />
       </div>
