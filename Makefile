@@ -23,9 +23,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the package with its dev tools
 
+# node_modules is (re)installed from the lock file only when it is missing or older than the lock.
+NODE_STAMP := frontend/node_modules/.package-lock.json
+# The backend's OpenAPI document; a local .env (e.g. ENVIRONMENT=production) must not change or break it.
+OPENAPI_DUMP := $(BIN)/python -c "import json; from stockdash.app import create_app; from stockdash.core.config import Settings; print(json.dumps(create_app(Settings(_env_file=None, environment='development')).openapi(), indent=2))"
+
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 frontend: ## Build the frontend into frontend/dist (if the frontend exists)
 ifneq ($(HAS_FRONTEND),)
-	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@$(MAKE) -s --no-print-directory $(NODE_STAMP)
+	cd frontend && npm run build
 endif
 
 run: install frontend ## Install, build the frontend and serve on http://127.0.0.1:8000 (SQLite, offline snapshot)
@@ -46,18 +56,32 @@ test-sqlite: install ## The whole Python suite on SQLite
 test-postgres: install ## The whole Python suite on PostgreSQL (TEST_DATABASE_URL)
 	STOCKDASH_TEST_DB=postgres TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(PYTEST_ARGS)
 
-test-frontend: install ## Vitest units, build, and the Playwright e2e run in Debian chromium
+test-frontend: install ## Client in sync with the API, tsc, Vitest units, one build, the Playwright e2e in Debian chromium
 ifneq ($(HAS_FRONTEND),)
-	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run lint && npm test && npm run build && npm run e2e
+	@$(MAKE) -s --no-print-directory $(NODE_STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(OPENAPI_DUMP) > "$$tmp/openapi.json" && \
+	  node frontend/scripts/gen-client.mjs "$$tmp/openapi.json" "$$tmp/schema.d.ts" > /dev/null && \
+	  if ! diff -u frontend/openapi.json "$$tmp/openapi.json" > "$$tmp/diff" || \
+	     ! diff -u frontend/src/api/schema.d.ts "$$tmp/schema.d.ts" >> "$$tmp/diff"; then \
+	    head -n 60 "$$tmp/diff"; \
+	    echo "frontend/openapi.json or frontend/src/api/schema.d.ts is out of sync with create_app().openapi(): run \`make client\`" >&2; \
+	    exit 1; \
+	  fi
+	cd frontend && npm run lint && npm test && npm run e2e
 endif
 
 test: services lint test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL and Redis if they are down)
 
-client: install ## Regenerate frontend/openapi.json and the typed API client
-	$(BIN)/python -c "import json; from stockdash.app import create_app; print(json.dumps(create_app().openapi(), indent=2))" > frontend/openapi.json
-	cd frontend && npm run gen:client
+client: install ## Regenerate frontend/openapi.json and the typed client from the backend, then type-check against it
+	@$(MAKE) -s --no-print-directory $(NODE_STAMP)
+	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && $(OPENAPI_DUMP) > "$$tmp" && cp "$$tmp" frontend/openapi.json
+	cd frontend && npm run gen:client && npm run lint
 
-bench: install ## Run the benchmarks and rewrite docs/benchmarks.md
+bench: install ## Run the benchmarks and rewrite docs/benchmarks.md (fails if a frontend budget is missed)
+ifneq ($(HAS_FRONTEND),)
+	@$(MAKE) -s --no-print-directory $(NODE_STAMP)
+endif
 	$(BIN)/python -m bench.run_all
 
 services: ## Start (installing if needed) PostgreSQL and Redis for the tests

@@ -2,18 +2,24 @@
 
 Users track random overlapping watchlists (within their tier's limit) over the snapshot's symbols.
 The provider is the offline snapshot wrapped in a call counter, so the figures measure our pipeline,
-not a network. Run: `.venv/bin/python -m bench.refresh [--users 1000 10000 100000] [--database-url URL]`.
+not a network. Each size is seeded in one subprocess and measured in a fresh one, so its peak
+memory is its own (a process's peak RSS only grows, and seeding 100,000 users is not the cycle).
+Run: `.venv/bin/python -m bench.refresh [--users 1000 10000 100000] [--database-url URL]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, text
 
@@ -76,21 +82,28 @@ async def seed(url: str, users: int, symbols: list[str], rng: random.Random) -> 
     return rows
 
 
-async def measure(
-    users: int, url: str, snapshot: SnapshotProvider, symbols: list[str]
-) -> dict[str, float]:
-    """Seed, then time one cold refresh cycle."""
-    rows = await seed(url, users, symbols, random.Random(users))
+def rss_mib() -> float:
+    """This process's peak resident set size so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def measure(users: int, url: str) -> dict[str, Any]:
+    """One cold refresh cycle in this (fresh) process over an already seeded database."""
+    snapshot = SnapshotProvider()
     engine = create_engine(url)
     sm = create_sessionmaker(engine)
     provider = CountingProvider(snapshot)
     market = MarketService(provider, snapshot, cache=MemoryCache(), sessionmaker=sm)
-    analysis = AnalysisService(market, risk_free_rate=0.042, equity_risk_premium=0.05)
+    analysis = AnalysisService(
+        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
+    )
     await analysis.context()  # built once per process from the snapshot; not part of a cycle
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT count(*) FROM user_stocks"))).scalar_one()
+    before = rss_mib()
     started = time.perf_counter()
     report = await run_refresh_cycle(sm, market, analysis)
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     await engine.dispose()
     return {
         "users": users,
@@ -100,15 +113,45 @@ async def measure(
         "other_calls": sum(n for (e, _), n in provider.calls.items() if e != "quote"),
         "analyses": report.analyses,
         "wall": wall,
-        "peak_mib": peak / 2**20,
+        "rss_before_mib": before,
+        "peak_mib": rss_mib(),
     }
 
 
-async def main(users_list: list[int], database_url: str | None) -> str:
-    snapshot = SnapshotProvider()
-    symbols = sorted(
-        snapshot.universe_quotes(), key=lambda s: -(snapshot.universe_quotes()[s].market_cap or 0)
+def _child(mode: str, users: int, url: str) -> dict[str, Any]:
+    """Run one step (seed or measure) in a fresh interpreter and return its JSON result."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.refresh",
+            "--child",
+            mode,
+            "--users",
+            str(users),
+            "--database-url",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
     )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def child(mode: str, users: int, url: str) -> dict[str, Any]:
+    """The body of a child process."""
+    if mode == "seed":
+        snapshot = SnapshotProvider()
+        quotes = snapshot.universe_quotes()
+        symbols = sorted(quotes, key=lambda s: -(quotes[s].market_cap or 0))
+        return {"rows": await seed(url, users, symbols, random.Random(users))}
+    return await measure(users, url)
+
+
+async def main(users_list: list[int], database_url: str | None) -> str:
     results = []
     for users in users_list:
         with tempfile.TemporaryDirectory() as tmp:
@@ -116,23 +159,27 @@ async def main(users_list: list[int], database_url: str | None) -> str:
             if database_url:
                 await _reset(database_url)
             await asyncio.to_thread(upgrade, url)
-            result = await measure(users, url, snapshot, symbols)
+            await asyncio.to_thread(_child, "seed", users, url)
+            result = await asyncio.to_thread(_child, "measure", users, url)
         results.append(result)
         print(
             f"{users:>7} users: {result['symbols']} symbols, {result['quote_calls']} quote call(s), "
-            f"{result['other_calls']} other calls, {result['wall']:.2f}s, peak {result['peak_mib']:.1f} MiB"
+            f"{result['other_calls']} other calls, {result['wall']:.2f}s, "
+            f"RSS {result['rss_before_mib']:.1f} MiB before, peak {result['peak_mib']:.1f} MiB"
         )
     backend = "PostgreSQL" if database_url else "SQLite"
     lines = [
         f"One cold cycle (empty cache) on {backend}, offline snapshot behind a call counter, "
-        "analyses for each symbol's highest tracking tier. Peak memory is the process's peak resident set size (includes the loaded snapshot and the seeding).",
+        "analyses for each symbol's highest tracking tier. Each size is seeded in its own process "
+        "and measured in a fresh one: *RSS before* is that process after loading the snapshot and "
+        "building the analysis context, *peak* its maximum resident set size by the end of the cycle.",
         "",
-        "| users | watchlist rows | distinct symbols | quote calls (batched) | history+fundamentals+profile calls | analyses | wall time | peak memory |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| users | watchlist rows | distinct symbols | quote calls (batched) | history+fundamentals+profile calls | analyses | wall time | RSS before | peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r['users']:,} | {r['rows']:,} | {r['symbols']} | {r['quote_calls']} | {r['other_calls']} | "
-        f"{r['analyses']} | {r['wall']:.2f} s | {r['peak_mib']:.1f} MiB |"
+        f"{r['analyses']} | {r['wall']:.2f} s | {r['rss_before_mib']:.1f} MiB | {r['peak_mib']:.1f} MiB |"
         for r in results
     ]
     lines += [
@@ -157,7 +204,11 @@ if __name__ == "__main__":
         "--database-url", default=None, help="PostgreSQL URL (its public schema is wiped!)"
     )
     parser.add_argument("--no-write", action="store_true", help="Do not update docs/benchmarks.md")
+    parser.add_argument("--child", choices=["seed", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(child(args.child, args.users[0], args.database_url))))
+        sys.exit(0)
     body = asyncio.run(main(args.users, args.database_url))
     if not args.no_write:
         write_section("Refresh cycle (bench/refresh.py)", body)

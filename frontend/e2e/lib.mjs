@@ -27,7 +27,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts `stockdash serve` on a fresh SQLite file; resolves once /readyz answers 200. */
 export async function startBackend({ logName = 'backend.log', env = {} } = {}) {
-  if (process.env.E2E_BACKEND === 'mock') return startMock();
   const bin = process.env.STOCKDASH_BIN ?? join(REPO, '.venv', 'bin', 'stockdash');
   if (!existsSync(bin)) throw new Error(`backend not found at ${bin} (create the venv first)`);
   if (!existsSync(join(FRONTEND, 'dist', 'index.html'))) throw new Error('frontend/dist missing: run `npm run build` first');
@@ -166,18 +165,49 @@ export async function apiCall(base, method, path, { token, body, form } = {}) {
   return { status: r.status, data };
 }
 
-/** The in-memory contract mock (e2e/mock-backend.mjs) in place of the real backend. */
-async function startMock() {
-  const { createMockServer } = await import('./mock-backend.mjs');
-  const port = await freePort();
-  const server = createMockServer();
-  await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  console.log('NOTE: running against the in-memory contract mock, not the real backend');
-  return {
-    base: `http://127.0.0.1:${port}`,
-    port,
-    dir: null,
-    logPath: '/dev/null',
-    stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
-  };
+/**
+ * Reads back what the price chart painted: counts the canvas pixels close to the
+ * theme's candle-up, candle-down and line colours (sampled with getImageData in
+ * the page), plus all non-transparent pixels. Candlesticks paint up/down pixels;
+ * a close-only line paints line pixels and no candle colours.
+ */
+export async function chartPaint(page, testId = 'price-chart') {
+  return page.getByTestId(testId).evaluate((box) => {
+    const css = getComputedStyle(document.documentElement);
+    const rgb = (name) => {
+      const hex = css.getPropertyValue(name).trim().replace('#', '');
+      return [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    };
+    const targets = { up: rgb('--chart-up'), down: rgb('--chart-down'), line: rgb('--primary') };
+    const counts = { up: 0, down: 0, line: 0, painted: 0, pixels: 0, canvases: 0 };
+    for (const canvas of box.querySelectorAll('canvas')) {
+      if (!canvas.width || !canvas.height) continue;
+      const ctx = canvas.getContext('2d');
+      if (!ctx) continue;
+      counts.canvases += 1;
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      counts.pixels += canvas.width * canvas.height;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] === 0) continue;
+        counts.painted += 1;
+        if (data[i + 3] < 200) continue; // translucent volume bars and anti-aliased edges
+        for (const [k, [r, g, b]] of Object.entries(targets)) {
+          if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 40) counts[k] += 1;
+        }
+      }
+    }
+    return { kind: box.getAttribute('data-kind'), ...counts };
+  });
+}
+
+/** Polls chartPaint until `ok(paint)` holds (charts paint on the next animation frame). */
+export async function waitForChartPaint(page, ok, { timeout = 15_000, testId } = {}) {
+  const deadline = Date.now() + timeout;
+  let last = null;
+  for (;;) {
+    last = await chartPaint(page, testId);
+    if (ok(last)) return last;
+    if (Date.now() > deadline) throw new Error(`chart not painted as expected: ${JSON.stringify(last)}`);
+    await sleep(150);
+  }
 }

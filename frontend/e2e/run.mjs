@@ -1,19 +1,27 @@
 #!/usr/bin/env node
 // End-to-end scenario against the real backend serving the built frontend.
-// Usage: npm run e2e   (builds first)   — or node e2e/run.mjs after `npm run build`.
-// Env: HEADFUL=1 not supported (headless only); KEEP_E2E_TMP=1 keeps the temp DB/logs.
+// Nothing is mocked: a real `stockdash serve` on a temp SQLite database, the
+// offline market-data snapshot, Debian's Chromium.
+// Usage: npm run e2e   (builds first)   — or node e2e/run.mjs after a build.
+// Env: KEEP_E2E_TMP=1 keeps the temp DB/logs.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FRONTEND, launchBrowser, REPO, runCli, startBackend, waitForEmailLink } from './lib.mjs';
+import { apiCall, FRONTEND, launchBrowser, REPO, runCli, startBackend, waitForChartPaint, waitForEmailLink } from './lib.mjs';
 
 const SHOTS = join(REPO, 'docs', 'screenshots');
 const FIRST_FIVE = ['AAPL', 'MSFT', 'KO', 'JNJ', 'JPM'];
 const SIXTH = 'XOM';
 const T = { timeout: 30_000 };
 
-// 4xx answers from our API are expected in this scenario (limit reached, refused
-// downgrade); Chromium logs each as "Failed to load resource". Anything else fails.
-const EXPECTED_RESOURCE_ERROR = /^Failed to load resource: the server responded with a status of (401|403|404|409|422)\b/;
+// API errors this scenario provokes on purpose are declared right before the
+// action (status, method, path). Each may happen once and must happen; any other
+// API error response, and any other console error, fails the run. Chromium logs
+// every error response as "Failed to load resource: ... status of N".
+const RESOURCE_ERROR = /^Failed to load resource: the server responded with a status of (\d{3})\b/;
+const expectedApiErrors = [];
+function expectApiError(status, method, path) {
+  expectedApiErrors.push({ status, method, path, response: false, console: false });
+}
 
 const results = [];
 let failed = false;
@@ -43,6 +51,27 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+/** The first symbol (of a broad search) whose history has closes but no OHLC, or null. */
+async function findCloseOnlySymbol(base, token) {
+  const search = await apiCall(base, 'GET', '/stocks/search?q=a&limit=20', { token });
+  assert(search.status === 200, `search answered ${search.status}`);
+  for (const { symbol } of search.data.data) {
+    const h = await apiCall(base, 'GET', `/stocks/${encodeURIComponent(symbol)}/history?range=1y`, { token });
+    if (h.status !== 200 || h.data.bars.length < 2) continue;
+    if (h.data.bars.every((b) => b.open === null && b.high === null && b.low === null)) return symbol;
+  }
+  return null;
+}
+
+/** The id of `username`, looked up through the admin API with the signed-in admin's token. */
+async function userId(page, base, username) {
+  const token = await page.evaluate(() => localStorage.getItem('stockdash.token'));
+  const list = await apiCall(base, 'GET', `/admin/users?q=${encodeURIComponent(username)}`, { token });
+  const hit = list.data?.data?.find((u) => u.username === username);
+  assert(hit, `admin search did not find ${username}: ${list.status}`);
+  return hit.id;
+}
+
 async function main() {
   mkdirSync(SHOTS, { recursive: true });
   mkdirSync(join(FRONTEND, 'e2e', 'artifacts'), { recursive: true });
@@ -51,6 +80,7 @@ async function main() {
   const browser = await launchBrowser();
   const consoleErrors = [];
   const apiFailures = [];
+  const unexpectedApiErrors = [];
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     const page = await context.newPage();
@@ -58,12 +88,25 @@ async function main() {
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
       const url = msg.location()?.url ?? '';
-      if (EXPECTED_RESOURCE_ERROR.test(msg.text()) && url.includes('/api/v1/')) return;
+      const status = Number(RESOURCE_ERROR.exec(msg.text())?.[1]);
+      const path = url ? new URL(url).pathname : '';
+      const e = expectedApiErrors.find((x) => !x.console && x.status === status && x.path === path);
+      if (e) {
+        e.console = true;
+        return;
+      }
       consoleErrors.push(`${msg.text()} ${url ? `(${url})` : ''}`);
     });
     page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
     page.on('response', (r) => {
-      if (r.url().includes('/api/v1/') && r.status() >= 400) apiFailures.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+      if (!r.url().includes('/api/v1/') || r.status() < 400) return;
+      const method = r.request().method();
+      const path = new URL(r.url()).pathname;
+      const seen = `${r.status()} ${method} ${path}`;
+      apiFailures.push(seen);
+      const e = expectedApiErrors.find((x) => !x.response && x.status === r.status() && x.method === method && x.path === path);
+      if (e) e.response = true;
+      else unexpectedApiErrors.push(seen);
     });
 
     const user = `e2e${Date.now().toString(36)}`;
@@ -134,6 +177,7 @@ async function main() {
 
     await step('6th stock blocked with the upgrade prompt', async () => {
       await page.getByTestId('upgrade-prompt').waitFor(T);
+      expectApiError(403, 'POST', '/api/v1/watchlist');
       await addViaSearch(SIXTH);
       await page.getByTestId('toast-error').first().waitFor(T);
       assert((await counter.textContent()) === '5 / 5', `counter should stay 5 / 5, is ${await counter.textContent()}`);
@@ -170,32 +214,60 @@ async function main() {
       await checkMobile('dashboard');
     });
 
-    await step('stock page: chart canvas, 3 analysts, DCF locked (screenshots)', async () => {
+    await step('stock page: candlesticks painted, 3 analysts, DCF locked (screenshots)', async () => {
       await page.getByTestId('stock-row-AAPL').getByTestId('stock-link').click();
       await page.waitForURL(/\/stocks\/AAPL$/, T);
-      const chart = page.getByTestId('price-chart');
-      await chart.locator('canvas').first().waitFor(T);
-      const size = await chart.locator('canvas').first().evaluate((c) => ({ w: c.width, h: c.height }));
-      assert(size.w > 0 && size.h > 0, `chart canvas has zero size ${JSON.stringify(size)}`);
+      await page.getByTestId('price-chart').locator('canvas').first().waitFor(T);
+      // AAPL has daily OHLCV: candles in both colours, read back from the canvas pixels.
+      const paint = await waitForChartPaint(page, (p) => p.kind === 'candles' && p.up > 200 && p.down > 200);
+      console.log(`    1Y candles painted: ${paint.up} up / ${paint.down} down px, ${paint.painted} of ${paint.pixels} px non-blank`);
       await page.getByTestId('analyst-panel-basic').waitFor(T);
       const panels = await page.locator('[data-testid^="analyst-panel-"]').count();
       assert(panels === 3, `expected 3 analyst panels, saw ${panels}`);
       await page.getByTestId('analyst-locked-dcf_math').waitFor(T);
+      // Factor values are shown in their units, informational factors without points.
+      const buffett = page.getByTestId('analyst-panel-warren_buffett');
+      const values = await buffett.locator('[data-testid="factor-row"] .factor-value').allTextContents();
+      assert(values.some((v) => /%$/.test(v.trim())), `expected percent-formatted factor values, saw ${values.join(' | ')}`);
+      assert(!values.some((v) => /^-?\d+\.\d{3,}$/.test(v.trim())), `raw fractions in factor values: ${values.join(' | ')}`);
+      const infoPoints = await buffett.locator('[data-testid="factor-info-row"]').allTextContents();
+      assert(infoPoints.every((t) => !/\d\/\d/.test(t)), `informational factors must not show points: ${infoPoints.join(' | ')}`);
       await page.getByTestId('range-1m').click();
-      await chart.locator('canvas').first().waitFor(T);
+      const month = await waitForChartPaint(page, (p) => p.kind === 'candles' && p.up > 50 && p.down > 50);
+      assert(month.up + month.down > 0, '1M range painted nothing');
       await page.getByTestId('range-1y').click();
+      await waitForChartPaint(page, (p) => p.kind === 'candles' && p.up > 200 && p.down > 200);
       await page.getByTestId('fundamentals-table').or(page.getByText(/No fundamentals/)).first().waitFor(T);
+      const stats = (await page.getByTestId('key-stats').textContent()) ?? '';
+      assert(!stats.includes('—'), `key stats show a dash for a missing value: ${stats}`);
       await shot('stock');
       await checkMobile('stock');
     });
 
+    await step('a close-only symbol draws a line (skipped if the data has none)', async () => {
+      const token = await page.evaluate(() => localStorage.getItem('stockdash.token'));
+      const symbol = await findCloseOnlySymbol(backend.base, token);
+      if (!symbol) {
+        console.log('    no close-only symbol among the first search results of this snapshot: line check not run');
+        return;
+      }
+      await page.goto(`${backend.base}/stocks/${symbol}`);
+      await page.getByTestId('price-chart').locator('canvas').first().waitFor(T);
+      const paint = await waitForChartPaint(page, (p) => p.kind === 'line' && p.line > 100);
+      assert(paint.up + paint.down < paint.line / 10, `close-only ${symbol} should draw a line, not candles: ${JSON.stringify(paint)}`);
+      console.log(`    ${symbol}: line painted (${paint.line} px)`);
+      await page.goto(`${backend.base}/`);
+      await page.getByTestId('watchlist-counter').waitFor(T);
+    });
+
     await step('downgrade to free refused while over the limit (409 message shown)', async () => {
       await page.getByRole('link', { name: 'Plans' }).click();
+      expectApiError(409, 'PUT', '/api/v1/subscriptions/me');
       await page.getByTestId('choose-plan-free').click();
       const err = page.getByTestId('plan-error');
       await err.waitFor(T);
-      const text = (await err.textContent()) ?? '';
-      assert(text.trim().length > 0, 'plan error is empty');
+      const text = (await err.innerText()) ?? '';
+      assert(/Can't switch to Free yet/.test(text) && /You track 6 stocks and the Free plan allows 5/.test(text), `plan error: ${text}`);
       assert(apiFailures.some((f) => f.startsWith('409 PUT')), `expected a 409 from PUT /subscriptions/me, saw: ${apiFailures.join(', ')}`);
       await page.getByTestId('plan-pro').getByTestId('current-plan').waitFor(T);
       console.log(`    server said: ${text.trim()}`);
@@ -211,12 +283,10 @@ async function main() {
       }
       await checkMobile('performance');
       await page.getByRole('link', { name: 'Account' }).click();
-      await page.getByTestId('account-page').getByText(`${user}@example.com`).waitFor(T);
+      await page.getByTestId('account-page').locator('dd', { hasText: `${user}@example.com` }).waitFor(T);
       await checkMobile('account');
     });
 
-    // The rest needs the real backend (its outbox and CLI); the contract mock has neither.
-    const real = Boolean(backend.dir);
     const newPassword = 'battery-staple-42';
     const email = `${user}@example.com`;
     const logIn = async (name, pw) => {
@@ -226,9 +296,8 @@ async function main() {
       // Back to where the session ended (e.g. /admin) or the dashboard.
       await page.waitForURL((u) => !u.pathname.startsWith('/login'), T);
     };
-    const realStep = (name, fn) => (real ? step(name, fn) : (console.log(`- ${name} (skipped: mock backend)`), undefined));
 
-    await realStep('verify email: banner, resend, link from the outbox (banner disappears)', async () => {
+    await step('verify email: banner, resend, link from the outbox (banner disappears)', async () => {
       const t0 = Date.now() - 2000;
       const banner = page.getByTestId('verify-banner');
       await banner.waitFor(T);
@@ -249,7 +318,7 @@ async function main() {
       assert(token === null, 'token should be cleared');
     });
 
-    await realStep('forgot password → reset link from the outbox → reset → log in with the new password', async () => {
+    await step('forgot password → reset link from the outbox → reset → log in with the new password', async () => {
       const t0 = Date.now() - 2000;
       await page.getByTestId('forgot-link').click();
       await page.waitForURL(/\/forgot-password$/, T);
@@ -268,7 +337,7 @@ async function main() {
       await page.getByTestId('watchlist-counter').waitFor(T);
     });
 
-    await realStep('account: API key shown once, listed by prefix, revoked; /admin is 403 for users', async () => {
+    await step('account: API key shown once, listed by prefix, revoked; /admin is 403 for users', async () => {
       await page.getByRole('link', { name: 'Account' }).click();
       await page.getByTestId('account-page').waitFor(T);
       await page.getByLabel('Key name').fill('e2e script');
@@ -291,7 +360,7 @@ async function main() {
       await page.waitForURL(/\/login$/, T);
     });
 
-    await realStep('admin: create-admin CLI, log in, search the e2e user, 409 shown inline (screenshots)', async () => {
+    await step('admin: create-admin CLI, log in, search the e2e user, 409 shown inline (screenshots)', async () => {
       const admin = `adm${Date.now().toString(36)}`;
       await runCli(backend, ['create-admin', '--email', `${admin}@example.com`, '--username', admin, '--password', 'admin-pass-123']);
       await logIn(admin, 'admin-pass-123');
@@ -304,6 +373,7 @@ async function main() {
       await page.getByTestId(`admin-user-row-${user}`).waitFor(T);
       await page.waitForFunction(() => document.querySelectorAll('[data-testid^="admin-user-row-"]').length === 1, null, T);
       // The e2e user tracks 6 stocks: Free (5) is refused with a 409 whose message is toasted.
+      expectApiError(409, 'PATCH', `/api/v1/admin/users/${await userId(page, backend.base, user)}`);
       await page.getByTestId(`admin-tier-${user}`).selectOption('free');
       const toastText = ((await page.getByTestId('toast-error').first().locator('p').textContent({ timeout: 30_000 })) ?? '').trim();
       assert(toastText.length > 0, 'expected the 409 message in a toast');
@@ -318,8 +388,12 @@ async function main() {
       await page.waitForURL(/\/login$/, T);
     });
 
-    await step('no browser console errors', async () => {
+    await step('no console errors, no unexpected API errors, every expected one seen', async () => {
       assert(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);
+      assert(unexpectedApiErrors.length === 0, `unexpected API errors: ${unexpectedApiErrors.join(', ')}`);
+      const missing = expectedApiErrors.filter((e) => !e.response).map((e) => `${e.status} ${e.method} ${e.path}`);
+      assert(missing.length === 0, `expected API errors that did not happen: ${missing.join(', ')}`);
+      console.log(`    expected API errors seen: ${expectedApiErrors.map((e) => `${e.status} ${e.method} ${e.path}`).join(', ')}`);
     });
     await context.close();
   } finally {

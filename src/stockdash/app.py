@@ -21,10 +21,14 @@ from stockdash.analysis.service import AnalysisService
 from stockdash.apikeys.router import router as apikeys_router
 from stockdash.core.config import Settings, get_settings
 from stockdash.core.db import create_engine, create_sessionmaker
-from stockdash.core.errors import install_error_handlers
+from stockdash.core.errors import document_validation_errors, install_error_handlers
 from stockdash.core.health import router as health_router
 from stockdash.core.metrics_route import router as metrics_router
-from stockdash.core.middleware import RequestSizeLimitMiddleware, SecurityHeadersMiddleware
+from stockdash.core.middleware import (
+    InvalidTextMiddleware,
+    RequestSizeLimitMiddleware,
+    SecureHeadersFastAPI,
+)
 from stockdash.core.ratelimit import build_rate_limiter
 from stockdash.core.spa import mount_frontend
 from stockdash.jobs.refresh import run_scheduler
@@ -82,6 +86,8 @@ def create_app(
         market,
         risk_free_rate=settings.risk_free_rate,
         equity_risk_premium=settings.equity_risk_premium,
+        credit_spread=settings.dcf_credit_spread,
+        tax_rate=settings.dcf_tax_rate,
         narrator=narrator_from_settings(settings, cache=market.cache),
     )
 
@@ -111,7 +117,10 @@ def create_app(
             await rate_limiter.close()
             await engine.dispose()
 
-    app = FastAPI(
+    # The security headers wrap the whole stack (even 500s); see SecureHeadersFastAPI.
+    app = SecureHeadersFastAPI(
+        trust_proxy_headers=settings.trust_proxy_headers,
+        hsts_max_age=settings.hsts_max_age_seconds,
         title="stockdash",
         version=__version__,
         description=(
@@ -130,6 +139,9 @@ def create_app(
     app.state.billing = billing or NoPaymentBilling()
     app.state.email_sender = sender_from_settings(settings)
     install_error_handlers(app)
+    document_validation_errors(app)
+    # Outermost last: CORS, then the size limit, then the text guard (which reads bounded bodies).
+    app.add_middleware(InvalidTextMiddleware)
     app.add_middleware(RequestSizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(
         CORSMiddleware,
@@ -137,12 +149,6 @@ def create_app(
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-    )
-    # Added last so it is outermost: even CORS preflights and 413s carry the headers.
-    app.add_middleware(
-        SecurityHeadersMiddleware,
-        trust_proxy_headers=settings.trust_proxy_headers,
-        hsts_max_age=settings.hsts_max_age_seconds,
     )
     app.include_router(health_router)
     app.include_router(metrics_router)

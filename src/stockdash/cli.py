@@ -101,10 +101,14 @@ def create_admin(
         ),
     ],
 ) -> None:
-    """Create an administrator account (or promote an existing one with that email)."""
+    """Create an administrator account, or promote the existing account with that email and username.
+
+    Promoting needs the account's current password; create-admin never changes a password.
+    """
     from pydantic import ValidationError
 
-    from stockdash.users.admin import ensure_admin
+    from stockdash.core.errors import AppError
+    from stockdash.users.admin import AdminBootstrapError, AdminOutcome, ensure_admin
     from stockdash.users.schemas import UserCreate
 
     try:
@@ -120,8 +124,18 @@ def create_admin(
     settings = get_settings()
     if settings.is_sqlite:
         upgrade(settings.resolved_database_url, schema=settings.database_schema)
-    created = asyncio.run(ensure_admin(settings, data))
-    typer.echo(f"{'Created' if created else 'Promoted'} admin {data.username} <{data.email}>.")
+    try:
+        outcome = asyncio.run(ensure_admin(settings, data))
+    except (AdminBootstrapError, AppError) as exc:
+        typer.secho(f"Nothing changed: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+    who = f"{data.username} <{data.email.lower()}>"
+    messages = {
+        AdminOutcome.CREATED: f"Created admin {who}.",
+        AdminOutcome.PROMOTED: f"Promoted the existing account {who} to admin.",
+        AdminOutcome.ALREADY_ADMIN: f"{who} is already an admin; nothing changed.",
+    }
+    typer.echo(messages[outcome])
 
 
 @snapshot_app.command("build")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -205,9 +206,18 @@ async def test_stats_match_a_seeded_setup(
         {"symbol": "NVDA", "count": 1},
     ]
     days = stats["registrations_per_day"]
-    assert len(days) == 30
-    assert days[-1] == {"date": utcnow().date().isoformat(), "count": 3}
-    assert days[-4]["count"] == 1
+    # Compare with the stored sign-up times, not with "now": the test may straddle midnight UTC.
+    async with app.state.sessionmaker() as session:
+        created = {u.id: u.created_at for u in (await session.execute(select(User))).scalars()}
+    today = date.fromisoformat(days[-1]["date"])
+    assert today in {created[admin.id].date(), utcnow().date()}
+    assert [d["date"] for d in days] == [
+        (today - timedelta(days=29 - i)).isoformat() for i in range(30)
+    ]
+    per_day = Counter(t.date().isoformat() for t in created.values())
+    assert [d["count"] for d in days] == [per_day.get(d["date"], 0) for d in days]
+    assert per_day[created[a.id].date().isoformat()] == 1  # the back-dated sign-up, days ago
+    assert today - created[a.id].date() >= timedelta(days=2)
     assert sum(d["count"] for d in days) == 4
 
 

@@ -83,6 +83,7 @@ def make_stock(
     years: list[FundamentalsYear] | None = None,
     sector: str | None = SECTOR,
     symbol: str = "HAND",
+    industry: str | None = None,
 ) -> StockData:
     """The hand-built company: 5 fiscal years and 260 synthetic bars."""
     closes = synthetic_closes() if closes is None else closes
@@ -107,7 +108,7 @@ def make_stock(
         as_of=AS_OF,
     )
     profile = Profile(
-        symbol=symbol, name="Hand Built Inc.", sector=sector, industry=None, exchange="NYSE",
+        symbol=symbol, name="Hand Built Inc.", sector=sector, industry=industry, exchange="NYSE",
         market_cap=quote.market_cap,
     )  # fmt: skip
     fundamentals = [make_year(i) for i in range(5)] if years is None else years

@@ -62,3 +62,22 @@ def dcf_per_share(
         value += cash / (1 + r) ** t
     value += cash * (1 + gt) / (r - gt) / (1 + r) ** 10
     return (value - net_debt) / shares
+
+
+def wacc(
+    rf: float, beta: float, erp: float, spread: float, tax: float, equity: float, debt: float
+) -> float:
+    """Textbook WACC: E/V * (rf + beta * ERP) + D/V * (rf + spread) * (1 - tax), V = D + E."""
+    cost_of_equity = rf + beta * erp
+    cost_of_debt = rf + spread
+    value = equity + debt
+    return equity / value * cost_of_equity + debt / value * cost_of_debt * (1 - tax)
+
+
+def owner_earnings_value(
+    owner: float, growth: float, discount: float, terminal: float, shares: float
+) -> float:
+    """10 years of owner earnings at `growth`, Gordon value after, per share (no debt step)."""
+    pv = sum(owner * (1 + growth) ** t / (1 + discount) ** t for t in range(1, 11))
+    tv = owner * (1 + growth) ** 10 * (1 + terminal) / (discount - terminal)
+    return (pv + tv / (1 + discount) ** 10) / shares

@@ -233,24 +233,112 @@ async def test_tiny_backtest_gives_finite_figures_for_every_model(tmp_path: Path
     report = bt.write_outputs(result, out, doc)
     assert load_report(out) == report
     stored = json.loads(out.read_text())
-    assert stored["source"] == bt.SOURCE and stored["note"] == bt.NOTE
+    assert stored["source"] == bt.SOURCE and stored["note"] == bt.note(result)
     first = doc.read_text().splitlines()[0]
-    for phrase in ("Yahoo Finance", "SEC EDGAR", "75 days", "Survivorship bias"):
+    for phrase in ("Yahoo Finance", "SEC EDGAR", "75 days", "Survivorship bias",
+                   "demonstrate the point-in-time method, not the models' skill",
+                   "the 6 S&P 500 members"):  # fmt: skip
         assert phrase in first
+    assert {m["model"]: m["average_turnover"] for m in stored["models"]} == {
+        s.model: s.average_turnover for s in result.models
+    }
+    assert (
+        stored["periods"] == []
+    )  # the six symbols all have history: one universe size, no sub-periods
 
 
-async def test_run_backtest_rejects_an_empty_period() -> None:
-    with pytest.raises(ValueError, match="two rebalance dates"):
-        await bt.run_backtest(
-            SnapshotProvider(), start=date(2024, 1, 1), end=date(2024, 1, 20), symbols=["KO"]
-        )
+async def test_sharpe_and_analysts_use_the_constant_risk_free_setting() -> None:
+    rates = bt.Assumptions(risk_free_rate=0.05, equity_risk_premium=0.06)
+    result = await bt.run_backtest(
+        SnapshotProvider(), start=date(2024, 1, 1), end=date(2024, 6, 30), symbols=SYMBOLS,
+        assumptions=rates,
+    )  # fmt: skip
+    for s in result.models:
+        net = [m.models[s.model].net for m in result.months]
+        assert s.sharpe == pytest.approx(bt.sharpe(net, 0.05))
+        assert s.sharpe != pytest.approx(bt.sharpe(net, 0.0))
+    report = bt.to_report(result)
+    assert report.risk_free_rate == 0.05 and report.assumptions["equity_risk_premium"] == 0.06
+    assert any("Constant risk-free rate: 5 %" in c for c in report.caveats)
 
 
-def test_shipped_results_file_is_valid() -> None:
-    report = load_report()
-    assert report.source == bt.SOURCE
-    assert {m.model for m in report.models} == set(bt.ALL)
-    assert report.rebalances > 100
+def test_assumptions_reach_the_analysts(panel: dict[str, bt.Series]) -> None:
+    default = bt.scores_at(panel, T, ("dcf_math",))
+    costly = bt.scores_at(panel, T, ("dcf_math",), assumptions=bt.Assumptions(credit_spread=0.10))
+    assert costly != default
+    with pytest.raises(ValueError):
+        bt.Assumptions(tax_rate=1.5)
+
+
+EARLY_AND_LATE = ("AAPL", "KO", "ABT", "ACN", "ADBE", "AMD")  # AAPL, KO have pre-2023 history
+
+
+async def test_text_is_derived_from_the_data_used(tmp_path: Path) -> None:
+    """Universe counts, sub-periods, leaders and provenance counts come from the run's data."""
+    snapshot = SnapshotProvider()
+    result = await bt.run_backtest(
+        snapshot, start=date(2022, 10, 1), end=date(2023, 5, 31), symbols=EARLY_AND_LATE
+    )
+    data = result.data
+    assert data is not None
+    assert [m.universe_size for m in result.months][:4] == [2, 2, 2, 6]
+    first, second = data.segments
+    assert (first.start, first.end, first.symbols, first.max_size) == (
+        date(2022, 10, 3), date(2023, 1, 3), 2, 2
+    )  # fmt: skip
+    assert second.start == date(2023, 1, 3) and second.symbols_so_far == data.symbols == 6
+    panel = await bt.load_panel(snapshot, EARLY_AND_LATE)
+    expected = {
+        s: bt.close_on_or_before(panel[s], date(2023, 1, 3))  # type: ignore[operator]
+        / bt.close_on_or_before(panel[s], date(2022, 10, 3))
+        - 1
+        for s in ("AAPL", "KO")
+    }
+    assert dict(data.leaders) == pytest.approx(expected)
+    years = [f for s in panel.values() for f in s.fundamentals if f.filed <= result.period_end]
+    assert data.fiscal_years == len(years)
+    assert data.estimated_filings == sum(f.filed_estimated for f in years)
+    long_term = sum(
+        "long-term debt only" in (f.sources or snapshot.fundamentals_sources(sym).get(
+            f.fiscal_year, {})).get("total_debt", "")
+        for sym, series in panel.items() for f in series.fundamentals
+        if f.filed <= result.period_end and f.total_debt is not None
+    )  # fmt: skip
+    assert data.debt_long_term_only == long_term and data.debt_total > 0
+    total_debt_years = [
+        f.fiscal_year for f in years
+        if f.total_debt is not None and "long-term debt only" not in f.sources.get("total_debt", "")
+    ]  # fmt: skip
+    assert data.debt_total_from == min(total_debt_years)
+    assert all("yfinance" in source for source in data.yfinance_sources)
+    report = bt.to_report(result)
+    assert "the 6 S&P 500 members of today" in report.note
+    assert "(only 2 before 2023-01-03)" in report.note
+    text = " ".join(report.caveats)
+    assert f"{data.estimated_filings} of the {data.fiscal_years} fiscal years" in text
+    assert f"{data.yfinance_fields} year-fields" in text
+    assert f"fiscal years {data.debt_total_from} on" in text
+    assert f"{long_term} symbol-years carry SEC long-term debt only" in text
+    assert "Before 2023-01-03 only 2 symbols" in text and "AAPL" in text and "KO" in text
+    assert "Too short to read" in text  # both sub-periods are a few months long
+    assert "restated" in text.lower()
+    for stale in ("~99", "25 before 2023", "NVDA", "TSLA"):
+        assert stale not in report.note + text
+    assert [p.label for p in report.periods] == ["2 stocks", "6 stocks"]
+    assert report.periods[0].max_universe == 2 and report.periods[1].min_universe == 6
+    markdown = bt.render_markdown(result, report)
+    assert "## By universe size" in markdown and "## Caveats" in markdown
+
+
+def test_universe_segments_split_on_size_jumps() -> None:
+    def month(size: int, index: int) -> bt.Month:
+        return bt.Month(date(2020, index, 1), date(2020, index + 1, 1), size, 0.0, {})
+
+    sizes = [25, 25, 99, 100, 99, 465, 465]
+    groups = bt.universe_segments([month(n, i + 1) for i, n in enumerate(sizes)])
+    assert [[m.universe_size for m in g] for g in groups] == [[25, 25], [99, 100, 99], [465, 465]]
+    assert len(bt.universe_segments([month(6, 1), month(8, 2)])) == 1  # within 1.5x
+    assert bt.universe_segments([]) == []
 
 
 # --- API ----------------------------------------------------------------------------------------

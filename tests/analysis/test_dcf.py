@@ -12,7 +12,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.schemas import Analysis, DcfOverrides
 from stockdash.market.types import StockData
 from tests.analysis.analysis_builders import make_stock, make_year
-from tests.analysis.analysis_reference import dcf_per_share
+from tests.analysis.analysis_reference import dcf_per_share, wacc
 
 
 def values(analysis: Analysis) -> dict[str, object]:
@@ -34,12 +34,73 @@ def test_value_recomputable_from_factors_alone(stock: StockData, ctx: MarketCont
     fcf, g1, gt, r, net_debt, shares = floats(
         a, "Base FCF", "Stage-1 growth", "Terminal growth", "Discount rate", "Net debt", "Shares"
     )
-    rf, erp, beta = floats(a, "Risk-free rate", "Equity risk premium", "Beta")
-    assert r == pytest.approx(rf + beta * erp, rel=1e-12)
+    rf, erp, beta, spread, tax = floats(
+        a, "Risk-free rate", "Equity risk premium", "Beta", "Credit spread", "Tax rate"
+    )
+    equity, debt, cash = floats(a, "Market value of equity", "Total debt", "Cash")
+    re, rd, we, wd, w = floats(
+        a, "Cost of equity", "Cost of debt", "Equity weight", "Debt weight", "WACC"
+    )
+    assert re == pytest.approx(rf + beta * erp, rel=1e-12)
+    assert rd == pytest.approx(rf + spread, rel=1e-12)
+    assert (we, wd) == pytest.approx((equity / (equity + debt), debt / (equity + debt)), rel=1e-12)
+    assert r == w == pytest.approx(wacc(rf, beta, erp, spread, tax, equity, debt), rel=1e-12)
+    assert net_debt == pytest.approx(debt - cash, rel=1e-12)
     (per_share,) = floats(a, "Value per share")
     assert per_share == pytest.approx(dcf_per_share(fcf, g1, gt, r, net_debt, shares), rel=1e-9)
     path = [float(x) for x in str(values(a)["Growth path"]).split(", ")]
     assert path[:5] == [g1] * 5 and path[-1] == pytest.approx(gt)
+    explanations = {f.name: f.explanation for f in a.factors}
+    assert "free cash flow to the firm" in explanations["Base FCF"]
+    assert "after interest" in explanations["Base FCF"]
+
+
+def test_debt_is_counted_once_not_twice(stock: StockData, ctx: MarketContext) -> None:
+    """More debt financing at the same enterprise value lowers equity value only via net debt.
+
+    The old model discounted equity-level cash flows at the cost of equity and then subtracted
+    net debt again; with a WACC the tax-advantaged debt lowers the discount rate instead.
+    """
+    base = run_analyst("dcf_math", stock, ctx)
+    years = [make_year(i) for i in range(4)] + [make_year(4, total_debt=800e6)]
+    levered = run_analyst("dcf_math", make_stock(years=years), ctx)
+    b, lv = values(base), values(levered)
+    assert lv["WACC"] < b["WACC"]  # type: ignore[operator]
+    assert lv["Debt weight"] > b["Debt weight"]  # type: ignore[operator]
+    assert lv["Enterprise value"] > b["Enterprise value"]  # type: ignore[operator]
+    assert lv["Equity value"] == pytest.approx(
+        lv["Enterprise value"] - lv["Net debt"],
+        rel=1e-12,  # type: ignore[operator]
+    )
+
+
+def test_unknown_debt_means_all_equity_weights_and_lower_confidence(
+    stock: StockData, ctx: MarketContext
+) -> None:
+    years = [make_year(i, total_debt=None) for i in range(5)]
+    a = run_analyst("dcf_math", make_stock(years=years), ctx)
+    v = values(a)
+    assert v["Debt weight"] == 0.0 and v["Equity weight"] == 1.0
+    assert v["WACC"] == pytest.approx(v["Cost of equity"])  # type: ignore[arg-type]
+    assert v["Total debt"] is None and v["Net debt"] == 0.0
+    assert "total debt unknown" in a.reasoning
+    assert a.confidence < run_analyst("dcf_math", stock, ctx).confidence
+
+
+def test_missing_cash_is_stated_and_lowers_confidence(stock: StockData, ctx: MarketContext) -> None:
+    years = [make_year(i) for i in range(4)] + [make_year(4, cash=None)]
+    a = run_analyst("dcf_math", make_stock(years=years), ctx)
+    v = values(a)
+    assert v["Net debt"] == 160e6 and v["Cash"] is None
+    assert "cash not reported" in a.reasoning
+    assert a.confidence == pytest.approx(run_analyst("dcf_math", stock, ctx).confidence * 0.9)
+
+
+def test_settings_for_spread_and_tax_reach_the_wacc(stock: StockData, ctx: MarketContext) -> None:
+    high = dataclasses.replace(ctx, credit_spread=0.05, tax_rate=0.0)
+    a, b = values(run_analyst("dcf_math", stock, ctx)), values(run_analyst("dcf_math", stock, high))
+    assert (b["Credit spread"], b["Tax rate"]) == (0.05, 0.0)
+    assert b["WACC"] > a["WACC"]  # type: ignore[operator]
 
 
 def test_overrides_replace_and_are_echoed(stock: StockData, ctx: MarketContext) -> None:
@@ -47,7 +108,9 @@ def test_overrides_replace_and_are_echoed(stock: StockData, ctx: MarketContext) 
     a = run_analyst("dcf_math", stock, ctx, overrides)
     v = values(a)
     assert (v["Discount rate"], v["Terminal growth"], v["Stage-1 growth"]) == (0.09, 0.02, 0.07)
-    assert {f.name: f.explanation for f in a.factors}["Discount rate"] == "User override."
+    explanations = {f.name: f.explanation for f in a.factors}
+    assert explanations["Discount rate"] == "User override (replaces the WACC)."
+    assert "not used" in explanations["WACC"] and v["WACC"] != 0.09
     expected = dcf_per_share(145e6, 0.07, 0.02, 0.09, 70e6, 96e6)
     assert v["Value per share"] == pytest.approx(expected, rel=1e-9)
 
@@ -84,10 +147,14 @@ def test_negative_fcf_cannot_value(ctx: MarketContext) -> None:
 def test_beta_fallback_is_stated(stock: StockData) -> None:
     ctx = MarketContext(risk_free_rate=0.04, equity_risk_premium=0.05)
     a = run_analyst("dcf_math", stock, ctx)
-    assert values(a)["Beta"] == 1.0
+    v = values(a)
+    assert v["Beta"] == 1.0
     assert "fallback beta 1.0" in {f.name: f.explanation for f in a.factors}["Beta"]
-    assert values(a)["Discount rate"] == pytest.approx(0.09)
-    assert a.confidence < 1.0
+    assert v["Cost of equity"] == pytest.approx(0.09)
+    assert v["Discount rate"] == pytest.approx(
+        wacc(0.04, 1.0, 0.05, 0.015, 0.21, v["Market value of equity"], 160e6)  # type: ignore[arg-type]
+    )
+    assert a.confidence < 1.0 and "beta unknown" in a.reasoning
 
 
 def test_pure_dcf_rejects_discount_not_above_terminal() -> None:

@@ -29,7 +29,16 @@ from tests.analysis.analysis_builders import (
     business_days,
     synthetic_closes,
 )
-from tests.analysis.analysis_reference import dcf_per_share, macd, ramp, sma, volatility, wilder_rsi
+from tests.analysis.analysis_reference import (
+    dcf_per_share,
+    macd,
+    owner_earnings_value,
+    ramp,
+    sma,
+    volatility,
+    wacc,
+    wilder_rsi,
+)
 
 CLOSES = synthetic_closes()
 PRICE = CLOSES[-1]
@@ -104,10 +113,7 @@ def test_basic_golden(stock: StockData, ctx: MarketContext) -> None:
 
 def buffett_intrinsic_per_share() -> float:
     owner = (NET_INCOME[-1] + DA[-1] - CAPEX[-1]) * 1e6
-    g, r, gt = min(EPS_CAGR, 0.08), 0.10, 0.025
-    pv = sum(owner * (1 + g) ** t / 1.10**t for t in range(1, 11))
-    tv = owner * (1 + g) ** 10 * (1 + gt) / (r - gt)
-    return (pv + tv / 1.10**10) / (SHARES[-1] * 1e6)
+    return owner_earnings_value(owner, min(EPS_CAGR, 0.08), 0.10, 0.025, SHARES[-1] * 1e6)
 
 
 def test_buffett_golden(stock: StockData, ctx: MarketContext) -> None:
@@ -162,9 +168,12 @@ def test_lynch_golden(stock: StockData, ctx: MarketContext) -> None:
 
 
 def test_dcf_golden(stock: StockData, ctx: MarketContext) -> None:
+    """FCFF DCF at a WACC: E = price x 96m shares, D = 160m, Re = 4% + 1.5 x 5%, Rd = 4% + 1.5%."""
     a = run_analyst("dcf_math", stock, ctx)
     f = by_name(a)
-    r = 0.04 + 1.5 * 0.05
+    equity, debt = PRICE * SHARES[-1] * 1e6, DEBT[-1] * 1e6
+    r = wacc(0.04, 1.5, 0.05, 0.015, 0.21, equity, debt)
+    assert 0.10 < r < 0.115  # between the after-tax cost of debt and the 11.5% cost of equity
     g1 = 1.5**0.25 - 1
     fcf, net_debt, shares = 145e6, 70e6, 96e6
     base = dcf_per_share(fcf, g1, 0.025, r, net_debt, shares)
@@ -176,6 +185,11 @@ def test_dcf_golden(stock: StockData, ctx: MarketContext) -> None:
     assert f["Bull scenario value"][0] == pytest.approx(bull, rel=1e-9)
     assert f["Probability-weighted value"][0] == pytest.approx(weighted, rel=1e-9)
     assert f["Discount rate"][0] == pytest.approx(r, rel=1e-9)
+    assert f["WACC"][0] == pytest.approx(r, rel=1e-9)
+    assert f["Cost of equity"][0] == pytest.approx(0.115, rel=1e-12)
+    assert f["Cost of debt"][0] == pytest.approx(0.055, rel=1e-12)
+    assert f["Debt weight"][0] == pytest.approx(debt / (debt + equity), rel=1e-12)
+    assert f["Equity value"][0] == pytest.approx(base * shares, rel=1e-9)
     expected = {
         "Upside to base-case value": 50 * ramp(base / PRICE - 1, -0.30, 0.30),
         "Upside to probability-weighted value": 30 * ramp(weighted / PRICE - 1, -0.30, 0.30),

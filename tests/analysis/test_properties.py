@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 from hypothesis import HealthCheck, given, settings
@@ -75,6 +76,9 @@ def nasty_stock(draw: st.DrawFn) -> tuple[object, MarketContext]:
     return stock, ctx
 
 
+NON_FINITE_WORD = re.compile(r"\b(nan|inf)\b", re.IGNORECASE)
+
+
 def _reject_constant(token: str) -> None:
     raise AssertionError(f"non-finite number {token} in JSON")
 
@@ -87,6 +91,9 @@ def test_arbitrary_inputs_give_valid_finite_analyses(case: tuple[object, MarketC
         assert 0 <= analysis.score <= 100
         assert 0 <= analysis.confidence <= 1
         json.loads(analysis.model_dump_json(), parse_constant=_reject_constant)
+        texts = [analysis.summary, analysis.reasoning]
+        texts += [f"{f.explanation} {f.value}" for f in analysis.factors]
+        assert not NON_FINITE_WORD.search(" ".join(texts)), analysis.model
 
 
 @settings(max_examples=100, deadline=None)

@@ -18,10 +18,17 @@ def factor(points: float, max_points: float, value: float | str | None = 1.0) ->
                   explanation="x")  # fmt: skip
 
 
-def analysis(score: float, factors: list[Factor]) -> Analysis:
-    return Analysis(model="basic", score=score, signal=signal_for(score), confidence=0.5,
-                    summary="s", reasoning="r", factors=factors, inputs_as_of=AS_OF,
-                    methodology_version="t")  # fmt: skip
+def analysis(
+    score: float, factors: list[Factor], confidence: float = 0.5, model: str = "basic"
+) -> Analysis:
+    return Analysis(model=model, score=score, signal=signal_for(score, confidence),  # type: ignore[arg-type]
+                    confidence=confidence, summary="s", reasoning="r", factors=factors,
+                    inputs_as_of=AS_OF, methodology_version="t")  # fmt: skip
+
+
+def scored_at(score: float, confidence: float, model: str) -> Analysis:
+    """An analysis with one factor giving exactly `score`."""
+    return analysis(score, [factor(score, 100)], confidence, model)
 
 
 def test_score_must_match_factors() -> None:
@@ -47,14 +54,56 @@ def test_signal_thresholds() -> None:
     ]  # fmt: skip
 
 
-def test_consensus() -> None:
+def test_signal_is_neutral_below_the_confidence_floor() -> None:
+    assert signal_for(80.0, 0.34) == "neutral" and signal_for(80.0, 0.35) == "bullish"
+    assert signal_for(10.0, 0.2) == "neutral"
+    with pytest.raises(ValueError):  # a confident-looking signal on too little data is refused
+        Analysis(model="basic", score=80.0, signal="bullish", confidence=0.2, summary="s",
+                 reasoning="r", factors=[factor(80, 100)], inputs_as_of=AS_OF,
+                 methodology_version="t")  # fmt: skip
+
+
+def test_consensus_equal_confidence_is_the_mean() -> None:
     assert build_consensus([]) is None
-    items = [analysis(100.0, [factor(1, 1)]), analysis(0.0, [factor(0, 1)]),
-             analysis(50.0, [factor(1, 2)])]  # fmt: skip
+    items = [scored_at(100.0, 0.5, "basic"), scored_at(0.0, 0.5, "warren_buffett"),
+             scored_at(50.0, 0.5, "peter_lynch")]  # fmt: skip
     consensus = build_consensus(items)
     assert consensus is not None
     assert (consensus.score, consensus.signal) == (50.0, "neutral")
-    assert consensus.agreement == pytest.approx(1 / 3)
+    assert consensus.weights == pytest.approx({m: 1 / 3 for m in consensus.weights})
+    assert consensus.agreement == round(1 - (2 / 3 * 50**2) ** 0.5 / 50, 3)  # 3 dp
+
+
+def test_consensus_weights_by_confidence_and_drops_zero_confidence() -> None:
+    """A DCF that cannot value the company (confidence 0, score 50) must not pull the score."""
+    items = [scored_at(80.0, 1.0, "basic"), scored_at(50.0, 0.0, "dcf_math")]
+    consensus = build_consensus(items)
+    assert consensus is not None
+    assert consensus.score == 80.0 and consensus.signal == "bullish"
+    assert consensus.weights == {"basic": 1.0, "dcf_math": 0.0}
+    assert consensus.confidence == 0.5  # mean confidence of everything shown
+    weighted = build_consensus([scored_at(90.0, 0.9, "basic"), scored_at(30.0, 0.3, "dcf_math")])
+    assert weighted is not None and weighted.score == 75.0  # (0.9 x 90 + 0.3 x 30) / 1.2
+    assert build_consensus([scored_at(50.0, 0.0, "dcf_math")]) is None
+    assert "confidence" in weighted.method
+
+
+def test_consensus_agreement_reads_sensibly() -> None:
+    """Split analysts give a neutral consensus with low (not zero) agreement; alike ones high."""
+    split = build_consensus([scored_at(80.0, 1.0, "basic"), scored_at(80.0, 1.0, "peter_lynch"),
+                             scored_at(20.0, 1.0, "warren_buffett"),
+                             scored_at(20.0, 1.0, "dcf_math")])  # fmt: skip
+    assert split is not None and split.signal == "neutral"
+    assert split.agreement == pytest.approx(0.4)  # stdev 30 of a possible 50
+    close = build_consensus([scored_at(66.0, 1.0, "basic"), scored_at(64.0, 1.0, "peter_lynch")])
+    assert close is not None and close.agreement == pytest.approx(0.98)  # one bullish, one not
+    alone = build_consensus([scored_at(70.0, 1.0, "basic")])
+    assert alone is not None and alone.agreement == 1.0
+
+
+def test_consensus_on_too_little_data_is_neutral() -> None:
+    consensus = build_consensus([scored_at(90.0, 0.2, "basic")])
+    assert consensus is not None and consensus.score == 90.0 and consensus.signal == "neutral"
 
 
 def test_multi_analysis_round_trip(stock, ctx: MarketContext) -> None:  # type: ignore[no-untyped-def]

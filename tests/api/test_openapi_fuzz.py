@@ -1,20 +1,30 @@
-"""Property-based run of schemathesis over the whole OpenAPI schema against a real server process."""
+"""Property-based run of schemathesis over the whole OpenAPI schema against a real server process.
+
+Every operation is fuzzed as a signed-in user, the admin routes as an administrator, and the
+routes that accept read-only API keys once more with only an `X-API-Key`. Beyond "no 5xx and
+everything as documented", the run must prove its credentials worked: core operations of each
+identity have to answer 2xx at least once (with a broken token they would all be 401).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -22,8 +32,12 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.checks import ignored_auth
+from sqlalchemy import text
 
-from tests.conftest import BACKEND, PG_SCHEMA, RATE_LIMIT_NAMES
+from stockdash.core.db import create_engine
+from stockdash.core.migrate import upgrade
+from tests.conftest import BACKEND, CACHE_BACKEND, PG_URL, RATE_LIMIT_NAMES, REDIS_URL, _delete_keys
 
 CHECKS = [
     not_a_server_error,
@@ -31,7 +45,37 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     negative_data_rejection,
+    ignored_auth,
 ]
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
+PASSWORD = "fuzz-pass-1"
+
+# Operations that must have answered 2xx at least once for each identity.
+MUST_SUCCEED = {
+    "user": {
+        "GET /api/v1/users/me",
+        "GET /api/v1/watchlist",
+        "GET /api/v1/api-keys",
+        "POST /api/v1/api-keys",
+        "GET /api/v1/subscriptions/me/history",
+        "GET /api/v1/dashboard",
+    },
+    "admin": {"GET /api/v1/admin/users", "GET /api/v1/admin/stats", "GET /api/v1/admin/audit"},
+    "api-key": {"GET /api/v1/watchlist", "GET /api/v1/dashboard"},
+}
+
+
+@dataclass
+class FuzzServer:
+    """A running `stockdash serve`, the credentials of each identity and the server's log."""
+
+    base: str
+    log: Path
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def log_tail(self, lines: int = 200) -> str:
+        """The end of the server's output."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _free_port() -> int:
@@ -40,81 +84,163 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def _drop_schema(schema: str) -> None:
+    engine = create_engine(PG_URL)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await engine.dispose()
+
+
 @pytest.fixture(scope="module")
-def server(
-    migrated_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    """A real `stockdash serve` on a free port with one signed-in user."""
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
+    """A real server on its own database (a SQLite file, or a PostgreSQL schema dropped
+    afterwards) and, on the PostgreSQL pass, its own Redis keys (deleted afterwards)."""
     data_dir = tmp_path_factory.mktemp("fuzz")
-    if BACKEND == "postgres":
-        url = migrated_template
-    else:
-        path = data_dir / "fuzz.db"
-        path.write_bytes(Path(migrated_template).read_bytes())
-        url = f"sqlite+aiosqlite:///{path}"
-    port = _free_port()
+    tag = uuid.uuid4().hex[:10]
+    schema = f"stockdash_fuzz_{tag}" if BACKEND == "postgres" else ""
+    redis_prefix = f"stockdash-fuzz-{tag}" if CACHE_BACKEND == "redis" else ""
     env = {
         **os.environ,
-        "DATABASE_URL": url,
-        "DATABASE_SCHEMA": PG_SCHEMA if BACKEND == "postgres" else "",
+        "DATABASE_URL": PG_URL if schema else f"sqlite+aiosqlite:///{data_dir / 'fuzz.db'}",
+        "DATABASE_SCHEMA": schema,
+        "REDIS_URL": REDIS_URL if redis_prefix else "",
+        "REDIS_KEY_PREFIX": f"{redis_prefix or 'stockdash'}:",
+        "RATE_LIMIT_KEY_PREFIX": f"{redis_prefix or 'stockdash'}-rl",
         "DATA_DIR": str(data_dir),
         "ENVIRONMENT": "development",
+        "JWT_SECRET_KEY": "fuzz-secret-" + "x" * 32,
         "BCRYPT_ROUNDS": "4",
         "REFRESH_INTERVAL_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
-        # The fuzzer sends thousands of requests as one user from one IP.
+        # The fuzzer sends thousands of requests per identity from one IP.
         **{f"RATE_LIMIT_{name.upper()}": "1000000/hour" for name in RATE_LIMIT_NAMES},
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stockdash.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    log = data_dir / "server.log"
+    server = FuzzServer(base=f"http://127.0.0.1:{_free_port()}", log=log)
+    cli = [sys.executable, "-m", "stockdash.cli"]
     try:
-        _wait_ready(base)
-        creds = {"username": "fuzzer", "email": "fuzzer@example.com", "password": "fuzz-pass-1"}
-        assert httpx.post(f"{base}/api/v1/auth/register", json=creds).status_code == 201
-        token = httpx.post(
-            f"{base}/api/v1/auth/login", data={"username": "fuzzer", "password": "fuzz-pass-1"}
-        ).json()["access_token"]
-        yield {"base": base, "headers": {"Authorization": f"Bearer {token}"}}
+        if schema:
+            upgrade(PG_URL, schema=schema)
+        admin = ["--email", "root@example.com", "--username", "fuzzadmin", "--password", PASSWORD]
+        subprocess.run(
+            [*cli, "create-admin", *admin], env=env, check=True, capture_output=True, timeout=120
+        )
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [*cli, "serve", "--port", server.base.rsplit(":", 1)[1]],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_ready(server)
+            _sign_in_everyone(server)
+            yield server
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if schema:
+            asyncio.run(_drop_schema(schema))
+        if redis_prefix:
+            asyncio.run(_delete_keys(redis_prefix))
 
 
-def _wait_ready(base: str) -> None:
+def _wait_ready(server: FuzzServer) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("server did not become ready")
+    raise RuntimeError(f"server did not become ready:\n{server.log_tail()}")
 
 
-def test_api_conforms_and_never_500s(server: dict[str, Any]) -> None:
-    """Every generated request to every operation gets a documented answer and never a 5xx."""
-    schema = schemathesis.openapi.from_url(f"{server['base']}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 8
-    for operation in operations:
-        _fuzz(operation, server)
+def _login(server: FuzzServer, username: str) -> dict[str, str]:
+    r = httpx.post(
+        f"{server.base}/api/v1/auth/login", data={"username": username, "password": PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def _fuzz(operation: Any, server: dict[str, Any]) -> None:
+def _sign_in_everyone(server: FuzzServer) -> None:
+    """A user for the ordinary routes; a second user whose read-only key the fuzzer cannot revoke."""
+    for name in ("fuzzer", "fuzzreader"):
+        creds = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+        r = httpx.post(f"{server.base}/api/v1/auth/register", json=creds)
+        assert r.status_code == 201, r.text
+    server.headers["user"] = _login(server, "fuzzer")
+    server.headers["admin"] = _login(server, "fuzzadmin")
+    reader = _login(server, "fuzzreader")
+    r = httpx.post(f"{server.base}/api/v1/api-keys", json={"name": "fuzz"}, headers=reader)
+    assert r.status_code == 201, r.text
+    server.headers["api-key"] = {"X-API-Key": r.json()["key"]}
+
+
+def _plan(spec: dict[str, Any], operations: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(identity, operation) pairs: user routes first, API-key reads, admin routes last.
+
+    Admin calls go last because they may deactivate the other fuzz accounts.
+    """
+    api_key_reads = {
+        f"GET {path}"
+        for path, item in spec["paths"].items()
+        if any("APIKeyHeader" in s for s in item.get("get", {}).get("security", []))
+    }
+    admin = {label for label in operations if label.split(" ", 1)[1].startswith("/api/v1/admin")}
+    plan = [("user", op) for label, op in operations.items() if label not in admin]
+    plan += [("api-key", operations[label]) for label in sorted(api_key_reads)]
+    plan += [("admin", operations[label]) for label in sorted(admin)]
+    return plan
+
+
+def test_api_conforms_and_never_500s(fuzz_server: FuzzServer) -> None:
+    """Every generated request gets a documented answer, never a 5xx, and credentials work."""
+    spec = httpx.get(f"{fuzz_server.base}/openapi.json").json()
+    schema = schemathesis.openapi.from_url(f"{fuzz_server.base}/openapi.json")
+    operations = {op.label: op for op in (r.ok() for r in schema.get_all_operations())}
+    assert len(operations) >= 30
+    statuses: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    try:
+        for identity, operation in _plan(spec, operations):
+            _fuzz(operation, fuzz_server, identity, statuses[identity, operation.label])
+    except BaseException:
+        print(f"--- server log (tail) ---\n{fuzz_server.log_tail()}")
+        raise
+    for (identity, label), seen in sorted(statuses.items()):
+        print(f"{identity:8} {label:50} {dict(sorted(seen.items()))}")
+    got_through = {
+        identity: {
+            label
+            for (who, label), seen in statuses.items()
+            if who == identity and any(200 <= status < 300 for status in seen)
+        }
+        for identity in MUST_SUCCEED
+    }
+    for identity, labels in MUST_SUCCEED.items():
+        missing = labels - got_through[identity]
+        report = {label: dict(statuses[identity, label]) for label in sorted(missing)}
+        assert not missing, f"{identity} never got a 2xx from {report}\n{fuzz_server.log_tail()}"
+
+
+def _fuzz(operation: Any, server: FuzzServer, identity: str, seen: Counter[int]) -> None:
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
+        max_examples=EXAMPLES,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         database=None,
+        # No shrinking: a failure is reported as found (with a curl line to replay it), so a
+        # failing run stays as short as a passing one.
+        phases=[Phase.explicit, Phase.generate],
     )
     def run(case: Any) -> None:
-        case.call_and_validate(base_url=server["base"], headers=server["headers"], checks=CHECKS)
+        response = case.call_and_validate(
+            base_url=server.base, headers=server.headers[identity], checks=CHECKS
+        )
+        seen[response.status_code] += 1
 
     run()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,13 +24,58 @@ from stockdash.market.snapshot.provider import SnapshotProvider
 from tests.conftest import BACKEND, assert_error
 
 
-def test_default_secret_refused_outside_development() -> None:
-    with pytest.raises(InsecureConfigError):
-        Settings(environment="production", _env_file=None).check_secure()  # type: ignore[call-arg]
-    Settings(environment="development", _env_file=None).check_secure()  # type: ignore[call-arg]
-    with pytest.raises(InsecureConfigError):
-        Settings(environment="production", jwt_secret_key="short", _env_file=None).check_secure()  # type: ignore[call-arg]
-    assert DEFAULT_JWT_SECRET not in "x" * 64
+def _settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("environment", ["test", "staging", "production"])
+@pytest.mark.parametrize("secret", [None, "", "   ", DEFAULT_JWT_SECRET, "x" * 31])
+def test_missing_blank_default_or_short_secrets_are_refused_outside_development(
+    environment: str, secret: str | None
+) -> None:
+    values = {} if secret is None else {"jwt_secret_key": secret}
+    with pytest.raises(InsecureConfigError, match="JWT_SECRET_KEY"):
+        _settings(environment=environment, **values).check_secure()
+    _settings(environment=environment, jwt_secret_key="x" * 32).check_secure()
+
+
+@pytest.mark.parametrize("secret", ["", "  \t"])
+def test_a_blank_secret_means_unset_in_development(
+    secret: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`JWT_SECRET_KEY=` (as .env.example has it) falls back to the dev secret, loudly."""
+    monkeypatch.setenv("JWT_SECRET_KEY", secret)
+    settings = _settings(environment="development")
+    assert settings.jwt_secret_key == DEFAULT_JWT_SECRET
+    with caplog.at_level(logging.WARNING, logger="stockdash.core.config"):
+        settings.check_secure()
+    assert "JWT_SECRET_KEY is not set" in caplog.text
+
+
+async def test_logins_work_in_development_with_a_blank_secret(
+    settings: Settings, snapshot: SnapshotProvider
+) -> None:
+    dev = settings.model_copy(
+        update={
+            "environment": "development",
+            "jwt_secret_key": _settings(jwt_secret_key="").jwt_secret_key,
+        }
+    )
+    app = create_app(dev, snapshot=snapshot)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        creds = {"username": "devuser", "email": "dev@example.com", "password": "password-1"}
+        assert (await c.post("/api/v1/auth/register", json=creds)).status_code == 201
+        r = await c.post(
+            "/api/v1/auth/login", data={"username": "devuser", "password": "password-1"}
+        )
+        assert r.status_code == 200, r.text
+        me = await c.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+        )
+        assert me.status_code == 200, me.text
 
 
 def test_settings_cover_the_seed_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,10 +127,9 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
 async def test_ready_is_503_when_the_database_is_unreachable(
     tmp_path: Path, snapshot: SnapshotProvider
 ) -> None:
-    settings = Settings(
+    settings = _settings(
         environment="test",
         jwt_secret_key="x" * 40,
-        _env_file=None,  # type: ignore[call-arg]
         database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
     )
     app = create_app(settings, snapshot=snapshot)
@@ -92,6 +139,34 @@ async def test_ready_is_503_when_the_database_is_unreachable(
     ):
         r = await c.get("/readyz")
     assert_error(r, 503, "database_unavailable")
+
+
+async def test_ready_answers_503_quickly_when_the_database_never_answers(
+    snapshot: SnapshotProvider,
+) -> None:
+    """A server that accepts connections but never speaks: the probe gives up after its timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes handshakes; nobody ever reads or answers
+        port = silent.getsockname()[1]
+        settings = _settings(
+            environment="test",
+            jwt_secret_key="x" * 40,
+            database_url=f"postgresql+asyncpg://nobody@127.0.0.1:{port}/none",
+            readiness_timeout_seconds=0.5,
+        )
+        app = create_app(settings, snapshot=snapshot)
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        ):
+            started = time.monotonic()
+            # Without the probe's own timeout this would wait for asyncpg's (60 s).
+            async with asyncio.timeout(20):
+                r = await c.get("/readyz")
+            elapsed = time.monotonic() - started
+    assert_error(r, 503, "database_unavailable")
+    assert elapsed < 5, elapsed
 
 
 async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncClient) -> None:
@@ -111,7 +186,7 @@ async def test_data_survives_a_restart(settings: Settings, snapshot: SnapshotPro
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
         ):
             if step == "write":
-                await c.post(
+                registered = await c.post(
                     "/api/v1/auth/register",
                     json={
                         "username": "keeper",
@@ -119,15 +194,19 @@ async def test_data_survives_a_restart(settings: Settings, snapshot: SnapshotPro
                         "password": "password-1",
                     },
                 )
-            token = (
-                await c.post(
-                    "/api/v1/auth/login", data={"username": "keeper", "password": "password-1"}
-                )
-            ).json()["access_token"]
-            h = {"Authorization": f"Bearer {token}"}
+                assert registered.status_code == 201, registered.text
+            login = await c.post(
+                "/api/v1/auth/login", data={"username": "keeper", "password": "password-1"}
+            )
+            assert login.status_code == 200, login.text
+            h = {"Authorization": f"Bearer {login.json()['access_token']}"}
             if step == "write":
-                await c.post("/api/v1/watchlist", json={"symbol": "KO"}, headers=h)
-            return int((await c.get("/api/v1/watchlist", headers=h)).json()["count"])
+                added = await c.post("/api/v1/watchlist", json={"symbol": "KO"}, headers=h)
+                assert added.status_code == 201, added.text
+            listed = await c.get("/api/v1/watchlist", headers=h)
+            assert listed.status_code == 200, listed.text
+            assert [s["symbol"] for s in listed.json()["data"]] == ["KO"]
+            return int(listed.json()["count"])
 
     assert await run("write") == 1
     assert await run("read") == 1

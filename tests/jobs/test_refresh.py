@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert, select
 
 from stockdash.analysis.service import AnalysisService
 from stockdash.core.config import Settings
 from stockdash.core.db import create_engine, create_sessionmaker, utcnow
 from stockdash.core.metrics import REGISTRY
 from stockdash.jobs.refresh import run_refresh_cycle
-from stockdash.market.cache import Cache
+from stockdash.market.cache import Cache, MemoryCache
 from stockdash.market.counting import CountingProvider
 from stockdash.market.models import StockCache
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
-from tests.conftest import POPULAR_SYMBOLS
+from tests.conftest import POPULAR_SYMBOLS, UserFactory
 
 FORTY = POPULAR_SYMBOLS
 
@@ -64,24 +67,31 @@ async def seed_users(sessionmaker, users: int, symbols: list[str], seed: int = 7
         await session.commit()
 
 
-def fetch_metric(provider: str, endpoint: str) -> float:
-    return (
-        REGISTRY.get_sample_value(
-            "stockdash_provider_fetches_total", {"provider": provider, "endpoint": endpoint}
-        )
-        or 0.0
-    )
+def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a Prometheus text exposition, keyed by (name, sorted labels)."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
 
 
 async def test_one_fetch_per_distinct_symbol_for_200_users(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any, client: httpx.AsyncClient
+) -> None:
     await seed_users(sessionmaker, 200, FORTY)
     name = f"counting-{id(cache)}"
     provider = CountingProvider(snapshot, name=name)
     market = MarketService(provider, snapshot, cache=cache, sessionmaker=sessionmaker)
-    analysis = AnalysisService(market, risk_free_rate=0.042, equity_risk_premium=0.05)
-    before = {e: fetch_metric(name, e) for e in ("quote", "history", "fundamentals", "profile")}
+    analysis = AnalysisService(
+        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
+    )
+    before = scrape((await client.get("/metrics")).text)
 
     report = await run_refresh_cycle(sessionmaker, market, analysis)
 
@@ -91,23 +101,31 @@ async def test_one_fetch_per_distinct_symbol_for_200_users(
         per_symbol = provider.endpoint_calls(endpoint)
         assert set(per_symbol) == set(FORTY), endpoint
         assert max(per_symbol.values()) == 1, endpoint
-    # /metrics counts the same: one batched quote call, one fetch per symbol for the rest.
-    assert fetch_metric(name, "quote") - before["quote"] == 1
+    # GET /metrics shows the same: one batched quote request, one request per symbol for the rest.
+    after = scrape((await client.get("/metrics")).text)
+    requests = "stockdash_provider_requests_total"
+    fetches = "stockdash_provider_fetches_total"
+    assert delta(before, after, requests, provider=name, endpoint="quote", status="ok") == 1
+    assert delta(before, after, fetches, provider=name, endpoint="quote") == 1
     for endpoint in ("history", "fundamentals", "profile"):
-        assert fetch_metric(name, endpoint) - before[endpoint] == 40
+        assert delta(before, after, requests, provider=name, endpoint=endpoint, status="ok") == 40
+        assert delta(before, after, fetches, provider=name, endpoint=endpoint) == 40
+    assert after[("stockdash_refresh_symbols", ())] == 40
+    assert delta(before, after, "stockdash_refresh_cycle_seconds_count") == 1
     async with sessionmaker() as session:
-        from sqlalchemy import select
-
         rows = (await session.execute(select(StockCache))).scalars().all()
     assert len(rows) == 40
-    expert_tracked = {r.symbol: r for r in rows}
-    assert all(r.ai_analyses for r in rows)
-    assert "dcf_math" in expert_tracked["AAPL"].ai_analyses  # some expert tracks every popular name
+    by_symbol = {r.symbol: r for r in rows}
+    assert all(r.ai_analyses["models"] and r.stock_data["fundamentals"]["rows"] for r in rows)
+    assert "dcf_math" in by_symbol["AAPL"].ai_analyses["models"]  # an expert tracks every one
 
     again = await run_refresh_cycle(sessionmaker, market, analysis)
     assert again.symbols == 40
     assert len(provider.batches) == 2  # quotes are re-fetched each cycle, in one batch
     assert max(provider.endpoint_calls("history").values()) == 1  # history still cached
+    final = scrape((await client.get("/metrics")).text)
+    assert delta(before, final, requests, provider=name, endpoint="quote", status="ok") == 2
+    assert delta(before, final, requests, provider=name, endpoint="history", status="ok") == 40
 
 
 async def test_analyses_follow_the_highest_tracking_tier(
@@ -150,15 +168,15 @@ async def test_analyses_follow_the_highest_tracking_tier(
     market = MarketService(
         CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
     )
-    analysis = AnalysisService(market, risk_free_rate=0.042, equity_risk_premium=0.05)
+    analysis = AnalysisService(
+        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
+    )
     report = await run_refresh_cycle(sessionmaker, market, analysis)
     assert sorted(report.refreshed) == ["KO", "PG"]
     async with sessionmaker() as session:
-        from sqlalchemy import select
-
         rows = {r.symbol: r for r in (await session.execute(select(StockCache))).scalars()}
-    assert sorted(rows["KO"].ai_analyses) == ["basic", "peter_lynch", "warren_buffett"]
-    assert sorted(rows["PG"].ai_analyses) == ["basic"]
+    assert sorted(rows["KO"].ai_analyses["models"]) == ["basic", "peter_lynch", "warren_buffett"]
+    assert sorted(rows["PG"].ai_analyses["models"]) == ["basic"]
 
 
 async def test_provider_down_for_a_cycle_loses_nothing(
@@ -169,8 +187,6 @@ async def test_provider_down_for_a_cycle_loses_nothing(
     market = MarketService(provider, snapshot, cache=cache, sessionmaker=sessionmaker, ttl=0.01)
     await run_refresh_cycle(sessionmaker, market, None)
     async with sessionmaker() as session:
-        from sqlalchemy import select
-
         before = {
             r.symbol: dict(r.stock_data)
             for r in (await session.execute(select(StockCache))).scalars()
@@ -179,8 +195,6 @@ async def test_provider_down_for_a_cycle_loses_nothing(
     report = await run_refresh_cycle(sessionmaker, market, None)
     assert len(report.failed) == report.symbols == len(before)
     async with sessionmaker() as session:
-        from sqlalchemy import select
-
         after = {
             r.symbol: dict(r.stock_data)
             for r in (await session.execute(select(StockCache))).scalars()
@@ -199,3 +213,69 @@ async def test_only_one_instance_runs_a_cycle_at_a_time(
     assert await cache.add("lock:refresh-cycle", "other-instance", 30)
     report = await run_refresh_cycle(sessionmaker, market, None)
     assert report.skipped
+
+
+async def test_provider_down_for_a_cycle_keeps_history_and_fundamentals_stale_not_lost(
+    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+) -> None:
+    await seed_users(sessionmaker, 5, ["KO", "PG"])
+    provider = CountingProvider(snapshot)
+    market = MarketService(provider, snapshot, cache=cache, sessionmaker=sessionmaker, ttl=0.05)
+    await run_refresh_cycle(sessionmaker, market, None)
+    good = await market.history_view("KO")
+    await asyncio.sleep(0.1)
+    provider.down = True
+    report = await run_refresh_cycle(sessionmaker, market, None)
+    assert set(report.failed) == {"KO", "PG"} and not report.refreshed
+    stale = await market.history_view("KO")
+    assert stale.stale and stale.bars == good.bars and stale.fetched_at == good.fetched_at
+    assert (await market.fundamentals_view("KO")).rows
+
+
+def analysis_runs() -> float:
+    return sum(
+        REGISTRY.get_sample_value("stockdash_analysis_seconds_count", {"model": m}) or 0.0
+        for m in ("basic", "warren_buffett", "peter_lynch", "dcf_math")
+    )
+
+
+async def test_a_cold_start_reads_the_persisted_analyses_back(
+    snapshot: SnapshotProvider, sessionmaker: Any
+) -> None:
+    await seed_users(sessionmaker, 3, ["MSFT"])  # free, pro and expert: every model
+    market = MarketService(
+        CountingProvider(snapshot), snapshot, cache=MemoryCache(), sessionmaker=sessionmaker
+    )
+    analysis = AnalysisService(
+        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
+    )
+    await run_refresh_cycle(sessionmaker, market, analysis)
+    async with sessionmaker() as session:
+        stored = (await session.execute(select(StockCache))).scalars().one().ai_analyses
+    # A restart: empty in-process cache, new services, the same database.
+    market2 = MarketService(
+        CountingProvider(snapshot), snapshot, cache=MemoryCache(), sessionmaker=sessionmaker
+    )
+    analysis2 = AnalysisService(
+        market2, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
+    )
+    await analysis2.context()
+    runs = analysis_runs()
+    result = await analysis2.analyse("MSFT", ["basic", "warren_buffett", "peter_lynch", "dcf_math"])
+    assert analysis_runs() == runs  # nothing recomputed: every analysis came from stock_cache
+    assert {m: a.model_dump(mode="json") for m, a in result.items()} == stored["models"]
+
+
+async def test_a_newly_added_symbol_is_fetched_at_once(
+    app: Any, client: httpx.AsyncClient, make_user: UserFactory, snapshot: SnapshotProvider
+) -> None:
+    user = await make_user("pro")
+    provider = CountingProvider(snapshot, name="watchlist-warm")
+    app.state.market.provider = provider
+    r = await client.post("/api/v1/watchlist", json={"symbol": "cost"}, headers=user.headers)
+    assert r.status_code == 201
+    # No refresh cycle runs in tests (REFRESH_INTERVAL_SECONDS=0): the add itself fetched it.
+    for endpoint in ("quote", "history", "fundamentals"):
+        assert provider.endpoint_calls(endpoint)["COST"] == 1, endpoint
+    r = await client.get("/api/v1/stocks/COST", headers=user.headers)
+    assert r.status_code == 200 and provider.endpoint_calls("quote")["COST"] == 1  # cached

@@ -26,18 +26,31 @@ def test_implements_protocol(provider: SnapshotProvider) -> None:
     assert provider.name == "snapshot"
 
 
-async def test_every_symbol_has_profile_and_priced_quote(provider: SnapshotProvider) -> None:
+async def test_every_symbol_has_a_profile_and_a_real_or_no_price(
+    provider: SnapshotProvider,
+) -> None:
     symbols = provider.known_symbols()
     assert len(symbols) == 503
     profiles, quotes = provider.universe_profiles(), provider.universe_quotes()
     assert set(profiles) == set(quotes) == symbols
     for sym in symbols:
-        assert profiles[sym].name
-        assert quotes[sym].price > 0
-        assert quotes[sym].source in ("snapshot", "demo")
-    demo = [s for s, q in quotes.items() if q.source == "demo"]
-    assert len(demo) <= 45
-    assert "AAPL" not in demo and "XOM" not in demo
+        q = quotes[sym]
+        assert profiles[sym].name and q.source == "snapshot"
+        if q.price is None:
+            assert q.note and q.market_cap is None and q.change is None, sym
+        else:
+            assert q.price > 0 and q.as_of <= provider.as_of(), sym
+    priceless = [s for s, q in quotes.items() if q.price is None]
+    assert len(priceless) <= 40
+    assert not {"AAPL", "XOM", "BNY", "MRSH", "BRK.B"} & set(priceless)
+
+
+async def test_every_priced_symbol_has_a_chart(provider: SnapshotProvider) -> None:
+    for sym, q in provider.universe_quotes().items():
+        bars = await provider.history(sym, None, None)
+        if q.price is not None:
+            assert len(bars) >= 2, sym
+            assert bars[-1].date <= q.as_of, sym
 
 
 async def test_coverage_history_and_fundamentals(provider: SnapshotProvider) -> None:
@@ -58,7 +71,7 @@ async def test_aapl_numbers(provider: SnapshotProvider) -> None:
     quote = (await provider.quote(["AAPL"]))["AAPL"]
     assert quote.previous_close == 311.3 and quote.price == 309.35
     assert quote.change == pytest.approx(-1.95)
-    assert quote.as_of == provider.as_of() == date(2026, 8, 22)
+    assert quote.as_of == provider.as_of() == date(2026, 8, 21)  # Friday's close
     assert 0 < (quote.dividend_yield or 0) < 0.05
 
 
@@ -110,17 +123,25 @@ async def test_history_window_and_order(provider: SnapshotProvider) -> None:
     assert all(a.date < b.date for a, b in itertools.pairwise(bars))
     assert 240 <= len(bars) <= 260
     full = await provider.history("AAPL", None, None)
-    assert full[0].date == date(2010, 1, 4) and full[-1].date == date(2026, 8, 20)
+    assert full[0].date == date(2010, 1, 4) and full[-2].date == date(2026, 8, 20)
+    assert full[-1].date == date(2026, 8, 21) and full[-1].open is None  # published close only
     assert await provider.history("APP", None, None) == []
+    closes = await provider.history("BNY", None, None)  # no OHLCV: closes of the key financials
+    assert len(closes) >= 3 and all(b.open is None and b.volume is None for b in closes)
+    info = provider.history_info("BNY")
+    assert info is not None and info["kind"] == "close"
 
 
-def test_key_stats_and_sources(provider: SnapshotProvider) -> None:
+async def test_key_stats_and_sources(provider: SnapshotProvider) -> None:
     stats = provider.daily_key_stats("KO")
-    assert len(stats) >= 100
-    assert stats[-1].date == date(2026, 8, 22) and stats[-1].price == 91.1
+    assert len(stats) >= 70  # one per close: weekend republications and stale copies dropped
+    assert stats[-1].date == date(2026, 8, 21) and stats[-1].price == 91.1
+    assert len({s.date for s in stats}) == len(stats)
     ids = {s["id"] for s in provider.sources()}
     assert {"fundamentals-sec-annual", "sp500-daily-financials", "ticker-metadata"} <= ids
     assert provider.fundamentals_sources("AAPL")[2025]["total_debt"]
+    fy2025 = {f.fiscal_year: f for f in await provider.fundamentals("AAPL")}[2025]
+    assert fy2025.sources["revenue"] == "fundamentals-sec-annual"
 
 
 def _reject(token: str) -> float:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.admin.helpers import make_admin  # noqa: F401 - a fixture
 from tests.users.auth_helpers import mailbox  # noqa: F401 - a fixture
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from stockdash.core.config import Settings
@@ -91,3 +93,21 @@ async def test_size_limit_passes_small_bodies() -> None:
         assert (await c.post("/", content=b"a" * 2048)).status_code == 200
         assert (await c.post("/", content=b"a" * 2049)).status_code == 413
     assert received == [b"a" * 2048]
+
+
+async def test_unexpected_500s_carry_the_security_headers(app: Any) -> None:
+    """Starlette answers unhandled errors outside user middleware; the headers must wrap it too."""
+
+    async def boom() -> None:
+        raise RuntimeError("an unexpected failure")
+
+    app.add_api_route("/test-only/boom", boom)
+    app.router.routes.insert(0, app.router.routes.pop())  # ahead of the SPA fallback
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        r = await c.get("/test-only/boom")
+    error = assert_error(r, 500, "internal_error")
+    assert "unexpected failure" not in error["message"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Content-Security-Policy"] == CSP

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -15,8 +17,9 @@ from asgi_lifespan import LifespanManager
 
 from stockdash.app import create_app
 from stockdash.core.config import Settings
+from stockdash.core.ratelimit import RateLimited, build_rate_limiter
 from stockdash.market.snapshot.provider import SnapshotProvider
-from tests.conftest import REDIS_URL, assert_error
+from tests.conftest import REDIS_URL, _delete_keys, assert_error
 
 LIMITS = {
     "rate_limit_login_ip": "10/minute",
@@ -105,6 +108,53 @@ async def test_ten_wrong_passwords_from_one_ip_are_limited(clients: ClientFactor
     assert "failed logins" in r.json()["error"]["message"]
 
 
+async def test_parallel_wrong_guesses_get_no_more_checks_than_the_limit(
+    clients: ClientFactory,
+) -> None:
+    """The slot is taken before the password check, so 40 guesses at once cannot all be tried."""
+    client = await clients(rate_limit_login_ip="1000/minute")
+    creds = await _register(client)
+    answers = await asyncio.gather(
+        *(_login(client, creds["username"], f"wrong-{i}") for i in range(40))
+    )
+    statuses = Counter(r.status_code for r in answers)
+    assert statuses == {401: 5, 429: 35}, statuses
+    for r in answers:
+        if r.status_code == 429:
+            _assert_limited(r)
+    # The right password is refused too until the window frees.
+    _assert_limited(await _login(client, creds["username"], creds["password"]))
+
+
+async def test_parallel_guesses_from_one_ip_respect_the_ip_limit(clients: ClientFactory) -> None:
+    client = await clients()
+    answers = await asyncio.gather(
+        *(_login(client, f"nobody{i}", "wrong-password") for i in range(30))
+    )
+    assert Counter(r.status_code for r in answers) == {401: 10, 429: 20}
+
+
+async def test_username_email_and_case_variants_share_one_account_bucket(
+    clients: ClientFactory,
+) -> None:
+    client = await clients()
+    creds = await _register(client)
+    names = [
+        creds["username"],
+        creds["email"],
+        creds["username"].upper(),
+        creds["email"].upper(),
+        f"  {creds['username']} ",
+    ]
+    for name in names:
+        assert_error(await _login(client, name, "wrong-password"), 401)
+    _assert_limited(await _login(client, creds["email"], "wrong-password"))
+    # Unknown names are counted by their normalised spelling.
+    for name in ("Ghost", "ghost", "GHOST ", "gHoSt", "ghost"):
+        assert_error(await _login(client, name, "wrong-password"), 401)
+    _assert_limited(await _login(client, "GhOsT", "wrong-password"))
+
+
 async def test_successful_logins_do_not_count(clients: ClientFactory) -> None:
     client = await clients()
     creds = await _register(client)
@@ -114,19 +164,59 @@ async def test_successful_logins_do_not_count(clients: ClientFactory) -> None:
 
 async def test_registration_is_limited_per_ip(clients: ClientFactory) -> None:
     client = await clients(trust_proxy_headers=True)
+    # Our proxy appends the address it saw to whatever X-Forwarded-For the client sent.
+    via_proxy = {"X-Forwarded-For": "198.51.100.4"}
     for _ in range(5):
-        await _register(client)
-    r = await client.post(
-        "/api/v1/auth/register",
-        json={"username": "sixth", "email": "sixth@example.com", "password": "pw-12345678"},
-    )
-    _assert_limited(r)
+        n = next(_names)
+        creds = {"username": f"rl{n}", "email": f"rl{n}@example.com", "password": "pw-12345678"}
+        r = await client.post("/api/v1/auth/register", json=creds, headers=via_proxy)
+        assert r.status_code == 201, r.text
+    sixth = {"username": "sixth", "email": "sixth@example.com", "password": "pw-12345678"}
+    _assert_limited(await client.post("/api/v1/auth/register", json=sixth, headers=via_proxy))
+    # A forged left-most entry does not make the same client look new.
+    forged = {"X-Forwarded-For": "203.0.113.9, 198.51.100.4"}
+    _assert_limited(await client.post("/api/v1/auth/register", json=sixth, headers=forged))
     other_ip = await client.post(
-        "/api/v1/auth/register",
-        json={"username": "sixth", "email": "sixth@example.com", "password": "pw-12345678"},
-        headers={"X-Forwarded-For": "203.0.113.9"},
+        "/api/v1/auth/register", json=sixth, headers={"X-Forwarded-For": "198.51.100.5"}
     )
     assert other_ip.status_code == 201, other_ip.text
+
+
+async def test_client_ip_counts_trusted_proxy_hops_from_the_right(clients: ClientFactory) -> None:
+    """Two proxies (e.g. a CDN then nginx): the client is the second entry from the right."""
+    client = await clients(
+        trust_proxy_headers=True, trusted_proxy_hops=2, rate_limit_login_ip="2/minute"
+    )
+
+    async def wrong(forwarded: str) -> httpx.Response:
+        return await client.post(
+            "/api/v1/auth/login",
+            data={"username": f"nobody{next(_names)}", "password": "wrong-password"},
+            headers={"X-Forwarded-For": forwarded},
+        )
+
+    assert_error(await wrong("192.0.2.1, 198.51.100.4, 10.0.0.2"), 401)
+    assert_error(await wrong("192.0.2.99, 198.51.100.4, 10.0.0.3"), 401)
+    # The client's own entries changed each time, yet it is the same client: limited.
+    _assert_limited(await wrong("192.0.2.7, 198.51.100.4, 10.0.0.2"))
+    assert_error(await wrong("192.0.2.1, 198.51.100.8, 10.0.0.2"), 401)
+
+
+async def test_proxy_headers_are_ignored_unless_trusted(clients: ClientFactory) -> None:
+    client = await clients(rate_limit_login_ip="2/minute")
+    for forwarded in ("192.0.2.1", "192.0.2.2"):
+        r = await client.post(
+            "/api/v1/auth/login",
+            data={"username": f"nobody{next(_names)}", "password": "wrong-password"},
+            headers={"X-Forwarded-For": forwarded},
+        )
+        assert_error(r, 401)
+    r = await client.post(
+        "/api/v1/auth/login",
+        data={"username": "somebody", "password": "wrong-password"},
+        headers={"X-Forwarded-For": "192.0.2.3"},
+    )
+    _assert_limited(r)
 
 
 async def test_api_requests_are_limited_per_user_by_tier(clients: ClientFactory) -> None:
@@ -240,3 +330,46 @@ async def test_password_reset_requests_are_limited_per_ip_and_per_address(
             headers=elsewhere,
         )
     )
+
+
+async def test_the_default_sign_up_limit_lets_contract_checks_through(
+    clients: ClientFactory,
+) -> None:
+    """Duplicate (409) and weak-password (422) checks from one machine never meet a 429."""
+    default = Settings.model_fields["rate_limit_register_ip"].default
+    assert default == "20/minute;200/hour"
+    client = await clients(rate_limit_register_ip=default)
+    body = {"username": "contract", "email": "contract@example.com", "password": "pw-12345678"}
+    expected = [201, *[409, 422] * 9, 409]
+    for status in expected:
+        payload = {**body, "password": "short"} if status == 422 else body
+        r = await client.post("/api/v1/auth/register", json=payload)
+        assert r.status_code == status, r.text
+    # The 21st attempt within a minute from the same address is hammering.
+    _assert_limited(await client.post("/api/v1/auth/register", json=body))
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_a_slot_given_back_after_its_window_ended_grants_nothing_extra(
+    backend: str, settings: Settings
+) -> None:
+    prefix = f"rl-test-{uuid.uuid4().hex}"
+    limiter = build_rate_limiter(
+        settings.model_copy(
+            update={
+                "redis_url": REDIS_URL if backend == "redis" else None,
+                "rate_limit_key_prefix": prefix,
+            }
+        )
+    )
+    wanted = [("1/second", ("slot-test", "someone"))]
+    try:
+        held = await limiter.reserve(wanted)
+        await asyncio.sleep(1.2)  # the window ends while the slot is out
+        await held.release()
+        await limiter.reserve(wanted)  # the new window's one slot
+        with pytest.raises(RateLimited):
+            await limiter.reserve(wanted)
+    finally:
+        await limiter.close()
+        await _delete_keys(prefix)

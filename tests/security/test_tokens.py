@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import sqlalchemy
 
 from stockdash.core.db import utcnow
 from stockdash.core.security import create_access_token
@@ -243,12 +244,48 @@ async def test_reset_request_answers_the_same_for_known_and_unknown_emails(
     answers = []
     for email in (user.email, "nobody@example.com", inactive.email, user.email.upper()):
         r = await client.post("/api/v1/auth/password-reset/request", json={"email": email})
-        answers.append((r.status_code, r.json(), r.headers.get("content-length")))
+        answers.append((r.status_code, r.content, sorted(r.headers.multi_items())))
     assert answers[0][0] == 202
     assert all(a == answers[0] for a in answers), answers
     # Only the active, known account got mail (twice: lower- and upper-case address).
     reset_mail = [e for e in mailbox.sent if "reset-password" in e.text]
     assert [e.to for e in reset_mail] == [user.email, user.email]
+
+
+async def test_reset_request_answers_before_touching_the_database(
+    app: Any, make_user: UserFactory, mailbox: RecordingSender
+) -> None:
+    """Known and unknown addresses do the same work before the answer: none at all.
+
+    Lookup, token and email happen in a background task once the answer is sent, so the answer's
+    timing cannot tell whether an account exists.
+    """
+    user = await make_user()
+    events: list[str] = []
+
+    def on_sql(*_: Any) -> None:
+        events.append("sql")
+
+    async def recording_app(scope: Any, receive: Any, send: Any) -> None:
+        async def recording_send(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                events.append("answered")
+
+        await app(scope, receive, recording_send)
+
+    sqlalchemy.event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_sql)
+    try:
+        transport = httpx.ASGITransport(app=recording_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            for email in (user.email, "nobody@example.com"):
+                events.clear()
+                r = await c.post("/api/v1/auth/password-reset/request", json={"email": email})
+                assert r.status_code == 202
+                assert events[0] == "answered" and "sql" in events, (email, events)
+    finally:
+        sqlalchemy.event.remove(app.state.engine.sync_engine, "before_cursor_execute", on_sql)
+    assert [e.to for e in mailbox.sent if "reset-password" in e.text] == [user.email]
 
 
 async def test_no_response_ever_contains_a_password_or_token_hash(

@@ -148,10 +148,13 @@ function baseUrl(): string {
 export const api = createClient<paths>({ baseUrl: baseUrl() });
 api.use(authMiddleware);
 
-/** Unwraps an openapi-fetch result: returns data or throws ApiError. */
-export function unwrap<T>(result: { data?: unknown; error?: unknown; response: Response }): T {
+/**
+ * Unwraps an openapi-fetch result: returns data (typed by the route's response
+ * schema, so a changed backend response fails `tsc` at the caller) or throws ApiError.
+ */
+export function unwrap<D>(result: { data?: D; error?: unknown; response: Response }): D {
   if (result.error !== undefined || !result.response.ok) {
     throw toApiError(result.response.status, result.error);
   }
-  return result.data as T;
+  return result.data as D;
 }

@@ -5,21 +5,21 @@ import type {
   AdminUserFilters,
   AdminUserList,
   AdminUserUpdate,
-  ApiKey,
   ApiKeyCreated,
+  ApiKeyList,
   Dashboard,
   DcfOverrides,
   Fundamentals,
   History,
   HistoryRange,
-  ListResponse,
   Message,
   MultiAIAnalysis,
   Performance,
   SearchResult,
+  SearchResults,
   Stock,
   Tier,
-  TierInfo,
+  TierList,
   Token,
   User,
   Watchlist,
@@ -27,11 +27,11 @@ import type {
 } from './types';
 
 export async function register(body: { username: string; email: string; password: string }): Promise<User> {
-  return unwrap<User>(await api.POST('/api/v1/auth/register', { body }));
+  return unwrap(await api.POST('/api/v1/auth/register', { body }));
 }
 
 export async function login(username: string, password: string): Promise<Token> {
-  return unwrap<Token>(
+  return unwrap(
     await api.POST('/api/v1/auth/login', {
       body: { username, password, scope: '' },
       bodySerializer: (b) => new URLSearchParams(b as Record<string, string>).toString(),
@@ -41,98 +41,96 @@ export async function login(username: string, password: string): Promise<Token> 
 }
 
 export async function getMe(): Promise<User> {
-  return unwrap<User>(await api.GET('/api/v1/users/me'));
+  return unwrap(await api.GET('/api/v1/users/me'));
 }
 
 export async function verifyEmail(token: string): Promise<Message> {
-  return unwrap<Message>(await api.POST('/api/v1/auth/verify', { body: { token } }));
+  return unwrap(await api.POST('/api/v1/auth/verify', { body: { token } }));
 }
 
 export async function resendVerification(): Promise<Message> {
-  return unwrap<Message>(await api.POST('/api/v1/auth/verify/resend'));
+  return unwrap(await api.POST('/api/v1/auth/verify/resend'));
 }
 
 export async function requestPasswordReset(email: string): Promise<Message> {
-  return unwrap<Message>(await api.POST('/api/v1/auth/password-reset/request', { body: { email } }));
+  return unwrap(await api.POST('/api/v1/auth/password-reset/request', { body: { email } }));
 }
 
 export async function confirmPasswordReset(token: string, new_password: string): Promise<Message> {
-  return unwrap<Message>(await api.POST('/api/v1/auth/password-reset/confirm', { body: { token, new_password } }));
+  return unwrap(await api.POST('/api/v1/auth/password-reset/confirm', { body: { token, new_password } }));
 }
 
 export async function changePassword(current_password: string, new_password: string): Promise<void> {
-  unwrap<unknown>(await api.POST('/api/v1/users/me/password', { body: { current_password, new_password } }));
+  unwrap(await api.POST('/api/v1/users/me/password', { body: { current_password, new_password } }));
 }
 
-export async function listApiKeys(): Promise<ListResponse<ApiKey>> {
-  return unwrap<ListResponse<ApiKey>>(await api.GET('/api/v1/api-keys'));
+export async function listApiKeys(): Promise<ApiKeyList> {
+  return unwrap(await api.GET('/api/v1/api-keys'));
 }
 
 export async function createApiKey(name: string): Promise<ApiKeyCreated> {
-  return unwrap<ApiKeyCreated>(await api.POST('/api/v1/api-keys', { body: { name } }));
+  return unwrap(await api.POST('/api/v1/api-keys', { body: { name } }));
 }
 
 export async function deleteApiKey(id: number): Promise<void> {
-  unwrap<unknown>(await api.DELETE('/api/v1/api-keys/{key_id}', { params: { path: { key_id: id } } }));
+  unwrap(await api.DELETE('/api/v1/api-keys/{key_id}', { params: { path: { key_id: id } } }));
 }
 
 export async function adminListUsers(filters: AdminUserFilters, signal?: AbortSignal): Promise<AdminUserList> {
-  return unwrap<AdminUserList>(await api.GET('/api/v1/admin/users', { params: { query: adminUserQuery(filters) }, signal }));
+  return unwrap(await api.GET('/api/v1/admin/users', { params: { query: adminUserQuery(filters) }, signal }));
 }
 
 export async function adminUpdateUser(id: number, body: AdminUserUpdate): Promise<User> {
-  return unwrap<User>(await api.PATCH('/api/v1/admin/users/{user_id}', { params: { path: { user_id: id } }, body }));
+  return unwrap(await api.PATCH('/api/v1/admin/users/{user_id}', { params: { path: { user_id: id } }, body }));
 }
 
 export async function adminStats(): Promise<AdminStats> {
-  return unwrap<AdminStats>(await api.GET('/api/v1/admin/stats'));
+  return unwrap(await api.GET('/api/v1/admin/stats'));
 }
 
-export async function getTiers(): Promise<ListResponse<TierInfo>> {
-  return unwrap<ListResponse<TierInfo>>(await api.GET('/api/v1/subscriptions/tiers'));
+export async function getTiers(): Promise<TierList> {
+  return unwrap(await api.GET('/api/v1/subscriptions/tiers'));
 }
 
 export async function changeTier(tier: Tier): Promise<User> {
-  return unwrap<User>(await api.PUT('/api/v1/subscriptions/me', { body: { tier } }));
+  return unwrap(await api.PUT('/api/v1/subscriptions/me', { body: { tier } }));
 }
 
 export async function getWatchlist(): Promise<Watchlist> {
-  return unwrap<Watchlist>(await api.GET('/api/v1/watchlist'));
+  return unwrap(await api.GET('/api/v1/watchlist'));
 }
 
 export async function addToWatchlist(symbol: string): Promise<WatchlistItem> {
-  return unwrap<WatchlistItem>(await api.POST('/api/v1/watchlist', { body: { symbol } }));
+  return unwrap(await api.POST('/api/v1/watchlist', { body: { symbol } }));
 }
 
 export async function removeFromWatchlist(symbol: string): Promise<void> {
-  unwrap<unknown>(await api.DELETE('/api/v1/watchlist/{symbol}', { params: { path: { symbol } } }));
+  unwrap(await api.DELETE('/api/v1/watchlist/{symbol}', { params: { path: { symbol } } }));
 }
 
 export async function searchStocks(q: string, limit = 8, signal?: AbortSignal): Promise<SearchResult[]> {
-  const res = unwrap<ListResponse<SearchResult>>(
-    await api.GET('/api/v1/stocks/search', { params: { query: { q, limit } }, signal }),
-  );
+  const res: SearchResults = unwrap(await api.GET('/api/v1/stocks/search', { params: { query: { q, limit } }, signal }));
   return res.data;
 }
 
 export async function getStock(symbol: string): Promise<Stock> {
-  return unwrap<Stock>(await api.GET('/api/v1/stocks/{symbol}', { params: { path: { symbol } } }));
+  return unwrap(await api.GET('/api/v1/stocks/{symbol}', { params: { path: { symbol } } }));
 }
 
 export async function getHistory(symbol: string, range: HistoryRange): Promise<History> {
-  return unwrap<History>(
+  return unwrap(
     await api.GET('/api/v1/stocks/{symbol}/history', { params: { path: { symbol }, query: { range } } }),
   );
 }
 
 export async function getFundamentals(symbol: string): Promise<Fundamentals> {
-  return unwrap<Fundamentals>(
+  return unwrap(
     await api.GET('/api/v1/stocks/{symbol}/fundamentals', { params: { path: { symbol } } }),
   );
 }
 
 export async function getAnalysis(symbol: string, overrides?: DcfOverrides): Promise<MultiAIAnalysis> {
-  return unwrap<MultiAIAnalysis>(
+  return unwrap(
     await api.GET('/api/v1/stocks/{symbol}/analysis', {
       params: { path: { symbol }, query: overrides ?? {} },
     }),
@@ -140,11 +138,11 @@ export async function getAnalysis(symbol: string, overrides?: DcfOverrides): Pro
 }
 
 export async function getDashboard(): Promise<Dashboard> {
-  return unwrap<Dashboard>(await api.GET('/api/v1/dashboard'));
+  return unwrap(await api.GET('/api/v1/dashboard'));
 }
 
 export async function getPerformance(): Promise<Performance> {
-  return unwrap<Performance>(await api.GET('/api/v1/models/performance'));
+  return unwrap(await api.GET('/api/v1/models/performance'));
 }
 
 export const queryKeys = {

@@ -1,12 +1,17 @@
 import { memo, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
-import type { AnalystResult, DcfOverrides } from '../api/types';
-import { formatDate, formatFactorValue, formatNumber } from '../lib/format';
+import type { AnalystResult, DcfOverrides, Factor } from '../api/types';
+import { factorUnit, formatFactorValue, isExcluded, isInformational } from '../lib/factors';
+import { formatDate, formatNumber } from '../lib/format';
 import { modelName, tierName } from '../lib/models';
 import { ScoreBadge, SignalBadge } from './ScoreBadge';
 import { Button, Card, LockIcon } from './ui';
 
 export const AnalystPanel = memo(function AnalystPanel({ result, children }: { result: AnalystResult; children?: ReactNode }) {
+  // Scored factors, and those left out for missing data, make the table; the model's
+  // other inputs and workings carry no points and are listed apart.
+  const scored = result.factors.filter((f) => !isInformational(f) || isExcluded(f));
+  const context = result.factors.filter((f) => isInformational(f) && !isExcluded(f));
   return (
     <Card className="analyst-panel" data-testid={`analyst-panel-${result.model}`} aria-labelledby={`analyst-${result.model}`}>
       <div className="card-title">
@@ -22,40 +27,43 @@ export const AnalystPanel = memo(function AnalystPanel({ result, children }: { r
         {result.methodology_version ? ` · method ${result.methodology_version}` : ''}
       </p>
       {children}
-      {result.factors.length ? (
+      {scored.length ? (
         <div className="table-wrap">
-          <table className="table" data-testid="factor-table">
+          <table className="table factor-table" data-testid="factor-table">
             <caption className="visually-hidden">{modelName(result.model)} factor breakdown</caption>
             <thead>
               <tr>
                 <th scope="col">Factor</th>
                 <th scope="col" className="r">Value</th>
-                <th scope="col" className="r">Benchmark</th>
+                <th scope="col">Benchmark</th>
                 <th scope="col" className="r">Points</th>
               </tr>
             </thead>
             <tbody>
-              {result.factors.map((f) => (
-                <tr key={f.name}>
-                  <th scope="row" className="factor-name">
-                    {f.name}
-                    {f.explanation ? <span className="factor-why">{f.explanation}</span> : null}
-                  </th>
-                  <td className="r num">{formatFactorValue(f.value)}</td>
-                  <td className="r num">{formatFactorValue(f.benchmark)}</td>
-                  <td className="r">
-                    <span className="num">
-                      {formatNumber(f.points, 1)}/{formatNumber(f.max_points, 1)}
-                    </span>
-                    <div className="points-bar" aria-hidden="true">
-                      <span style={{ width: `${f.max_points > 0 ? Math.max(0, Math.min(100, (f.points / f.max_points) * 100)) : 0}%` }} />
-                    </div>
-                  </td>
-                </tr>
+              {scored.map((f) => (
+                <ScoredFactorRow key={f.name} factor={f} />
               ))}
             </tbody>
           </table>
         </div>
+      ) : null}
+      {context.length ? (
+        <details className="factor-context" data-testid="factor-info">
+          <summary>
+            Inputs and workings <span className="muted small">({context.length}, not scored)</span>
+          </summary>
+          <dl className="context-list">
+            {context.map((f) => (
+              <div key={f.name} className="context-item" data-testid="factor-info-row">
+                <dt>
+                  {f.name}
+                  {f.explanation ? <span className="factor-why">{f.explanation}</span> : null}
+                </dt>
+                <dd className="num">{formatFactorValue(f.value, factorUnit(f.name))}</dd>
+              </div>
+            ))}
+          </dl>
+        </details>
       ) : null}
       {result.reasoning ? (
         <details>
@@ -66,6 +74,36 @@ export const AnalystPanel = memo(function AnalystPanel({ result, children }: { r
     </Card>
   );
 });
+
+/** One row of the factor table: a scored factor with its points, or one left out for missing data. */
+function ScoredFactorRow({ factor: f }: { factor: Factor }) {
+  const excluded = isExcluded(f);
+  const share = excluded ? 0 : Math.max(0, Math.min(100, (f.points / f.max_points) * 100));
+  return (
+    <tr data-testid={excluded ? 'factor-excluded-row' : 'factor-row'} className={excluded ? 'factor-excluded' : ''}>
+      <th scope="row" className="factor-name">
+        {f.name}
+        {f.explanation ? <span className="factor-why">{f.explanation}</span> : null}
+      </th>
+      <td className="r num factor-value">{excluded ? '—' : formatFactorValue(f.value, factorUnit(f.name))}</td>
+      <td className="factor-benchmark">{f.benchmark ?? ''}</td>
+      <td className="r">
+        {excluded ? (
+          <span className="badge badge-outline">not scored</span>
+        ) : (
+          <>
+            <span className="num">
+              {formatNumber(f.points, 1)}/{formatNumber(f.max_points, 1)}
+            </span>
+            <div className="points-bar" aria-hidden="true">
+              <span style={{ width: `${share}%` }} />
+            </div>
+          </>
+        )}
+      </td>
+    </tr>
+  );
+}
 
 export function LockedAnalystPanel({ model, requiredTier }: { model: string; requiredTier: string }) {
   return (
@@ -117,7 +155,7 @@ export function DcfOverridesForm({
       setError('Enter numbers (percent), e.g. 9 for 9%.');
       return;
     }
-    if (o.discount_rate !== undefined && o.terminal_growth !== undefined && o.terminal_growth >= o.discount_rate) {
+    if (o.discount_rate != null && o.terminal_growth != null && o.terminal_growth >= o.discount_rate) {
       setError('Terminal growth must be below the discount rate.');
       return;
     }

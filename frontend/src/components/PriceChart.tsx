@@ -7,7 +7,7 @@ import {
   type IChartApi,
   type Time,
 } from 'lightweight-charts';
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import type { Bar } from '../api/types';
 import { toChartData } from '../lib/chart';
 import { useTheme } from '../theme';
@@ -48,7 +48,7 @@ export default function PriceChart({ bars, symbol }: { bars: Bar[]; symbol: stri
     const el = ref.current;
     if (!el) return;
     const c = chartColors();
-    const data = toChartData(bars, c.up, c.down);
+    const data = toChartData(bars, c.up, c.down, c.line);
     if (data.kind === 'empty') return;
     const chart: IChartApi = createChart(el, baseChartOptions());
     if (data.kind === 'candles') {
@@ -74,7 +74,7 @@ export default function PriceChart({ bars, symbol }: { bars: Bar[]; symbol: stri
     return () => chart.remove();
   }, [bars, theme]);
 
-  const kind = toChartData(bars).kind;
+  const kind = useMemo(() => toChartData(bars).kind, [bars]);
   return (
     <div
       ref={ref}

@@ -1,6 +1,7 @@
 import { memo } from 'react';
 import { sparklinePoints } from '../lib/chart';
 
+/** The last month of closes as a small line; a muted placeholder when there are fewer than two. */
 export const Sparkline = memo(function Sparkline({
   values,
   width = 110,
@@ -11,7 +12,13 @@ export const Sparkline = memo(function Sparkline({
   height?: number;
 }) {
   const points = sparklinePoints(values, width, height);
-  if (!points) return <svg className="sparkline" width={width} height={height} aria-hidden="true" />;
+  if (!points) {
+    return (
+      <span className="sparkline-empty small muted" style={{ width, height }} data-testid="sparkline-empty">
+        no price data
+      </span>
+    );
+  }
   const first = values[0] ?? 0;
   const last = values[values.length - 1] ?? 0;
   const color = last >= first ? 'var(--positive)' : 'var(--negative)';

@@ -36,8 +36,8 @@ export const StockRow = memo(function StockRow({ symbol, item, loading, removing
         </Link>
         <div className="company">{quote?.name ?? (loading ? <Skeleton width="70%" /> : '')}</div>
       </div>
-      <div>
-        {quote ? (
+      <div className="cell-price">
+        {quote && quote.price != null ? (
           <>
             <div className="price num" data-testid="price">
               {formatPrice(quote.price)}
@@ -53,11 +53,13 @@ export const StockRow = memo(function StockRow({ symbol, item, loading, removing
             <Skeleton width={60} />
           </>
         ) : (
-          <span className="muted small">No quote</span>
+          <span className="muted small" data-testid="no-price" title={quote?.price_note ?? undefined}>
+            No price data
+          </span>
         )}
       </div>
       <div className="cell-spark">
-        {item && item.sparkline.length > 1 ? <Sparkline values={item.sparkline} /> : loading ? <Skeleton width={110} height={32} /> : null}
+        {item ? <Sparkline values={item.sparkline} /> : loading ? <Skeleton width={110} height={32} /> : null}
       </div>
       <div className="cell-consensus consensus">
         {analysis?.consensus ? (
@@ -76,9 +78,14 @@ export const StockRow = memo(function StockRow({ symbol, item, loading, removing
           {models.map((m) => (
             <ScoreBadge key={m} model={m} score={analysis?.analyses[m]?.score} short testId={`score-${m}`} />
           ))}
-          {analysis?.locked_models.map((l) => <LockedBadge key={l.model} model={l.model} tier={l.required_tier} />)}
+          {analysis?.locked_models?.map((l) => <LockedBadge key={l.model} model={l.model} tier={l.required_tier} />)}
           {loading && !analysis ? <Skeleton width={140} height={22} /> : null}
         </div>
+        {item?.error ? (
+          <p className="row-error small" role="note" data-testid="row-error">
+            <span aria-hidden="true">⚠</span> {item.error}
+          </p>
+        ) : null}
         {quote ? (
           <div className="small muted" style={{ marginTop: 4 }} data-testid="as-of">
             {quote.stale ? (

@@ -1,13 +1,25 @@
+import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError, errorMessage } from '../api/client';
 import { queryKeys, resendVerification } from '../api/endpoints';
 import { useAuth } from '../auth';
 import { useToast } from '../toast';
-import { Alert, Button } from './ui';
 
-/** Shown while the signed-in user's email address is unverified, with a "Resend" button. */
+const DISMISS_KEY = 'stockdash.verify-dismissed';
+
+function readDismissed(): number | null {
+  try {
+    const v = sessionStorage.getItem(DISMISS_KEY);
+    return v ? Number(v) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A slim reminder while the email address is unverified: "Resend" and dismiss (for this session). */
 export function VerifyEmailBanner() {
   const { user } = useAuth();
+  const [dismissed, setDismissed] = useState<number | null>(readDismissed);
   const qc = useQueryClient();
   const { push } = useToast();
   const resend = useMutation({
@@ -28,15 +40,33 @@ export function VerifyEmailBanner() {
       );
     },
   });
-  if (!user || user.email_verified) return null;
+  if (!user || user.email_verified || dismissed === user.id) return null;
+  const dismiss = () => {
+    setDismissed(user.id);
+    try {
+      sessionStorage.setItem(DISMISS_KEY, String(user.id));
+    } catch {
+      /* storage unavailable: dismissed for this page only */
+    }
+  };
   return (
-    <Alert kind="warn" data-testid="verify-banner">
-      <div className="row" style={{ justifyContent: 'space-between' }}>
-        <span>Please verify your email address: we sent you a link when you signed up.</span>
-        <Button size="sm" onClick={() => resend.mutate()} loading={resend.isPending} data-testid="verify-resend">
-          Resend email
-        </Button>
-      </div>
-    </Alert>
+    <div className="verify-bar small" role="status" data-testid="verify-banner">
+      <span className="verify-text">
+        <span aria-hidden="true">✉</span> Verify your email: we sent a link to <strong>{user.email}</strong>
+      </span>
+      <button type="button" className="link-btn" onClick={() => resend.mutate()} disabled={resend.isPending} data-testid="verify-resend">
+        {resend.isPending ? 'Sending…' : 'Resend'}
+      </button>
+      <button
+        type="button"
+        className="btn btn-ghost btn-icon verify-dismiss"
+        onClick={dismiss}
+        aria-label="Dismiss the verification reminder"
+        title="Dismiss"
+        data-testid="verify-dismiss"
+      >
+        <span aria-hidden="true">✕</span>
+      </button>
+    </div>
   );
 }

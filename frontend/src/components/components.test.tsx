@@ -1,17 +1,13 @@
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import type { DashboardItem, TierInfo } from '../api/types';
+import type { DashboardItem } from '../api/types';
+import { makeAnalysis, makeAnalyst, makeConsensus, makeFactor, makeItem, makeStock, TIERS } from '../test/fixtures';
 import { renderWithProviders } from '../test/utils';
-import { parseOverrides } from './AnalystPanel';
+import { AnalystPanel, parseOverrides } from './AnalystPanel';
 import { ScoreBadge } from './ScoreBadge';
 import { StockRow } from './StockRow';
 import { UpgradePrompt } from './UpgradePrompt';
-
-const TIERS: TierInfo[] = [
-  { tier: 'free', name: 'Free', max_stocks: 5, models: ['basic'] },
-  { tier: 'pro', name: 'Pro', max_stocks: 10, models: ['basic', 'warren_buffett', 'peter_lynch'] },
-];
 
 describe('ScoreBadge', () => {
   it.each([
@@ -47,31 +43,15 @@ describe('UpgradePrompt', () => {
   });
 });
 
-const ITEM: DashboardItem = {
-  symbol: 'AAPL',
-  added_at: '2024-01-01T00:00:00Z',
+const ITEM: DashboardItem = makeItem('AAPL', {
   sparkline: [1, 2, 3, 2.5],
-  quote: {
-    symbol: 'AAPL',
-    name: 'Apple Inc.',
-    price: 190.5,
-    change: -1.2,
-    change_percent: -0.63,
-    as_of: '2024-06-03',
-    source: 'demo',
-    stale: true,
-  },
-  analysis: {
-    symbol: 'AAPL',
-    as_of: '2024-06-03',
-    analyses: {
-      warren_buffett: { model: 'warren_buffett', score: 40, signal: 'neutral', confidence: 0.7, summary: '', reasoning: '', factors: [] },
-      basic: { model: 'basic', score: 70, signal: 'bullish', confidence: 0.8, summary: '', reasoning: '', factors: [] },
-    },
+  quote: makeStock('AAPL', { name: 'Apple Inc.', price: 190.5, change: -1.2, change_percent: -0.63, source: 'demo', stale: true }),
+  analysis: makeAnalysis('AAPL', {}, {
+    analyses: { warren_buffett: makeAnalyst('warren_buffett', 40), basic: makeAnalyst('basic', 70) },
     locked_models: [{ model: 'dcf_math', required_tier: 'expert' }],
-    consensus: { score: 55, signal: 'neutral', agreement: 0.6 },
-  },
-};
+    consensus: makeConsensus(55, { agreement: 0.6 }),
+  }),
+});
 
 describe('StockRow', () => {
   it('paints a skeleton card from the watchlist alone', () => {
@@ -110,5 +90,44 @@ describe('parseOverrides', () => {
     });
     expect(parseOverrides({ discount_rate: '', terminal_growth: '', growth: '' })).toEqual({});
     expect(parseOverrides({ discount_rate: 'abc', terminal_growth: '', growth: '' })).toBeNull();
+  });
+});
+
+describe('AnalystPanel', () => {
+  const result = makeAnalyst('warren_buffett', 68, {
+    factors: [
+      makeFactor({ name: 'Operating margin', value: 0.3197, benchmark: '0 at <= 5%, full at >= 15%', points: 10, max_points: 10 }),
+      makeFactor({ name: 'Debt/equity', value: 1.338, benchmark: 'full at <= 0.5', points: 1.6, max_points: 10 }),
+      makeFactor({ name: 'Margin of safety', value: -1.0472, points: 0, max_points: 20 }),
+      makeFactor({ name: 'ROE level', value: null, explanation: 'Not scored (15 points excluded): no equity reported.' }),
+      makeFactor({ name: 'Owner earnings', value: 110_993_000_000, explanation: 'Latest year.' }),
+      makeFactor({ name: 'Intrinsic value per share', value: 151.1117 }),
+    ],
+  });
+
+  it('shows scored factors in their units with points, excluded ones as not scored', () => {
+    renderWithProviders(<AnalystPanel result={result} />);
+    const rows = screen.getAllByTestId('factor-row');
+    expect(rows.map((r) => within(r).getByRole('rowheader').firstChild?.textContent)).toEqual([
+      'Operating margin',
+      'Debt/equity',
+      'Margin of safety',
+    ]);
+    expect(rows[0]).toHaveTextContent('32.0%');
+    expect(rows[0]).toHaveTextContent('10/10');
+    expect(rows[1]).toHaveTextContent('1.34x');
+    expect(rows[2]).toHaveTextContent('−104.7%');
+    const excluded = screen.getByTestId('factor-excluded-row');
+    expect(excluded).toHaveTextContent('ROE level');
+    expect(excluded).toHaveTextContent('not scored');
+    expect(excluded).not.toHaveTextContent('0/0');
+  });
+
+  it('lists informational factors apart, without points', () => {
+    renderWithProviders(<AnalystPanel result={result} />);
+    const info = screen.getAllByTestId('factor-info-row');
+    expect(info.map((r) => r.textContent)).toEqual(['Owner earningsLatest year.$110.99B', 'Intrinsic value per share$151.11']);
+    expect(screen.getByTestId('factor-info')).toHaveTextContent('Inputs and workings (2, not scored)');
+    for (const r of info) expect(r).not.toHaveTextContent('/');
   });
 });

@@ -24,7 +24,7 @@ describe('toChartData', () => {
     expect(d.volumes.map((v) => v.color)).toEqual(['#0a066', '#a0066']);
   });
 
-  it('falls back to a line of closes when any open/high/low is null', () => {
+  it('draws a line of closes when most bars have closes only', () => {
     const d = toChartData([bar('2024-01-02', 10), bar('2024-01-03', 11, { open: null, high: null, low: null, volume: null })]);
     expect(d).toEqual({
       kind: 'line',
@@ -33,6 +33,15 @@ describe('toChartData', () => {
         { time: '2024-01-03', value: 11 },
       ],
     });
+  });
+
+  it('keeps candles when a few bars are close-only, drawing those as a flat tick at the close', () => {
+    const closeOnly = { open: null, high: null, low: null, volume: null };
+    const d = toChartData([bar('2024-01-02', 10), bar('2024-01-03', 11), bar('2024-01-04', 12, closeOnly)], '#0a0', '#a00', '#00f');
+    expect(d.kind).toBe('candles');
+    if (d.kind !== 'candles') throw new Error('unreachable');
+    expect(d.candles[2]).toEqual({ time: '2024-01-04', open: 12, high: 12, low: 12, close: 12, color: '#00f', wickColor: '#00f', borderColor: '#00f' });
+    expect(d.volumes).toHaveLength(2);
   });
 
   it('skips volume where it is null but keeps candles', () => {

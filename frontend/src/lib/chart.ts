@@ -6,6 +6,10 @@ export interface CandlePoint {
   high: number;
   low: number;
   close: number;
+  /** Set on a bar that has a close only: drawn as a flat tick in this colour. */
+  color?: string;
+  wickColor?: string;
+  borderColor?: string;
 }
 
 export interface ValuePoint {
@@ -33,30 +37,34 @@ export function normaliseBars(bars: Bar[]): Bar[] {
   return [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }
 
+/** Bars with open, high and low (close is always there). */
+function hasOhlc(b: Bar): boolean {
+  return finite(b.open) && finite(b.high) && finite(b.low);
+}
+
 /**
- * Chart series for a price history: candlesticks + volume when every bar has
- * open/high/low, otherwise a line of closes (volume only where present).
+ * Chart series for a price history: candlesticks + volume when the bars have
+ * OHLC (a close-only bar among them, e.g. the latest quote, is a flat tick in
+ * `closeOnly` colour at its close), a line of closes when at most half have it.
  */
-export function toChartData(bars: Bar[], up = '#16a34a', down = '#dc2626'): ChartData {
+export function toChartData(bars: Bar[], up = '#16a34a', down = '#dc2626', closeOnly = '#2563eb'): ChartData {
   const clean = normaliseBars(bars);
   if (clean.length === 0) return { kind: 'empty' };
-  const hasOhlc = clean.every((b) => finite(b.open) && finite(b.high) && finite(b.low));
-  if (!hasOhlc) {
+  const withOhlc = clean.filter(hasOhlc).length;
+  if (withOhlc * 2 <= clean.length) {
     return { kind: 'line', line: clean.map((b) => ({ time: b.date, value: b.close })) };
   }
-  const candles = clean.map((b) => ({
-    time: b.date,
-    open: b.open as number,
-    high: b.high as number,
-    low: b.low as number,
-    close: b.close,
-  }));
+  const candles = clean.map((b): CandlePoint =>
+    hasOhlc(b)
+      ? { time: b.date, open: b.open as number, high: b.high as number, low: b.low as number, close: b.close }
+      : { time: b.date, open: b.close, high: b.close, low: b.close, close: b.close, color: closeOnly, wickColor: closeOnly, borderColor: closeOnly },
+  );
   const volumes = clean
     .filter((b) => finite(b.volume))
     .map((b) => ({
       time: b.date,
       value: b.volume as number,
-      color: b.close >= (b.open as number) ? `${up}66` : `${down}66`,
+      color: b.close >= (finite(b.open) ? b.open : b.close) ? `${up}66` : `${down}66`,
     }));
   return { kind: 'candles', candles, volumes };
 }

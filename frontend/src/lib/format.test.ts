@@ -4,7 +4,6 @@ import {
   formatChange,
   formatCompact,
   formatDate,
-  formatFactorValue,
   formatPercent,
   formatPrice,
   formatRatioPercent,
@@ -48,17 +47,6 @@ describe('formatters', () => {
     expect(formatDate('2024-01-01')).toBe('Jan 1, 2024');
     expect(formatDate(null)).toBe('—');
     expect(formatDate('not a date')).toBe('not a date');
-  });
-
-  it('formats factor values of any type', () => {
-    expect(formatFactorValue(0.12345)).toBe('0.123');
-    expect(formatFactorValue(1234.567)).toBe('1,234.57');
-    expect(formatFactorValue(110_993_000_000)).toBe('110.99B');
-    expect(formatFactorValue(true)).toBe('yes');
-    expect(formatFactorValue('AAA')).toBe('AAA');
-    expect(formatFactorValue(null)).toBe('—');
-    expect(formatFactorValue({ a: 1, b: 'x' })).toBe('a: 1; b: x');
-    expect(formatFactorValue([0.12, 0.0839999999999999, 0.03])).toBe('0.12, 0.084, 0.03');
   });
 });
 

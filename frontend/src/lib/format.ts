@@ -76,29 +76,6 @@ export function formatDateTime(iso: string | null | undefined): string {
   return new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
-/** Anything a factor may carry as value/benchmark. */
-export function formatFactorValue(v: unknown): string {
-  if (v === null || v === undefined) return DASH;
-  if (typeof v === 'number') {
-    if (!isNum(v)) return DASH;
-    if (Math.abs(v) >= 1e6) return formatCompact(v);
-    return formatNumber(v, Math.abs(v) < 10 ? 3 : 2);
-  }
-  if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(formatFactorValue).join(', ');
-  if (typeof v === 'object') {
-    return Object.entries(v as Record<string, unknown>)
-      .map(([k, x]) => `${k}: ${formatFactorValue(x)}`)
-      .join('; ');
-  }
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
-  }
-}
-
 export type Tone = 'positive' | 'negative' | 'neutral' | 'muted';
 
 export function changeTone(n: number | null | undefined): Tone {

@@ -20,6 +20,13 @@ export function modelName(model: string): string {
   return NAMES[model] ?? model.replace(/_/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase());
 }
 
+const LONG: Record<string, string> = { dcf_math: 'Discounted cash flow' };
+
+/** The name spelled out (for legends): "DCF" → "Discounted cash flow". */
+export function modelLongName(model: string): string {
+  return LONG[model] ?? modelName(model);
+}
+
 export function modelShortName(model: string): string {
   return SHORT[model] ?? modelName(model).slice(0, 3).toUpperCase();
 }
@@ -27,7 +34,7 @@ export function modelShortName(model: string): string {
 /** Sorts model ids into the canonical display order; unknown models go last, alphabetically. */
 export function sortModels<T extends string>(models: T[]): T[] {
   const rank = (m: string) => {
-    const i = MODEL_ORDER.indexOf(m);
+    const i = (MODEL_ORDER as string[]).indexOf(m);
     return i === -1 ? MODEL_ORDER.length : i;
   };
   return [...models].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));

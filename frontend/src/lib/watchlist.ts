@@ -1,5 +1,5 @@
 import type { Tier, TierInfo } from '../api/types';
-import { TIER_ORDER, tierRank } from './models';
+import { TIER_ORDER, tierName, tierRank } from './models';
 
 export interface UpgradePromptState {
   full: boolean;
@@ -18,24 +18,25 @@ export function upgradePrompt(
 ): UpgradePromptState {
   const full = max > 0 && count >= max;
   const sorted = [...(tiers ?? [])].sort((a, b) => tierRank(a.tier) - tierRank(b.tier));
-  let next: TierInfo | undefined = sorted.find((t) => tierRank(t.tier) > tierRank(currentTier) && t.max_stocks > max);
-  if (!next && !tiers) {
-    const idx = TIER_ORDER.indexOf(currentTier);
-    const tier = TIER_ORDER[idx + 1];
-    if (tier) next = { tier, name: tier, max_stocks: NaN, models: [] };
-  }
-  const nextMax = next && Number.isFinite(next.max_stocks) ? next.max_stocks : null;
+  const next = sorted.find((t) => tierRank(t.tier) > tierRank(currentTier) && t.max_stocks > max);
+  // Before /tiers answers, suggest the next tier by order (its limit unknown yet).
+  const nextTier: Tier | null = next?.tier ?? (tiers ? null : (TIER_ORDER[TIER_ORDER.indexOf(currentTier) + 1] ?? null));
+  const nextName = next?.name ?? (nextTier ? tierName(nextTier) : '');
+  const nextMax = next?.max_stocks ?? null;
   let message = '';
   if (full) {
-    message = next
-      ? `Your watchlist is full (${count} / ${max}). Upgrade to ${next.name.charAt(0).toUpperCase() + next.name.slice(1)}${nextMax ? ` to track up to ${nextMax} stocks` : ''}.`
+    message = nextTier
+      ? `Your watchlist is full (${count} / ${max}). Upgrade to ${nextName}${nextMax ? ` to track up to ${nextMax} stocks` : ''}.`
       : `Your watchlist is full (${count} / ${max}). Remove a stock to add another.`;
   }
-  return { full, nextTier: next?.tier ?? null, nextMax, message };
+  return { full, nextTier, nextMax, message };
 }
 
-/** Lists longer than this are virtualised. */
-export const VIRTUALIZE_THRESHOLD = 24;
+/**
+ * Lists longer than this are virtualised (only cards near the viewport are
+ * mounted): an Expert watchlist holds up to 20, about two screens of cards.
+ */
+export const VIRTUALIZE_THRESHOLD = 12;
 
 export function shouldVirtualize(count: number): boolean {
   return count > VIRTUALIZE_THRESHOLD;

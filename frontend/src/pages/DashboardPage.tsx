@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useWindowVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useMemo, useRef } from 'react';
+import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import { addToWatchlist, getDashboard, getTiers, getWatchlist, queryKeys, removeFromWatchlist } from '../api/endpoints';
 import type { DashboardItem, Watchlist } from '../api/types';
@@ -9,23 +9,23 @@ import { StockRow } from '../components/StockRow';
 import { SymbolSearch } from '../components/SymbolSearch';
 import { UpgradePrompt } from '../components/UpgradePrompt';
 import { VerifyEmailBanner } from '../components/VerifyEmailBanner';
-import { Alert, EmptyState, Skeleton } from '../components/ui';
+import { Alert, EmptyState, LockIcon, Skeleton } from '../components/ui';
+import { MODEL_ORDER, modelLongName, modelShortName } from '../lib/models';
 import { shouldVirtualize } from '../lib/watchlist';
 import { useToast } from '../toast';
+
+/** A card's height (plus the gap) before it is measured. */
+const ROW_ESTIMATE_PX = 92;
 
 export default function DashboardPage() {
   const { user } = useAuth();
   const qc = useQueryClient();
   const { push } = useToast();
 
-  // Progressive loading: /watchlist is cheap and paints the cards; /dashboard fills them in.
+  // Progressive loading: both requests start at once; the cheap /watchlist paints the
+  // cards, the heavier /dashboard (quotes, sparklines, analyses) fills them in.
   const watchlist = useQuery({ queryKey: queryKeys.watchlist, queryFn: getWatchlist });
-  // Started once /watchlist has answered, so a slow /dashboard can't hold up the first paint.
-  const dashboard = useQuery({
-    queryKey: queryKeys.dashboard,
-    queryFn: getDashboard,
-    enabled: !watchlist.isPending,
-  });
+  const dashboard = useQuery({ queryKey: queryKeys.dashboard, queryFn: getDashboard });
   const tiers = useQuery({ queryKey: queryKeys.tiers, queryFn: getTiers, staleTime: 10 * 60_000, meta: { silent: true } });
 
   const bySymbol = useMemo(() => {
@@ -35,6 +35,7 @@ export default function DashboardPage() {
   }, [dashboard.data]);
 
   const items = watchlist.data?.data ?? dashboard.data?.data ?? [];
+  const symbols = useMemo(() => items.map((i) => i.symbol), [items]);
   const count = watchlist.data?.count ?? items.length;
   const max = watchlist.data?.max_stocks ?? dashboard.data?.max_stocks ?? user?.max_stocks ?? 0;
 
@@ -92,13 +93,13 @@ export default function DashboardPage() {
 
   return (
     <div className="stack">
+      <VerifyEmailBanner />
       <div className="page-head">
         <h1>Dashboard</h1>
         <span className="counter" data-testid="watchlist-counter" aria-label={`${count} of ${max} stocks in watchlist`}>
           {watchlist.isPending ? <Skeleton width={50} /> : `${count} / ${max}`}
         </span>
       </div>
-      <VerifyEmailBanner />
       <div className="toolbar">
         <SymbolSearch onSelect={onSelect} disabled={add.isPending} />
       </div>
@@ -122,7 +123,7 @@ export default function DashboardPage() {
         </EmptyState>
       ) : (
         <WatchlistRows
-          symbols={items.map((i) => i.symbol)}
+          symbols={symbols}
           bySymbol={bySymbol}
           loading={dashLoading}
           removingSymbol={remove.isPending ? remove.variables : undefined}
@@ -136,70 +137,104 @@ export default function DashboardPage() {
   );
 }
 
-function WatchlistRows({
-  symbols,
-  bySymbol,
-  loading,
-  removingSymbol,
-  onRemove,
-}: {
+interface RowsProps {
   symbols: string[];
   bySymbol: Map<string, DashboardItem>;
   loading: boolean;
   removingSymbol: string | undefined;
   onRemove: (s: string) => void;
-}) {
-  if (shouldVirtualize(symbols.length)) {
-    return <VirtualRows symbols={symbols} bySymbol={bySymbol} loading={loading} removingSymbol={removingSymbol} onRemove={onRemove} />;
-  }
+}
+
+/** The cards, with column headers; virtualised past VIRTUALIZE_THRESHOLD rows. */
+export function WatchlistRows(props: RowsProps) {
+  const { symbols, bySymbol } = props;
+  const scored = symbols.filter((s) => bySymbol.get(s)?.analysis?.consensus).length;
+  const virtual = shouldVirtualize(symbols.length);
   return (
-    <div className="stock-list" data-testid="watchlist" role="list">
+    <div className="watchlist" data-testid="watchlist" data-count={symbols.length} data-scored={scored} data-virtualized={virtual ? 'true' : 'false'}>
+      <ListHeader />
+      {virtual ? <VirtualRows {...props} /> : <PlainRows {...props} />}
+      <AnalystLegend showLocked={symbols.some((s) => (bySymbol.get(s)?.analysis?.locked_models?.length ?? 0) > 0)} />
+    </div>
+  );
+}
+
+function ListHeader() {
+  return (
+    <div className="stock-list-head" aria-hidden="true">
+      <span>Stock</span>
+      <span>Price · day</span>
+      <span>30 days</span>
+      <span>Consensus</span>
+      <span>Analyst scores</span>
+      <span />
+    </div>
+  );
+}
+
+/** What the analyst badges' abbreviations stand for. */
+export function AnalystLegend({ showLocked }: { showLocked: boolean }) {
+  return (
+    <p className="analyst-legend small muted" data-testid="analyst-legend">
+      <span className="legend-title">Analyst scores (0–100):</span>
+      {MODEL_ORDER.map((m) => (
+        <span key={m}>
+          <b>{modelShortName(m)}</b> {modelLongName(m)}
+        </span>
+      ))}
+      {showLocked ? (
+        <span>
+          <LockIcon /> not on your plan
+        </span>
+      ) : null}
+    </p>
+  );
+}
+
+function PlainRows({ symbols, bySymbol, loading, removingSymbol, onRemove }: RowsProps) {
+  return (
+    <div className="stock-list" role="list" aria-label="Watchlist">
       {symbols.map((s) => (
         <div role="listitem" key={s}>
-          <StockRow
-            symbol={s}
-            item={bySymbol.get(s)}
-            loading={loading && !bySymbol.has(s)}
-            removing={removingSymbol === s}
-            onRemove={onRemove}
-          />
+          <StockRow symbol={s} item={bySymbol.get(s)} loading={loading && !bySymbol.has(s)} removing={removingSymbol === s} onRemove={onRemove} />
         </div>
       ))}
     </div>
   );
 }
 
-function VirtualRows({
-  symbols,
-  bySymbol,
-  loading,
-  removingSymbol,
-  onRemove,
-}: {
-  symbols: string[];
-  bySymbol: Map<string, DashboardItem>;
-  loading: boolean;
-  removingSymbol: string | undefined;
-  onRemove: (s: string) => void;
-}) {
+/** Window-scrolled virtual list: only the cards near the viewport are mounted. */
+function VirtualRows({ symbols, bySymbol, loading, removingSymbol, onRemove }: RowsProps) {
   const listRef = useRef<HTMLDivElement>(null);
+  const [offset, setOffset] = useState(0);
+  // The list's distance from the page top, measured after layout (it is 0 before mount).
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    if (!el) return;
+    const measure = () => setOffset(el.getBoundingClientRect().top + window.scrollY);
+    measure();
+    window.addEventListener('resize', measure);
+    return () => window.removeEventListener('resize', measure);
+  }, []);
   const virtualizer = useWindowVirtualizer({
     count: symbols.length,
-    estimateSize: () => 96,
-    overscan: 6,
-    scrollMargin: listRef.current?.offsetTop ?? 0,
+    estimateSize: () => ROW_ESTIMATE_PX,
+    overscan: 4,
+    scrollMargin: offset,
+    getItemKey: (i) => symbols[i] ?? i,
   });
   return (
-    <div ref={listRef} data-testid="watchlist" data-virtualized="true" role="list" style={{ position: 'relative', height: virtualizer.getTotalSize() }}>
+    <div ref={listRef} role="list" aria-label="Watchlist" className="stock-list-virtual" style={{ height: virtualizer.getTotalSize() }}>
       {virtualizer.getVirtualItems().map((v) => {
         const s = symbols[v.index] as string;
         return (
           <div
             role="listitem"
-            key={s}
+            key={v.key}
             data-index={v.index}
             ref={virtualizer.measureElement}
-            style={{ position: 'absolute', top: 0, left: 0, right: 0, transform: `translateY(${v.start - virtualizer.options.scrollMargin}px)`, paddingBottom: '0.6rem' }}
+            className="virtual-row"
+            style={{ transform: `translateY(${v.start - virtualizer.options.scrollMargin}px)` }}
           >
             <StockRow symbol={s} item={bySymbol.get(s)} loading={loading && !bySymbol.has(s)} removing={removingSymbol === s} onRemove={onRemove} />
           </div>

@@ -71,12 +71,27 @@ function StockHeader({ symbol, stock }: { symbol: string; stock: Stock | undefin
       <div style={{ textAlign: 'right' }}>
         {stock ? (
           <>
-            <div className="big-price num" data-testid="stock-price">
-              {formatPrice(stock.price)}
-            </div>
-            <div className={`num tone-${changeTone(stock.change)}`}>
-              {formatChange(stock.change)} ({formatPercent(stock.change_percent)})
-            </div>
+            {stock.price != null ? (
+              <>
+                <div className="big-price num" data-testid="stock-price">
+                  {formatPrice(stock.price)}
+                </div>
+                <div className={`num tone-${changeTone(stock.change)}`}>
+                  {formatChange(stock.change)} ({formatPercent(stock.change_percent)})
+                </div>
+              </>
+            ) : (
+              <>
+                <div className="big-price muted" data-testid="stock-no-price">
+                  No price data
+                </div>
+                {stock.price_note ? (
+                  <div className="small muted" data-testid="price-note">
+                    {stock.price_note}
+                  </div>
+                ) : null}
+              </>
+            )}
             <div className="row small muted" style={{ justifyContent: 'flex-end' }} data-testid="stock-source">
               {stock.source === 'demo' ? (
                 <Badge tone="info" data-testid="demo-badge" title="Demo data, not real market prices">
@@ -134,22 +149,25 @@ function ChartCard({ symbol }: { symbol: string }) {
 
 function KeyStats({ stock }: { stock: Stock | undefined }) {
   if (!stock) return <Skeleton height={60} />;
-  const stats: [string, string][] = [
-    ['Market cap', formatCompact(stock.market_cap)],
-    ['P/E', formatNumber(stock.pe_ratio, 2)],
-    ['EPS', formatNumber(stock.eps, 2)],
-    ['Dividend yield', formatRatioPercent(stock.dividend_yield, 2)],
-    ['Volume', formatCompact(stock.volume, 1)],
-    ['52-week high', formatPrice(stock.week52_high)],
-    ['52-week low', formatPrice(stock.week52_low)],
-    ['Change', formatPercent(stock.change_percent)],
+  // Only what the data has: a row of dashes tells the reader nothing.
+  const stats: [string, number | null | undefined, (n: number) => string][] = [
+    ['Market cap', stock.market_cap, (n) => `$${formatCompact(n)}`],
+    ['P/E', stock.pe_ratio, (n) => formatNumber(n, 2)],
+    ['EPS', stock.eps, (n) => formatPrice(n)],
+    ['Dividend yield', stock.dividend_yield, (n) => formatRatioPercent(n, 2)],
+    ['Volume', stock.volume, (n) => formatCompact(n, 1)],
+    ['52-week high', stock.week52_high, (n) => formatPrice(n)],
+    ['52-week low', stock.week52_low, (n) => formatPrice(n)],
+    ['Day change', stock.change_percent, (n) => formatPercent(n)],
   ];
+  const present = stats.filter(([, v]) => typeof v === 'number' && Number.isFinite(v));
+  if (!present.length) return <p className="muted">No key statistics for {stock.symbol} in the current data.</p>;
   return (
     <dl className="stats" data-testid="key-stats">
-      {stats.map(([k, v]) => (
+      {present.map(([k, v, fmt]) => (
         <div key={k}>
           <dt>{k}</dt>
-          <dd className="num">{v}</dd>
+          <dd className="num">{fmt(v as number)}</dd>
         </div>
       ))}
     </dl>
@@ -187,7 +205,9 @@ function AnalysisSection({ symbol }: { symbol: string }) {
             <span className="muted small">Consensus</span>
             <ScoreBadge score={a.consensus.score} large />
             <SignalBadge signal={a.consensus.signal} />
-            <span className="muted small">agreement {formatNumber(a.consensus.agreement * 100, 0)}%</span>
+            <span className="muted small" title={a.consensus.method || undefined}>
+              agreement {formatNumber(a.consensus.agreement * 100, 0)}% · confidence {formatNumber(a.consensus.confidence * 100, 0)}%
+            </span>
           </div>
         ) : null}
       </div>
@@ -214,7 +234,7 @@ function AnalysisSection({ symbol }: { symbol: string }) {
             </AnalystPanel>
           );
         })}
-        {a.locked_models.map((l) => (
+        {(a.locked_models ?? []).map((l) => (
           <LockedAnalystPanel key={l.model} model={l.model} requiredTier={l.required_tier} />
         ))}
       </div>
@@ -222,7 +242,10 @@ function AnalysisSection({ symbol }: { symbol: string }) {
   );
 }
 
-const FUNDAMENTAL_ROWS: [keyof FundamentalsYear, string, 'money' | 'per-share' | 'count'][] = [
+/** The fields of a fundamentals row that hold numbers. */
+type NumericField = { [K in keyof FundamentalsYear]-?: FundamentalsYear[K] extends number | null | undefined ? K : never }[keyof FundamentalsYear];
+
+const FUNDAMENTAL_ROWS: [NumericField, string, 'money' | 'per-share' | 'count'][] = [
   ['revenue', 'Revenue', 'money'],
   ['gross_profit', 'Gross profit', 'money'],
   ['operating_income', 'Operating income', 'money'],
@@ -274,7 +297,7 @@ function FundamentalsCard({ symbol }: { symbol: string }) {
                 <tr key={key}>
                   <th scope="row" style={{ color: 'var(--text)' }}>{label}</th>
                   {f.data.data.map((y) => {
-                    const v = y[key] as number | null | undefined;
+                    const v = y[key];
                     return (
                       <td key={y.fiscal_year} className="r num">
                         {kind === 'per-share' ? formatNumber(v, 2) : formatCompact(v, kind === 'count' ? 2 : 1)}

@@ -2,21 +2,11 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
-import type { Dashboard, User, Watchlist } from '../api/types';
+import type { Dashboard, Watchlist } from '../api/types';
+import { makeItem, makeStock, makeUser, TIERS } from '../test/fixtures';
 import { renderWithProviders } from '../test/utils';
 
-const USER: User = {
-  id: 1,
-  username: 'ann',
-  email: 'ann@example.com',
-  subscription_tier: 'free',
-  max_stocks: 5,
-  allowed_models: ['basic'],
-  role: 'user',
-  is_active: true,
-  email_verified: false,
-  created_at: '2024-01-01T00:00:00Z',
-};
+const USER = makeUser();
 
 vi.mock('../auth', () => ({
   useAuth: () => ({ token: 't', user: USER, userLoading: false, login: vi.fn(), logout: vi.fn() }),
@@ -30,20 +20,17 @@ const api = vi.hoisted(() => ({
   removeFromWatchlist: vi.fn(),
   searchStocks: vi.fn(),
   changeTier: vi.fn(),
+  getStock: vi.fn(),
+  getHistory: vi.fn(),
+  getAnalysis: vi.fn(),
+  getFundamentals: vi.fn(),
 }));
 vi.mock('../api/endpoints', async (orig) => ({ ...(await orig<object>()), ...api }));
 
 const { default: DashboardPage } = await import('./DashboardPage');
 const { default: PlansPage } = await import('./PlansPage');
-
-const TIERS = {
-  data: [
-    { tier: 'free', name: 'Free', max_stocks: 5, models: ['basic'] },
-    { tier: 'pro', name: 'Pro', max_stocks: 10, models: ['basic', 'warren_buffett', 'peter_lynch'] },
-    { tier: 'expert', name: 'Expert', max_stocks: 20, models: ['basic', 'warren_buffett', 'peter_lynch', 'dcf_math'] },
-  ],
-  count: 3,
-};
+const { default: StockPage } = await import('./StockPage');
+const { Route, Routes } = await import('react-router-dom');
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -59,7 +46,7 @@ const watchlistOf = (symbols: string[], max = 5): Watchlist => ({
 
 beforeEach(() => {
   Object.values(api).forEach((f) => f.mockReset());
-  api.getTiers.mockResolvedValue(TIERS);
+  api.getTiers.mockResolvedValue({ data: TIERS, count: TIERS.length });
 });
 
 describe('DashboardPage', () => {
@@ -81,25 +68,45 @@ describe('DashboardPage', () => {
     expect(row).toHaveAttribute('data-loaded', 'false');
     expect(screen.getByTestId('stock-row-MSFT')).toBeInTheDocument();
 
-    dash.resolve({
-      count: 2,
-      max_stocks: 5,
-      data: ['AAPL', 'MSFT'].map((symbol) => ({
-        symbol,
-        added_at: '2024-01-01T00:00:00Z',
-        sparkline: [1, 2],
-        quote: { symbol, name: symbol, price: 10, change: 1, change_percent: 10, as_of: '2024-06-03', source: 'snapshot', stale: false },
-        analysis: {
-          symbol,
-          as_of: null,
-          analyses: { basic: { model: 'basic', score: 70, signal: 'bullish', confidence: 1, summary: '', reasoning: '', factors: [] } },
-          locked_models: [],
-          consensus: { score: 70, signal: 'bullish', agreement: 1 },
-        },
-      })),
-    });
+    dash.resolve({ count: 2, max_stocks: 5, data: ['AAPL', 'MSFT'].map((symbol) => makeItem(symbol)) });
     await waitFor(() => expect(screen.getByTestId('stock-row-AAPL')).toHaveAttribute('data-loaded', 'true'));
     expect(within(screen.getByTestId('stock-row-MSFT')).getByTestId('consensus-score')).toHaveTextContent('70');
+  });
+
+  it('requests /watchlist and /dashboard at once', async () => {
+    const wl = deferred<Watchlist>();
+    const dash = deferred<Dashboard>();
+    api.getWatchlist.mockReturnValue(wl.promise);
+    api.getDashboard.mockReturnValue(dash.promise);
+    renderWithProviders(<DashboardPage />);
+    await waitFor(() => expect(api.getDashboard).toHaveBeenCalledTimes(1));
+    expect(api.getWatchlist).toHaveBeenCalledTimes(1);
+    wl.resolve(watchlistOf(['AAPL']));
+    dash.resolve({ count: 1, max_stocks: 5, data: [makeItem('AAPL')] });
+    await waitFor(() => expect(screen.getByTestId('stock-row-AAPL')).toHaveAttribute('data-loaded', 'true'));
+  });
+
+  it("shows a row's own error, 'no price data' for a missing price, and the analyst legend", async () => {
+    api.getWatchlist.mockResolvedValue(watchlistOf(['AAPL', 'ZZZ']));
+    api.getDashboard.mockResolvedValue({
+      count: 2,
+      max_stocks: 5,
+      data: [
+        makeItem('AAPL', { error: 'Analysis unavailable: no fundamentals for AAPL.' }),
+        makeItem('ZZZ', { quote: null, analysis: null, sparkline: [] }),
+      ],
+    });
+    renderWithProviders(<DashboardPage />);
+    const aapl = await screen.findByTestId('stock-row-AAPL');
+    await waitFor(() => expect(aapl).toHaveAttribute('data-loaded', 'true'));
+    expect(within(aapl).getByTestId('row-error')).toHaveTextContent('Analysis unavailable: no fundamentals for AAPL.');
+    const zzz = screen.getByTestId('stock-row-ZZZ');
+    expect(within(zzz).getByTestId('no-price')).toHaveTextContent('No price data');
+    expect(within(zzz).getByTestId('sparkline-empty')).toHaveTextContent('no price data');
+    expect(within(zzz).queryByTestId('row-error')).toBeNull();
+    const legend = screen.getByTestId('analyst-legend');
+    expect(legend).toHaveTextContent('BA Basic');
+    expect(legend).toHaveTextContent('DCF Discounted cash flow');
   });
 
   it('shows the upgrade prompt when full and the server message when adding is refused', async () => {
@@ -132,15 +139,80 @@ describe('DashboardPage', () => {
 });
 
 describe('PlansPage', () => {
-  it('marks the current plan and shows the server 409 message on a refused change', async () => {
-    api.changeTier.mockRejectedValue(new ApiError(409, 'watchlist_over_limit', 'Remove 2 stocks before switching to Free.'));
+  it('shows each tier as the server describes it: description, limit, analysts; no invented prices', async () => {
+    renderWithProviders(<PlansPage />);
+    const pro = await screen.findByTestId('plan-pro');
+    expect(within(pro).getByTestId('plan-description')).toHaveTextContent('Ten stocks and the Buffett and Lynch analysts.');
+    expect(pro).toHaveTextContent('10 stocks on your watchlist');
+    expect(within(pro).getByLabelText('Warren Buffett')).toBeInTheDocument();
+    expect(within(pro).getByLabelText('Discounted cash flow (not included)')).toBeInTheDocument();
+    expect(screen.getByTestId('plans')).not.toHaveTextContent('$');
+    expect(screen.getByTestId('plans')).not.toHaveTextContent('—');
+  });
+
+  it('marks the current plan and explains a refused downgrade from the 409 details', async () => {
+    api.changeTier.mockRejectedValue(
+      new ApiError(409, 'watchlist_exceeds_tier', 'ann tracks 7 stocks but the Pro plan allows 5: remove 2 stocks first.', {
+        tracked: 7,
+        max_stocks: 5,
+        remove: 2,
+      }),
+    );
     renderWithProviders(<PlansPage />);
     const free = await screen.findByTestId('plan-free');
     expect(within(free).getByTestId('current-plan')).toBeInTheDocument();
     const user = userEvent.setup();
     await user.click(screen.getByTestId('choose-plan-pro'));
-    expect(await screen.findByTestId('plan-error')).toHaveTextContent('Remove 2 stocks before switching to Free.');
+    const err = await screen.findByTestId('plan-error');
+    expect(err).toHaveTextContent("Can't switch to Pro yet");
+    expect(err).toHaveTextContent('You track 7 stocks and the Pro plan allows 5. Remove 2 stocks from your dashboard first');
+    expect(err).not.toHaveTextContent('ann tracks');
     expect(api.changeTier.mock.calls[0]?.[0]).toBe('pro');
     expect(screen.getByTestId('choose-plan-expert')).toHaveTextContent('Upgrade to Expert');
+  });
+
+  it("shows the server's message for any other refusal", async () => {
+    api.changeTier.mockRejectedValue(new ApiError(402, 'payment_required', 'The payment for this plan was not approved.'));
+    renderWithProviders(<PlansPage />);
+    await userEvent.click(await screen.findByTestId('choose-plan-expert'));
+    expect(await screen.findByTestId('plan-error')).toHaveTextContent('The payment for this plan was not approved.');
+  });
+});
+
+describe('StockPage', () => {
+  const pending = () => new Promise<never>(() => {});
+  const renderStock = () =>
+    renderWithProviders(
+      <Routes>
+        <Route path="/stocks/:symbol" element={<StockPage />} />
+      </Routes>,
+      { route: '/stocks/ZZZ' },
+    );
+
+  it('shows only the key stats the data has (no dashes)', async () => {
+    api.getStock.mockResolvedValue(makeStock('ZZZ', { market_cap: 2.5e12, pe_ratio: 30.25, volume: null, week52_high: 120 }));
+    api.getHistory.mockReturnValue(pending());
+    api.getAnalysis.mockReturnValue(pending());
+    api.getFundamentals.mockReturnValue(pending());
+    renderStock();
+    const stats = await screen.findByTestId('key-stats');
+    expect(stats).toHaveTextContent('Market cap$2.50T');
+    expect(stats).toHaveTextContent('P/E30.25');
+    expect(stats).toHaveTextContent('52-week high$120.00');
+    expect(stats).not.toHaveTextContent('Volume');
+    expect(stats).not.toHaveTextContent('—');
+    expect(screen.getByTestId('stock-price')).toHaveTextContent('$10.00');
+  });
+
+  it('says "No price data" when the quote has no price', async () => {
+    api.getStock.mockResolvedValue(makeStock('ZZZ', { price: null, price_note: 'No close in the last 5 trading days.', change: null, change_percent: null }));
+    api.getHistory.mockResolvedValue({ symbol: 'ZZZ', source: 'snapshot', range: '1y', bars: [] });
+    api.getAnalysis.mockReturnValue(pending());
+    api.getFundamentals.mockReturnValue(pending());
+    renderStock();
+    expect(await screen.findByTestId('stock-no-price')).toHaveTextContent('No price data');
+    expect(screen.getByTestId('price-note')).toHaveTextContent('No close in the last 5 trading days.');
+    expect(screen.queryByTestId('stock-price')).toBeNull();
+    expect(await screen.findByText('No price history available.')).toBeInTheDocument();
   });
 });

@@ -76,15 +76,15 @@ async def update_user(
 
 async def audit(
     session: AsyncSession,
-    actor: User,
+    actor: User | None,
     action: str,
     target_type: str,
     target_id: int | str,
     details: dict[str, Any],
 ) -> AuditLog:
-    """Record an admin action in the caller's transaction."""
+    """Record an admin action in the caller's transaction (actor None: the command line)."""
     entry = AuditLog(
-        actor_user_id=actor.id,
+        actor_user_id=actor.id if actor is not None else None,
         action=action,
         target_type=target_type,
         target_id=str(target_id),

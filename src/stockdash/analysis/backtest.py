@@ -14,9 +14,9 @@ import itertools
 import math
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -27,9 +27,12 @@ from rich.table import Table
 
 from stockdash.analysis.analysts import run_all
 from stockdash.analysis.context import (
+    DEFAULT_CREDIT_SPREAD,
     DEFAULT_EQUITY_RISK_PREMIUM,
     DEFAULT_RISK_FREE_RATE,
+    DEFAULT_TAX_RATE,
     MarketContext,
+    check_rates,
     sector_pe_medians,
 )
 from stockdash.analysis.metrics import daily_returns, finite, usable_bars
@@ -38,8 +41,11 @@ from stockdash.analysis.performance import (
     EquityPoint,
     ModelPerformance,
     ModelPerformanceReport,
+    PeriodModel,
+    PeriodTable,
 )
 from stockdash.analysis.schemas import MODEL_NAMES, ModelName
+from stockdash.core.config import get_settings
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import Bar, FundamentalsYear, Profile, Quote, StockData
 
@@ -49,19 +55,32 @@ DEFAULT_DOC_PATH = Path("docs/model-performance.md")
 TOP_FRACTION = 0.2
 STALE_DAYS = 7  # a stock needs a close within a week before t to be in the universe
 MONTHS_PER_YEAR = 12
-BROAD_UNIVERSE_FROM = date(2023, 1, 1)  # most snapshot histories start in January 2023
+SEGMENT_JUMP = 1.5  # a universe size change by this factor starts a new sub-period
+LEADERS = 4  # best performers named to illustrate survivorship in the first sub-period
+FEW_MONTHS = 12  # a sub-period shorter than this is flagged as too short to read
 
 SOURCE = (
     "Offline snapshot shipped with stockdash: daily prices from Yahoo Finance via yfinance "
     "(adjusted, as collected in the repository's shared data), annual fundamentals from SEC "
-    "EDGAR XBRL, filing dates estimated as fiscal period end + 75 days."
+    "EDGAR XBRL with gaps filled from yfinance annual statements, filing dates estimated as "
+    "fiscal period end + 75 days."
 )
-NOTE = (
-    "Survivorship bias: the universe is the ~99 large caps that are S&P 500 members today and "
-    "have price history in the snapshot (25 before 2023). Every one of them survived, so "
-    "these figures demonstrate the point-in-time method, not the models' real skill. "
-    "Not investment advice."
-)
+SKILL = "these figures demonstrate the point-in-time method, not the models' skill"
+
+
+@dataclass(frozen=True, slots=True)
+class Assumptions:
+    """Finance settings the analysts and the Sharpe/Sortino ratios use, constant over time."""
+
+    risk_free_rate: float = DEFAULT_RISK_FREE_RATE
+    equity_risk_premium: float = DEFAULT_EQUITY_RISK_PREMIUM
+    credit_spread: float = DEFAULT_CREDIT_SPREAD
+    tax_rate: float = DEFAULT_TAX_RATE
+
+    def __post_init__(self) -> None:
+        check_rates(self.risk_free_rate, self.equity_risk_premium, self.credit_spread,
+                    self.tax_rate)  # fmt: skip
+
 
 Progress = Callable[[int, int], None]
 
@@ -70,6 +89,8 @@ class SnapshotLike(Protocol):
     """The part of SnapshotProvider the backtest reads."""
 
     def known_symbols(self) -> frozenset[str]: ...
+
+    def fundamentals_sources(self, symbol: str) -> dict[int, dict[str, str]]: ...
 
     def universe_profiles(self) -> dict[str, Profile]: ...
 
@@ -202,18 +223,20 @@ def market_context_at(
     stocks: Sequence[StockData],
     index_returns: Mapping[date, float],
     day: date,
-    risk_free_rate: float = DEFAULT_RISK_FREE_RATE,
-    equity_risk_premium: float = DEFAULT_EQUITY_RISK_PREMIUM,
+    assumptions: Assumptions | None = None,
 ) -> MarketContext:
     """What build_market_context gives for these stocks, reusing a precomputed index."""
     # A daily index return only uses closes of that day and the day before, so slicing the
     # full-period index at t equals recomputing it from every symbol's bars up to t (tested).
+    rates = assumptions or Assumptions()
     return MarketContext(
         sector_pe_median=sector_pe_medians(stocks),
         index_returns={d: r for d, r in index_returns.items() if d <= day},
-        risk_free_rate=risk_free_rate,
-        equity_risk_premium=equity_risk_premium,
+        risk_free_rate=rates.risk_free_rate,
+        equity_risk_premium=rates.equity_risk_premium,
         as_of=day,
+        credit_spread=rates.credit_spread,
+        tax_rate=rates.tax_rate,
     )
 
 
@@ -241,11 +264,13 @@ def scores_at(
     day: date,
     models: Sequence[ModelName] = ALL,
     index_returns: Mapping[date, float] | None = None,
+    assumptions: Assumptions | None = None,
 ) -> dict[ModelName, dict[str, float]]:
     """Point-in-time scores of the universe at day."""
     stocks = universe_at(panel, day)
     index = index_returns if index_returns is not None else all_index_returns(panel)
-    return score_universe(stocks, market_context_at(list(stocks.values()), index, day), models)
+    ctx = market_context_at(list(stocks.values()), index, day, assumptions)
+    return score_universe(stocks, ctx, models)
 
 
 def close_on_or_before(series: Series, day: date) -> float | None:
@@ -419,6 +444,7 @@ class Month:
     universe_size: int
     universe_return: float
     models: Mapping[ModelName, ModelMonth]
+    symbols: frozenset[str] = frozenset()  # the universe of this month
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +468,36 @@ class ModelSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of months whose universe size stays within a factor 1.5 of its first month."""
+
+    start: date
+    end: date
+    months: int
+    min_size: int
+    max_size: int
+    symbols: int  # distinct symbols in the universe during the segment
+    symbols_so_far: int = 0  # distinct symbols in this and every earlier segment
+
+
+@dataclass(frozen=True, slots=True)
+class DataProfile:
+    """Facts about the data a run used, derived from the panel (the report quotes them)."""
+
+    symbols: int  # with a close on at least one rebalance date
+    segments: tuple[Segment, ...]  # sub-periods of a stable universe size, oldest first
+    leaders: tuple[tuple[str, float], ...]  # best total returns over the first sub-period
+    fiscal_years: int  # symbol-years filed on or before the period end
+    estimated_filings: int  # ... whose filing date is an estimate
+    yfinance_fields: int  # year-fields filled from a yfinance source instead of SEC
+    debt_long_term_only: int  # symbol-years whose debt is SEC long-term debt only
+    debt_total: int  # symbol-years with total debt (yfinance)
+    yfinance_top_fields: tuple[str, ...] = ()  # the most often filled fields
+    yfinance_sources: tuple[str, ...] = ()  # the yfinance data sets that filled them
+    debt_total_from: int | None = None  # earliest fiscal year with total debt
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestResult:
     """Every holding period plus the per-model summaries."""
 
@@ -451,6 +507,8 @@ class BacktestResult:
     months: tuple[Month, ...]
     models: tuple[ModelSummary, ...]
     seconds: float
+    assumptions: Assumptions = Assumptions()
+    data: DataProfile | None = None
 
     @property
     def rebalances(self) -> int:
@@ -458,7 +516,7 @@ class BacktestResult:
         return len(self.months)
 
 
-def summarise(model: ModelName, months: Sequence[Month]) -> ModelSummary:
+def summarise(model: ModelName, months: Sequence[Month], risk_free: float = 0.0) -> ModelSummary:
     """Summary of one model over the given months (hit = top quintile net > universe)."""
     rows = [m.models[model] for m in months]
     net = [r.net for r in rows]
@@ -476,8 +534,8 @@ def summarise(model: ModelName, months: Sequence[Month]) -> ModelSummary:
         top_quintile_return=top,
         universe_return=base,
         excess_return=top - base,
-        sharpe=sharpe(net),
-        sortino=sortino(net),
+        sharpe=sharpe(net, risk_free),
+        sortino=sortino(net, risk_free),
         max_drawdown=max_drawdown(curve),
         average_turnover=statistics.fmean([r.turnover for r in rows]) if rows else 0.0,
         months=len(months),
@@ -510,13 +568,14 @@ def simulate(
     transaction_cost_bps: float = 10.0,
     models: Sequence[ModelName] = ALL,
     progress: Progress | None = None,
+    assumptions: Assumptions | None = None,
 ) -> list[Month]:
     """Score at each rebalance date and hold the top quintile until the next one."""
     index = all_index_returns(panel)
     held: dict[ModelName, dict[str, float]] = {m: {} for m in models}
     months: list[Month] = []
     for i, (start, end) in enumerate(itertools.pairwise(dates)):
-        scores = scores_at(panel, start, models, index)
+        scores = scores_at(panel, start, models, index, assumptions)
         returns = forward_returns(panel, scores[models[0]], start, end)
         rows: dict[ModelName, ModelMonth] = {}
         for model in models:
@@ -524,10 +583,116 @@ def simulate(
                 scores[model], returns, held[model], transaction_cost_bps
             )
         universe = statistics.fmean(returns.values()) if returns else 0.0
-        months.append(Month(start, end, len(returns), universe, rows))
+        months.append(Month(start, end, len(returns), universe, rows, frozenset(returns)))
         if progress:
             progress(i + 1, len(dates) - 1)
     return months
+
+
+def universe_segments(months: Sequence[Month]) -> list[list[Month]]:
+    """Consecutive months grouped while the universe size stays within 1.5x of the group's first."""
+    groups: list[list[Month]] = []
+    for month in months:
+        base = groups[-1][0].universe_size if groups else 0
+        if base and 1 / SEGMENT_JUMP <= month.universe_size / base <= SEGMENT_JUMP:
+            groups[-1].append(month)
+        else:
+            groups.append([month])
+    return groups
+
+
+def _segment(months: Sequence[Month]) -> Segment:
+    sizes = [m.universe_size for m in months]
+    return Segment(
+        start=months[0].start,
+        end=months[-1].end,
+        months=len(months),
+        min_size=min(sizes),
+        max_size=max(sizes),
+        symbols=len(frozenset().union(*(m.symbols for m in months))),
+    )
+
+
+def _leaders(
+    panel: Panel, symbols: Iterable[str], start: date, end: date
+) -> list[tuple[str, float]]:
+    """The LEADERS best close-to-close total returns between start and end."""
+    returns = forward_returns(panel, symbols, start, end)
+    return sorted(returns.items(), key=lambda item: (-item[1], item[0]))[:LEADERS]
+
+
+@dataclass
+class _Facts:
+    years: int = 0
+    estimated: int = 0
+    yfinance: Counter[str] = field(default_factory=Counter)  # field name -> fills
+    yfinance_sources: set[str] = field(default_factory=set)
+    lt_debt: int = 0
+    total_debt: list[int] = field(default_factory=list)  # fiscal years with total debt
+
+
+def _fundamentals_facts(
+    panel: Panel, sources: Mapping[str, Mapping[int, Mapping[str, str]]], until: date
+) -> _Facts:
+    """Filed years, estimated filing dates, yfinance fills and debt definitions up to `until`."""
+    facts = _Facts()
+    for symbol, series in panel.items():
+        provenance = sources.get(symbol, {})
+        for year in series.fundamentals:
+            if year.filed > until:
+                continue
+            fields = year.sources or provenance.get(year.fiscal_year, {})
+            facts.years += 1
+            facts.estimated += year.filed_estimated
+            for name, origin in fields.items():
+                if "yfinance" in origin:
+                    facts.yfinance[name] += 1
+                    facts.yfinance_sources.add(origin.split()[0])
+            if year.total_debt is None:
+                continue
+            if "long-term debt only" in fields.get("total_debt", ""):
+                facts.lt_debt += 1
+            else:
+                facts.total_debt.append(year.fiscal_year)
+    return facts
+
+
+def _segments_with_totals(groups: Sequence[Sequence[Month]]) -> tuple[Segment, ...]:
+    """Segments with the running count of distinct symbols seen so far."""
+    seen: set[str] = set()
+    out = []
+    for group in groups:
+        for month in group:
+            seen |= month.symbols
+        out.append(replace(_segment(group), symbols_so_far=len(seen)))
+    return tuple(out)
+
+
+def profile_data(
+    panel: Panel,
+    months: Sequence[Month],
+    sources: Mapping[str, Mapping[int, Mapping[str, str]]],
+) -> DataProfile:
+    """What the run's data looked like: universe sizes, leaders, filing and field provenance."""
+    groups = universe_segments(months)
+    first = groups[0] if len(groups) > 1 else []
+    first_symbols = frozenset().union(*(m.symbols for m in first))
+    in_period = frozenset().union(*(m.symbols for m in months))
+    leaders = _leaders(panel, first_symbols, first[0].start, first[-1].end) if first else []
+    facts = _fundamentals_facts(panel, sources, months[-1].end if months else date.min)
+    return DataProfile(
+        symbols=len(in_period),
+        segments=_segments_with_totals(groups),
+        leaders=tuple(leaders),
+        fiscal_years=facts.years,
+        estimated_filings=facts.estimated,
+        yfinance_fields=sum(facts.yfinance.values()),
+        yfinance_top_fields=tuple(name for name, _ in facts.yfinance.most_common(3)),
+        yfinance_sources=tuple(sorted(facts.yfinance_sources)),
+        debt_long_term_only=facts.lt_debt,
+        debt_total=len(facts.total_debt),
+        debt_total_from=min(facts.total_debt, default=None),
+    )
 
 
 async def run_backtest(
@@ -539,10 +704,12 @@ async def run_backtest(
     models: Sequence[ModelName] = ALL,
     progress: Progress | None = None,
     symbols: Iterable[str] | None = None,
+    assumptions: Assumptions | None = None,
 ) -> BacktestResult:
     """Monthly point-in-time backtest over [start, end] (defaults: 2016-04-01 .. last bar)."""
     if not models or transaction_cost_bps < 0:
         raise ValueError("need at least one model and a non-negative transaction cost")
+    rates = assumptions or Assumptions()
     began = time.perf_counter()
     panel = await load_panel(snapshot, symbols)
     last = max((s.bars[-1].date for s in panel.values()), default=date.min)
@@ -556,32 +723,172 @@ async def run_backtest(
         transaction_cost_bps=transaction_cost_bps,
         models=models,
         progress=progress,
+        assumptions=rates,
     )
+    sources = {s: snapshot.fundamentals_sources(s) for s in panel}
     return BacktestResult(
         period_start=dates[0],
         period_end=dates[-1],
         transaction_cost_bps=transaction_cost_bps,
         months=tuple(months),
-        models=tuple(summarise(m, months) for m in models),
+        models=tuple(summarise(m, months, rates.risk_free_rate) for m in models),
         seconds=time.perf_counter() - began,
+        assumptions=rates,
+        data=profile_data(panel, months, sources),
     )
 
 
 # --- output -------------------------------------------------------------------------------------
 
 
+def note(result: BacktestResult) -> str:
+    """Survivorship and skill disclaimer with the universe figures of this run."""
+    data = result.data
+    if data is None:
+        universe = "the S&P 500 members of today that have price history in the snapshot"
+    elif len(data.segments) > 1:
+        earlier = ", ".join(
+            f"{before.symbols_so_far} before {after.start}"
+            for before, after in itertools.pairwise(data.segments)
+        )
+        universe = (
+            f"the {data.symbols} S&P 500 members of today that have price history in the "
+            f"snapshot (only {earlier})"
+        )
+    else:
+        universe = (
+            f"the {data.symbols} S&P 500 members of today that have price history in the snapshot"
+        )
+    return (
+        f"Survivorship bias: the universe is {universe}. Every one of them survived, so "
+        f"{SKILL}. Not investment advice."
+    )
+
+
+def caveats(result: BacktestResult) -> list[str]:
+    """The run's caveats, with its own counts and settings."""
+    data, rates = result.data, result.assumptions
+    items = [
+        "Survivorship bias (see the first line): only today's survivors are in the universe.",
+        "The snapshot histories are dividend-adjusted, so older closes sit below the traded price; "
+        "P/E and dividend yield in early years are computed on the adjusted price (P/E biased low, "
+        "yield high, by roughly the cumulative dividends since).",
+        "P/E uses the latest annual diluted EPS, not the trailing-twelve-month EPS of a live quote.",
+        "Restated figures: the SEC XBRL company facts give recent fiscal years as restated in later "
+        "10-Ks (older years as first filed), so at a date t a figure may already include a "
+        "restatement published after t.",
+        f"Constant risk-free rate: {_rate(rates.risk_free_rate)} (setting RISK_FREE_RATE) on every "
+        "date, both in the analysts' CAPM/WACC and in Sharpe and Sortino; historical T-bill rates "
+        "are not used.",
+        "Sectors and industries (Lynch's cyclical rule) are today's classification.",
+    ]
+    if data is None:
+        return items
+    items[4:4] = [
+        f"Filing dates: {data.estimated_filings} of the {data.fiscal_years} fiscal years used "
+        "carry no filing date in the source and are estimated as period end + 75 days; some "
+        "10-Ks were public earlier, late filers later.",
+        f"{data.yfinance_fields} year-fields (most often "
+        f"{', '.join(f.replace('_', ' ') for f in data.yfinance_top_fields) or 'none'}) come "
+        f"from yfinance ({', '.join(data.yfinance_sources) or 'none'}) where SEC lacks them: "
+        "values as reported years later, not as first filed.",
+        f"Debt definition changes: {data.debt_long_term_only} symbol-years carry SEC long-term "
+        f"debt only (no short-term borrowings) and {data.debt_total} the yfinance total debt"
+        + (f" (fiscal years {data.debt_total_from} on)" if data.debt_total_from else "")
+        + "; debt/equity and net debt step up where the definition changes, which can move the "
+        "Buffett, Lynch and DCF scores at that boundary.",
+    ]
+    if len(data.segments) > 1:
+        first = data.segments[0]
+        leaders = ", ".join(f"{s} {r * 100:+.0f} %" for s, r in data.leaders)
+        items.append(
+            f"Universe size changes: {_segment_list(data.segments)}. Before "
+            f"{data.segments[1].start} only {first.symbols} symbols have history, so each "
+            f"quintile holds about {max(1, round(first.max_size * TOP_FRACTION))} stocks and the "
+            f"figures are noisy; their best performers over that period were {leaders}."
+        )
+    short = [g for g in data.segments if g.months < FEW_MONTHS and len(data.segments) > 1]
+    if short:
+        items.append(
+            "Too short to read: "
+            + "; ".join(f"{g.start} to {g.end} ({g.months} months)" for g in short)
+            + ". Their figures are shown for completeness only."
+        )
+    return items
+
+
+def _segment_list(segments: Sequence[Segment]) -> str:
+    """'2016-04-01 to 2023-01-03: 25 stocks; ...'."""
+    return "; ".join(f"{g.start} to {g.end}: {_size_range(g)} stocks" for g in segments)
+
+
+def _size_range(segment: Segment) -> str:
+    low, high = segment.min_size, segment.max_size
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def _rate(value: float) -> str:
+    return f"{value * 100:g} %"
+
+
+def _period_models(summaries: Sequence[ModelSummary]) -> list[PeriodModel]:
+    return [
+        PeriodModel(
+            model=s.model,
+            rank_ic=s.rank_ic,
+            rank_ic_t_stat=s.rank_ic_t_stat,
+            hit_rate=s.hit_rate,
+            top_quintile_return=s.top_quintile_return,
+            universe_return=s.universe_return,
+            excess_return=s.excess_return,
+            sharpe=s.sharpe,
+            sortino=s.sortino,
+            max_drawdown=s.max_drawdown,
+            average_turnover=s.average_turnover,
+            months=s.months,
+        )
+        for s in summaries
+    ]
+
+
+def periods(result: BacktestResult) -> list[tuple[str, list[Month], list[ModelSummary]]]:
+    """(label, months, summaries) of each universe-size sub-period; empty if there is only one."""
+    groups = universe_segments(result.months)
+    if len(groups) < 2:
+        return []
+    models = [s.model for s in result.models]
+    rf = result.assumptions.risk_free_rate
+    return [
+        (
+            f"{_size_range(_segment(chosen))} stocks",
+            chosen,
+            [summarise(m, chosen, rf) for m in models],
+        )
+        for chosen in groups
+    ]
+
+
 def to_report(
     result: BacktestResult, generated_at: datetime | None = None
 ) -> ModelPerformanceReport:
     """The API/JSON form of a result."""
+    rates = result.assumptions
     return ModelPerformanceReport(
         source=SOURCE,
         generated_at=generated_at or datetime.now(UTC),
-        note=NOTE,
+        note=note(result),
         period_start=result.period_start,
         period_end=result.period_end,
         rebalances=result.rebalances,
         transaction_cost_bps=result.transaction_cost_bps,
+        risk_free_rate=rates.risk_free_rate,
+        assumptions={
+            "risk_free_rate": rates.risk_free_rate,
+            "equity_risk_premium": rates.equity_risk_premium,
+            "credit_spread": rates.credit_spread,
+            "tax_rate": rates.tax_rate,
+        },
+        caveats=caveats(result),
         models=[
             ModelPerformance(
                 model=s.model,
@@ -595,9 +902,21 @@ def to_report(
                 sortino=s.sortino,
                 max_drawdown=s.max_drawdown,
                 months=s.months,
+                average_turnover=s.average_turnover,
                 equity_curve=[EquityPoint(date=d, value=v) for d, v in s.equity_curve],
             )
             for s in result.models
+        ],
+        periods=[
+            PeriodTable(
+                label=label,
+                start=chosen[0].start,
+                end=chosen[-1].end,
+                min_universe=min(m.universe_size for m in chosen),
+                max_universe=max(m.universe_size for m in chosen),
+                models=_period_models(summaries),
+            )
+            for label, chosen, summaries in periods(result)
         ],
     )
 
@@ -636,34 +955,24 @@ def _sizes(months: Sequence[Month]) -> str:
 
 
 def _segments(result: BacktestResult) -> list[str]:
-    """Tables for the narrow (pre-2023) and broad universe periods."""
+    """One table per universe-size sub-period."""
     out: list[str] = []
-    models = [s.model for s in result.models]
-    for label, chosen in (
-        (
-            "narrow universe, before 2023",
-            [m for m in result.months if m.start < BROAD_UNIVERSE_FROM],
-        ),
-        (
-            "broad universe, 2023 onwards",
-            [m for m in result.months if m.start >= BROAD_UNIVERSE_FROM],
-        ),
-    ):
-        if chosen:
-            out += [
-                "",
-                f"### {chosen[0].start} to {chosen[-1].end} ({label}, {_sizes(chosen)} stocks)",
-                "",
-                *_table([summarise(m, chosen) for m in models]),
-            ]
+    for label, chosen, summaries in periods(result):
+        out += [
+            "",
+            f"### {chosen[0].start} to {chosen[-1].end} ({label}, {len(chosen)} months)",
+            "",
+            *_table(summaries),
+        ]
     return out
 
 
 def render_markdown(result: BacktestResult, report: ModelPerformanceReport) -> str:
     """docs/model-performance.md: source first, then figures, definitions and caveats."""
+    segments = _segments(result)
     return "\n".join(
         [
-            f"Data: {SOURCE} {NOTE}",
+            f"Data: {SOURCE} {report.note}",
             "",
             "# Analyst model performance (backtest)",
             "",
@@ -676,54 +985,53 @@ def render_markdown(result: BacktestResult, report: ModelPerformanceReport) -> s
             "## Whole period",
             "",
             *_table(result.models),
+            *(["", "## By universe size", *segments] if segments else []),
             "",
-            "## By universe size",
-            *_segments(result),
+            *_definitions(result.assumptions),
             "",
-            *_DEFINITIONS,
+            "## Caveats",
+            "",
+            *[f"* {item}" for item in report.caveats],
+            "",
         ]
     )
 
 
-_DEFINITIONS = [
-    "## Method",
-    "",
-    "* **Rebalance dates**: the first trading day of each month in the period; the last date only "
-    "closes the final holding period.",
-    "* **Point in time**: at each date t a stock's data is rebuilt from bars dated <= t and fiscal "
-    "years whose (estimated) filing date is <= t. Its quote is derived from the close at t: P/E = "
-    "price / latest filed diluted EPS, market cap = price x latest filed diluted shares, dividend "
-    "yield = latest filed dividends per share / price, P/B and P/S from the same year, 52-week "
-    "range from the bars. Sector P/E medians and the equal-weight index (for beta) use the same "
-    "point-in-time universe. Analysts use a risk-free rate of 4 % and an equity risk premium of 5 %.",
-    "* **Universe**: every snapshot symbol with a close in the week up to t.",
-    "* **Rank IC**: Spearman correlation (average ranks for ties) between the scores at t and the "
-    "next month's close-to-close return; averaged over months, t-stat = mean / (stdev / sqrt n). "
-    "Months in which every score is equal are skipped.",
-    "* **Top quintile**: equal weight on the round(20 % x N) highest scores; stocks tied at the "
-    "cut-off share the remaining slots equally. Held for one month; costs = cost bps x one-way "
-    "turnover (fraction of the portfolio bought, against drifted weights; the first purchase "
-    "counts as 1.0).",
-    "* **Universe return**: equal-weight mean of every universe stock's monthly return, no costs.",
-    "* **Hit rate**: share of months where the top quintile's net return beats the universe return.",
-    "* **Annualised returns** are geometric; **excess** = top quintile minus universe (p.a.). "
-    "**Sharpe** and **Sortino** use monthly net returns, a risk-free rate of 0 and sqrt(12) "
-    "annualisation; Sortino's downside deviation is sqrt(mean(min(r, 0)^2)) over all months. "
-    "**Max drawdown** is measured on the monthly top-quintile equity curve.",
-    "",
-    "## Caveats",
-    "",
-    "* Survivorship bias (see the first line): only today's survivors are in the universe.",
-    "* The snapshot histories are dividend-adjusted, so older closes sit below the traded price; "
-    "P/E and dividend yield in early years are computed on the adjusted price (P/E biased low, "
-    "yield high, by roughly the cumulative dividends since).",
-    "* P/E uses the latest annual diluted EPS, not the trailing-twelve-month EPS of a live quote.",
-    "* Filing dates are estimates (period end + 75 days); some 10-Ks were public earlier.",
-    "* Sectors are today's classification.",
-    "* Before 2023 only 25 symbols have history (among them NVDA, TSLA, AVGO and LLY), so each quintile holds about five "
-    "stocks and the figures are noisy.",
-    "",
-]
+def _definitions(rates: Assumptions) -> list[str]:
+    return [
+        "## Method",
+        "",
+        "* **Rebalance dates**: the first trading day of each month in the period; the last date "
+        "only closes the final holding period.",
+        "* **Point in time**: at each date t a stock's data is rebuilt from bars dated <= t and "
+        "fiscal years whose (estimated) filing date is <= t. Its quote is derived from the close "
+        "at t: P/E = price / latest filed diluted EPS, market cap = price x latest filed diluted "
+        "shares, dividend yield = latest filed dividends per share / price, P/B and P/S from the "
+        "same year, 52-week range from the bars. Sector P/E medians and the equal-weight index "
+        "(for beta) use the same point-in-time universe. Analysts use a constant risk-free rate "
+        f"of {_rate(rates.risk_free_rate)}, an equity risk premium of "
+        f"{_rate(rates.equity_risk_premium)}, a credit spread of {_rate(rates.credit_spread)} "
+        f"and a tax rate of {_rate(rates.tax_rate)} (the settings when the backtest ran).",
+        "* **Universe**: every snapshot symbol with a close in the week up to t.",
+        "* **Rank IC**: Spearman correlation (average ranks for ties) between the scores at t and "
+        "the next month's close-to-close return; averaged over months, t-stat = mean / (stdev / "
+        "sqrt n). Months in which every score is equal are skipped.",
+        "* **Top quintile**: equal weight on the round(20 % x N) highest scores; stocks tied at "
+        "the cut-off share the remaining slots equally. Held for one month; costs = cost bps x "
+        "one-way turnover (fraction of the portfolio bought, against drifted weights; the first "
+        "purchase counts as 1.0).",
+        "* **Universe return**: equal-weight mean of every universe stock's monthly return, no "
+        "costs.",
+        "* **Hit rate**: share of months where the top quintile's net return beats the universe "
+        "return.",
+        "* **Annualised returns** are geometric; **excess** = top quintile minus universe (p.a.). "
+        "**Sharpe** and **Sortino** use monthly net returns minus the constant risk-free rate / 12 "
+        f"({_rate(rates.risk_free_rate)} a year) and sqrt(12) annualisation; Sortino's downside "
+        "deviation is sqrt(mean(min(excess, 0)^2)) over all months. **Max drawdown** is measured "
+        "on the monthly top-quintile equity curve.",
+        "* **Sub-periods**: a new one starts whenever the universe size changes by a factor of "
+        "1.5 or more from the first month of the current one; each gets its own table.",
+    ]
 
 
 def write_outputs(result: BacktestResult, out: Path, doc: Path | None) -> ModelPerformanceReport:
@@ -737,6 +1045,17 @@ def write_outputs(result: BacktestResult, out: Path, doc: Path | None) -> ModelP
     return report
 
 
+def settings_assumptions() -> Assumptions:
+    """The finance assumptions from the process settings (RISK_FREE_RATE and friends)."""
+    settings = get_settings()
+    return Assumptions(
+        risk_free_rate=settings.risk_free_rate,
+        equity_risk_premium=settings.equity_risk_premium,
+        credit_spread=settings.dcf_credit_spread,
+        tax_rate=settings.dcf_tax_rate,
+    )
+
+
 def main(
     start: date | None = None,
     end: date | None = None,
@@ -744,6 +1063,7 @@ def main(
     out: Path | None = None,
     doc: Path | None = DEFAULT_DOC_PATH,
     snapshot: SnapshotLike | None = None,
+    assumptions: Assumptions | None = None,
 ) -> BacktestResult:
     """CLI entry: run the backtest with a progress bar, write JSON + markdown, print a table."""
     console = Console()
@@ -756,7 +1076,12 @@ def main(
 
         result = asyncio.run(
             run_backtest(
-                source, start=start, end=end, transaction_cost_bps=cost_bps, progress=advance
+                source,
+                start=start,
+                end=end,
+                transaction_cost_bps=cost_bps,
+                progress=advance,
+                assumptions=assumptions or settings_assumptions(),
             )
         )
     target = out or DEFAULT_RESULTS_PATH

@@ -13,6 +13,8 @@ from stockdash.market.types import StockData
 
 DEFAULT_RISK_FREE_RATE = 0.04
 DEFAULT_EQUITY_RISK_PREMIUM = 0.05
+DEFAULT_CREDIT_SPREAD = 0.015  # pre-tax cost of debt = rf + spread (roughly a BBB/A spread)
+DEFAULT_TAX_RATE = 0.21  # US federal statutory corporate rate since 2018
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,17 @@ class MarketContext:
     risk_free_rate: float = DEFAULT_RISK_FREE_RATE
     equity_risk_premium: float = DEFAULT_EQUITY_RISK_PREMIUM
     as_of: date = date(1970, 1, 1)
+    credit_spread: float = DEFAULT_CREDIT_SPREAD
+    tax_rate: float = DEFAULT_TAX_RATE
+
+    def parameters(self) -> dict[str, float]:
+        """The finance assumptions every analysis depends on (part of the cache key)."""
+        return {
+            "risk_free_rate": self.risk_free_rate,
+            "equity_risk_premium": self.equity_risk_premium,
+            "credit_spread": self.credit_spread,
+            "tax_rate": self.tax_rate,
+        }
 
 
 def sector_pe_medians(stocks: Iterable[StockData]) -> dict[str, float]:
@@ -46,20 +59,31 @@ def equal_weight_index_returns(stocks: Iterable[StockData]) -> dict[date, float]
     return {day: mean(values) for day, values in sorted(by_date.items())}
 
 
+def check_rates(
+    risk_free_rate: float, equity_risk_premium: float, credit_spread: float, tax_rate: float
+) -> None:
+    """Raise ValueError unless every assumption is a finite rate in its sane range."""
+    for name, rate, low, high in (
+        ("risk_free_rate", risk_free_rate, -0.05, 0.30),
+        ("equity_risk_premium", equity_risk_premium, -0.05, 0.30),
+        ("credit_spread", credit_spread, 0.0, 0.30),
+        ("tax_rate", tax_rate, 0.0, 0.99),
+    ):
+        if finite(rate) is None or not low <= rate <= high:
+            raise ValueError(f"{name} must be a finite rate between {low} and {high}, got {rate!r}")
+
+
 def build_market_context(
     stocks: Iterable[StockData],
     risk_free_rate: float = DEFAULT_RISK_FREE_RATE,
     equity_risk_premium: float = DEFAULT_EQUITY_RISK_PREMIUM,
     as_of: date | None = None,
+    credit_spread: float = DEFAULT_CREDIT_SPREAD,
+    tax_rate: float = DEFAULT_TAX_RATE,
 ) -> MarketContext:
     """Context from a universe of stocks; as_of defaults to the latest quote date."""
     universe = list(stocks)
-    for name, rate in (
-        ("risk_free_rate", risk_free_rate),
-        ("equity_risk_premium", equity_risk_premium),
-    ):
-        if finite(rate) is None or not -0.05 <= rate <= 0.30:
-            raise ValueError(f"{name} must be a finite rate between -0.05 and 0.30, got {rate!r}")
+    check_rates(risk_free_rate, equity_risk_premium, credit_spread, tax_rate)
     latest = max((s.quote.as_of for s in universe), default=date(1970, 1, 1))
     return MarketContext(
         sector_pe_median=sector_pe_medians(universe),
@@ -67,4 +91,6 @@ def build_market_context(
         risk_free_rate=risk_free_rate,
         equity_risk_premium=equity_risk_premium,
         as_of=as_of or latest,
+        credit_spread=credit_spread,
+        tax_rate=tax_rate,
     )

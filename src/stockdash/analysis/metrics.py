@@ -49,6 +49,12 @@ def _positive(value: float | None) -> float | None:
     return number if number is not None and number > 0 else None
 
 
+def _non_negative(value: float | None) -> float | None:
+    """A balance that cannot be negative (debt, cash): None if it is."""
+    number = finite(value)
+    return number if number is not None and number >= 0 else None
+
+
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     """numerator / denominator if both finite and denominator > 0 (and the result finite)."""
     num, den = finite(numerator), finite(denominator)
@@ -146,6 +152,11 @@ class StockMetrics:
     beta: float | None
     beta_observations: int
     missing: Mapping[str, str] = field(default_factory=dict)
+    industry: str | None = None
+    price_source: str | None = None  # "quote" or "last close of <date>"; None without a price
+    total_debt: float | None = None
+    cash: float | None = None
+    net_debt_assumes_zero_cash: bool = False  # cash not reported: net debt = total debt
 
     @property
     def earnings_growth_undefined(self) -> bool:
@@ -184,7 +195,7 @@ def year_figures(year: FundamentalsYear) -> YearFigures:
     revenue = finite(year.revenue)
     net_income = finite(year.net_income)
     equity = finite(year.shareholders_equity)
-    debt = finite(year.total_debt)
+    debt = _non_negative(year.total_debt)
     capex = finite(year.capital_expenditure)
     return YearFigures(
         fiscal_year=year.fiscal_year,
@@ -196,13 +207,13 @@ def year_figures(year: FundamentalsYear) -> YearFigures:
         gross_margin=_ratio(year.gross_profit, revenue),
         operating_margin=_ratio(year.operating_income, revenue),
         net_margin=_ratio(net_income, revenue),
-        debt_to_equity=_ratio(debt, equity) if debt is not None and debt >= 0 else None,
+        debt_to_equity=_ratio(debt, equity) if debt is not None else None,
         fcf=free_cash_flow(year),
         operating_cash_flow=finite(year.operating_cash_flow),
         capital_expenditure=abs(capex) if capex is not None else None,
         depreciation_amortization=finite(year.depreciation_amortization),
         total_debt=debt,
-        cash=finite(year.cash),
+        cash=_non_negative(year.cash),
         shareholders_equity=equity,
         shares_outstanding=_positive(year.shares_outstanding),
         dividends_per_share=finite(year.dividends_per_share),
@@ -281,9 +292,12 @@ def _fundamental_figures(
     if values["gross_margin_stdev"] is None:
         missing["gross_margin_stdev"] = "fewer than 3 years of gross margin"
     debt, cash = _latest(years, "total_debt"), _latest(years, "cash")
+    values["total_debt"], values["cash"] = debt, cash
     values["net_debt"] = finite(debt - (cash or 0.0)) if debt is not None else None
     if values["net_debt"] is None:
         missing["net_debt"] = "total debt not reported"
+    if cash is None:
+        missing["cash"] = "no fiscal year published" if not years else "latest year lacks cash"
     for name, series in (
         ("revenue_cagr", [y.revenue for y in years]),
         ("net_income_cagr", [y.net_income for y in years]),
@@ -328,15 +342,28 @@ def _earnings_growth(figures: _FundamentalFigures) -> tuple[float | None, str | 
 
 # --- valuation --------------------------------------------------------------------------------
 
+FALLBACK_CLOSE_DAYS = 7  # a close this recent may stand in for a quote without a real price
 
-def price_of(quote: Quote, closes: Sequence[float]) -> float | None:
-    """Quote price if positive and finite, else the last close."""
-    return _positive(quote.price) or (closes[-1] if closes else None)
+
+def market_price(quote: Quote, bars: Sequence[Bar]) -> tuple[float | None, str]:
+    """(price, source or reason): the real quote price, else a close of the last week; never demo."""
+    if quote.source != "demo":
+        price = _positive(quote.price)
+        if price is not None:
+            return price, "quote"
+    if bars and bars[-1].date >= quote.as_of - timedelta(days=FALLBACK_CLOSE_DAYS):
+        return bars[-1].close, f"last close of {bars[-1].date.isoformat()}"
+    problem = (
+        "the quote price is a demo placeholder"
+        if quote.source == "demo"
+        else ("the quote has no price")
+    )
+    return None, f"no real price ({problem} and there is no close in the last week)"
 
 
 def earnings_per_share(quote: Quote, years: Sequence[YearFigures]) -> float | None:
-    """Quote (TTM) EPS, else the latest annual diluted EPS."""
-    eps = finite(quote.eps)
+    """Quote (TTM) EPS unless the quote is demo, else the latest annual diluted EPS."""
+    eps = finite(quote.eps) if quote.source != "demo" else None
     if eps is None and years:
         eps = years[-1].eps
     return eps
@@ -345,17 +372,19 @@ def earnings_per_share(quote: Quote, years: Sequence[YearFigures]) -> float | No
 def price_to_earnings(
     quote: Quote, years: Sequence[YearFigures], price: float | None
 ) -> tuple[float | None, bool, str | None]:
-    """(P/E, earnings negative, reason if None); uses quote P/E, else price / EPS."""
-    stated = finite(quote.pe_ratio)
-    if stated is not None and stated > 0:
-        return stated, False, None
+    """(P/E, earnings negative, reason if None); needs a real price; quote P/E, else price / EPS."""
     eps = earnings_per_share(quote, years)
     if eps is not None and eps <= 0:
         return None, True, "earnings are zero or negative"
+    if price is None:
+        return None, False, "no real price to divide by earnings"
+    stated = finite(quote.pe_ratio) if quote.source != "demo" else None
+    if stated is not None and stated > 0:
+        return stated, False, None
     if stated is not None and stated <= 0:
         return None, True, "quoted P/E is zero or negative"
-    if eps is None or price is None:
-        return None, False, "no EPS or price"
+    if eps is None:
+        return None, False, "no EPS reported"
     pe = _positive(price / eps)
     return pe, False, None if pe is not None else "P/E not representable"
 
@@ -364,19 +393,37 @@ def stock_pe(data: StockData) -> float | None:
     """P/E of one stock exactly as the metrics layer computes it (positive or None)."""
     as_of = data.quote.as_of
     years = [year_figures(f) for f in point_in_time_fundamentals(data.fundamentals, as_of)]
-    price = price_of(data.quote, closes_of(data.history, as_of))
+    price, _ = market_price(data.quote, usable_bars(data.history, as_of))
     return price_to_earnings(data.quote, years, price)[0]
 
 
 def dividend_yield(quote: Quote, years: Sequence[YearFigures], price: float | None) -> float | None:
-    """Quote dividend yield (fraction), else latest dividends per share / price."""
-    stated = finite(quote.dividend_yield)
+    """Quote dividend yield (fraction), else latest dividends per share / price; needs a price."""
+    if price is None:
+        return None
+    stated = finite(quote.dividend_yield) if quote.source != "demo" else None
     if stated is not None and stated >= 0:
         return stated
     dps = years[-1].dividends_per_share if years else None
-    if dps is None or dps < 0 or price is None:
+    if dps is None or dps < 0:
         return None
     return finite(dps / price)
+
+
+def price_to_book(quote: Quote, price: float | None) -> float | None:
+    """Quote P/B, only alongside a real price (it is price-derived)."""
+    if price is None or quote.source == "demo":
+        return None
+    return finite(quote.price_to_book)
+
+
+def market_capitalisation(data: StockData, price: float | None) -> float | None:
+    """Quote market cap when the quote is real and priced, else the profile's (never demo)."""
+    if data.quote.source != "demo" and price is not None:
+        stated = _positive(data.quote.market_cap)
+        if stated is not None:
+            return stated
+    return _positive(data.profile.market_cap) if data.profile.source != "demo" else None
 
 
 # --- price history ----------------------------------------------------------------------------
@@ -394,7 +441,7 @@ def closes_of(history: Sequence[Bar], as_of: date) -> list[float]:
 
 
 def simple_moving_average(closes: Sequence[float], window: int) -> float | None:
-    """Mean of the last `window` closes."""
+    """Mean of the last `window` closes (None if too few or the sum overflows)."""
     return finite(mean(closes[-window:])) if len(closes) >= window else None
 
 
@@ -410,9 +457,11 @@ def rsi_wilder(closes: Sequence[float], period: int = 14) -> float | None:
     for gain, loss in zip(gains[period:], losses[period:], strict=True):
         avg_gain = (avg_gain * (period - 1) + gain) / period
         avg_loss = (avg_loss * (period - 1) + loss) / period
+    if finite(avg_gain) is None or finite(avg_loss) is None:
+        return None  # the closes overflow floating point; RSI is not computable
     if avg_loss == 0:
         return 100.0 if avg_gain > 0 else 50.0
-    return 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
+    return finite(100.0 - 100.0 / (1.0 + avg_gain / avg_loss))
 
 
 def ema_series(values: Sequence[float], span: int) -> list[float]:
@@ -429,7 +478,7 @@ def ema_series(values: Sequence[float], span: int) -> list[float]:
 def macd(
     closes: Sequence[float], fast: int = 12, slow: int = 26, signal: int = 9
 ) -> tuple[float, float, float] | None:
-    """(MACD line, signal line, histogram) of the last close; needs slow + signal - 1 closes."""
+    """(MACD line, signal line, histogram) of the last close; None if too few closes or overflow."""
     fast_ema, slow_ema = ema_series(closes, fast), ema_series(closes, slow)
     if not slow_ema:
         return None
@@ -438,7 +487,11 @@ def macd(
     signal_ema = ema_series(line, signal)
     if not signal_ema:
         return None
-    return line[-1], signal_ema[-1], line[-1] - signal_ema[-1]
+    last, smooth = finite(line[-1]), finite(signal_ema[-1])
+    histogram = finite(last - smooth) if last is not None and smooth is not None else None
+    if last is None or smooth is None or histogram is None:
+        return None
+    return last, smooth, histogram
 
 
 def annualised_volatility(closes: Sequence[float]) -> float | None:
@@ -461,6 +514,8 @@ def week52_range(
         highs = [_positive(b.high) or b.close for b in recent]
         lows = [_positive(b.low) or b.close for b in recent]
         return max(highs), min(lows)
+    if quote.source == "demo":
+        return None, None
     return _positive(quote.week52_high), _positive(quote.week52_low)
 
 
@@ -474,14 +529,14 @@ def beta_against(
 ) -> tuple[float | None, int]:
     """OLS beta (cov/var, population) over the last 252 common dates; needs >= 60 of them."""
     common = sorted(d for d in stock_returns if d in index_returns)[-TRADING_DAYS:]
-    pairs = [(stock_returns[d], finite(index_returns[d])) for d in common]
-    xs = [x for _, x in pairs if x is not None]
-    ys = [y for y, x in pairs if x is not None]
+    pairs = [(finite(stock_returns[d]), finite(index_returns[d])) for d in common]
+    xs = [x for y, x in pairs if x is not None and y is not None]
+    ys = [y for y, x in pairs if x is not None and y is not None]
     if len(xs) < MIN_BETA_OBSERVATIONS:
         return None, len(xs)
     mean_x, mean_y = mean(xs), mean(ys)
     var_x = sum((x - mean_x) ** 2 for x in xs)
-    if var_x <= 0:
+    if not var_x > 0 or finite(var_x) is None:
         return None, len(xs)
     cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     return finite(cov / var_x), len(xs)
@@ -499,14 +554,15 @@ def compute_metrics(
     missing = dict(fund.missing)
     bars = usable_bars(data.history, as_of)
     closes = [b.close for b in bars]
-    price = price_of(data.quote, closes)
+    price, price_source = market_price(data.quote, bars)
+    if price is None:
+        missing["price"] = price_source
     pe, negative_earnings, pe_reason = price_to_earnings(data.quote, fund.years, price)
     growth, growth_source = _earnings_growth(fund)
     macd_values = macd(closes)
     high, low = week52_range(bars, data.quote, as_of)
     beta, beta_n = beta_against(daily_returns(bars), index_returns or {})
-    position = _week52_position(price, high, low)
-    drawdown = min(price / high - 1.0, 0.0) if price is not None and high else None
+    drawdown = finite(min(price / high - 1.0, 0.0)) if price is not None and high else None
     if pe_reason:
         missing["pe"] = pe_reason
     if growth is None:
@@ -516,8 +572,8 @@ def compute_metrics(
         as_of=as_of,
         sector=data.profile.sector,
         price=price,
-        market_cap=_positive(data.quote.market_cap) or _positive(data.profile.market_cap),
-        price_to_book=finite(data.quote.price_to_book),
+        market_cap=market_capitalisation(data, price),
+        price_to_book=price_to_book(data.quote, price),
         years=fund.years,
         roe=fund.values["roe"],
         roe_average=fund.values["roe_average"],
@@ -554,38 +610,63 @@ def compute_metrics(
         volatility=annualised_volatility(closes),
         week52_high=high,
         week52_low=low,
-        week52_position=position,
+        week52_position=_week52_position(price, high, low),
         drawdown_from_high=drawdown,
         beta=beta,
         beta_observations=beta_n,
         missing=missing,
+        industry=data.profile.industry,
+        price_source=price_source if price is not None else None,
+        total_debt=fund.values["total_debt"],
+        cash=fund.values["cash"],
+        net_debt_assumes_zero_cash=fund.values["net_debt"] is not None
+        and fund.values["cash"] is None,
     )
     return _with_history_reasons(metrics)
 
 
 def _week52_position(price: float | None, high: float | None, low: float | None) -> float | None:
     """Where the price sits in the 52-week range, 0 = low, 1 = high (clipped)."""
-    if price is None or high is None or low is None or high <= low:
+    if price is None or high is None or low is None or not high > low:
         return None
-    return min(max((price - low) / (high - low), 0.0), 1.0)
+    position = finite((price - low) / (high - low))
+    return None if position is None else min(max(position, 0.0), 1.0)
+
+
+# (figure, closes it needs, reason when there are fewer)
+_HISTORY_NEEDS = (
+    ("sma50", 50, "fewer than 50 daily closes"),
+    ("sma200", 200, "fewer than 200 daily closes"),
+    ("rsi14", 15, "fewer than 15 daily closes"),
+    ("macd", 34, "fewer than 34 daily closes"),
+    ("volatility", 21, "fewer than 21 daily closes"),
+)
+NOT_COMPUTABLE = "not computable: the daily closes overflow floating-point arithmetic"
 
 
 def _with_history_reasons(metrics: StockMetrics) -> StockMetrics:
-    """Record why each price-history figure is None."""
+    """Record why each price-history figure is None (too few closes vs not computable)."""
     missing = dict(metrics.missing)
-    needs = {
-        "sma50": "fewer than 50 daily closes",
-        "sma200": "fewer than 200 daily closes",
-        "rsi14": "fewer than 15 daily closes",
-        "macd": "fewer than 34 daily closes",
-        "volatility": "fewer than 21 daily closes",
-        "week52_position": "no 52-week range (no recent bars or quote high/low)",
-        "drawdown_from_high": "no 52-week high",
-        "beta": f"fewer than {MIN_BETA_OBSERVATIONS} daily returns overlapping the index",
+    for name, needed, too_few in _HISTORY_NEEDS:
+        if getattr(metrics, name) is None:
+            missing.setdefault(name, too_few if metrics.history_bars < needed else NOT_COMPUTABLE)
+    beta_reason = (
+        f"fewer than {MIN_BETA_OBSERVATIONS} finite daily returns overlapping the index "
+        f"({metrics.beta_observations})"
+        if metrics.beta_observations < MIN_BETA_OBSERVATIONS
+        else "not computable: the index or stock returns have no finite variance"
+    )
+    others = {
+        "week52_position": "no 52-week range (no recent bars or quote high/low) or no real price",
+        "drawdown_from_high": "no 52-week high or no real price",
+        "beta": beta_reason,
         "price": "no positive price in quote or history",
-        "dividend_yield": "no dividend yield or dividends per share reported",
+        "market_cap": "no market cap in a real quote or the profile",
+        "dividend_yield": "no dividend yield or dividends per share reported"
+        if metrics.price is not None
+        else "no real price to compute a yield",
     }
-    for name, reason in needs.items():
+    for name, reason in others.items():
         if getattr(metrics, name) is None:
             missing.setdefault(name, reason)
     return replace(metrics, missing=missing)

@@ -46,7 +46,36 @@ class ModelPerformance(_Frozen):
     sortino: float | None
     max_drawdown: float
     months: int
+    average_turnover: float | None = None  # one-way, fraction of the portfolio per month
     equity_curve: list[EquityPoint]
+
+
+class PeriodModel(_Frozen):
+    """One model's figures over one sub-period (no equity curve)."""
+
+    model: str
+    rank_ic: float | None
+    rank_ic_t_stat: float | None
+    hit_rate: float | None
+    top_quintile_return: float
+    universe_return: float
+    excess_return: float
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float
+    average_turnover: float
+    months: int
+
+
+class PeriodTable(_Frozen):
+    """The per-model table of one sub-period (e.g. before and after the universe broadens)."""
+
+    label: str
+    start: date
+    end: date
+    min_universe: int
+    max_universe: int
+    models: list[PeriodModel]
 
 
 class ModelPerformanceReport(_Frozen):
@@ -59,7 +88,11 @@ class ModelPerformanceReport(_Frozen):
     period_end: date
     rebalances: int
     transaction_cost_bps: float
+    risk_free_rate: float | None = None  # constant over the period (setting RISK_FREE_RATE)
+    assumptions: dict[str, float] = {}
+    caveats: list[str] = []
     models: list[ModelPerformance]
+    periods: list[PeriodTable] = []
 
 
 def load_report(path: Path | None = None) -> ModelPerformanceReport:

@@ -16,10 +16,14 @@ BULLISH_AT = 65.0
 BEARISH_AT = 40.0
 NEUTRAL_SCORE = 50.0
 SCORE_DECIMALS = 2
+# Below this confidence the factors are too few to take a side: the signal is neutral.
+CONFIDENCE_FLOOR = 0.35
 
 
-def signal_for(score: float) -> Signal:
-    """Bullish at score >= 65, bearish at score <= 40, neutral in between."""
+def signal_for(score: float, confidence: float = 1.0) -> Signal:
+    """Bullish at score >= 65, bearish at <= 40, else neutral; always neutral below the floor."""
+    if confidence < CONFIDENCE_FLOOR:
+        return "neutral"
     if score >= BULLISH_AT:
         return "bullish"
     if score <= BEARISH_AT:
@@ -99,17 +103,23 @@ class Analysis(_Strict):
         expected = score_from_points(points, max_points)
         if abs(expected - self.score) > 1e-9:
             raise ValueError(f"score {self.score} != {expected} recomputed from factors")
-        if self.signal != signal_for(self.score):
-            raise ValueError(f"signal {self.signal} does not match score {self.score}")
+        if self.signal != signal_for(self.score, self.confidence):
+            raise ValueError(
+                f"signal {self.signal} does not match score {self.score} "
+                f"at confidence {self.confidence}"
+            )
         return self
 
 
 class Consensus(_Strict):
-    """Combined view of several analysts."""
+    """Confidence-weighted view of several analysts (rules in `method`, docs/analysts.md)."""
 
     score: float = Field(ge=0, le=100)
     signal: Signal
     agreement: float = Field(ge=0, le=1)
+    confidence: float = Field(default=1.0, ge=0, le=1)
+    weights: dict[ModelName, float] = Field(default_factory=dict)
+    method: str = ""
 
 
 class LockedModel(_Strict):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable
+from datetime import date
 
-from stockdash.analysis.analysts import run_analyst
+from stockdash.analysis.analysts import METHODOLOGY_VERSIONS, run_analyst
 from stockdash.analysis.consensus import build_consensus
-from stockdash.analysis.context import MarketContext, build_market_context
+from stockdash.analysis.context import MarketContext, build_market_context, check_rates
 from stockdash.analysis.metrics import compute_metrics
 from stockdash.analysis.narrator import Narrator
 from stockdash.analysis.schemas import (
@@ -27,10 +30,33 @@ from stockdash.subscriptions import tiers
 logger = logging.getLogger(__name__)
 
 ALL_MODELS: tuple[ModelName, ...] = ("basic", "warren_buffett", "peter_lynch", "dcf_math")
+CACHE_PREFIX = "analysis:v2"
+
+
+def data_as_of(data: StockData) -> dict[str, str | float | None]:
+    """What dates and prices an analysis of `data` depends on (quote, last bar, last filing)."""
+    filed = max((f.filed for f in data.fundamentals), default=None)
+    return {
+        "quote_as_of": data.quote.as_of.isoformat(),
+        "quote_price": data.quote.price,
+        "quote_source": data.quote.source,
+        "last_bar": data.history[-1].date.isoformat() if data.history else None,
+        "last_filing": filed.isoformat() if filed else None,
+    }
+
+
+def analysis_cache_key(model: ModelName, data: StockData, ctx: MarketContext) -> str:
+    """Key on (symbol, model, data as-of, methodology version, hash of every parameter)."""
+    inputs = {**data_as_of(data), **ctx.parameters(), "context_as_of": ctx.as_of.isoformat()}
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:20]
+    return (
+        f"{CACHE_PREFIX}:{data.profile.symbol}:{model}:{data.quote.as_of.isoformat()}:"
+        f"{METHODOLOGY_VERSIONS[model]}:{digest}"
+    )
 
 
 class AnalysisService:
-    """Runs analysts on market data; results are cached per (symbol, model, data as-of)."""
+    """Runs analysts on market data; results are cached per (symbol, model, data as-of, params)."""
 
     def __init__(
         self,
@@ -38,22 +64,44 @@ class AnalysisService:
         *,
         risk_free_rate: float,
         equity_risk_premium: float,
+        credit_spread: float,
+        tax_rate: float,
         narrator: Narrator | None = None,
     ) -> None:
+        check_rates(risk_free_rate, equity_risk_premium, credit_spread, tax_rate)
         self.market = market
         self.risk_free_rate = risk_free_rate
         self.equity_risk_premium = equity_risk_premium
+        self.credit_spread = credit_spread
+        self.tax_rate = tax_rate
         self.narrator = narrator
         self._context: MarketContext | None = None
+        self._context_source: tuple[object, date] | None = None
         self._context_lock = asyncio.Lock()
 
+    def _current_source(self) -> tuple[object, date]:
+        """The snapshot the context must come from and its as-of date."""
+        snapshot = self.market.snapshot
+        return snapshot, snapshot.as_of()
+
+    def _context_is_current(self, source: tuple[object, date]) -> bool:
+        held = self._context_source
+        return (
+            self._context is not None
+            and held is not None
+            and held[0] is source[0]
+            and (held[1] == source[1])
+        )
+
     async def context(self) -> MarketContext:
-        """Universe-wide inputs (sector P/E medians, equal-weight index), built once from the snapshot."""
-        if self._context is not None:
-            return self._context
-        async with self._context_lock:
-            if self._context is None:
-                self._context = await self._build_context()
+        """Universe-wide inputs (sector P/E medians, equal-weight index), rebuilt on a new snapshot."""
+        source = self._current_source()
+        if not self._context_is_current(source):
+            async with self._context_lock:
+                if not self._context_is_current(source):
+                    self._context = await self._build_context()
+                    self._context_source = source
+        assert self._context is not None  # set above under the lock
         return self._context
 
     async def _build_context(self) -> MarketContext:
@@ -70,6 +118,8 @@ class AnalysisService:
             risk_free_rate=self.risk_free_rate,
             equity_risk_premium=self.equity_risk_premium,
             as_of=snapshot.as_of(),
+            credit_spread=self.credit_spread,
+            tax_rate=self.tax_rate,
         )
 
     async def analyse(
@@ -78,30 +128,36 @@ class AnalysisService:
         """The analyses of a symbol for the given models (cached unless DCF overrides are given)."""
         wanted = [m for m in ALL_MODELS if m in set(models)]
         data = await self.market.stock_data(symbol)
-        key_base = f"analysis:{symbol}:{data.quote.as_of.isoformat()}:{data.quote.price!r}"
+        ctx = await self.context()
         results: dict[ModelName, Analysis] = {}
         missing: list[ModelName] = []
         for model in wanted:
             custom = model == "dcf_math" and overrides is not None
-            cached = None if custom else await self.market.cache.get(f"{key_base}:{model}")
+            key = analysis_cache_key(model, data, ctx)
+            cached = None if custom else await self.market.cache.get(key)
             if cached is not None:
                 results[model] = Analysis.model_validate_json(cached)
             else:
                 missing.append(model)
         if missing:
-            computed = await self._compute(data, missing, overrides)
+            computed = self._compute(data, ctx, missing, overrides)
             for model, analysis in computed.items():
                 results[model] = analysis
                 if not (model == "dcf_math" and overrides is not None):
                     await self.market.cache.set(
-                        f"{key_base}:{model}", analysis.model_dump_json(), self.market.ttl
+                        analysis_cache_key(model, data, ctx),
+                        analysis.model_dump_json(),
+                        self.market.ttl,
                     )
         return {m: results[m] for m in wanted}
 
-    async def _compute(
-        self, data: StockData, models: list[ModelName], overrides: DcfOverrides | None
+    @staticmethod
+    def _compute(
+        data: StockData,
+        ctx: MarketContext,
+        models: list[ModelName],
+        overrides: DcfOverrides | None,
     ) -> dict[ModelName, Analysis]:
-        ctx = await self.context()
         figures = compute_metrics(data, ctx.index_returns)
         out: dict[ModelName, Analysis] = {}
         for model in models:
@@ -112,14 +168,23 @@ class AnalysisService:
             ANALYSIS_SECONDS.labels(model).observe(time.perf_counter() - started)
         return out
 
+    async def _narrate(
+        self, symbol: str, analyses: dict[ModelName, Analysis]
+    ) -> dict[ModelName, Analysis]:
+        """Every analysis through the narrator at once (each call has its own timeout/fallback)."""
+        if self.narrator is None or not analyses:
+            return analyses
+        narrator = self.narrator
+        voiced = await asyncio.gather(*(narrator.narrate(symbol, a) for a in analyses.values()))
+        return dict(zip(analyses, voiced, strict=True))
+
     async def for_tier(
         self, symbol: str, tier: tiers.Tier | str, overrides: DcfOverrides | None = None
     ) -> MultiAIAnalysis:
         """What a user on this tier sees: allowed analyses, locked models, consensus."""
         allowed = [m.value for m in tiers.allowed_models(tier)]
         analyses = await self.analyse(symbol, allowed, overrides)  # type: ignore[arg-type]
-        if self.narrator is not None:
-            analyses = {m: await self.narrator.narrate(symbol, a) for m, a in analyses.items()}
+        analyses = await self._narrate(symbol, analyses)
         locked = [
             LockedModel(model=m, required_tier=tiers.required_tier(m).value)
             for m in ALL_MODELS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "dev-insecure-change-me-not-for-production"  # noqa: S105 - the refusal below is the point
+
+logger = logging.getLogger(__name__)
+MIN_JWT_SECRET_LENGTH = 32
 
 Environment = Literal["development", "test", "staging", "production"]
 
@@ -33,6 +37,7 @@ class Settings(BaseSettings):
     mongodb_url: str = "mongodb://localhost:27017"
     database_name: str = "ai_stock_dashboard"
     db_pool_size: int = Field(10, ge=1)
+    readiness_timeout_seconds: float = Field(2.0, gt=0, le=60)
     database_schema: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
     # Authentication
@@ -63,6 +68,9 @@ class Settings(BaseSettings):
     polygon_requests_per_minute: int = Field(5, ge=1)
     sec_user_agent: str | None = None
     market_data_provider: Literal["snapshot", "polygon"] = "snapshot"
+    # When a live provider fails with nothing cached, serve the shipped snapshot (marked stale)
+    # instead of a 503.
+    market_snapshot_fallback: bool = True
 
     # Scaling
     max_workers: int = Field(4, ge=1)
@@ -75,19 +83,25 @@ class Settings(BaseSettings):
     # Finance assumptions (documented in docs/analysts.md)
     risk_free_rate: float = Field(0.042, ge=0, le=0.2)
     equity_risk_premium: float = Field(0.05, ge=0, le=0.2)
+    # DCF cost of debt = risk-free rate + DCF_CREDIT_SPREAD; DCF_TAX_RATE gives the tax shield.
+    dcf_credit_spread: float = Field(0.015, ge=0, le=0.2)
+    dcf_tax_rate: float = Field(0.21, ge=0, le=0.6)
 
     # HTTP
     cors_origins: list[str] = ["http://127.0.0.1:5173", "http://localhost:5173"]
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
     trust_proxy_headers: bool = False
+    trusted_proxy_hops: int = Field(1, ge=1, le=10)
     hsts_max_age_seconds: int = Field(31_536_000, ge=0)
+    # The built frontend served at /; unset = the checkout's frontend/dist (if built).
+    frontend_dist: Path | None = None
 
     # Rate limits ("N/second|minute|hour|day"; moving window, Redis-backed when REDIS_URL is set)
     rate_limit_enabled: bool = True
     rate_limit_key_prefix: str = "stockdash-rl"
     rate_limit_login_ip: str = "10/minute"
     rate_limit_login_account: str = "5/minute"
-    rate_limit_register_ip: str = "5/hour"
+    rate_limit_register_ip: str = "20/minute;200/hour"
     rate_limit_verify_resend: str = "3/hour"
     rate_limit_password_reset: str = "5/hour"  # noqa: S105 - a rate, not a secret
     rate_limit_api_free: str = "60/minute"
@@ -100,6 +114,14 @@ class Settings(BaseSettings):
     feature_multi_ai_analysis: bool = True
     feature_premium_features: bool = False
     feature_real_time_updates: bool = False
+
+    @field_validator("jwt_secret_key", mode="before")
+    @classmethod
+    def _blank_secret(cls, value: object) -> object:
+        # JWT_SECRET_KEY= (as in .env.example) means "not set", never an empty signing key.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return DEFAULT_JWT_SECRET
+        return value
 
     @field_validator("database_schema", mode="before")
     @classmethod
@@ -116,7 +138,7 @@ class Settings(BaseSettings):
         text = str(value).strip().lower()
         return flags.get(text, text)
 
-    @field_validator("smtp_host", "smtp_user", "smtp_password", mode="before")
+    @field_validator("smtp_host", "smtp_user", "smtp_password", "frontend_dist", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -134,7 +156,8 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
-        limits.parse(value)  # raises ValueError on a malformed limit
+        if not limits.parse_many(value):  # raises ValueError on a malformed limit
+            raise ValueError("no rate limit given")
         return value
 
     @field_validator("data_dir")
@@ -155,15 +178,30 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     def check_secure(self) -> None:
-        """Refuse to run outside development with the default JWT secret."""
-        if self.environment != "development" and self.jwt_secret_key == DEFAULT_JWT_SECRET:
+        """Refuse a default, blank or short JWT secret outside development; warn in development."""
+        if self.environment == "development":
+            if self.jwt_secret_key == DEFAULT_JWT_SECRET:
+                logger.warning(
+                    "JWT_SECRET_KEY is not set: using the built-in development secret. "
+                    "Set a long random one (e.g. `openssl rand -hex 32`) before deploying."
+                )
+            elif len(self.jwt_secret_key) < MIN_JWT_SECRET_LENGTH:
+                logger.warning(
+                    "JWT_SECRET_KEY is shorter than %d characters; it would be refused "
+                    "outside development.",
+                    MIN_JWT_SECRET_LENGTH,
+                )
+            return
+        if self.jwt_secret_key == DEFAULT_JWT_SECRET:
             raise InsecureConfigError(
-                "JWT_SECRET_KEY is the built-in development default; set a long random secret "
-                f"(e.g. `openssl rand -hex 32`) before running with ENVIRONMENT={self.environment}."
+                "JWT_SECRET_KEY is not set (or is the built-in development default); set a long "
+                "random secret (e.g. `openssl rand -hex 32`) before running with "
+                f"ENVIRONMENT={self.environment}."
             )
-        if self.environment != "development" and len(self.jwt_secret_key) < 32:
+        if len(self.jwt_secret_key) < MIN_JWT_SECRET_LENGTH:
             raise InsecureConfigError(
-                "JWT_SECRET_KEY must be at least 32 characters outside development."
+                f"JWT_SECRET_KEY must be at least {MIN_JWT_SECRET_LENGTH} characters outside "
+                "development."
             )
 
 

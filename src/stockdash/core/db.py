@@ -114,7 +114,7 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
 
 
 async def ping(engine: AsyncEngine) -> bool:
-    """Whether the database answers a trivial query."""
+    """Whether the database answers a trivial query (callers bound the wait with asyncio.timeout)."""
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -86,10 +89,32 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+def printable(text: str) -> str:
+    """Text that always encodes as UTF-8: lone surrogates become `\\udXXX` escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON-encodable copy: printable strings and keys, non-finite floats as their names."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _encode_bytes(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return JSONResponse(
-        error_body(exc.code, exc.message, jsonable_encoder(exc.details)),
+        error_body(exc.code, exc.message, json_safe(jsonable_encoder(exc.details))),
         status_code=exc.status_code,
         headers=exc.headers,
     )
@@ -98,13 +123,31 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "http_error")
-    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    message = printable(exc.detail) if isinstance(exc.detail, str) else code.replace("_", " ")
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+
+def _validation_details(errors: Sequence[Any]) -> list[Any]:
+    """FastAPI's error list, made encodable whatever the input was (bytes, NaN, surrogates)."""
+    try:
+        encoded = jsonable_encoder(errors, custom_encoder={Exception: str, bytes: _encode_bytes})
+    except Exception:
+        # Never fail while reporting bad input: keep where and what, drop the echoed input.
+        encoded = [
+            {
+                "type": str(e.get("type")),
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg")),
+            }
+            for e in errors
+        ]
+    safe: list[Any] = json_safe(encoded)
+    return safe
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
+    details = _validation_details(exc.errors())
     fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in details})
     message = "Invalid input: " + ", ".join(fields) if fields else "Invalid input."
     return JSONResponse(error_body("validation_error", message, details), status_code=422)
@@ -138,6 +181,49 @@ class ErrorResponse(BaseModel):
     """Every non-2xx response."""
 
     error: ErrorDetail
+
+
+VALIDATION_ERROR_DESCRIPTION = (
+    "Invalid input: a field failed validation (`validation_error`, FastAPI's field errors in "
+    "`details`), or the path, query or body holds a NUL character or an unpaired surrogate "
+    "(`invalid_text`)."
+)
+
+
+def document_validation_errors(app: FastAPI) -> None:
+    """Describe 422 on every operation with the stable error body FastAPI's default hides.
+
+    Any request can get a 422: invalid text is refused before routing, whatever the route.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            _use_error_body_for_422(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _use_error_body_for_422(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorResponse" not in components:
+        model = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(model.pop("$defs", {}))
+        components["ErrorResponse"] = model
+    answer = {
+        "description": VALIDATION_ERROR_DESCRIPTION,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"]["422"] = answer
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if unused in components and f'/{unused}"' not in json.dumps(schema):
+            del components[unused]
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

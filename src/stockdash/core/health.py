@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from stockdash import __version__
 from stockdash.core.db import ping
-from stockdash.core.errors import error_body
+from stockdash.core.errors import error_body, error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -26,12 +28,17 @@ async def healthz() -> Health:
     return Health(status="ok", version=__version__)
 
 
-@router.get(
-    "/readyz", response_model=Health, responses={503: {"description": "Database unreachable"}}
-)
+@router.get("/readyz", response_model=Health, responses=error_responses(503))
 async def readyz(request: Request) -> Health | JSONResponse:
-    """The database answers; 503 otherwise."""
-    if await ping(request.app.state.engine):
+    """The database answers within READINESS_TIMEOUT_SECONDS; 503 otherwise."""
+    try:
+        # An unreachable host would otherwise hold the probe for the driver's own connect
+        # timeout (a minute for asyncpg).
+        async with asyncio.timeout(request.app.state.settings.readiness_timeout_seconds):
+            ready = await ping(request.app.state.engine)
+    except TimeoutError:
+        ready = False
+    if ready:
         return Health(status="ready", version=__version__)
     return JSONResponse(
         error_body("database_unavailable", "The database is not reachable."), status_code=503

@@ -8,12 +8,13 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable
-from typing import Annotated
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 import limits
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
@@ -21,6 +22,10 @@ from stockdash.core.config import Settings
 from stockdash.core.errors import AppError, NotAuthenticated
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Keeps the reservation counters apart from the moving-window entries of the same limit.
+SLOT_NAMESPACE = "slot"
 
 
 class RateLimited(AppError):
@@ -30,8 +35,33 @@ class RateLimited(AppError):
     code = "rate_limited"
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One reserved unit of a fixed-window counter."""
+
+    key: str
+    expiry: int
+
+
+class Reservation:
+    """Slots taken before the work they guard; `release` gives them back."""
+
+    def __init__(self, limiter: RateLimiter, slots: list[Slot]) -> None:
+        self._limiter = limiter
+        self._slots = slots
+
+    async def release(self) -> None:
+        """Give every slot back (the attempt did not count after all)."""
+        slots, self._slots = self._slots, []
+        for slot in slots:
+            await self._limiter.give_back(slot)
+
+
 class RateLimiter:
-    """One app's limiter: a moving window over a shared (Redis) or private (memory) storage."""
+    """One app's limiter over a shared (Redis) or private (memory) storage.
+
+    `hit` counts on moving windows; `reserve` takes slots of fixed windows that can be given back.
+    """
 
     def __init__(
         self,
@@ -46,39 +76,61 @@ class RateLimiter:
         self._pool = pool
 
     async def hit(self, limit: str, *identifiers: str, what: str = "requests") -> None:
-        """Count one request against a limit; 429 when it is exhausted."""
+        """Count one request against every limit in `limit` ("a;b"); 429 when one is exhausted."""
         if not self.enabled:
             return
-        item = limits.parse(limit)
-        if not await self._guard(self._strategy.hit(item, *identifiers)):
-            raise await self._refusal(item, identifiers, what)
+        for item in limits.parse_many(limit):
+            if not await self._guard(self._strategy.hit(item, *identifiers), True):
+                raise await self._refusal(item, identifiers, what)
 
-    async def ensure_available(self, limit: str, *identifiers: str, what: str = "requests") -> None:
-        """429 if a limit is already exhausted, without counting anything."""
+    async def reserve(
+        self, wanted: list[tuple[str, tuple[str, ...]]], *, what: str = "requests"
+    ) -> Reservation:
+        """Atomically take one slot of each (limit, identifiers) before the work; 429 if one is full.
+
+        Fixed windows on the storage's counters: `incr` is atomic on memory and Redis, so parallel
+        callers can never take more slots than the limit, and a slot can be given back
+        (`Reservation.release`) when the attempt turns out not to count.
+        """
+        taken: list[Slot] = []
         if not self.enabled:
-            return
-        item = limits.parse(limit)
-        if not await self._guard(self._strategy.test(item, *identifiers)):
-            raise await self._refusal(item, identifiers, what)
+            return Reservation(self, taken)
+        for limit, identifiers in wanted:
+            for item in limits.parse_many(limit):
+                slot = Slot(item.key_for(SLOT_NAMESPACE, *identifiers), item.get_expiry())
+                count = await self._guard(self.storage.incr(slot.key, slot.expiry), 0)
+                if count <= item.amount:
+                    taken.append(slot)
+                    continue
+                await self.give_back(slot)
+                await Reservation(self, taken).release()
+                raise await self._slot_refusal(item, slot, what)
+        return Reservation(self, taken)
 
-    async def _guard(self, check: Awaitable[bool]) -> bool:
+    async def give_back(self, slot: Slot) -> None:
+        """Return one reserved slot to its counter."""
+        left = await self._guard(self.storage.incr(slot.key, slot.expiry, amount=-1), 0)
+        if left < 0:
+            # The window ended while the slot was out, so the give-back opened a new counter:
+            # undo it rather than grant the next window an extra attempt.
+            await self._guard(self.storage.incr(slot.key, slot.expiry), 0)
+
+    async def _guard(self, check: Awaitable[T], fallback: T) -> T:
         # Fail open: an unreachable Redis must not take the whole API down with it.
         try:
             return await check
         except (aioredis.RedisError, OSError):
             logger.warning("rate limit storage unavailable; request allowed", exc_info=True)
-            return True
+            return fallback
 
     async def _refusal(
         self, item: limits.RateLimitItem, identifiers: tuple[str, ...], what: str
     ) -> RateLimited:
         stats = await self._strategy.get_window_stats(item, *identifiers)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        return RateLimited(
-            f"Too many {what}: the limit is {item}. Try again in {retry_after} s.",
-            details={"limit": str(item), "retry_after": retry_after},
-            headers={"Retry-After": str(retry_after)},
-        )
+        return _refused(item, stats.reset_time, what)
+
+    async def _slot_refusal(self, item: limits.RateLimitItem, slot: Slot, what: str) -> RateLimited:
+        return _refused(item, await self._guard(self.storage.get_expiry(slot.key), 0.0), what)
 
     async def close(self) -> None:
         """Release the Redis connections or the memory storage's expiry task."""
@@ -89,6 +141,16 @@ class RateLimiter:
             timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await timer
+
+
+def _refused(item: limits.RateLimitItem, reset_time: float, what: str) -> RateLimited:
+    """The 429 for an exhausted limit, with Retry-After until the window frees a slot."""
+    retry_after = max(1, math.ceil(reset_time - time.time()))
+    return RateLimited(
+        f"Too many {what}: the limit is {item}. Try again in {retry_after} s.",
+        details={"limit": str(item), "retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def build_rate_limiter(settings: Settings) -> RateLimiter:
@@ -115,34 +177,50 @@ RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
 def client_ip(request: Request) -> str:
-    """The client's address (the first X-Forwarded-For hop when proxy headers are trusted)."""
+    """The client's address: the peer, or behind trusted proxies the address the outermost one saw.
+
+    Each proxy appends the address it received the request from to X-Forwarded-For, so only the
+    last TRUSTED_PROXY_HOPS entries are trustworthy; anything left of them came from the client.
+    """
     settings: Settings = request.app.state.settings
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if settings.trust_proxy_headers and forwarded.strip():
-        return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    peer = request.client.host if request.client else "unknown"
+    if not settings.trust_proxy_headers:
+        return peer
+    header = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in header.split(",") if hop.strip()]
+    if not hops:
+        return peer
+    # Fewer entries than proxies: the request skipped one; the left-most is the best we have.
+    return (
+        hops[-settings.trusted_proxy_hops] if len(hops) >= settings.trusted_proxy_hops else hops[0]
+    )
 
 
-async def limit_login(
-    request: Request,
-    limiter: RateLimiterDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+@asynccontextmanager
+async def failed_login_guard(
+    request: Request, limiter: RateLimiter, account: str
 ) -> AsyncIterator[None]:
-    """Refuse logins once an IP or account has too many failures; count each failure."""
+    """Reserve a failed-login slot for the client IP and the account around a password check.
+
+    A wrong password (NotAuthenticated) keeps the slot; any other outcome gives it back, so only
+    failed attempts count, yet parallel guesses never get more checks than the limits allow.
+    """
     settings: Settings = request.app.state.settings
-    keys = [
-        (settings.rate_limit_login_ip, "login-ip", client_ip(request)),
-        (settings.rate_limit_login_account, "login-account", form.username.strip().lower()),
-    ]
-    for limit, scope, ident in keys:
-        await limiter.ensure_available(limit, scope, ident, what="failed logins")
+    reservation = await limiter.reserve(
+        [
+            (settings.rate_limit_login_ip, ("login-ip", client_ip(request))),
+            (settings.rate_limit_login_account, ("login-account", account)),
+        ],
+        what="failed logins",
+    )
     try:
         yield
     except NotAuthenticated:
-        for limit, scope, ident in keys:
-            with contextlib.suppress(RateLimited):
-                await limiter.hit(limit, scope, ident)
         raise
+    except Exception:
+        await reservation.release()
+        raise
+    await reservation.release()
 
 
 async def limit_password_reset(request: Request, limiter: RateLimiterDep) -> None:

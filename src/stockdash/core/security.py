@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import anyio.to_thread
 import bcrypt
 import jwt
 
@@ -17,18 +18,21 @@ BCRYPT_ROUNDS = 12
 _ISSUER = "stockdash"
 
 
+def _encode(text: str) -> bytes:
+    # surrogatepass: a lone surrogate must never turn a hash into a 500 (the edge refuses them too).
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _prehash(password: str) -> bytes:
     # bcrypt ignores bytes past 72; a SHA-256 prehash keeps long passphrases fully significant.
-    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
+    return base64.b64encode(hashlib.sha256(_encode(password)).digest())
 
 
-def hash_password(password: str, *, rounds: int = BCRYPT_ROUNDS) -> str:
-    """Hash a password with bcrypt."""
+def _hash_sync(password: str, rounds: int) -> str:
     return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
 
 
-def verify_password(password: str, password_hash: str) -> bool:
-    """Check a password against its bcrypt hash in constant time."""
+def _check_sync(password: str, password_hash: str) -> bool:
     try:
         return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
     except ValueError:
@@ -36,9 +40,32 @@ def verify_password(password: str, password_hash: str) -> bool:
 
 
 @lru_cache(maxsize=4)
-def dummy_hash(rounds: int = BCRYPT_ROUNDS) -> str:
+def _dummy_hash(rounds: int) -> str:
     """A hash to verify against when the user does not exist, so both paths take the same time."""
-    return hash_password(secrets.token_urlsafe(16), rounds=rounds)
+    return _hash_sync(secrets.token_urlsafe(16), rounds)
+
+
+def _verify_sync(password: str, password_hash: str | None, rounds: int) -> bool:
+    if password_hash is None:
+        _check_sync(password, _dummy_hash(rounds))
+        return False
+    return _check_sync(password, password_hash)
+
+
+async def hash_password(password: str, *, rounds: int = BCRYPT_ROUNDS) -> str:
+    """Hash a password with bcrypt in a worker thread (it takes ~250 ms at 12 rounds)."""
+    return await anyio.to_thread.run_sync(_hash_sync, password, rounds)
+
+
+async def verify_password(
+    password: str, password_hash: str | None, *, rounds: int = BCRYPT_ROUNDS
+) -> bool:
+    """Check a password against its bcrypt hash in a worker thread, in constant time.
+
+    With no hash (an unknown user) it checks against a dummy hash of the same cost and answers
+    False, so both paths take the same time.
+    """
+    return await anyio.to_thread.run_sync(_verify_sync, password, password_hash, rounds)
 
 
 def new_opaque_token() -> str:
@@ -48,7 +75,7 @@ def new_opaque_token() -> str:
 
 def hash_token(token: str) -> str:
     """The SHA-256 hex digest under which an opaque token is stored (never the token itself)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_encode(token)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

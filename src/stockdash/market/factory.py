@@ -41,4 +41,5 @@ def build_market(
         cache=cache or build_cache(settings.redis_url, prefix=settings.redis_key_prefix),
         sessionmaker=sessionmaker,
         ttl=settings.cache_ttl,
+        snapshot_fallback=settings.market_snapshot_fallback,
     )

@@ -43,22 +43,34 @@ class FallbackProvider:
 
     async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
         """Primary history, else the fallback's."""
+        return (await self.history_sourced(symbol, start, end))[0]
+
+    async def history_sourced(
+        self, symbol: str, start: date | None, end: date | None
+    ) -> tuple[list[Bar], str]:
+        """Primary history, else the fallback's, with the name of the one that answered."""
         try:
-            return await self.primary.history(symbol, start, end)
+            return await self.primary.history(symbol, start, end), self.primary.name
         except ProviderError as exc:
             if not _unsupported(exc):
                 raise
-            return await self.fallback.history(symbol, start, end)
+            return await self.fallback.history(symbol, start, end), self.fallback.name
 
     async def fundamentals(self, symbol: str) -> list[FundamentalsYear]:
         """Primary fundamentals, else the fallback's."""
+        return (await self.fundamentals_sourced(symbol))[0]
+
+    async def fundamentals_sourced(self, symbol: str) -> tuple[list[FundamentalsYear], str]:
+        """Primary fundamentals, else the fallback's, with the name of the one that answered."""
         try:
             rows = await self.primary.fundamentals(symbol)
         except ProviderError as exc:
             if not _unsupported(exc):
                 raise
             rows = []
-        return rows or await self.fallback.fundamentals(symbol)
+        if rows:
+            return rows, self.primary.name
+        return await self.fallback.fundamentals(symbol), self.fallback.name
 
     async def profile(self, symbol: str) -> Profile:
         """Primary profile, else the fallback's."""

@@ -20,6 +20,9 @@ class StockCacheRepository(Protocol):
     async def upsert_data(
         self, symbol: str, data: dict[str, Any], now: datetime, expires: datetime
     ) -> None: ...
+    async def merge_data(
+        self, symbol: str, patch: dict[str, Any], now: datetime, expires: datetime | None
+    ) -> None: ...
     async def set_analyses(self, symbol: str, analyses: dict[str, Any], now: datetime) -> None: ...
 
 
@@ -57,6 +60,37 @@ class SqlStockCacheRepository:
             set_={"stock_data": data, "last_updated": now, "expires_at": expires},
         )
         await self.session.execute(stmt)
+
+    async def merge_data(
+        self, symbol: str, patch: dict[str, Any], now: datetime, expires: datetime | None
+    ) -> None:
+        """Update some top-level keys of a symbol's stock_data (quote, fundamentals), keeping the rest.
+
+        `expires` (the quote's expiry) is left unchanged when None.
+        """
+        await self.merge_many({symbol: patch}, now, expires)
+
+    async def merge_many(
+        self, patches: dict[str, dict[str, Any]], now: datetime, expires: datetime | None
+    ) -> None:
+        """`merge_data` for several symbols: one read of their rows, one upsert each."""
+        existing = await self.get_many(list(patches))
+        for symbol, patch in patches.items():
+            row = existing.get(symbol)
+            data = {**(row.stock_data if row is not None else {}), **patch}
+            values: dict[str, Any] = {"stock_data": data, "last_updated": now}
+            if expires is not None:
+                values["expires_at"] = expires
+            stmt = self._insert().values(
+                symbol=symbol,
+                stock_data=data,
+                ai_analyses={},
+                last_updated=now,
+                expires_at=expires if expires is not None else now,
+            )
+            await self.session.execute(
+                stmt.on_conflict_do_update(index_elements=["symbol"], set_=values)
+            )
 
     async def set_analyses(self, symbol: str, analyses: dict[str, Any], now: datetime) -> None:
         """Store the latest analyses for a symbol (the row must exist)."""

@@ -48,6 +48,7 @@ def stock_public(view: StockView) -> StockPublic:
         industry=p.industry,
         exchange=p.exchange,
         price=q.price,
+        price_note=q.note,
         change=q.change,
         change_percent=q.change_percent,
         volume=q.volume,
@@ -97,31 +98,43 @@ async def get_stock(symbol: str, market: MarketDep, _: CurrentReader) -> StockPu
     return stock_public(await market.stock(await market.require_symbol(symbol)))
 
 
-@router.get("/{symbol}/history", response_model=HistoryPublic)
+@router.get("/{symbol}/history", response_model=HistoryPublic, responses=error_responses(503))
 async def get_history(
     symbol: str, market: MarketDep, _: CurrentReader, range: Range = "1y"
 ) -> HistoryPublic:
-    """Daily bars for a range, oldest first."""
+    """Daily bars for a range, oldest first (`stale: true` when the provider is failing)."""
     canonical = await market.require_symbol(symbol)
-    bars = await market.history(canonical)
+    view = await market.history_view(canonical)
+    bars = view.bars
     days = RANGE_DAYS[range]
     if days is not None and bars:
         start = bars[-1].date - timedelta(days=days)
         bars = [b for b in bars if b.date >= start]
+    info = market.snapshot.history_info(canonical) if view.source == market.snapshot.name else None
     return HistoryPublic(
         symbol=canonical,
-        source=market.provider.name,
+        source=view.source,
         range=range,
+        stale=view.stale,
+        last_updated=view.fetched_at,
+        note=info["note"] if info else None,
         bars=[BarPublic(**dataclasses.asdict(b)) for b in bars],
     )
 
 
-@router.get("/{symbol}/fundamentals", response_model=FundamentalsPublic)
+@router.get(
+    "/{symbol}/fundamentals", response_model=FundamentalsPublic, responses=error_responses(503)
+)
 async def get_fundamentals(symbol: str, market: MarketDep, _: CurrentReader) -> FundamentalsPublic:
-    """Annual statements, newest first, in USD."""
+    """Annual statements, newest first, in USD, with each field's source."""
     canonical = await market.require_symbol(symbol)
-    rows = await market.fundamentals(canonical)
-    data = [FundamentalsRow(**dataclasses.asdict(r)) for r in reversed(rows)]
+    view = await market.fundamentals_view(canonical)
+    data = [FundamentalsRow(**dataclasses.asdict(r)) for r in reversed(view.rows)]
     return FundamentalsPublic(
-        symbol=canonical, source=market.provider.name, data=data, count=len(data)
+        symbol=canonical,
+        source=view.source,
+        stale=view.stale,
+        last_updated=view.fetched_at,
+        data=data,
+        count=len(data),
     )

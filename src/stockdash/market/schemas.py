@@ -27,14 +27,19 @@ class SearchResults(BaseModel):
 
 
 class StockPublic(BaseModel):
-    """A stock's latest quote and key statistics."""
+    """A stock's latest quote and key statistics.
+
+    `price` (and every figure derived from it) is null when no source has a real price; `price_note`
+    then says why. `as_of` is the date of the close `price` is.
+    """
 
     symbol: str
     name: str
     sector: str | None
     industry: str | None
     exchange: str | None
-    price: float
+    price: float | None
+    price_note: str | None
     change: float | None
     change_percent: float | None
     volume: float | None
@@ -62,11 +67,14 @@ class BarPublic(BaseModel):
 
 
 class HistoryPublic(BaseModel):
-    """Daily price history."""
+    """Daily price history; `source` is the provider that supplied it."""
 
     symbol: str
     source: str
     range: Range
+    stale: bool
+    last_updated: datetime
+    note: str | None
     bars: list[BarPublic]
 
 
@@ -92,13 +100,16 @@ class FundamentalsRow(BaseModel):
     shares_outstanding: float | None
     dividends_per_share: float | None
     source: str
+    sources: dict[str, str]
 
 
 class FundamentalsPublic(BaseModel):
-    """Annual fundamentals, newest first."""
+    """Annual fundamentals, newest first; `sources` on each row names each field's origin."""
 
     symbol: str
     source: str
+    stale: bool
+    last_updated: datetime
     currency: Literal["USD"] = "USD"
     units: str = "USD; shares in units; per-share values in USD"
     data: list[FundamentalsRow]

@@ -41,9 +41,9 @@ def profile_from(data: dict[str, Any]) -> Profile:
     return Profile(**data)
 
 
-def dumps_bars(bars: list[Bar]) -> str:
-    """Bars as compact columnar JSON (histories are long; this is the hot path of a refresh)."""
-    columns = {
+def bars_columns(bars: list[Bar]) -> dict[str, list[Any]]:
+    """Bars as columns (histories are long; this is the hot path of a refresh)."""
+    return {
         "date": [b.date.isoformat() for b in bars],
         "open": [b.open for b in bars],
         "high": [b.high for b in bars],
@@ -51,12 +51,20 @@ def dumps_bars(bars: list[Bar]) -> str:
         "close": [b.close for b in bars],
         "volume": [b.volume for b in bars],
     }
-    return json.dumps(columns, separators=(",", ":"), allow_nan=False)
+
+
+def dumps_bars(bars: list[Bar]) -> str:
+    """Bars as compact columnar JSON."""
+    return json.dumps(bars_columns(bars), separators=(",", ":"), allow_nan=False)
 
 
 def loads_bars(text: str) -> list[Bar]:
     """Bars from their columnar JSON form."""
-    c = json.loads(text)
+    return bars_from_columns(json.loads(text))
+
+
+def bars_from_columns(c: dict[str, list[Any]]) -> list[Bar]:
+    """Bars from their columns."""
     dates = [date.fromisoformat(d) for d in c["date"]]
     return [
         Bar(d, o, h, low, close, v)

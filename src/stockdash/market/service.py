@@ -1,17 +1,21 @@
 """Market data for the API: the provider behind a two-level cache, single-flight and stale fallback.
 
 Level 1 is the `Cache` (in-process or Redis, keys `stock:{symbol}` ...), level 2 the `stock_cache`
-table, so a restart starts warm and a failing provider leaves users with the last good data,
-marked stale, instead of an error.
+table, so a restart starts warm. Quotes, history and fundamentals share one rule when the provider
+fails: users get the last good copy, marked stale with the time it was fetched; without one, the
+shipped snapshot answers (stale, credited to the snapshot) unless that fallback is switched off;
+only with nothing at all is the answer a 503, never a 500.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +25,7 @@ from stockdash.core.errors import NotFound, ServiceUnavailable
 from stockdash.core.metrics import PROVIDER_FETCHES
 from stockdash.market import serialize
 from stockdash.market.cache import Cache, MemoryCache
+from stockdash.market.models import StockCache
 from stockdash.market.repository import SqlStockCacheRepository
 from stockdash.market.singleflight import SingleFlight
 from stockdash.market.snapshot.provider import SnapshotProvider
@@ -32,6 +37,7 @@ from stockdash.market.types import (
     ProviderError,
     Quote,
     SearchHit,
+    SourcedSeries,
     StockData,
     UnknownSymbolError,
 )
@@ -40,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 FUNDAMENTALS_TTL = 24 * 3600.0
 PROFILE_TTL = 24 * 3600.0
+PARSED_HISTORIES = 16
+LAST_GOOD_TTL = 7 * 24 * 3600.0  # how long the last good history/fundamentals stay servable
+UNAVAILABLE = "market_data_unavailable"
 
 
 def normalise_symbol(raw: str) -> str:
@@ -57,6 +66,26 @@ class StockView:
     stale: bool
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryView:
+    """Daily bars, who supplied them, when, and whether they are a stale last good copy."""
+
+    bars: list[Bar]
+    source: str
+    fetched_at: datetime
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FundamentalsView:
+    """Annual statements, who supplied them, when, and whether they are a stale last good copy."""
+
+    rows: list[FundamentalsYear]
+    source: str
+    fetched_at: datetime
+    stale: bool
+
+
 class MarketService:
     """Front door to market data for routers, the refresh job and the analysts."""
 
@@ -69,6 +98,7 @@ class MarketService:
         sessionmaker: async_sessionmaker[AsyncSession] | None = None,
         ttl: float = 1800.0,
         clock: Callable[[], datetime] = utcnow,
+        snapshot_fallback: bool = True,
     ) -> None:
         self.provider = provider
         self.snapshot = snapshot
@@ -76,9 +106,13 @@ class MarketService:
         self.sessionmaker = sessionmaker
         self.ttl = ttl
         self.clock = clock
+        self.snapshot_fallback = snapshot_fallback
         self._quotes: SingleFlight[StockView] = SingleFlight()
-        self._history: SingleFlight[list[Bar]] = SingleFlight()
-        self._fundamentals: SingleFlight[list[FundamentalsYear]] = SingleFlight()
+        self._history: SingleFlight[HistoryView] = SingleFlight()
+        self._fundamentals: SingleFlight[FundamentalsView] = SingleFlight()
+        self._pending: dict[str, dict[str, Any]] | None = None
+        self._batch_rows: dict[str, StockCache | None] | None = None
+        self._parsed_history: OrderedDict[str, tuple[str, HistoryView]] = OrderedDict()
 
     # -- directory -------------------------------------------------------------------------
 
@@ -101,6 +135,27 @@ class MarketService:
         """Symbols by ticker prefix, then by name."""
         return await self.snapshot.search(query, limit)
 
+    # -- fallbacks ---------------------------------------------------------------------------
+
+    def _snapshot_answers(self, symbol: str) -> bool:
+        """Whether the shipped snapshot may stand in for a failing live provider."""
+        return (
+            self.snapshot_fallback
+            and self.provider is not self.snapshot
+            and symbol in self.snapshot.known_symbols()
+        )
+
+    def _snapshot_time(self) -> datetime:
+        """When the snapshot's data is from (midnight UTC of its as-of date)."""
+        return datetime.combine(self.snapshot.as_of(), time(), UTC)
+
+    @staticmethod
+    def _unavailable(symbol: str, what: str) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"{what} for {symbol} is unavailable right now and nothing is cached; try again soon.",
+            code=UNAVAILABLE,
+        )
+
     # -- quotes ----------------------------------------------------------------------------
 
     async def stock(self, symbol: str) -> StockView:
@@ -118,14 +173,24 @@ class MarketService:
         view = await self._cached_view(symbol)
         if view is not None:
             return view
-        persisted = await self._persisted(symbol)
-        if persisted is not None and not persisted[1]:
-            await self._cache_view(symbol, persisted[0])
-            return persisted[0]
+        row = await self._persisted_row(symbol)
+        persisted = self._persisted_view(row)
+        if persisted is not None and row is not None:
+            await self._restore_analyses(row.ai_analyses)
+            if not persisted.stale:
+                await self._cache_view(symbol, persisted)
+                return persisted
         try:
             return (await self.fetch_quotes([symbol]))[symbol]
         except ProviderError as exc:
-            return await self._stale_or_fail(symbol, exc, persisted)
+            logger.warning("provider failed for %s quote, serving last good data: %s", symbol, exc)
+            if persisted is not None:
+                return persisted
+            if self._snapshot_answers(symbol):
+                quote = (await self.snapshot.quote([symbol]))[symbol]
+                profile = await self.snapshot.profile(symbol)
+                return StockView(profile, quote, self._snapshot_time(), stale=True)
+            raise self._unavailable(symbol, "Market data") from exc
 
     async def fetch_quotes(self, symbols: list[str]) -> dict[str, StockView]:
         """Fetch quotes for many symbols in one batched provider call and store them."""
@@ -141,25 +206,8 @@ class MarketService:
         await self._store_views(views)
         return views
 
-    async def _stale_or_fail(
-        self, symbol: str, exc: ProviderError, persisted: tuple[StockView, bool] | None
-    ) -> StockView:
-        logger.warning("provider failed for %s, serving last good data: %s", symbol, exc)
-        if persisted is not None:
-            return StockView(
-                persisted[0].profile, persisted[0].quote, persisted[0].fetched_at, True
-            )
-        if self.provider is not self.snapshot and symbol in self.snapshot.known_symbols():
-            quote = (await self.snapshot.quote([symbol]))[symbol]
-            profile = await self.snapshot.profile(symbol)
-            return StockView(profile, quote, self.clock(), stale=True)
-        raise ServiceUnavailable(
-            f"Market data for {symbol} is unavailable right now and nothing is cached; try again soon.",
-            code="market_data_unavailable",
-        )
-
     async def profile(self, symbol: str) -> Profile:
-        """Company profile (cached for a day)."""
+        """Company profile (cached for a day; the snapshot's when the provider fails)."""
         key = f"profile:{symbol}"
         cached = await self.cache.get(key)
         if cached is not None:
@@ -172,47 +220,146 @@ class MarketService:
         await self.cache.set(key, serialize.dumps(profile), PROFILE_TTL)
         return profile
 
-    # -- history and fundamentals ------------------------------------------------------------
+    # -- history ---------------------------------------------------------------------------
 
     async def history(self, symbol: str, start: date | None = None) -> list[Bar]:
         """Daily bars since start (full history cached once per TTL, sliced here)."""
-        bars = await self._full_history(symbol)
+        bars = (await self.history_view(symbol)).bars
         return bars if start is None else [b for b in bars if b.date >= start]
 
-    async def _full_history(self, symbol: str) -> list[Bar]:
-        key = f"history:{symbol}"
-        cached = await self.cache.get(key)
+    async def history_view(self, symbol: str) -> HistoryView:
+        """The full daily history with its source and freshness."""
+        cached = await self.cache.get(f"history:{symbol}")
         if cached is not None:
-            return serialize.loads_bars(cached)
+            seen = self._parsed_history.get(symbol)
+            if seen is not None and seen[0] == cached:
+                return seen[1]
+            view = self._history_from(cached, stale=False)
+            # A refresh reads each history a few times in a row: keep a few parsed, not all.
+            self._parsed_history[symbol] = (cached, view)
+            while len(self._parsed_history) > PARSED_HISTORIES:
+                self._parsed_history.popitem(last=False)
+            return view
+        return await self._history.do(symbol, lambda: self._load_history(symbol))
 
-        async def fetch() -> list[Bar]:
-            again = await self.cache.get(key)
-            if again is not None:
-                return serialize.loads_bars(again)
+    async def _load_history(self, symbol: str) -> HistoryView:
+        again = await self.cache.get(f"history:{symbol}")
+        if again is not None:
+            return self._history_from(again, stale=False)
+        try:
             self._count("history")
-            bars = await self.provider.history(symbol, None, None)
-            await self.cache.set(key, serialize.dumps_bars(bars), self.ttl)
-            return bars
+            if isinstance(self.provider, SourcedSeries):
+                bars, source = await self.provider.history_sourced(symbol, None, None)
+            else:
+                bars, source = await self.provider.history(symbol, None, None), self.provider.name
+        except ProviderError as exc:
+            return await self._stale_history(symbol, exc)
+        view = HistoryView(bars, source, self.clock(), stale=False)
+        text = json.dumps(
+            {
+                "fetched_at": view.fetched_at.isoformat(),
+                "source": source,
+                "bars": serialize.bars_columns(bars),
+            },
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+        await self.cache.set(f"history:{symbol}", text, self.ttl)
+        await self.cache.set(f"last:history:{symbol}", text, LAST_GOOD_TTL)
+        return view
 
-        return await self._history.do(symbol, fetch)
+    def _history_from(self, text: str, *, stale: bool) -> HistoryView:
+        # Histories are long and read several times per refresh: parse each cached text once.
+        data = json.loads(text)
+        return HistoryView(
+            bars=serialize.bars_from_columns(data["bars"]),
+            source=data["source"],
+            fetched_at=datetime.fromisoformat(data["fetched_at"]),
+            stale=stale,
+        )
+
+    async def _stale_history(self, symbol: str, exc: ProviderError) -> HistoryView:
+        logger.warning("provider failed for %s history, serving last good data: %s", symbol, exc)
+        last = await self.cache.get(f"last:history:{symbol}")
+        if last is not None:
+            return self._history_from(last, stale=True)
+        if self._snapshot_answers(symbol):
+            bars = await self.snapshot.history(symbol, None, None)
+            return HistoryView(bars, self.snapshot.name, self._snapshot_time(), stale=True)
+        raise self._unavailable(symbol, "Price history") from exc
+
+    # -- fundamentals ----------------------------------------------------------------------
 
     async def fundamentals(self, symbol: str) -> list[FundamentalsYear]:
         """Annual statements, oldest first (cached for a day)."""
-        key = f"fundamentals:{symbol}"
-        cached = await self.cache.get(key)
+        return (await self.fundamentals_view(symbol)).rows
+
+    async def fundamentals_view(self, symbol: str) -> FundamentalsView:
+        """Annual statements with their source and freshness."""
+        cached = await self.cache.get(f"fundamentals:{symbol}")
         if cached is not None:
-            return serialize.fundamentals_from(json.loads(cached))
+            return self._fundamentals_from(json.loads(cached), stale=False)
+        return await self._fundamentals.do(symbol, lambda: self._load_fundamentals(symbol))
 
-        async def fetch() -> list[FundamentalsYear]:
-            again = await self.cache.get(key)
-            if again is not None:
-                return serialize.fundamentals_from(json.loads(again))
+    async def _load_fundamentals(self, symbol: str) -> FundamentalsView:
+        again = await self.cache.get(f"fundamentals:{symbol}")
+        if again is not None:
+            return self._fundamentals_from(json.loads(again), stale=False)
+        row = await self._persisted_row(symbol)
+        stored = (row.stock_data or {}).get("fundamentals") if row is not None else None
+        if stored is not None:
+            view = self._fundamentals_from(stored, stale=False)
+            if view.fetched_at + timedelta(seconds=FUNDAMENTALS_TTL) > self.clock():
+                await self._cache_fundamentals(symbol, stored)  # a restart starts warm
+                return view
+        try:
             self._count("fundamentals")
-            rows = await self.provider.fundamentals(symbol)
-            await self.cache.set(key, serialize.dumps(rows), FUNDAMENTALS_TTL)
-            return rows
+            if isinstance(self.provider, SourcedSeries):
+                rows, source = await self.provider.fundamentals_sourced(symbol)
+            else:
+                rows, source = await self.provider.fundamentals(symbol), self.provider.name
+        except ProviderError as exc:
+            return await self._stale_fundamentals(symbol, exc, stored)
+        payload = {
+            "fetched_at": self.clock().isoformat(),
+            "source": source,
+            "rows": json.loads(serialize.dumps(rows)),
+        }
+        await self._cache_fundamentals(symbol, payload)
+        await self._persist(symbol, {"fundamentals": payload}, expires=None)
+        return self._fundamentals_from(payload, stale=False)
 
-        return await self._fundamentals.do(symbol, fetch)
+    async def _cache_fundamentals(self, symbol: str, payload: dict[str, Any]) -> None:
+        text = json.dumps(payload, separators=(",", ":"))
+        await self.cache.set(f"fundamentals:{symbol}", text, FUNDAMENTALS_TTL)
+        await self.cache.set(f"last:fundamentals:{symbol}", text, LAST_GOOD_TTL)
+
+    @staticmethod
+    def _fundamentals_from(data: dict[str, Any], *, stale: bool) -> FundamentalsView:
+        return FundamentalsView(
+            rows=serialize.fundamentals_from(data["rows"]),
+            source=data["source"],
+            fetched_at=datetime.fromisoformat(data["fetched_at"]),
+            stale=stale,
+        )
+
+    async def _stale_fundamentals(
+        self, symbol: str, exc: ProviderError, stored: dict[str, Any] | None
+    ) -> FundamentalsView:
+        logger.warning(
+            "provider failed for %s fundamentals, serving last good data: %s", symbol, exc
+        )
+        last = await self.cache.get(f"last:fundamentals:{symbol}")
+        if last is not None:
+            return self._fundamentals_from(json.loads(last), stale=True)
+        if stored is not None:
+            return self._fundamentals_from(stored, stale=True)
+        if self._snapshot_answers(symbol):
+            rows = await self.snapshot.fundamentals(symbol)
+            return FundamentalsView(rows, self.snapshot.name, self._snapshot_time(), stale=True)
+        raise self._unavailable(symbol, "Fundamentals") from exc
+
+    # -- everything for the analysts -------------------------------------------------------
 
     async def stock_data(self, symbol: str) -> StockData:
         """Everything the analysts need for one symbol."""
@@ -224,22 +371,24 @@ class MarketService:
             fundamentals=await self.fundamentals(symbol),
         )
 
-    async def refresh_series(self, symbol: str) -> None:
-        """Re-fetch a symbol's history and fundamentals when their cache entries have expired."""
-        await self._full_history(symbol)
-        await self.fundamentals(symbol)
+    async def refresh_series(self, symbol: str) -> bool:
+        """Re-fetch history and fundamentals whose cache entries expired; whether both are fresh."""
+        history = await self.history_view(symbol)
+        fundamentals = await self.fundamentals_view(symbol)
+        return not (history.stale or fundamentals.stale)
 
     async def warm(self, symbol: str) -> None:
         """Fetch a newly tracked symbol now rather than at the next refresh."""
         try:
             await self.stock(symbol)
+            await self.refresh_series(symbol)
         except Exception:  # a background warm-up must never crash the worker
             logger.exception("warming %s failed", symbol)
 
     def _count(self, endpoint: str) -> None:
         PROVIDER_FETCHES.labels(self.provider.name, endpoint).inc()
 
-    # -- storage -----------------------------------------------------------------------------
+    # -- storage ---------------------------------------------------------------------------
 
     def _view_from(self, data: dict[str, Any], *, stale: bool) -> StockView:
         return StockView(
@@ -266,27 +415,68 @@ class MarketService:
         if self.sessionmaker is None:
             return
         now = self.clock()
+        patches = {symbol: self._view_json(view) for symbol, view in views.items()}
         async with self.sessionmaker() as session:
-            repo = SqlStockCacheRepository(session)
-            for symbol, view in views.items():
-                await repo.upsert_data(
-                    symbol, self._view_json(view), now, now + timedelta(seconds=self.ttl)
-                )
+            await SqlStockCacheRepository(session).merge_many(
+                patches, now, now + timedelta(seconds=self.ttl)
+            )
             await session.commit()
+
+    @contextlib.asynccontextmanager
+    async def batched_writes(self, symbols: list[str]) -> AsyncIterator[None]:
+        """For a refresh batch: read the symbols' stock_cache rows in one query and commit their
+        fundamentals in one transaction at the end, instead of a round trip per symbol."""
+        self._pending = {}
+        if self.sessionmaker is not None:
+            async with self.sessionmaker() as session:
+                found = await SqlStockCacheRepository(session).get_many(symbols)
+            self._batch_rows = {s: found.get(s) for s in symbols}
+        try:
+            yield
+        finally:
+            pending, self._pending, self._batch_rows = self._pending, None, None
+            if pending and self.sessionmaker is not None:
+                async with self.sessionmaker() as session:
+                    await SqlStockCacheRepository(session).merge_many(pending, self.clock(), None)
+                    await session.commit()
+
+    async def _persist(
+        self, symbol: str, patch: dict[str, Any], *, expires: datetime | None
+    ) -> None:
+        if self.sessionmaker is None:
+            return
+        if self._pending is not None and expires is None:
+            self._pending.setdefault(symbol, {}).update(patch)
+            return
+        async with self.sessionmaker() as session:
+            await SqlStockCacheRepository(session).merge_data(symbol, patch, self.clock(), expires)
+            await session.commit()
+
+    async def _persisted_row(self, symbol: str) -> StockCache | None:
+        if self.sessionmaker is None:
+            return None
+        if self._batch_rows is not None and symbol in self._batch_rows:
+            return self._batch_rows[symbol]
+        async with self.sessionmaker() as session:
+            return await SqlStockCacheRepository(session).get(symbol)
+
+    def _persisted_view(self, row: StockCache | None) -> StockView | None:
+        """The stock_cache row's quote as a view, stale when it has expired."""
+        if row is None or not row.stock_data or "quote" not in row.stock_data:
+            return None
+        return self._view_from(row.stock_data, stale=row.expires_at <= self.clock())
 
     async def _persisted(self, symbol: str) -> tuple[StockView, bool] | None:
         """The stock_cache row as a view and whether it has expired."""
-        if self.sessionmaker is None:
-            return None
-        async with self.sessionmaker() as session:
-            row = await SqlStockCacheRepository(session).get(symbol)
-        if row is None or not row.stock_data:
-            return None
-        expired = row.expires_at <= self.clock()
-        return self._view_from(row.stock_data, stale=expired), expired
+        view = self._persisted_view(await self._persisted_row(symbol))
+        return None if view is None else (view, view.stale)
 
     async def store_analyses(self, analyses: dict[str, dict[str, Any]]) -> None:
-        """Persist the latest analyses of several symbols next to their data, in one transaction."""
+        """Persist the latest analyses of several symbols next to their data, in one transaction.
+
+        Each payload is {"models": {model: analysis}, "cache_keys": {model: key}}: the keys the
+        analysis service caches them under, so a cold start can put them back unchanged.
+        """
         if self.sessionmaker is None or not analyses:
             return
         async with self.sessionmaker() as session:
@@ -295,6 +485,22 @@ class MarketService:
             for symbol, payload in analyses.items():
                 await repo.set_analyses(symbol, payload, now)
             await session.commit()
+
+    async def _restore_analyses(self, stored: dict[str, Any] | None) -> int:
+        """On a cold start, put persisted analyses back under their cache keys; how many.
+
+        A key names the exact inputs an analysis was computed on, so a restored entry is only
+        ever read for the same data; `add` never overwrites a fresher one.
+        """
+        if not stored:
+            return 0
+        models: dict[str, Any] = stored.get("models") or {}
+        keys: dict[str, str] = stored.get("cache_keys") or {}
+        restored = 0
+        for model, key in keys.items():
+            if model in models:
+                restored += await self.cache.add(key, json.dumps(models[model]), self.ttl)
+        return restored
 
     async def close(self) -> None:
         """Release the cache connection."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol, runtime_checkable
 
+# "demo" is no longer produced (no value is invented any more); kept so older cached rows still load.
 DataSource = Literal["snapshot", "polygon", "edgar", "yahoo", "demo"]
 
 
@@ -25,10 +26,14 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """Latest price and key statistics for one symbol."""
+    """Latest price and key statistics for one symbol.
+
+    `price` is None when no source has a real price (nothing is invented); `note` then says why.
+    `as_of` is the date of the close the price is.
+    """
 
     symbol: str
-    price: float
+    price: float | None
     previous_close: float | None
     change: float | None
     change_percent: float | None
@@ -44,6 +49,7 @@ class Quote:
     price_to_book: float | None
     as_of: date
     source: DataSource = "snapshot"
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,7 @@ class FundamentalsYear:
 
     Any field is None when the source does not report it; never invent a value.
     `filed` is the date the figures became public (or a stated estimate, see `filed_estimated`).
+    `sources` names, per non-null field, the data set (and adjustment) it came from.
     """
 
     fiscal_year: int
@@ -85,6 +92,7 @@ class FundamentalsYear:
     shares_outstanding: float | None = None
     dividends_per_share: float | None = None
     source: DataSource = "snapshot"
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,21 @@ class MarketDataProvider(Protocol):
 
     async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         """Symbols whose ticker starts with, or whose name contains, the query."""
+        ...
+
+
+@runtime_checkable
+class SourcedSeries(Protocol):
+    """A provider that can say which underlying source answered (a live one with a fallback)."""
+
+    async def history_sourced(
+        self, symbol: str, start: date | None, end: date | None
+    ) -> tuple[list[Bar], str]:
+        """Daily bars and the name of the provider that supplied them."""
+        ...
+
+    async def fundamentals_sourced(self, symbol: str) -> tuple[list[FundamentalsYear], str]:
+        """Annual statements and the name of the provider that supplied them."""
         ...
 
 

@@ -6,19 +6,23 @@ and the time it was used, so each link works once.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, Forbidden, Unprocessable
 from stockdash.core.security import hash_password, hash_token, new_opaque_token, verify_password
-from stockdash.notifications.email import Email
-from stockdash.users import emails, sessions
+from stockdash.notifications.email import Email, EmailSender, deliver
+from stockdash.users import emails, service, sessions
 from stockdash.users.models import EmailToken, User
 from stockdash.users.repository import SqlUserRepository
+from stockdash.users.schemas import UserCreate
 from stockdash.users.token_repository import SqlEmailTokenRepository
+
+logger = logging.getLogger(__name__)
 
 VERIFY_EMAIL = "verify_email"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose label, not a secret
@@ -65,11 +69,10 @@ async def _consume(session: AsyncSession, raw_token: str, purpose: str) -> User:
     return user
 
 
-async def start_verification(session: AsyncSession, user: User, settings: Settings) -> Email:
-    """Store a verification token and return the email that carries its link."""
+async def _verification_email(session: AsyncSession, user: User, settings: Settings) -> Email:
+    """Store a verification token in the caller's transaction; the email that carries its link."""
     hours = settings.email_verification_expire_hours
     raw = await _issue(session, user.id, VERIFY_EMAIL, timedelta(hours=hours))
-    await session.commit()
     return emails.verification_email(
         to=user.email,
         username=user.username,
@@ -79,11 +82,23 @@ async def start_verification(session: AsyncSession, user: User, settings: Settin
     )
 
 
+async def sign_up(
+    session: AsyncSession, data: UserCreate, settings: Settings
+) -> tuple[User, Email]:
+    """Create an account and its first verification link in one transaction (nothing on failure)."""
+    user = await service.register(session, data, rounds=settings.bcrypt_rounds)
+    email = await _verification_email(session, user, settings)
+    await session.commit()
+    return user, email
+
+
 async def resend_verification(session: AsyncSession, user: User, settings: Settings) -> Email:
     """A fresh verification link (the old one stops working); 409 if already verified."""
     if user.email_verified:
         raise Conflict("Your email address is already verified.", code="already_verified")
-    return await start_verification(session, user, settings)
+    email = await _verification_email(session, user, settings)
+    await session.commit()
+    return email
 
 
 async def verify_email(session: AsyncSession, raw_token: str) -> User:
@@ -94,11 +109,11 @@ async def verify_email(session: AsyncSession, raw_token: str) -> User:
     return user
 
 
-async def request_password_reset(
-    session: AsyncSession, email: str, settings: Settings
+async def _password_reset_email(
+    session: AsyncSession, address: str, settings: Settings
 ) -> Email | None:
     """The reset email for an active account with that address, or None (the caller says the same)."""
-    user = await SqlUserRepository(session).get_by_email(email)
+    user = await SqlUserRepository(session).get_by_email(address)
     if user is None or not user.is_active:
         return None
     minutes = settings.password_reset_expire_minutes
@@ -113,9 +128,30 @@ async def request_password_reset(
     )
 
 
-async def _set_password(session: AsyncSession, user: User, password: str, rounds: int) -> None:
-    """Store a new password and revoke every earlier access and refresh token (caller commits)."""
-    user.password_hash = hash_password(password, rounds=rounds)
+async def send_password_reset(
+    factory: async_sessionmaker[AsyncSession],
+    sender: EmailSender,
+    address: str,
+    settings: Settings,
+) -> None:
+    """Background task: email a reset link if an active account uses the address, else nothing.
+
+    The request that asked for it has already been answered, identically for every address, so
+    neither its content nor its timing tells whether the account exists.
+    """
+    try:
+        async with factory() as session:
+            email = await _password_reset_email(session, address, settings)
+    except Exception:
+        logger.exception("could not prepare a password reset link")
+        return
+    if email is not None:
+        await deliver(sender, email)
+
+
+async def _set_password(session: AsyncSession, user: User, password_hash: str) -> None:
+    """Store a new password hash and revoke every earlier access and refresh token (caller commits)."""
+    user.password_hash = password_hash
     user.token_version += 1
     await sessions.revoke_all(session, user.id)
     await SqlEmailTokenRepository(session).invalidate(user.id, PASSWORD_RESET, utcnow())
@@ -125,8 +161,10 @@ async def reset_password(
     session: AsyncSession, raw_token: str, new_password: str, settings: Settings
 ) -> None:
     """Set a new password with a reset token; the token is spent."""
+    # Hash first: the transaction below holds row locks (and, on SQLite, the write lock).
+    password_hash = await hash_password(new_password, rounds=settings.bcrypt_rounds)
     user = await _consume(session, raw_token, PASSWORD_RESET)
-    await _set_password(session, user, new_password, settings.bcrypt_rounds)
+    await _set_password(session, user, password_hash)
     # Following the emailed link proved the user controls the address.
     user.email_verified = True
     await session.commit()
@@ -136,8 +174,19 @@ async def change_password(
     session: AsyncSession, user_id: int, current: str, new_password: str, settings: Settings
 ) -> None:
     """Change a signed-in user's password after checking the current one; 403 if wrong."""
-    user = await SqlUserRepository(session).lock(user_id)
-    if user is None or not verify_password(current, user.password_hash):
+    repo = SqlUserRepository(session)
+    user = await repo.get(user_id)
+    checked_hash = user.password_hash if user is not None else None
+    # The two slow hash operations run outside any transaction.
+    await session.commit()
+    if user is None or not await verify_password(
+        current, checked_hash, rounds=settings.bcrypt_rounds
+    ):
         raise Forbidden("The current password is not correct.", code="wrong_password")
-    await _set_password(session, user, new_password, settings.bcrypt_rounds)
+    password_hash = await hash_password(new_password, rounds=settings.bcrypt_rounds)
+    user = await repo.lock(user_id)
+    if user is None or user.password_hash != checked_hash:
+        # Changed by a concurrent request since we checked it: the checked password is stale.
+        raise Forbidden("The current password is not correct.", code="wrong_password")
+    await _set_password(session, user, password_hash)
     await session.commit()

@@ -16,6 +16,7 @@ class UserRepository(Protocol):
     async def get(self, user_id: int) -> User | None: ...
     async def get_by_login(self, login: str) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
+    async def get_by_username(self, username: str) -> User | None: ...
     async def exists(self, *, username: str, email: str) -> tuple[bool, bool]: ...
     async def add(self, user: User) -> User: ...
     async def lock(self, user_id: int) -> User | None: ...
@@ -46,6 +47,11 @@ class SqlUserRepository:
         stmt = select(User).where(func.lower(User.email) == email.strip().lower())
         return (await self.session.execute(stmt)).scalars().first()
 
+    async def get_by_username(self, username: str) -> User | None:
+        """A user by username only (case-insensitive)."""
+        stmt = select(User).where(func.lower(User.username) == username.strip().lower())
+        return (await self.session.execute(stmt)).scalars().first()
+
     async def exists(self, *, username: str, email: str) -> tuple[bool, bool]:
         """Whether the username and the email are already taken."""
         stmt = select(User.username, User.email).where(
@@ -68,5 +74,11 @@ class SqlUserRepository:
 
     async def lock(self, user_id: int) -> User | None:
         """Load a user and lock its row until the transaction ends (PostgreSQL)."""
-        stmt = select(User).where(User.id == user_id).with_for_update()
+        # populate_existing: a row already in the session is re-read under the lock, not reused.
+        stmt = (
+            select(User)
+            .where(User.id == user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         return (await self.session.execute(stmt)).scalars().first()

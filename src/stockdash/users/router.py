@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from stockdash.core.deps import CurrentUser, SessionDep, SettingsDep, limit_verify_resend
+from stockdash.core.deps import (
+    CurrentUser,
+    SessionDep,
+    SessionFactoryDep,
+    SettingsDep,
+    limit_verify_resend,
+)
 from stockdash.core.errors import Forbidden, error_responses
-from stockdash.core.ratelimit import limit_login, limit_password_reset, limit_register
+from stockdash.core.ratelimit import (
+    RateLimiterDep,
+    failed_login_guard,
+    limit_password_reset,
+    limit_register,
+)
 from stockdash.notifications.deps import EmailSenderDep
 from stockdash.notifications.email import deliver
 from stockdash.users import account, service, sessions
@@ -46,26 +58,26 @@ async def register(
     """Create an account on the free tier and email a link that verifies its address."""
     if not settings.feature_user_registration:
         raise Forbidden("Registration is closed on this server.", code="registration_disabled")
-    user = await service.register(session, data, rounds=settings.bcrypt_rounds)
-    email = await account.start_verification(session, user, settings)
+    user, email = await account.sign_up(session, data, settings)
     background.add_task(deliver, sender, email)
     return service.to_public(user)
 
 
-@auth_router.post(
-    "/login",
-    response_model=TokenResponse,
-    responses=error_responses(401, 403, 429),
-    dependencies=[Depends(limit_login)],
-)
+@auth_router.post("/login", response_model=TokenResponse, responses=error_responses(401, 403, 429))
 async def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
+    limiter: RateLimiterDep,
 ) -> TokenResponse:
     """Exchange a username (or email) and password for an access and a refresh token."""
     user = await service.authenticate(
-        session, form.username, form.password, rounds=settings.bcrypt_rounds
+        session,
+        form.username,
+        form.password,
+        rounds=settings.bcrypt_rounds,
+        attempt=partial(failed_login_guard, request, limiter),
     )
     return _token_response(await sessions.start_session(session, user, settings))
 
@@ -135,15 +147,17 @@ async def resend_verification_email(
 )
 async def request_password_reset(
     body: PasswordResetRequest,
-    session: SessionDep,
+    factory: SessionFactoryDep,
     settings: SettingsDep,
     background: BackgroundTasks,
     sender: EmailSenderDep,
 ) -> MessageResponse:
-    """Email a password reset link; the answer is the same whether or not the address is known."""
-    email = await account.request_password_reset(session, body.email, settings)
-    if email is not None:
-        background.add_task(deliver, sender, email)
+    """Email a password reset link; the answer is the same whether or not the address is known.
+
+    The lookup, the token and the email all happen after the answer, so its timing is the same
+    for every address too.
+    """
+    background.add_task(account.send_password_reset, factory, sender, body.email, settings)
     return MessageResponse(message=account.RESET_REQUESTED_MESSAGE)
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.errors import Conflict, Forbidden, NotAuthenticated
-from stockdash.core.security import dummy_hash, hash_password, verify_password
+from stockdash.core.security import hash_password, verify_password
 from stockdash.subscriptions import tiers
 from stockdash.users.models import User
 from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate, UserPublic
+
+# Wraps one password check, given the failed-login bucket it counts against.
+LoginAttempt = Callable[[str], AbstractAsyncContextManager[None]]
 
 
 def to_public(user: User) -> UserPublic:
@@ -38,7 +44,13 @@ async def register(
     role: str = "user",
     email_verified: bool = False,
 ) -> User:
-    """Create an account; 409 when the username or email is taken."""
+    """Add an account in the caller's transaction (the caller commits); 409 when taken.
+
+    Usernames and emails are unique case-insensitively: the check below gives the precise
+    message, the unique indexes on lower(username) and lower(email) settle concurrent sign-ups.
+    """
+    # Hash before the first query: on SQLite the transaction holds the write lock until commit.
+    password_hash = await hash_password(data.password, rounds=rounds)
     repo = SqlUserRepository(session)
     email = data.email.lower()
     taken_username, taken_email = await repo.exists(username=data.username, email=email)
@@ -46,7 +58,7 @@ async def register(
     user = User(
         username=data.username,
         email=email,
-        password_hash=hash_password(data.password, rounds=rounds),
+        password_hash=password_hash,
         subscription_tier=tiers.Tier.FREE.value,
         role=role,
         is_active=True,
@@ -54,7 +66,6 @@ async def register(
     )
     try:
         await repo.add(user)
-        await session.commit()
     except IntegrityError as exc:
         # Lost a race with a concurrent sign-up for the same name or address.
         await session.rollback()
@@ -71,16 +82,37 @@ def _raise_if_taken(taken_username: bool, taken_email: bool) -> None:
         raise Conflict("That email is already registered.", code="email_taken")
 
 
-async def authenticate(session: AsyncSession, login: str, password: str, *, rounds: int) -> User:
-    """The user for these credentials; 401 otherwise, in the same time either way."""
+def login_bucket(login: str, user: User | None) -> str:
+    """The failed-login counter of an attempt: the account itself when the name resolves to one."""
+    return f"user:{user.id}" if user is not None else f"name:{login.strip().lower()}"
+
+
+async def authenticate(
+    session: AsyncSession,
+    login: str,
+    password: str,
+    *,
+    rounds: int,
+    attempt: LoginAttempt,
+) -> User:
+    """The user for these credentials; 401 otherwise, in the same time either way.
+
+    `attempt(bucket)` wraps the password check (the failed-login limits). A deactivated account
+    gets 403 only after its password has been checked, so it reveals nothing to a guesser.
+    """
     user = await SqlUserRepository(session).get_by_login(login)
-    password_ok = verify_password(password, user.password_hash if user else dummy_hash(rounds))
-    if user is None or not password_ok:
-        raise NotAuthenticated(
-            "Incorrect username/email or password.",
-            code="invalid_credentials",
-            headers={"WWW-Authenticate": "Bearer"},
+    # End the read before the slow hash check: on SQLite every transaction holds the write lock.
+    await session.commit()
+    async with attempt(login_bucket(login, user)):
+        password_ok = await verify_password(
+            password, user.password_hash if user else None, rounds=rounds
         )
-    if not user.is_active:
-        raise Forbidden("This account has been deactivated.", code="account_inactive")
+        if user is None or not password_ok:
+            raise NotAuthenticated(
+                "Incorrect username/email or password.",
+                code="invalid_credentials",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not user.is_active:
+            raise Forbidden("This account has been deactivated.", code="account_inactive")
     return user

@@ -25,6 +25,13 @@ def _lynch(m: StockMetrics, ctx: MarketContext, _: DcfOverrides | None) -> Analy
     return peter_lynch.analyse(m, ctx)
 
 
+METHODOLOGY_VERSIONS: dict[ModelName, str] = {
+    "basic": basic.VERSION,
+    "warren_buffett": warren_buffett.VERSION,
+    "peter_lynch": peter_lynch.VERSION,
+    "dcf_math": dcf_math.VERSION,
+}
+
 ANALYSTS: dict[ModelName, AnalystFn] = {
     "basic": _basic,
     "warren_buffett": _buffett,
@@ -58,4 +65,4 @@ def run_all(
     return {model: run_analyst(model, data, ctx, overrides, figures) for model in models}
 
 
-__all__ = ["ANALYSTS", "run_all", "run_analyst"]
+__all__ = ["ANALYSTS", "METHODOLOGY_VERSIONS", "run_all", "run_analyst"]

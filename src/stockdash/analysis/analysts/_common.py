@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from stockdash.analysis.schemas import (
+    CONFIDENCE_FLOOR,
     Analysis,
     Factor,
     ModelName,
@@ -32,8 +33,12 @@ def clean(value: float | str | None) -> float | str | None:
 
 
 def pct(value: float | None, digits: int = 1) -> str:
-    """Format a fraction as a percentage."""
-    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+    """Format a fraction as a percentage (as a plain fraction if x100 overflows)."""
+    if value is None:
+        return "n/a"
+    if not math.isfinite(value * 100):
+        return f"{value:.3e} (as a fraction)"
+    return f"{value * 100:.{digits}f}%"
 
 
 def scored(
@@ -82,10 +87,18 @@ def info(
     )
 
 
-def _summary(label: str, symbol: str, score: float, signal: str, factors: Sequence[Factor]) -> str:
+def _summary(
+    label: str, symbol: str, score: float, signal: str, confidence: float, factors: Sequence[Factor]
+) -> str:
     ranked = [f for f in factors if f.max_points > 0]
     if not ranked:
         return f"{label} cannot score {symbol}: too little data, so the view is neutral by default."
+    if confidence < CONFIDENCE_FLOOR:
+        return (
+            f"{label} has too little data on {symbol} (confidence {confidence:.2f} < "
+            f"{CONFIDENCE_FLOOR:.2f}), so the view is neutral; the factors it could score "
+            f"give {score:.0f}/100."
+        )
     best = max(ranked, key=lambda f: f.points / f.max_points)
     worst = min(ranked, key=lambda f: f.points / f.max_points)
     return (
@@ -125,25 +138,34 @@ def build_analysis(
     notes: Sequence[str] = (),
     details: dict[str, Any] | None = None,
 ) -> Analysis:
-    """Assemble an Analysis: score from factors, confidence = coverage x data quality."""
+    """Assemble an Analysis: score from factors, confidence = coverage x data quality.
+
+    Below CONFIDENCE_FLOOR the signal is neutral whatever the score (too little data to take a
+    side); the summary says so.
+    """
     points = sum(f.points for f in factors)
     max_points = sum(f.max_points for f in factors)
     score = score_from_points(points, max_points)
-    signal = signal_for(score)
     coverage = max_points / nominal_max if nominal_max > 0 else 0.0
     confidence = round(min(max(coverage * data_quality, 0.0), 1.0), 3)
+    signal = signal_for(score, confidence)
     return Analysis(
         model=model,
         score=score,
         signal=signal,
         confidence=confidence,
-        summary=_summary(label, symbol, score, signal, factors),
+        summary=_summary(label, symbol, score, signal, confidence, factors),
         reasoning=_reasoning(label, score, confidence, factors, notes),
         factors=factors,
         inputs_as_of=inputs_as_of,
         methodology_version=methodology_version,
         details=details,
     )
+
+
+def assumption(text: str, multiplier: float) -> str:
+    """Reasoning note for a stated default that lowers confidence by `multiplier`."""
+    return f"Assumption: {text} (confidence x{multiplier:g})."
 
 
 def fundamentals_quality(years: int) -> float:

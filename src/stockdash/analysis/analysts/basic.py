@@ -2,13 +2,49 @@
 
 from __future__ import annotations
 
-from stockdash.analysis.analysts._common import build_analysis, excluded, linear, pct, scored
+from stockdash.analysis.analysts._common import (
+    build_analysis,
+    excluded,
+    info,
+    linear,
+    pct,
+    scored,
+)
 from stockdash.analysis.context import MarketContext
-from stockdash.analysis.metrics import StockMetrics
+from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "basic-1.0"
+VERSION = "basic-1.1"
 NOMINAL_MAX = 100.0
+
+
+def raw_input(m: StockMetrics, name: str, key: str, value: float | None, source: str) -> Factor:
+    """Informational factor carrying one raw input, or saying why it is missing."""
+    if value is None:
+        return info(name, None, f"Missing: {m.why_missing(key)}.")
+    return info(name, value, source)
+
+
+def _inputs(m: StockMetrics, ctx: MarketContext) -> list[Factor]:
+    """The raw numbers the scored factors use, so every score is recomputable."""
+    median = ctx.sector_pe_median.get(m.sector or "")
+    return [
+        raw_input(m, "Price", "price", m.price, f"Source: {m.price_source}."),
+        raw_input(m, "50-day moving average", "sma50", m.sma50, "Mean of the last 50 closes."),
+        raw_input(m, "200-day moving average", "sma200", m.sma200, "Mean of the last 200 closes."),
+        raw_input(m, "MACD line", "macd", m.macd, "EMA12 - EMA26 of the closes."),
+        raw_input(m, "MACD signal line", "macd", m.macd_signal, "EMA9 of the MACD line."),
+        raw_input(m, "52-week high", "week52_position", m.week52_high, "Highest high, 365 days."),
+        raw_input(m, "52-week low", "week52_position", m.week52_low, "Lowest low, 365 days."),
+        raw_input(m, "P/E", "pe", m.pe, "Quote P/E, else price / diluted EPS."),
+        info(
+            "Sector median P/E",
+            median,
+            f"Median positive P/E of the snapshot's {m.sector} stocks."
+            if median is not None
+            else f"Missing: no sector median P/E for {m.sector}.",
+        ),
+    ]
 
 
 def _trend(m: StockMetrics, window: int, band: float, max_points: float) -> Factor:
@@ -17,7 +53,9 @@ def _trend(m: StockMetrics, window: int, band: float, max_points: float) -> Fact
     if m.price is None or average is None:
         reason = m.why_missing("price" if m.price is None else f"sma{window}")
         return excluded(name, reason, max_points)
-    gap = m.price / average - 1.0
+    gap = finite(m.price / average - 1.0)
+    if gap is None:
+        return excluded(name, "price / moving average not representable", max_points)
     return scored(
         name,
         gap,
@@ -76,8 +114,9 @@ def _volatility(m: StockMetrics) -> Factor:
 
 
 def _range_position(m: StockMetrics) -> Factor:
-    if m.week52_position is None:
-        return excluded("52-week range position", m.why_missing("week52_position"), 10)
+    if m.week52_position is None or m.week52_low is None or m.week52_high is None:
+        reason = m.why_missing("price" if m.price is None else "week52_position")
+        return excluded("52-week range position", reason, 10)
     return scored(
         "52-week range position",
         m.week52_position,
@@ -91,7 +130,8 @@ def _range_position(m: StockMetrics) -> Factor:
 
 def _drawdown(m: StockMetrics) -> Factor:
     if m.drawdown_from_high is None:
-        return excluded("Drawdown from 52-week high", m.why_missing("drawdown_from_high"), 10)
+        reason = m.why_missing("price" if m.price is None else "drawdown_from_high")
+        return excluded("Drawdown from 52-week high", reason, 10)
     return scored(
         "Drawdown from 52-week high",
         m.drawdown_from_high,
@@ -111,7 +151,9 @@ def _valuation(m: StockMetrics, ctx: MarketContext) -> Factor:
     if m.pe is None or median is None or median <= 0:
         reason = m.why_missing("pe") if m.pe is None else f"no sector median P/E for {m.sector}"
         return excluded(name, reason, max_points, benchmark)
-    relative = m.pe / median
+    relative = finite(m.pe / median)
+    if relative is None:
+        return excluded(name, "P/E / sector median not representable", max_points, benchmark)
     return scored(
         name,
         relative,
@@ -147,6 +189,7 @@ def history_quality(bars: int) -> float:
 def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
     """Score the basic technical + sanity factors."""
     factors = [
+        *_inputs(m, ctx),
         _trend(m, 50, 0.05, 10),
         _trend(m, 200, 0.10, 15),
         _rsi(m),

@@ -1,4 +1,4 @@
-"""DCF analyst: three-stage free-cash-flow DCF with CAPM discount rate, grid and scenarios."""
+"""DCF analyst: three-stage FCFF DCF discounted at a WACC (CAPM equity cost), grid, scenarios."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from stockdash.analysis.analysts._common import (
+    assumption,
     build_analysis,
     excluded,
     fundamentals_quality,
@@ -18,7 +19,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, DcfOverrides, Factor
 
-VERSION = "dcf_math-1.0"
+VERSION = "dcf_math-2.0"
 NOMINAL_MAX = 100.0
 HIGH_GROWTH_YEARS = 5
 FADE_YEARS = 5
@@ -26,6 +27,12 @@ GROWTH_FLOOR, GROWTH_CAP = -0.05, 0.25
 BETA_FLOOR, BETA_CAP, FALLBACK_BETA = 0.5, 2.5, 1.0
 MAX_TERMINAL_GROWTH = 0.025
 MIN_SPREAD = 0.005  # discount rate must exceed terminal growth by this much for Gordon's formula
+WEAK_INPUT_QUALITY = 0.8  # a fallback for beta, market value, debt or growth
+CASH_QUALITY = 0.9  # cash missing: counted as 0 in net debt (conservative)
+BASE_FCF_TEXT = (
+    "Latest reported free cash flow (operating cash flow - capex), used as the proxy for free "
+    "cash flow to the firm: it is after interest paid, so slightly conservative."
+)
 SCENARIO_WEIGHTS = {"bear": 0.25, "base": 0.50, "bull": 0.25}
 GRID_DISCOUNT_STEPS = (-0.01, 0.0, 0.01)
 GRID_TERMINAL_STEPS = (-0.005, 0.0, 0.005)
@@ -90,11 +97,56 @@ def discounted_cash_flow(inputs: DcfInputs) -> DcfResult | None:
 
 
 @dataclass(frozen=True, slots=True)
+class CostOfCapital:
+    """WACC = E/(D+E) x Re + D/(D+E) x Rd x (1 - t), Re = rf + beta x ERP, Rd = rf + spread."""
+
+    risk_free_rate: float
+    beta: float
+    equity_risk_premium: float
+    credit_spread: float
+    tax_rate: float
+    equity_value: float | None  # E: market capitalisation
+    debt_value: float | None  # D: total debt (book value, latest fiscal year)
+
+    @property
+    def cost_of_equity(self) -> float:
+        """CAPM: rf + beta x ERP."""
+        return self.risk_free_rate + self.beta * self.equity_risk_premium
+
+    @property
+    def cost_of_debt(self) -> float:
+        """Pre-tax: rf + credit spread."""
+        return self.risk_free_rate + self.credit_spread
+
+    @property
+    def debt_weight(self) -> float:
+        """D / (D + E); 0 when either is unknown (then the WACC is the cost of equity)."""
+        if self.equity_value is None or self.debt_value is None or self.equity_value <= 0:
+            return 0.0
+        weight = finite(self.debt_value / (self.debt_value + self.equity_value))
+        return weight if weight is not None and 0.0 <= weight <= 1.0 else 0.0
+
+    @property
+    def equity_weight(self) -> float:
+        """E / (D + E)."""
+        return 1.0 - self.debt_weight
+
+    @property
+    def wacc(self) -> float:
+        """Weighted average cost of capital."""
+        return self.equity_weight * self.cost_of_equity + self.debt_weight * self.cost_of_debt * (
+            1.0 - self.tax_rate
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Derived:
     inputs: DcfInputs | None
     factors: list[Factor]
     quality: float
     problem: str | None
+    notes: list[str]
+    capital: CostOfCapital
 
 
 def _stage1_growth(m: StockMetrics, terminal: float) -> tuple[float, str, bool]:
@@ -122,30 +174,123 @@ def _beta(m: StockMetrics) -> tuple[float, str, bool]:
     )
 
 
+class _Quality:
+    """Confidence multiplier plus the stated assumption behind each reduction."""
+
+    def __init__(self, start: float) -> None:
+        self.value = start
+        self.notes: list[str] = []
+
+    def lower(self, multiplier: float, text: str) -> None:
+        """Apply one stated default."""
+        self.value *= multiplier
+        self.notes.append(assumption(text, multiplier))
+
+
+def _capital(
+    m: StockMetrics, ctx: MarketContext, quality: _Quality, overridden: bool
+) -> tuple[CostOfCapital, list[Factor]]:
+    """The WACC and every input of it as factors."""
+    rf, erp = ctx.risk_free_rate, ctx.equity_risk_premium
+    beta, beta_note, beta_fallback = _beta(m)
+    capital = CostOfCapital(
+        rf, beta, erp, ctx.credit_spread, ctx.tax_rate, m.market_cap, m.total_debt
+    )
+    unused = " (not used: the discount rate is a user override)" if overridden else ""
+    if beta_fallback and not overridden:
+        quality.lower(WEAK_INPUT_QUALITY, "beta unknown; 1.0 used")
+    if m.market_cap is None and not overridden:
+        quality.lower(WEAK_INPUT_QUALITY, "market value of equity unknown; WACC = cost of equity")
+    equity_text = (
+        "Market capitalisation (quote, else profile)."
+        if m.market_cap is not None
+        else f"Missing ({m.why_missing('market_cap')}): weights 100% equity, WACC = cost of equity."
+    )
+    debt_text = (
+        "Total debt, latest fiscal year (book value)."
+        if m.total_debt is not None
+        else "Missing (total debt not reported): weights 100% equity, WACC = cost of equity."
+    )
+    factors = [
+        info("Risk-free rate", rf, "Setting RISK_FREE_RATE." + unused),
+        info("Equity risk premium", erp, "Setting EQUITY_RISK_PREMIUM." + unused),
+        info("Beta", beta, beta_note + "." + unused),
+        info("Cost of equity", capital.cost_of_equity, "CAPM: rf + beta x ERP." + unused),
+        info("Credit spread", ctx.credit_spread, "Setting DCF_CREDIT_SPREAD." + unused),
+        info("Cost of debt", capital.cost_of_debt, "Pre-tax: rf + credit spread." + unused),
+        info("Tax rate", ctx.tax_rate, "Setting DCF_TAX_RATE (interest tax shield)." + unused),
+        info("Market value of equity", m.market_cap, equity_text + unused),
+        info("Total debt", m.total_debt, debt_text + unused),
+        info("Equity weight", capital.equity_weight, "E / (D + E)." + unused),
+        info("Debt weight", capital.debt_weight, "D / (D + E)." + unused),
+        info(
+            "WACC",
+            capital.wacc,
+            "Equity weight x cost of equity + debt weight x cost of debt x (1 - tax rate)."
+            + unused,
+        ),
+    ]
+    return capital, factors
+
+
+def _net_debt(m: StockMetrics, quality: _Quality) -> tuple[float, list[Factor]]:
+    """Net debt used to go from enterprise to equity value, with its inputs as factors."""
+    cash_text = "Cash, latest fiscal year."
+    if m.net_debt is None:
+        quality.lower(
+            WEAK_INPUT_QUALITY,
+            "total debt unknown; net debt taken as 0 and the WACC weights 100% equity",
+        )
+        return 0.0, [
+            info("Cash", m.cash, cash_text if m.cash is not None else "Missing."),
+            info("Net debt", 0.0, "Debt not reported: net debt assumed 0 (equity may be "
+                 "overstated)."),
+        ]  # fmt: skip
+    if m.net_debt_assumes_zero_cash:
+        quality.lower(CASH_QUALITY, "cash not reported; net debt = total debt (cash taken as 0)")
+        return m.net_debt, [
+            info("Cash", None, f"Missing ({m.why_missing('cash')}): counted as 0."),
+            info("Net debt", m.net_debt, "Total debt - cash, cash missing so counted as 0."),
+        ]
+    return m.net_debt, [
+        info("Cash", m.cash, cash_text),
+        info("Net debt", m.net_debt, "Total debt - cash."),
+    ]
+
+
+def _shares(m: StockMetrics) -> tuple[float | None, list[Factor]]:
+    """Reported shares, else market cap / price (stated)."""
+    if m.shares_outstanding is not None:
+        shares = m.shares_outstanding
+        return shares, [info("Shares", shares, "Latest reported shares outstanding.")]
+    implied = finite(m.market_cap / m.price) if m.market_cap and m.price else None
+    if implied is not None:
+        text = "Implied: market cap / price (no reported share count)."
+        return implied, [info("Shares", implied, text)]
+    return None, [info("Shares", None, "Missing: no share count and no market cap and price.")]
+
+
 def _derive(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None) -> _Derived:
     """Collect every DCF parameter as a factor; `problem` says why valuation is impossible."""
     o = overrides or DcfOverrides()
-    quality = fundamentals_quality(len(m.years))
-    rf, erp = ctx.risk_free_rate, ctx.equity_risk_premium
-    beta, beta_note, beta_fallback = _beta(m)
-    quality *= 0.8 if beta_fallback and o.discount_rate is None else 1.0
-    capm = rf + beta * erp
-    discount = o.discount_rate if o.discount_rate is not None else capm
-    terminal = o.terminal_growth if o.terminal_growth is not None else min(MAX_TERMINAL_GROWTH, rf)
+    quality = _Quality(fundamentals_quality(len(m.years)))
+    capital, factors = _capital(m, ctx, quality, o.discount_rate is not None)
+    discount = o.discount_rate if o.discount_rate is not None else capital.wacc
+    terminal = (
+        o.terminal_growth
+        if o.terminal_growth is not None
+        else min(MAX_TERMINAL_GROWTH, ctx.risk_free_rate)
+    )
     growth, growth_note, growth_fallback = _stage1_growth(m, terminal)
     if o.growth is not None:
         growth, growth_note, growth_fallback = o.growth, "user override", False
-    quality *= 0.8 if growth_fallback else 1.0
-    factors = [
-        info("Risk-free rate", rf, "From the market context."),
-        info("Equity risk premium", erp, "From the market context."),
-        info("Beta", beta, beta_note + "."),
+    if growth_fallback:
+        quality.lower(WEAK_INPUT_QUALITY, "no growth history; stage-1 growth = terminal growth")
+    factors += [
         info(
             "Discount rate",
             discount,
-            "User override."
-            if o.discount_rate is not None
-            else f"CAPM: rf {pct(rf, 2)} + beta {beta:.3f} x ERP {pct(erp, 2)}.",
+            "User override (replaces the WACC)." if o.discount_rate is not None else "The WACC.",
         ),
         info(
             "Terminal growth",
@@ -158,39 +303,25 @@ def _derive(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None)
             "Fade years", float(FADE_YEARS), "Years of linear fade from stage-1 to terminal growth."
         ),
     ]
+
+    def stop(problem: str) -> _Derived:
+        return _Derived(None, factors, quality.value, problem, quality.notes, capital)
+
     if m.fcf is None:
-        return _Derived(None, factors, quality, f"no free cash flow ({m.why_missing('fcf')})")
-    factors.append(info("Base FCF", m.fcf, "Latest reported free cash flow (OCF - capex)."))
+        factors.append(info("Base FCF", None, f"Missing: {m.why_missing('fcf')}."))
+        return stop(f"no free cash flow ({m.why_missing('fcf')})")
+    factors.append(info("Base FCF", m.fcf, BASE_FCF_TEXT))
     if m.fcf <= 0:
-        return _Derived(
-            None, factors, quality, "latest free cash flow is not positive: cannot value on FCF"
-        )
-    net_debt = m.net_debt
-    if net_debt is None:
-        net_debt, quality = 0.0, quality * 0.8
-        factors.append(
-            info(
-                "Net debt", 0.0, "Debt not reported: net debt assumed 0 (equity may be overstated)."
-            )
-        )
-    else:
-        factors.append(info("Net debt", net_debt, "Total debt - cash (missing cash counted as 0)."))
-    shares = m.shares_outstanding
-    if shares is None and m.market_cap is not None and m.price is not None:
-        shares = m.market_cap / m.price
-        factors.append(
-            info("Shares", shares, "Implied: market cap / price (no reported share count).")
-        )
-    elif shares is not None:
-        factors.append(info("Shares", shares, "Latest reported shares outstanding."))
+        return stop("latest free cash flow is not positive: cannot value on FCF")
+    net_debt, debt_factors = _net_debt(m, quality)
+    shares, share_factors = _shares(m)
+    factors += debt_factors + share_factors
     if shares is None or shares <= 0:
-        return _Derived(None, factors, quality, "no share count")
+        return stop("no share count")
     if discount - terminal < MIN_SPREAD:
-        return _Derived(
-            None, factors, quality, "discount rate does not exceed terminal growth by 0.5 pt"
-        )
+        return stop("discount rate does not exceed terminal growth by 0.5 pt")
     inputs = DcfInputs(m.fcf, growth, terminal, discount, net_debt, shares)
-    return _Derived(inputs, factors, quality, None)
+    return _Derived(inputs, factors, quality.value, None, quality.notes, capital)
 
 
 def _scenarios(inputs: DcfInputs) -> dict[str, DcfInputs]:
@@ -220,7 +351,9 @@ def _grid(inputs: DcfInputs) -> dict[str, Any]:
 
 
 def _upside_factor(name: str, max_points: float, value: float, price: float) -> Factor:
-    upside = value / price - 1.0
+    upside = finite(value / price - 1.0)
+    if upside is None:
+        return excluded(name, "value / price not representable", max_points)
     if name == "Bear-case downside":
         return scored(
             name,
@@ -294,6 +427,15 @@ def analyse(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None 
             },
             "probability_weighted": weighted,
             "growth_path": list(base.growth_path),
+            "cost_of_capital": {
+                "cost_of_equity": derived.capital.cost_of_equity,
+                "cost_of_debt": derived.capital.cost_of_debt,
+                "tax_rate": derived.capital.tax_rate,
+                "equity_weight": derived.capital.equity_weight,
+                "debt_weight": derived.capital.debt_weight,
+                "wacc": derived.capital.wacc,
+                "discount_rate": derived.inputs.discount_rate,
+            },
         }
         factors += _scored_factors(
             m,
@@ -314,7 +456,7 @@ def analyse(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None 
         data_quality=derived.quality,
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
-        notes=[f"Cannot value: {problem}."] if problem else [],
+        notes=([f"Cannot value: {problem}."] if problem else []) + derived.notes,
         details=details,
     )
 

@@ -6,6 +6,7 @@ from itertools import pairwise
 from typing import Literal
 
 from stockdash.analysis.analysts._common import (
+    assumption,
     build_analysis,
     excluded,
     fundamentals_quality,
@@ -15,10 +16,10 @@ from stockdash.analysis.analysts._common import (
     scored,
 )
 from stockdash.analysis.context import MarketContext
-from stockdash.analysis.metrics import StockMetrics
+from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "peter_lynch-1.0"
+VERSION = "peter_lynch-1.1"
 NOMINAL_MAX = 100.0
 
 Category = Literal[
@@ -36,43 +37,106 @@ WEIGHTS: dict[Category, dict[FactorKey, float]] = {
     "asset_play": {"peg": 20, "dividend_peg": 15, "debt": 35, "consistency": 15, "growth": 15},
     "unclassified": {"peg": 20, "dividend_peg": 20, "debt": 20, "consistency": 20, "growth": 20},
 }
-FAST_GROWTH = 0.20
-STALWART_GROWTH = 0.10
+FAST_GROWTH = 0.20  # Lynch: fast growers grow 20-25% a year
+FAST_SALES_GROWTH = 0.10  # a fast grower's earnings growth must come with sales growth
+SLOW_GROWTH = 0.06  # Lynch: slow growers grow about as fast as GNP (2-4%); stalwarts 10-12%
 CYCLICAL_DROP = 0.20
 TURNAROUND_YEARS = 3
+MIN_SWING_YEARS = 3  # fewer fiscal years cannot show a cycle: the industry alone decides
+ASSET_PLAY_NET_CASH = 0.5
+NO_YIELD_QUALITY = 0.9  # dividend yield unknown: 0 used in the dividend-adjusted PEG
+# GICS sectors and sub-industries whose earnings rise and fall with the economy (One Up on Wall
+# Street, ch. 7: autos, airlines, tyres, steel, chemicals, paper, metals, oil, even defence).
 CYCLICAL_SECTORS = frozenset({"Energy", "Materials"})
+NON_CYCLICAL_INDUSTRIES = frozenset(
+    {
+        "Oil & Gas Storage & Transportation",  # fee-based pipelines
+        "Industrial Gases",  # long take-or-pay contracts
+        "Metal, Glass & Plastic Containers",
+    }
+)
+CYCLICAL_INDUSTRIES = frozenset(
+    {
+        "Automobile Manufacturers", "Automotive Parts & Equipment", "Tires & Rubber",
+        "Motorcycle Manufacturers", "Homebuilding", "Hotels, Resorts & Cruise Lines",
+        "Passenger Airlines", "Airlines", "Aerospace & Defense", "Air Freight & Logistics",
+        "Cargo Ground Transportation", "Trucking", "Marine Transportation",
+        "Construction Machinery & Heavy Transportation Equipment",
+        "Construction Machinery & Heavy Trucks", "Agricultural & Farm Machinery",
+        "Semiconductor Materials & Equipment", "Semiconductor Equipment",
+    }
+)  # fmt: skip
 
 
-def _sharp_declines(m: StockMetrics) -> int:
-    """Year-on-year net income falls of more than 20% from a positive base."""
+def cyclical_industry(m: StockMetrics) -> bool:
+    """True for GICS industries Lynch counts as cyclical (Energy/Materials minus steady niches)."""
+    if m.industry in CYCLICAL_INDUSTRIES:
+        return True
+    return m.sector in CYCLICAL_SECTORS and m.industry not in NON_CYCLICAL_INDUSTRIES
+
+
+def earnings_swings(m: StockMetrics) -> int:
+    """Years whose net income fell more than 20% from a positive base, or was a loss."""
     earnings = [y.net_income for y in m.years if y.net_income is not None]
-    return sum(1 for a, b in pairwise(earnings) if a > 0 and b < a * (1 - CYCLICAL_DROP))
+    falls = sum(1 for a, b in pairwise(earnings) if b > 0 and a > 0 and b < a * (1 - CYCLICAL_DROP))
+    return falls + sum(1 for e in earnings if e <= 0)
+
+
+def _turnaround(m: StockMetrics) -> str | None:
+    """Rule text if net income went from losses to profits or fell into a loss recently."""
+    earnings = [y.net_income for y in m.years if y.net_income is not None]
+    recent = earnings[-TURNAROUND_YEARS:]
+    if not any(e <= 0 for e in recent) or not any(e > 0 for e in earnings):
+        return None
+    if earnings[-1] > 0:
+        return "back to a profit after a loss within the last 3 fiscal years"
+    return "a loss in the latest fiscal year after profitable years (turnaround candidate)"
+
+
+def _asset_play(m: StockMetrics) -> str | None:
+    """Rule text if the market values the company below its book or net cash."""
+    if m.price_to_book is not None and 0 < m.price_to_book < 1:
+        return f"price/book {m.price_to_book:.2f} < 1: the market values it below book"
+    net_cash = -m.net_debt if m.net_debt is not None else None
+    share = finite(net_cash / m.market_cap) if net_cash is not None and m.market_cap else None
+    if share is not None and share > ASSET_PLAY_NET_CASH:
+        return f"net cash is {pct(share, 0)} of the market cap (> 50%)"
+    return None
 
 
 def classify(m: StockMetrics) -> tuple[Category, str]:
-    """Lynch category by the first matching rule (order: turnaround, cyclical, asset, growth)."""
-    earnings = [y.net_income for y in m.years if y.net_income is not None]
-    declines = _sharp_declines(m)
-    if any(e <= 0 for e in earnings[-TURNAROUND_YEARS:]) and any(e > 0 for e in earnings):
-        return (
-            "turnaround",
-            "a loss in the last 3 fiscal years and a profitable year in the history",
+    """Lynch category, first matching rule: cyclical, turnaround, asset play, then growth."""
+    swings = earnings_swings(m)
+    if cyclical_industry(m) and (swings > 0 or len(m.years) < MIN_SWING_YEARS):
+        evidence = (
+            f"{swings} net-income falls of > 20% or losses"
+            if swings
+            else "too few fiscal years to see the cycle"
         )
-    if declines >= 2 or (declines >= 1 and m.sector in CYCLICAL_SECTORS):
-        return "cyclical", f"{declines} net-income drops of >20% (sector {m.sector})"
-    net_cash = -m.net_debt if m.net_debt is not None else None
-    if (m.price_to_book is not None and 0 < m.price_to_book < 1) or (
-        net_cash is not None and m.market_cap is not None and net_cash > 0.5 * m.market_cap
-    ):
-        return "asset_play", "price below book value or net cash above half the market cap"
+        return "cyclical", f"cyclical industry ({m.industry or m.sector}) and {evidence}"
+    turnaround = _turnaround(m)
+    if turnaround:
+        return "turnaround", turnaround
+    asset_play = _asset_play(m)
+    if asset_play:
+        return "asset_play", asset_play
     growth = m.earnings_growth
     if growth is None:
-        return "unclassified", "no earnings growth history"
-    if growth >= FAST_GROWTH:
-        return "fast_grower", f"earnings growth {pct(growth)} >= 20%"
-    if growth >= STALWART_GROWTH:
-        return "stalwart", f"earnings growth {pct(growth)} in 10-20%"
-    return "slow_grower", f"earnings growth {pct(growth)} < 10%"
+        return "unclassified", f"no earnings growth figure ({m.why_missing('earnings_growth')})"
+    sales = m.revenue_cagr
+    if growth >= FAST_GROWTH and (sales is None or sales >= FAST_SALES_GROWTH):
+        return "fast_grower", f"earnings growth {pct(growth)} >= 20% a year"
+    if growth >= FAST_GROWTH and sales is not None:
+        # Earnings racing ahead of sales (a depressed base year, margin catch-up) do not make a
+        # fast grower; the sales growth then says how fast the business really grows.
+        category: Category = "stalwart" if sales >= SLOW_GROWTH else "slow_grower"
+        return category, (
+            f"earnings growth {pct(growth)} >= 20% but sales grow {pct(sales)} a year (< 10%), "
+            f"so sales decide: {category.replace('_', ' ')}"
+        )
+    if growth >= SLOW_GROWTH:
+        return "stalwart", f"earnings growth {pct(growth)} in 6-20% a year"
+    return "slow_grower", f"earnings growth {pct(growth)} < 6% a year"
 
 
 def _undefined_growth(m: StockMetrics) -> str:
@@ -107,7 +171,9 @@ def _peg(m: StockMetrics, max_points: float) -> Factor:
     if m.earnings_growth <= 0:
         text = f"Earnings are not growing ({pct(m.earnings_growth)}): PEG undefined."
         return scored(name, None, benchmark, 0.0, max_points, text)
-    peg = m.pe / (m.earnings_growth * 100)
+    peg = finite(m.pe / (m.earnings_growth * 100))
+    if peg is None:
+        return excluded(name, "PEG not representable", max_points, benchmark)
     return scored(
         name,
         peg,
@@ -132,8 +198,10 @@ def _dividend_peg(m: StockMetrics, max_points: float) -> Factor:
         reason = m.why_missing("pe" if m.pe is None else "earnings_growth")
         return excluded(name, reason, max_points, benchmark)
     dividend = m.dividend_yield if m.dividend_yield is not None else 0.0
-    note = "" if m.dividend_yield is not None else " (no dividend data: yield taken as 0)"
-    ratio = (m.earnings_growth * 100 + dividend * 100) / m.pe
+    note = "" if m.dividend_yield is not None else " (yield unknown: taken as 0, lower confidence)"
+    ratio = finite((m.earnings_growth * 100 + dividend * 100) / m.pe)
+    if ratio is None:
+        return excluded(name, "ratio not representable", max_points, benchmark)
     return scored(
         name,
         ratio,
@@ -194,24 +262,55 @@ def _growth(m: StockMetrics, max_points: float) -> Factor:
     )
 
 
+def _inputs(m: StockMetrics) -> list[Factor]:
+    """Raw inputs of the category rule and the ratios, as numbers."""
+
+    def raw(name: str, key: str, value: float | None, text: str) -> Factor:
+        return info(name, value, text if value is not None else f"Missing: {m.why_missing(key)}.")
+
+    return [
+        info("Industry", m.industry or m.sector, "GICS sub-industry (sector if none)."),
+        info("Earnings swings", float(earnings_swings(m)), "Years with a loss or a > 20% fall."),
+        raw("P/E", "pe", m.pe, "Quote P/E, else price / diluted EPS."),
+        raw("Earnings growth used", "earnings_growth", m.earnings_growth,
+            f"{m.earnings_growth_source}, a year (PEG denominator x100)."),
+        raw("Dividend yield", "dividend_yield", m.dividend_yield, "Fraction of the price."),
+        raw("Price/book", "price", m.price_to_book, "Quote price-to-book."),
+        raw("Net debt", "net_debt", m.net_debt, "Total debt - cash, latest year."),
+        raw("Market cap", "market_cap", m.market_cap, "Quote market cap, else the profile's."),
+    ]  # fmt: skip
+
+
 def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
     """Classify, then score with the category's weights."""
     category, rule = classify(m)
     weights = WEIGHTS[category]
+    dividend_peg = _dividend_peg(m, weights["dividend_peg"])
     factors = [
         info(
             "Lynch category",
             category,
             f"Rule: {rule}.",
-            "turnaround > cyclical > asset play > growth",
+            "cyclical > turnaround > asset play > growth",
         ),
+        *_inputs(m),
         _peg(m, weights["peg"]),
-        _dividend_peg(m, weights["dividend_peg"]),
+        dividend_peg,
         _debt(m, weights["debt"]),
         _consistency(m, weights["consistency"]),
         _growth(m, weights["growth"]),
     ]
     quality = fundamentals_quality(len(m.years)) * (0.8 if category == "unclassified" else 1.0)
+    notes = [f"Category {category.replace('_', ' ')} sets the factor weights."]
+    if dividend_peg.max_points > 0 and m.dividend_yield is None:
+        quality *= NO_YIELD_QUALITY
+        notes.append(
+            assumption(
+                f"dividend yield unknown ({m.why_missing('dividend_yield')}); taken as 0 in "
+                "the dividend-adjusted PEG",
+                NO_YIELD_QUALITY,
+            )
+        )
     return build_analysis(
         model="peter_lynch",
         label="Peter Lynch analyst",
@@ -221,5 +320,5 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         data_quality=quality,
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
-        notes=[f"Category {category.replace('_', ' ')} sets the factor weights."],
+        notes=notes,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stockdash.analysis.analysts._common import (
+    assumption,
     build_analysis,
     excluded,
     fundamentals_quality,
@@ -17,7 +18,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "warren_buffett-1.0"
+VERSION = "warren_buffett-1.1"
 NOMINAL_MAX = 100.0
 ROE_TARGET = 0.15
 MIN_DISCOUNT_RATE = 0.10
@@ -25,6 +26,8 @@ GROWTH_FLOOR, GROWTH_CAP = -0.05, 0.08
 MAX_TERMINAL_GROWTH = 0.025
 PROJECTION_YEARS = 10
 WANTED_MARGIN_OF_SAFETY = 0.30
+PROXY_QUALITY = 0.9  # owner earnings approximated by FCF or net income
+NO_GROWTH_QUALITY = 0.85  # growth unknown: 0% assumed
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,59 +186,102 @@ def _share_trend(m: StockMetrics) -> Factor:
     )
 
 
-def _valuation(m: StockMetrics, ctx: MarketContext) -> tuple[list[Factor], bool]:
-    """Owner earnings, intrinsic value and the margin-of-safety factor; flag if a proxy was used."""
+@dataclass(frozen=True, slots=True)
+class _Valuation:
+    factors: list[Factor]
+    quality: float
+    notes: list[str]
+
+
+def _earnings_factors(m: StockMetrics, earnings: OwnerEarnings) -> list[Factor]:
+    """Owner earnings and the reported figures it is built from (numeric, recomputable)."""
+    latest = m.years[-1]
+    parts: list[Factor] = []
+    if not earnings.is_proxy:
+        parts = [
+            info("Net income", latest.net_income, "Latest fiscal year."),
+            info("Depreciation & amortisation", latest.depreciation_amortization, "Latest year."),
+            info("Capital expenditure", latest.capital_expenditure, "Latest year, all of it."),
+        ]
+    return [*parts, info("Owner earnings", earnings.value, f"Latest year, {earnings.method}.")]
+
+
+def _growth(m: StockMetrics) -> tuple[float, Factor, list[str]]:
+    """(growth used, raw-growth factor, assumption notes): clipped history, else 0% stated."""
+    if m.earnings_growth is None:
+        reason = m.why_missing("earnings_growth")
+        note = assumption(f"earnings growth unknown ({reason}); 0% growth used", NO_GROWTH_QUALITY)
+        return 0.0, info("Historical earnings growth", None, f"Missing: {reason}."), [note]
+    growth = min(max(m.earnings_growth, GROWTH_FLOOR), GROWTH_CAP)
+    factor = info(
+        "Historical earnings growth",
+        m.earnings_growth,
+        f"{m.earnings_growth_source}, before clipping to {pct(GROWTH_FLOOR, 0)}..{pct(GROWTH_CAP, 0)}.",
+    )
+    return growth, factor, []
+
+
+def _valuation(m: StockMetrics, ctx: MarketContext) -> _Valuation:
+    """Owner earnings, intrinsic value and the margin-of-safety factor, every input a factor."""
     name, max_points = "Margin of safety", 20.0
     benchmark = f"0 at <= 0%, full at >= {pct(WANTED_MARGIN_OF_SAFETY, 0)} below intrinsic value"
     earnings = owner_earnings(m)
     if earnings is None:
-        return [excluded(name, "no net income or cash flow reported", max_points, benchmark)], True
+        reason = "no net income or cash flow reported"
+        return _Valuation([excluded(name, reason, max_points, benchmark)], 1.0, [])
+    quality = PROXY_QUALITY if earnings.is_proxy else 1.0
     discount = max(MIN_DISCOUNT_RATE, ctx.risk_free_rate + ctx.equity_risk_premium)
     terminal = min(MAX_TERMINAL_GROWTH, ctx.risk_free_rate)
-    raw_growth = m.earnings_growth if m.earnings_growth is not None else 0.0
-    growth = min(max(raw_growth, GROWTH_FLOOR), GROWTH_CAP)
+    growth, raw_growth, notes = _growth(m)
+    quality *= NO_GROWTH_QUALITY if notes else 1.0
     factors = [
-        info("Owner earnings", earnings.value, f"Latest year, {earnings.method}."),
+        *_earnings_factors(m, earnings),
+        raw_growth,
         info(
             "Owner-earnings growth",
             growth,
-            f"{m.earnings_growth_source or 'No growth history: 0% assumed'} clipped to "
-            f"{pct(GROWTH_FLOOR, 0)}..{pct(GROWTH_CAP, 0)} for {PROJECTION_YEARS} years, "
-            f"then {pct(terminal)} forever; discounted at {pct(discount)} "
-            "(max of 10% and rf + ERP).",
+            f"Growth used for {PROJECTION_YEARS} years"
+            + (" (0% assumed: no growth figure)." if notes else ", clipped history."),
+        ),
+        info("Projection years", float(PROJECTION_YEARS), "Years of explicit growth."),
+        info("Terminal growth", terminal, "min(2.5%, risk-free rate), forever after year 10."),
+        info(
+            "Discount rate",
+            discount,
+            f"Equity rate: max(10%, rf {pct(ctx.risk_free_rate, 2)} + ERP "
+            f"{pct(ctx.equity_risk_premium, 2)}); owner earnings are cash to shareholders, "
+            "so no debt is subtracted.",
         ),
     ]
     if earnings.value <= 0:
-        factors.append(
-            scored(
-                name,
-                None,
-                benchmark,
-                0.0,
-                max_points,
-                "Owner earnings are not positive: no intrinsic value.",
-            )
-        )
-        return factors, earnings.is_proxy
-    if m.shares_outstanding is None or m.price is None:
-        missing = "shares outstanding" if m.shares_outstanding is None else "price"
-        factors.append(excluded(name, f"no {missing}", max_points, benchmark))
-        return factors, True
-    per_share = finite(
-        intrinsic_value(earnings.value, growth, discount, terminal) / m.shares_outstanding
-    )
-    if per_share is None or per_share <= 0:
+        text = "Owner earnings are not positive: no intrinsic value."
+        return _Valuation([*factors, scored(name, None, benchmark, 0.0, max_points, text)],
+                          quality, notes)  # fmt: skip
+    if m.shares_outstanding is None:
+        factors += [
+            info("Shares outstanding", None, f"Missing: {m.why_missing('shares_outstanding')}."),
+            excluded(name, "no shares outstanding", max_points, benchmark),
+        ]
+        return _Valuation(factors, quality, notes)
+    total = finite(intrinsic_value(earnings.value, growth, discount, terminal))
+    per_share = finite(total / m.shares_outstanding) if total is not None else None
+    factors.append(info("Shares outstanding", m.shares_outstanding, "Latest fiscal year."))
+    if total is None or per_share is None or per_share <= 0:
         factors.append(excluded(name, "intrinsic value not computable", max_points, benchmark))
-        return factors, True
-    margin = 1.0 - m.price / per_share
-    factors.append(
-        info(
-            "Intrinsic value per share",
-            per_share,
-            "Owner-earnings value / latest shares outstanding.",
-        )
-    )
-    factors.append(
+        return _Valuation(factors, quality, notes)
+    factors += [
+        info("Intrinsic value", total, "PV of 10 years of owner earnings + PV of Gordon value."),
+        info("Intrinsic value per share", per_share, "Intrinsic value / shares outstanding."),
+    ]
+    if m.price is None:
+        factors.append(excluded(name, m.why_missing("price"), max_points, benchmark))
+        return _Valuation(factors, quality, notes)
+    margin = finite(1.0 - m.price / per_share)
+    if margin is None:
+        factors.append(excluded(name, "price / intrinsic value not representable", max_points))
+        return _Valuation(factors, quality, notes)
+    factors += [
+        info("Price", m.price, f"Source: {m.price_source}."),
         scored(
             name,
             margin,
@@ -244,14 +290,14 @@ def _valuation(m: StockMetrics, ctx: MarketContext) -> tuple[list[Factor], bool]
             max_points,
             f"Price {m.price:.2f} vs intrinsic value {per_share:.2f}: "
             f"margin of safety {pct(margin)}.",
-        )
-    )
-    return factors, earnings.is_proxy
+        ),
+    ]
+    return _Valuation(factors, quality, notes)
 
 
 def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
     """Score the Buffett checklist."""
-    valuation, used_proxy = _valuation(m, ctx)
+    valuation = _valuation(m, ctx)
     factors = [
         _roe_level(m),
         _roe_consistency(m),
@@ -261,9 +307,9 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         _fcf_consistency(m),
         _gross_margin_stability(m),
         _share_trend(m),
-        *valuation,
+        *valuation.factors,
     ]
-    quality = fundamentals_quality(len(m.years)) * (0.9 if used_proxy else 1.0)
+    quality = fundamentals_quality(len(m.years)) * valuation.quality
     return build_analysis(
         model="warren_buffett",
         label="Warren Buffett analyst",
@@ -273,4 +319,5 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         data_quality=quality,
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
+        notes=valuation.notes,
     )

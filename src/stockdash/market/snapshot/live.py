@@ -1,15 +1,23 @@
 """Rebuild the offline snapshot from a live provider (Polygon, SEC EDGAR) when a network and key exist.
 
-The shipped snapshot is the base: whatever the live provider returns replaces the matching part of a
-symbol (quote, history, fundamentals) and is credited to that provider; whatever it lacks or fails on
-keeps the shipped data, so a partial outage never loses anything.
+The shipped snapshot is the base and the live data is merged into it, never swapped in wholesale:
+
+* quote: the live fields that have a value replace the shipped ones; fields the provider does not
+  report (P/E, market cap, 52-week range ...) keep the shipped values;
+* history: live bars replace the shipped bars from the first common day on; the shipped older bars
+  are rescaled onto the live series by the median close ratio over the first common days (the same
+  seam rule as the build), so 16 years are not cut to a free plan's two; missing open/high/low/
+  volume stay null, never a copy of the close; without a common day the shipped history is kept;
+* fundamentals: per fiscal year and field, live values replace shipped ones, credited to the
+  provider; years and fields the provider lacks keep the shipped values and their sources.
+
+Whatever the provider fails on keeps the shipped data, so a partial outage never loses anything.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import gzip
-import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stockdash.market.snapshot.build import DATA_DIR, history_path, write_gz_json
+from stockdash.market.snapshot.ohlcv import Frame, frame, history_payload, join_segments
 from stockdash.market.types import Bar, FundamentalsYear, MarketDataProvider, ProviderError, Quote
 
 Endpoint = str
@@ -42,48 +51,83 @@ class LiveReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def quote_row(quote: Quote) -> dict[str, Any]:
-    """A live quote in the snapshot's JSON row format."""
-    row = dataclasses.asdict(quote)
-    row["as_of"] = quote.as_of.isoformat()
+def quote_row(quote: Quote, shipped: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A live quote merged over the shipped quote row: live values win, missing ones are kept."""
+    live = dataclasses.asdict(quote)
+    live.pop("symbol", None)
+    live["as_of"] = quote.as_of.isoformat()
+    row = dict(shipped or {})
+    row.update({k: v for k, v in live.items() if v is not None})
+    row["source"] = quote.source
     row["price_source"] = quote.source
+    if quote.price is not None:
+        row["note"] = None
     return row
 
 
-def history_row(bars: list[Bar]) -> dict[str, Any]:
-    """Live bars in the snapshot's compact history format (start date + day deltas)."""
-    dates = [b.date for b in bars]
-    return {
-        "start": dates[0].isoformat(),
-        "d": [0] + [(b - a).days for a, b in itertools.pairwise(dates)],
-        "o": [round(b.open if b.open is not None else b.close, 4) for b in bars],
-        "h": [round(b.high if b.high is not None else b.close, 4) for b in bars],
-        "l": [round(b.low if b.low is not None else b.close, 4) for b in bars],
-        "c": [round(b.close, 4) for b in bars],
-        "v": [round(b.volume or 0) for b in bars],
-    }
+def bars_frame(bars: list[Bar]) -> Frame:
+    """A frame of live bars (missing open/high/low/volume stay None)."""
+    return frame((b.date, b.open, b.high, b.low, b.close, b.volume) for b in bars)
 
 
-def fundamentals_rows(years: list[FundamentalsYear], provider: str) -> list[dict[str, Any]]:
-    """Live fundamentals in the snapshot's JSON row format, every value credited to the provider."""
+def shipped_frame(payload: dict[str, Any]) -> Frame:
+    """The frame of a shipped history file."""
+    day = date.fromisoformat(payload["start"])
+    closes = payload["c"]
+    none = [None] * len(closes)
     rows = []
+    for delta, o, h, lo, c, v in zip(
+        payload["d"],
+        payload.get("o", none),
+        payload.get("h", none),
+        payload.get("l", none),
+        closes,
+        payload.get("v", none),
+        strict=True,
+    ):
+        day += timedelta(days=delta)
+        rows.append((day, o, h, lo, c, None if v is None else float(v)))
+    return frame(rows)
+
+
+def merged_history(live: list[Bar], shipped: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Live bars with the shipped older bars rescaled onto them, or None when they share no day."""
+    live_frame = bars_frame(live)
+    if shipped is None:
+        return history_payload(live_frame)
+    joined, seams = join_segments([("live", live_frame), ("shipped", shipped_frame(shipped))])
+    if not seams:
+        return None
+    return history_payload(joined)
+
+
+def fundamentals_rows(
+    years: list[FundamentalsYear], provider: str, shipped: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Live fundamentals merged over the shipped rows per fiscal year and field."""
+    by_year = {r["fy"]: dict(r, src=dict(r.get("src") or {})) for r in shipped or []}
     for y in years:
         values = {
             k: v
             for k, v in dataclasses.asdict(y).items()
-            if k not in {"fiscal_year", "period_end", "filed", "filed_estimated", "source"}
+            if k
+            not in {"fiscal_year", "period_end", "filed", "filed_estimated", "source", "sources"}
         }
-        rows.append(
+        row = by_year.setdefault(
+            y.fiscal_year, {"fy": y.fiscal_year, "src": {}, **dict.fromkeys(values)}
+        )
+        row.update(
             {
-                "fy": y.fiscal_year,
                 "end": y.period_end.isoformat(),
                 "filed": y.filed.isoformat(),
                 "filed_estimated": y.filed_estimated,
-                **values,
-                "src": {k: provider for k, v in values.items() if v is not None},
             }
         )
-    return rows
+        for key, value in values.items():
+            if value is not None:
+                row[key] = value
+                row["src"][key] = provider
+    return [by_year[fy] for fy in sorted(by_year)]
 
 
 def _read_gz(path: Path) -> Any:
@@ -165,8 +209,8 @@ async def _replace_quotes(
             report.failed.update({s: f"quote: {exc}" for s in batch})
             continue
         for symbol, quote in quotes.items():
-            if symbol in rows:
-                rows[symbol]["quote"] = quote_row(quote)
+            if symbol in rows and quote.price is not None:
+                rows[symbol]["quote"] = quote_row(quote, rows[symbol].get("quote"))
                 report.replaced["quote"] = report.replaced.get("quote", 0) + 1
 
 
@@ -183,10 +227,22 @@ async def _replace_history(
     except ProviderError as exc:
         report.failed[symbol] = f"history: {exc}"
         return
-    if bars:
-        write_gz_json(history_path(out_dir, symbol), history_row(bars))
-        row["has_history"] = True
-        report.replaced["history"] = report.replaced.get("history", 0) + 1
+    if not bars:
+        return
+    path = history_path(out_dir, symbol)
+    shipped = _read_gz(path) if row.get("has_history") and path.is_file() else None
+    merged = merged_history(bars, shipped)
+    if merged is None:
+        report.failed[symbol] = "history: live bars share no day with the shipped history; kept it"
+        return
+    write_gz_json(path, merged)
+    row["has_history"] = True
+    row["history"] = {
+        "kind": "ohlcv",
+        "source": provider.name,
+        "note": f"Live {provider.name} bars merged over the shipped history (rescaled at the seam).",
+    }
+    report.replaced["history"] = report.replaced.get("history", 0) + 1
 
 
 async def _replace_fundamentals(
@@ -198,5 +254,5 @@ async def _replace_fundamentals(
         report.failed[symbol] = f"fundamentals: {exc}"
         return
     if years:
-        row["fundamentals"] = fundamentals_rows(years, provider.name)
+        row["fundamentals"] = fundamentals_rows(years, provider.name, row.get("fundamentals"))
         report.replaced["fundamentals"] = report.replaced.get("fundamentals", 0) + 1

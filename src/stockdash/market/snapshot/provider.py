@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from stockdash.core.metrics import PROVIDER_REQUESTS
 from stockdash.market.types import (
     Bar,
     DataSource,
@@ -43,6 +44,7 @@ class _Universe:
     quotes: dict[str, Quote]
     fundamentals: dict[str, list[FundamentalsYear]]
     provenance: dict[str, dict[int, dict[str, str]]]
+    history_info: dict[str, dict[str, str]]
     has_history: frozenset[str]
     symbols: frozenset[str]
     hits: dict[str, SearchHit]
@@ -50,7 +52,24 @@ class _Universe:
     by_name: list[tuple[str, SearchHit]]
 
 
-LIVE_SOURCES = frozenset({"demo", "polygon", "edgar", "yahoo"})
+LIVE_SOURCES = frozenset({"polygon", "edgar", "yahoo"})
+SEC_SOURCE = "fundamentals-sec-annual"
+VALUE_FIELDS = (
+    "revenue",
+    "gross_profit",
+    "operating_income",
+    "net_income",
+    "eps_diluted",
+    "operating_cash_flow",
+    "capital_expenditure",
+    "free_cash_flow",
+    "depreciation_amortization",
+    "total_debt",
+    "cash",
+    "shareholders_equity",
+    "shares_outstanding",
+    "dividends_per_share",
+)
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -91,7 +110,14 @@ def _quote(symbol: str, q: dict[str, Any]) -> Quote:
         price_to_book=q["price_to_book"],
         as_of=_day(q["as_of"]),
         source=source,
+        note=q.get("note"),
     )
+
+
+def _sources(row: dict[str, Any]) -> dict[str, str]:
+    """Source of every non-null value: the row's `src` map, else the SEC annual data as reported."""
+    src: dict[str, str] = row.get("src") or {}
+    return {k: src.get(k, SEC_SOURCE) for k in VALUE_FIELDS if row.get(k) is not None}
 
 
 def _fundamentals_year(row: dict[str, Any]) -> FundamentalsYear:
@@ -115,6 +141,7 @@ def _fundamentals_year(row: dict[str, Any]) -> FundamentalsYear:
         shareholders_equity=row["shareholders_equity"],
         shares_outstanding=row["shares_outstanding"],
         dividends_per_share=row["dividends_per_share"],
+        sources=_sources(row),
     )
 
 
@@ -168,6 +195,9 @@ class SnapshotProvider:
             quotes=quotes,
             fundamentals=fundamentals,
             provenance=provenance,
+            history_info={
+                s: dict(e["history"]) for s, e in raw["symbols"].items() if e.get("history")
+            },
             has_history=frozenset(s for s, e in raw["symbols"].items() if e["has_history"]),
             symbols=frozenset(profiles),
             hits=dict(hits),
@@ -191,39 +221,64 @@ class SnapshotProvider:
         if sym in self._load().has_history:
             h = _read_gz(self._dir / f"history-{sym}.json.gz")
             day = _day(h["start"])
+            closes = h["c"]
+            none = [None] * len(closes)
+            columns = (h.get("o", none), h.get("h", none), h.get("l", none), h.get("v", none))
             for delta, o, hi, lo, c, v in zip(
-                h["d"], h["o"], h["h"], h["l"], h["c"], h["v"], strict=True
+                h["d"], *columns[:3], closes, columns[3], strict=True
             ):
                 day += timedelta(days=delta)
-                bars.append(Bar(date=day, open=o, high=hi, low=lo, close=c, volume=float(v)))
+                volume = None if v is None else float(v)
+                bars.append(Bar(date=day, open=o, high=hi, low=lo, close=c, volume=volume))
         self._history[sym] = ([b.date for b in bars], bars)
         return self._history[sym]
 
     # --- MarketDataProvider ----------------------------------------------------------
 
+    def _resolve_counted(self, symbol: str, endpoint: str) -> str:
+        """Resolve a symbol and count the request in stockdash_provider_requests_total."""
+        try:
+            sym = self._resolve(symbol)
+        except UnknownSymbolError:
+            PROVIDER_REQUESTS.labels(self.name, endpoint, "not_found").inc()
+            raise
+        return sym
+
     async def quote(self, symbols: list[str]) -> dict[str, Quote]:
         """Snapshot quotes keyed by canonical symbol; any unknown symbol raises."""
         quotes = self._load().quotes
-        return {sym: quotes[sym] for sym in (self._resolve(s) for s in symbols)}
+        try:
+            resolved = [self._resolve(s) for s in symbols]
+        except UnknownSymbolError:
+            PROVIDER_REQUESTS.labels(self.name, "quote", "not_found").inc()
+            raise
+        PROVIDER_REQUESTS.labels(self.name, "quote", "ok").inc()
+        return {sym: quotes[sym] for sym in resolved}
 
     async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
         """Daily bars between start and end inclusive, oldest first (empty without data)."""
-        dates, bars = self._bars(self._resolve(symbol))
+        dates, bars = self._bars(self._resolve_counted(symbol, "history"))
+        PROVIDER_REQUESTS.labels(self.name, "history", "ok").inc()
         lo = bisect.bisect_left(dates, start) if start else 0
         hi = bisect.bisect_right(dates, end) if end else len(bars)
         return bars[lo:hi]
 
     async def fundamentals(self, symbol: str) -> list[FundamentalsYear]:
         """Annual fundamentals, oldest first."""
-        return list(self._load().fundamentals[self._resolve(symbol)])
+        sym = self._resolve_counted(symbol, "fundamentals")
+        PROVIDER_REQUESTS.labels(self.name, "fundamentals", "ok").inc()
+        return list(self._load().fundamentals[sym])
 
     async def profile(self, symbol: str) -> Profile:
         """Company profile."""
-        return self._load().profiles[self._resolve(symbol)]
+        sym = self._resolve_counted(symbol, "profile")
+        PROVIDER_REQUESTS.labels(self.name, "profile", "ok").inc()
+        return self._load().profiles[sym]
 
     async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         """Exact ticker, then ticker prefix, then name matches (largest market cap first)."""
         q = query.strip()
+        PROVIDER_REQUESTS.labels(self.name, "search", "ok").inc()
         if not q or limit <= 0:
             return []
         u = self._load()
@@ -265,6 +320,10 @@ class SnapshotProvider:
     def sources(self) -> list[dict[str, str]]:
         """Credits: one dict per source folder (id, title, url, licence, used_for)."""
         return [dict(s) for s in self._load().sources]
+
+    def history_info(self, symbol: str) -> dict[str, str] | None:
+        """How a symbol's shipped history was made: kind (ohlcv/close), source file, adjustment note."""
+        return self._load().history_info.get(self._resolve(symbol))
 
     def fundamentals_sources(self, symbol: str) -> dict[int, dict[str, str]]:
         """Per fiscal year, the source of each field not taken from SEC annual data."""
