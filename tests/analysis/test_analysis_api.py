@@ -102,6 +102,64 @@ async def test_dashboard_in_one_request(
     assert (await client.get("/api/v1/dashboard", headers=other.headers)).json()["count"] == 0
 
 
+SUMMARY_FIELDS = {
+    "model",
+    "score",
+    "signal",
+    "confidence",
+    "summary",
+    "inputs_as_of",
+    "methodology_version",
+}
+
+
+async def test_dashboard_summary_view_is_the_full_view_without_the_detail(
+    client: httpx.AsyncClient, make_user: UserFactory, fill_watchlist: WatchlistFactory
+) -> None:
+    user = await make_user("pro")
+    await fill_watchlist(user, ["AAPL", "JPM", "BRK.B"])
+    default = await client.get("/api/v1/dashboard", headers=user.headers)
+    full = await client.get("/api/v1/dashboard?view=full", headers=user.headers)
+    summary = await client.get("/api/v1/dashboard?view=summary", headers=user.headers)
+    assert default.status_code == full.status_code == summary.status_code == 200
+    assert default.json() == full.json()  # full stays the default
+    assert len(summary.content) * 4 < len(full.content)
+    full_body, summary_body = full.json(), summary.json()
+    assert {k: v for k, v in summary_body.items() if k != "data"} == {
+        k: v for k, v in full_body.items() if k != "data"
+    }
+    for whole, short in zip(full_body["data"], summary_body["data"], strict=True):
+        assert all(a["factors"] and a["reasoning"] for a in whole["analysis"]["analyses"].values())
+        assert {k: v for k, v in short.items() if k != "analysis"} == {
+            k: v for k, v in whole.items() if k != "analysis"
+        }
+        assert set(short["analysis"]) == {
+            "symbol",
+            "as_of",
+            "analyses",
+            "locked_models",
+            "consensus",
+        }
+        for key in ("symbol", "as_of", "locked_models", "consensus"):
+            assert short["analysis"][key] == whole["analysis"][key]
+        assert list(short["analysis"]["analyses"]) == ["basic", "warren_buffett", "peter_lynch"]
+        for model, brief in short["analysis"]["analyses"].items():
+            assert set(brief) == SUMMARY_FIELDS
+            assert brief == {k: whole["analysis"]["analyses"][model][k] for k in SUMMARY_FIELDS}
+    assert [lm["model"] for lm in summary_body["data"][0]["analysis"]["locked_models"]] == [
+        "dcf_math"
+    ]
+
+
+async def test_dashboard_view_must_be_full_or_summary(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user()
+    for bad in ("compact", "SUMMARY", ""):
+        r = await client.get(f"/api/v1/dashboard?view={bad}", headers=user.headers)
+        assert_error(r, 422, "validation_error")
+
+
 async def universe(snapshot: SnapshotProvider) -> dict[str, StockData]:
     """Every snapshot symbol with history and fundamentals."""
     quotes, profiles = snapshot.universe_quotes(), snapshot.universe_profiles()

@@ -85,6 +85,7 @@ def test_sharpe_and_sortino_on_known_series() -> None:
 
 def test_annualised_return_and_equity_curve() -> None:
     assert bt.annualised_return([0.01] * 24) == pytest.approx(1.01**12 - 1)
+    assert bt.period_return([0.1, -0.5]) == pytest.approx(1.1 * 0.5 - 1)
     assert bt.equity_curve([0.1, -0.5]) == pytest.approx([1.0, 1.1, 0.55])
 
 
@@ -211,13 +212,13 @@ async def test_tiny_backtest_gives_finite_figures_for_every_model(tmp_path: Path
     result = await bt.run_backtest(
         SnapshotProvider(),
         start=date(2024, 1, 1),
-        end=date(2024, 9, 30),
+        end=date(2025, 1, 31),
         symbols=SYMBOLS,
         progress=lambda done, total: calls.append((done, total)),
     )
-    assert result.rebalances == 8
-    assert calls[-1] == (8, 8)
-    assert [m.universe_size for m in result.months] == [6] * 8
+    assert result.rebalances == bt.MIN_MONTHS == 12
+    assert calls[-1] == (12, 12)
+    assert [m.universe_size for m in result.months] == [6] * 12
     assert {s.model for s in result.models} == set(bt.ALL)
     for s in result.models:
         numbers = [
@@ -225,8 +226,8 @@ async def test_tiny_backtest_gives_finite_figures_for_every_model(tmp_path: Path
             s.sharpe, s.sortino, s.max_drawdown,
         ]  # fmt: skip
         assert all(n is not None and math.isfinite(n) for n in numbers), s
-        assert s.months == 8 and len(s.equity_curve) == 9
-        assert s.equity_curve[0] == (date(2024, 1, 2), 1.0)
+        assert s.annualised and s.months == 12 and len(s.equity_curve) == 13
+        assert (s.equity_curve[0].date, s.equity_curve[0].value) == (date(2024, 1, 2), 1.0)
         assert -1.0 <= s.max_drawdown <= 0.0 and 0.0 <= s.hit_rate <= 1.0  # type: ignore[operator]
 
     out, doc = tmp_path / "perf.json", tmp_path / "perf.md"
@@ -250,7 +251,7 @@ async def test_tiny_backtest_gives_finite_figures_for_every_model(tmp_path: Path
 async def test_sharpe_and_analysts_use_the_constant_risk_free_setting() -> None:
     rates = bt.Assumptions(risk_free_rate=0.05, equity_risk_premium=0.06)
     result = await bt.run_backtest(
-        SnapshotProvider(), start=date(2024, 1, 1), end=date(2024, 6, 30), symbols=SYMBOLS,
+        SnapshotProvider(), start=date(2024, 1, 1), end=date(2025, 1, 31), symbols=SYMBOLS,
         assumptions=rates,
     )  # fmt: skip
     for s in result.models:
@@ -271,26 +272,31 @@ def test_assumptions_reach_the_analysts(panel: dict[str, bt.Series]) -> None:
 
 
 EARLY_AND_LATE = ("AAPL", "KO", "ABT", "ACN", "ADBE", "AMD")  # AAPL, KO have pre-2023 history
+LATE_START = date(2023, 1, 3)  # the first bar of ABT, ACN, ADBE and AMD in the snapshot
 
 
 async def test_text_is_derived_from_the_data_used(tmp_path: Path) -> None:
     """Universe counts, sub-periods, leaders and provenance counts come from the run's data."""
     snapshot = SnapshotProvider()
     result = await bt.run_backtest(
-        snapshot, start=date(2022, 10, 1), end=date(2023, 5, 31), symbols=EARLY_AND_LATE
+        snapshot, start=date(2023, 1, 1), end=date(2025, 3, 3), symbols=EARLY_AND_LATE
     )
     data = result.data
     assert data is not None
-    assert [m.universe_size for m in result.months][:4] == [2, 2, 2, 6]
+    # The four late symbols have bars from 2023-01-03 but enter only once they have a year of them.
+    sizes = [m.universe_size for m in result.months]
+    assert sizes == [2] * 13 + [6] * 13
     first, second = data.segments
     assert (first.start, first.end, first.symbols, first.max_size) == (
-        date(2022, 10, 3), date(2023, 1, 3), 2, 2
+        date(2023, 1, 3), date(2024, 2, 1), 2, 2
     )  # fmt: skip
-    assert second.start == date(2023, 1, 3) and second.symbols_so_far == data.symbols == 6
+    assert second.start == date(2024, 2, 1) >= LATE_START + timedelta(days=bt.MIN_HISTORY_DAYS)
+    assert second.symbols_so_far == data.symbols == 6
+    assert data.merged == () and data.short_history == 0
     panel = await bt.load_panel(snapshot, EARLY_AND_LATE)
     expected = {
-        s: bt.close_on_or_before(panel[s], date(2023, 1, 3))  # type: ignore[operator]
-        / bt.close_on_or_before(panel[s], date(2022, 10, 3))
+        s: bt.close_on_or_before(panel[s], date(2024, 2, 1))  # type: ignore[operator]
+        / bt.close_on_or_before(panel[s], date(2023, 1, 3))
         - 1
         for s in ("AAPL", "KO")
     }
@@ -312,33 +318,162 @@ async def test_text_is_derived_from_the_data_used(tmp_path: Path) -> None:
     assert data.debt_total_from == min(total_debt_years)
     assert all("yfinance" in source for source in data.yfinance_sources)
     report = bt.to_report(result)
-    assert "the 6 S&P 500 members of today" in report.note
-    assert "(only 2 before 2023-01-03)" in report.note
+    assert "the 6 S&P 500 members of today with a year of price history" in report.note
+    assert "(only 2 before 2024-02-01)" in report.note
     text = " ".join(report.caveats)
     assert f"{data.estimated_filings} of the {data.fiscal_years} fiscal years" in text
     assert f"{data.yfinance_fields} year-fields" in text
     assert f"fiscal years {data.debt_total_from} on" in text
     assert f"{long_term} symbol-years carry SEC long-term debt only" in text
-    assert "Before 2023-01-03 only 2 symbols" in text and "AAPL" in text and "KO" in text
-    assert "Too short to read" in text  # both sub-periods are a few months long
+    assert "Before 2024-02-01 the universe holds only 2 symbols" in text
+    assert "AAPL" in text and "KO" in text
+    assert "Too short" not in text and "History requirement" not in text
     assert "restated" in text.lower()
     for stale in ("~99", "25 before 2023", "NVDA", "TSLA"):
         assert stale not in report.note + text
-    assert [p.label for p in report.periods] == ["2 stocks", "6 stocks"]
-    assert report.periods[0].max_universe == 2 and report.periods[1].min_universe == 6
+    assert [(p.label, p.start, p.end) for p in report.periods] == [
+        ("2 stocks", date(2023, 1, 3), date(2024, 2, 1)),
+        ("6 stocks", date(2024, 2, 1), date(2025, 3, 3)),
+    ]
+    assert all(m.annualised and m.months == 13 for p in report.periods for m in p.models)
+    assert all(m.sharpe is not None for p in report.periods for m in p.models)
     markdown = bt.render_markdown(result, report)
     assert "## By universe size" in markdown and "## Caveats" in markdown
+    assert "### 2023-01-03 to 2024-02-01 (2 stocks, 13 months)" in markdown
+
+
+def test_history_requirement_on_real_bars(panel: dict[str, bt.Series]) -> None:
+    """A stock enters once its bars span a year and number 200, whatever the rest of the panel."""
+    aapl = panel["AAPL"]
+    first = date(2023, 1, 3)
+    young = bt.make_series(aapl.profile, [b for b in aapl.bars if b.date >= first], [])
+    assert young.dates[0] == first
+    year_later = first + timedelta(days=bt.MIN_HISTORY_DAYS)
+    assert not bt.has_history(young, year_later - timedelta(days=1))
+    assert bt.has_history(young, year_later)
+    assert bt.has_history(aapl, year_later)
+    short_but_many = bt.make_series(aapl.profile, young.bars[: bt.MIN_HISTORY_BARS - 1], [])
+    assert not bt.has_history(short_but_many, year_later)  # a year's span, 199 bars
+    mixed = {**panel, "YOUNG": young}
+    assert "YOUNG" not in bt.universe_at(mixed, year_later - timedelta(days=1))
+    assert bt.universe_at(mixed, year_later)["YOUNG"].history[-1].date <= year_later
+
+
+CLOSE_ONLY = "A"  # Agilent: the snapshot has only its published daily closes, from 2026-05
+
+
+async def test_close_only_symbols_without_a_year_of_history_stay_out() -> None:
+    snapshot = SnapshotProvider()
+    result = await bt.run_backtest(
+        snapshot, start=date(2026, 3, 1), end=date(2026, 8, 21), symbols=("AAPL", "KO", CLOSE_ONLY)
+    )
+    panel = await bt.load_panel(snapshot, (CLOSE_ONLY,))
+    series = panel[CLOSE_ONLY]
+    assert all(b.open is None for b in series.bars)  # really close-only
+    assert bt.has_recent_close(series, result.months[-1].start)
+    assert all(m.symbols == {"AAPL", "KO"} for m in result.months)
+    data = result.data
+    assert data is not None
+    assert (data.short_history, data.short_history_from) == (1, series.dates[0])
+    report = bt.to_report(result)
+    assert (
+        "the 2 S&P 500 members of today with a year of price history in the snapshot, "
+        "leaving out 1 more with a shorter history." in report.note
+    )
+    assert any(
+        c.startswith("History requirement: of the symbols with a close on some rebalance date, 1 ")
+        and f"start {series.dates[0]} or later" in c
+        for c in report.caveats
+    )
+    # Five months: nothing is annualised, and the page says so.
+    assert all(not m.annualised and m.sharpe is None and m.sortino is None for m in report.models)
+    net = [m.models["basic"].net for m in result.months]
+    basic = next(m for m in report.models if m.model == "basic")
+    assert basic.top_quintile_return == pytest.approx(math.prod(1 + r for r in net) - 1)
+    markdown = bt.render_markdown(result, report)
+    assert "Too short to annualise (under 12 months)" in markdown
+    assert "Top quintile cumulative" in markdown and "p.a." not in markdown.split("## Method")[0]
+
+
+def _month(size: int, start: date, net: float = 0.01, universe: float = 0.005) -> bt.Month:
+    """A synthetic holding period (for the grouping and annualisation rules only)."""
+    row = bt.ModelMonth(ic=0.1, gross=net, net=net, turnover=0.2)
+    end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return bt.Month(start, end, size, universe, dict.fromkeys(bt.ALL, row))
+
+
+def _months(sizes: list[int], net: list[float] | None = None) -> list[bt.Month]:
+    starts = [date(2016 + i // 12, i % 12 + 1, 1) for i in range(len(sizes))]
+    returns = net or [0.01] * len(sizes)
+    return [_month(n, d, r) for n, d, r in zip(sizes, starts, returns, strict=True)]
 
 
 def test_universe_segments_split_on_size_jumps() -> None:
-    def month(size: int, index: int) -> bt.Month:
-        return bt.Month(date(2020, index, 1), date(2020, index + 1, 1), size, 0.0, {})
-
     sizes = [25, 25, 99, 100, 99, 465, 465]
-    groups = bt.universe_segments([month(n, i + 1) for i, n in enumerate(sizes)])
+    groups = bt.universe_segments(_months(sizes))
     assert [[m.universe_size for m in g] for g in groups] == [[25, 25], [99, 100, 99], [465, 465]]
-    assert len(bt.universe_segments([month(6, 1), month(8, 2)])) == 1  # within 1.5x
+    assert len(bt.universe_segments(_months([6, 8]))) == 1  # within 1.5x
     assert bt.universe_segments([]) == []
+
+
+@pytest.mark.parametrize(
+    ("lengths", "merged"),
+    [
+        ([94, 30], [94, 30]),
+        ([81, 41, 2], [81, 43]),  # a short tail joins the sub-period before it
+        ([3, 20], [23]),  # a short head joins the next one
+        ([20, 3, 5, 12], [28, 12]),
+        ([5], [5]),
+        ([], []),
+    ],
+)
+def test_short_sub_periods_are_merged(lengths: list[int], merged: list[int]) -> None:
+    groups = [_months([10] * n) for n in lengths]
+    assert [len(g) for g in bt.merge_short(groups)] == merged
+
+
+def test_a_short_tail_gets_no_table_and_no_ratios_of_its_own() -> None:
+    months = _months([25] * 13 + [100] * 13 + [465] * 2)
+    models = tuple(bt.summarise(m, months) for m in bt.ALL)
+    result = bt.BacktestResult(
+        months[0].start, months[-1].end, 10.0, tuple(months), models, 0.0,
+        data=bt.profile_data({}, months, {}),
+    )  # fmt: skip
+    tables = bt.period_tables(result)
+    assert [(t.label, t.models[0].months) for t in tables] == [
+        ("25 stocks", 13),
+        ("100-465 stocks", 15),
+    ]
+    assert all(m.annualised and m.sharpe is None for t in tables for m in t.models)  # stdev 0
+    report = bt.to_report(result)
+    assert any(
+        "Too short for a table of their own (under 12 months)" in c
+        and f"{months[-2].start} to {months[-1].end} (465 stocks, 2 months)" in c
+        for c in report.caveats
+    )
+    markdown = bt.render_markdown(result, report)
+    assert "465 stocks, 2 months)" not in markdown.split("## Method")[0]
+    assert "* **Minimum length**: figures over fewer than N = 12 months" in markdown
+
+
+@pytest.mark.parametrize("count", [bt.MIN_MONTHS - 1, bt.MIN_MONTHS])
+def test_summaries_annualise_only_from_the_minimum_months(count: int) -> None:
+    net = [0.03 if i % 3 else -0.02 for i in range(count)]
+    months = _months([10] * count, net)
+    summary = bt.summarise("basic", months, risk_free=0.04)
+    annualise = count >= bt.MIN_MONTHS
+    assert summary.annualised is annualise
+    growth = math.prod(1 + r for r in net)
+    expected = growth ** (12 / count) - 1 if annualise else growth - 1
+    assert summary.top_quintile_return == pytest.approx(expected)
+    universe = 1.005**12 - 1 if annualise else 1.005**count - 1
+    assert summary.universe_return == pytest.approx(universe)
+    assert summary.excess_return == pytest.approx(expected - universe)
+    sharpe, sortino = bt.sharpe(net, 0.04), bt.sortino(net, 0.04)
+    assert sharpe is not None and sortino is not None  # defined for the series ...
+    assert summary.sharpe == (sharpe if annualise else None)  # ... but shown only from 12 months
+    assert summary.sortino == (sortino if annualise else None)
+    assert summary.figures().model_dump() == summary.model_dump(exclude={"equity_curve"})
 
 
 # --- API ----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 from typing import Any
 
@@ -279,3 +280,59 @@ async def test_a_newly_added_symbol_is_fetched_at_once(
         assert provider.endpoint_calls(endpoint)["COST"] == 1, endpoint
     r = await client.get("/api/v1/stocks/COST", headers=user.headers)
     assert r.status_code == 200 and provider.endpoint_calls("quote")["COST"] == 1  # cached
+
+
+async def stored_quotes(sessionmaker: Any) -> dict[str, Any]:
+    """The quote in each stock_cache row."""
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(StockCache))).scalars().all()
+    return {r.symbol: r.stock_data.get("quote") for r in rows}
+
+
+async def test_a_batch_writes_at_its_end_and_only_for_its_own_task(
+    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+) -> None:
+    market = MarketService(
+        CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
+    )
+    async with market.batched_writes(["KO", "PG"]):
+        await market.fetch_quotes(["KO", "PG"])
+        await market.refresh_series("KO")
+        assert await stored_quotes(sessionmaker) == {}  # deferred to the end of the batch
+        # An API request served meanwhile (the server starts it in a context of its own) is
+        # not part of the batch: its write goes straight through.
+        await asyncio.create_task(market.fetch_quotes(["HD"]), context=contextvars.Context())
+        assert set(await stored_quotes(sessionmaker)) == {"HD"}
+    stored = await stored_quotes(sessionmaker)
+    assert set(stored) == {"KO", "PG", "HD"} and stored["KO"]["price"] > 0
+    async with sessionmaker() as session:
+        ko = (
+            await session.execute(select(StockCache).where(StockCache.symbol == "KO"))
+        ).scalar_one()
+    assert ko.stock_data["fundamentals"]["rows"] and ko.expires_at > ko.last_updated
+
+
+async def test_a_later_batch_keeps_what_it_does_not_rewrite(
+    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+) -> None:
+    await seed_users(sessionmaker, 3, ["MSFT"])  # free, pro and expert: every model
+    market = MarketService(
+        CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
+    )
+    analysis = AnalysisService(
+        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
+    )
+    await run_refresh_cycle(sessionmaker, market, analysis)
+    async with sessionmaker() as session:
+        first = (await session.execute(select(StockCache))).scalars().one()
+        first_data, first_analyses = dict(first.stock_data), dict(first.ai_analyses)
+    # A quotes-only cycle (no analysis service; fundamentals still cached): the row keeps its
+    # fundamentals and analyses, and gets the new quote.
+    report = await run_refresh_cycle(sessionmaker, market, None)
+    assert report.refreshed == ["MSFT"]
+    async with sessionmaker() as session:
+        again = (await session.execute(select(StockCache))).scalars().one()
+    assert again.ai_analyses == first_analyses
+    assert again.stock_data["fundamentals"] == first_data["fundamentals"]
+    assert again.stock_data["quote"] == first_data["quote"]
+    assert again.last_updated >= first.last_updated

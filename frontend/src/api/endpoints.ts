@@ -137,8 +137,9 @@ export async function getAnalysis(symbol: string, overrides?: DcfOverrides): Pro
   );
 }
 
+/** The whole watchlist for the dashboard cards: quotes, sparklines and summarised analyses. */
 export async function getDashboard(): Promise<Dashboard> {
-  return unwrap(await api.GET('/api/v1/dashboard'));
+  return unwrap(await api.GET('/api/v1/dashboard', { params: { query: { view: 'summary' } } }));
 }
 
 export async function getPerformance(): Promise<Performance> {

@@ -498,7 +498,7 @@ export interface paths {
         };
         /**
          * Dashboard
-         * @description Every watchlist stock with its quote, sparkline and analyses.
+         * @description Every watchlist stock with its quote, sparkline and analyses (in full or summarised).
          */
         get: operations["dashboard_api_v1_dashboard_get"];
         put?: never;
@@ -740,6 +740,35 @@ export interface components {
             } | null;
         };
         /**
+         * AnalysisSummary
+         * @description One analyst's verdict without its factors, reasoning and details.
+         */
+        AnalysisSummary: {
+            /**
+             * Model
+             * @enum {string}
+             */
+            model: "basic" | "warren_buffett" | "peter_lynch" | "dcf_math";
+            /** Score */
+            score: number;
+            /**
+             * Signal
+             * @enum {string}
+             */
+            signal: "bullish" | "neutral" | "bearish";
+            /** Confidence */
+            confidence: number;
+            /** Summary */
+            summary: string;
+            /**
+             * Inputs As Of
+             * Format: date
+             */
+            inputs_as_of: string;
+            /** Methodology Version */
+            methodology_version: string;
+        };
+        /**
          * AnalystModel
          * @description The analyst models, in display order.
          * @enum {string}
@@ -924,7 +953,7 @@ export interface components {
         };
         /**
          * Dashboard
-         * @description The whole watchlist in one response.
+         * @description The whole watchlist in one response, every analysis in full (`view=full`).
          */
         Dashboard: {
             /** Data */
@@ -948,6 +977,39 @@ export interface components {
             added_at: string;
             quote: components["schemas"]["StockPublic"] | null;
             analysis: components["schemas"]["MultiAIAnalysis"] | null;
+            /** Sparkline */
+            sparkline: number[];
+            /** Error */
+            error?: string | null;
+        };
+        /**
+         * DashboardSummary
+         * @description The whole watchlist in one response, analyses as summaries (`view=summary`).
+         *
+         *     Field for field a subset of `Dashboard`: a client written for this shape can read either.
+         */
+        DashboardSummary: {
+            /** Data */
+            data: components["schemas"]["DashboardSummaryItem"][];
+            /** Count */
+            count: number;
+            /** Max Stocks */
+            max_stocks: number;
+        };
+        /**
+         * DashboardSummaryItem
+         * @description One watchlist stock as the dashboard card shows it: analyses as summaries.
+         */
+        DashboardSummaryItem: {
+            /** Symbol */
+            symbol: string;
+            /**
+             * Added At
+             * Format: date-time
+             */
+            added_at: string;
+            quote: components["schemas"]["StockPublic"] | null;
+            analysis: components["schemas"]["MultiAISummary"] | null;
             /** Sparkline */
             sparkline: number[];
             /** Error */
@@ -1186,7 +1248,7 @@ export interface components {
         };
         /**
          * ModelPerformance
-         * @description Backtest figures of one analyst model (returns are fractions, 0.05 == 5 %).
+         * @description A model's figures over the whole period, with its top-quintile equity curve.
          */
         ModelPerformance: {
             /** Model */
@@ -1194,7 +1256,7 @@ export interface components {
             /** Rank Ic */
             rank_ic: number | null;
             /** Rank Ic T Stat */
-            rank_ic_t_stat?: number | null;
+            rank_ic_t_stat: number | null;
             /** Hit Rate */
             hit_rate: number | null;
             /** Top Quintile Return */
@@ -1209,10 +1271,12 @@ export interface components {
             sortino: number | null;
             /** Max Drawdown */
             max_drawdown: number;
+            /** Average Turnover */
+            average_turnover: number;
             /** Months */
             months: number;
-            /** Average Turnover */
-            average_turnover?: number | null;
+            /** Annualised */
+            annualised: boolean;
             /** Equity Curve */
             equity_curve: components["schemas"]["EquityPoint"][];
         };
@@ -1287,6 +1351,26 @@ export interface components {
             consensus?: components["schemas"]["Consensus"] | null;
         };
         /**
+         * MultiAISummary
+         * @description All analyses the caller may see for one symbol, each as its summary.
+         */
+        MultiAISummary: {
+            /** Symbol */
+            symbol: string;
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** Analyses */
+            analyses: {
+                [key: string]: components["schemas"]["AnalysisSummary"];
+            };
+            /** Locked Models */
+            locked_models?: components["schemas"]["LockedModel"][];
+            consensus?: components["schemas"]["Consensus"] | null;
+        };
+        /**
          * PasswordChange
          * @description Change the signed-in user's password.
          */
@@ -1352,6 +1436,8 @@ export interface components {
             average_turnover: number;
             /** Months */
             months: number;
+            /** Annualised */
+            annualised: boolean;
         };
         /**
          * PeriodTable
@@ -3002,20 +3088,23 @@ export interface operations {
     };
     dashboard_api_v1_dashboard_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `full` (default): each analysis complete, as /stocks/{symbol}/analysis returns it. `summary`: per model only score, signal, confidence and summary (plus the consensus and locked models), a small fraction of the size; what the dashboard page shows. */
+                view?: "full" | "summary";
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description `view=full`: a `Dashboard`, every analysis with its factors and reasoning. `view=summary`: a `DashboardSummary`, each analysis as model, score, signal, confidence, summary, inputs_as_of and methodology_version (the consensus and locked models as in full). The summary's fields are a subset of the full response's. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Dashboard"];
+                    "application/json": components["schemas"]["Dashboard"] | components["schemas"]["DashboardSummary"];
                 };
             };
             /** @description not authenticated */

@@ -55,8 +55,10 @@ export type LockedModel = Schemas['LockedModel'];
 export type Consensus = Schemas['Consensus'];
 export type MultiAIAnalysis = Schemas['MultiAIAnalysis'];
 
-export type DashboardItem = Schemas['DashboardItem'];
-export type Dashboard = Schemas['Dashboard'];
+/** The dashboard as the page loads it (`GET /dashboard?view=summary`): per model only the
+ * score, signal, confidence and summary; the stock page loads the full analyses. */
+export type DashboardItem = Schemas['DashboardSummaryItem'];
+export type Dashboard = Schemas['DashboardSummary'];
 
 export type ModelPerformance = Schemas['ModelPerformance'];
 export type Performance = Schemas['ModelPerformanceReport'];

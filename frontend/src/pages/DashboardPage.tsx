@@ -23,7 +23,7 @@ export default function DashboardPage() {
   const { push } = useToast();
 
   // Progressive loading: both requests start at once; the cheap /watchlist paints the
-  // cards, the heavier /dashboard (quotes, sparklines, analyses) fills them in.
+  // cards, the heavier /dashboard (quotes, sparklines, analysis summaries) fills them in.
   const watchlist = useQuery({ queryKey: queryKeys.watchlist, queryFn: getWatchlist });
   const dashboard = useQuery({ queryKey: queryKeys.dashboard, queryFn: getDashboard });
   const tiers = useQuery({ queryKey: queryKeys.tiers, queryFn: getTiers, staleTime: 10 * 60_000, meta: { silent: true } });

@@ -41,6 +41,9 @@ export default function PerformancePage() {
       </EmptyState>
     );
   }
+  // A run shorter than the backend's minimum is not annualised: cumulative returns, no Sharpe/Sortino.
+  const annualised = models.every((m) => m.annualised);
+  const unit = annualised ? ' p.a.' : ' (cumulative)';
   return (
     <div className="stack" data-testid="performance-page">
       <div className="page-head">
@@ -50,6 +53,11 @@ export default function PerformancePage() {
         </span>
       </div>
       {perf.data.note ? <Alert kind="info">{perf.data.note}</Alert> : null}
+      {annualised ? null : (
+        <Alert kind="info">
+          Too short to annualise: returns are cumulative over the period; Sharpe and Sortino are not computed.
+        </Alert>
+      )}
       <Card aria-labelledby="equity-title">
         <div className="card-title">
           <h2 id="equity-title">Equity curves</h2>
@@ -64,7 +72,7 @@ export default function PerformancePage() {
         <EquityChart models={models} />
       </Card>
       <div className="grid analysts-grid">
-        <MetricBars title="Excess return vs universe" models={models} pick={(m) => m.excess_return} format={(v) => formatRatioPercent(v, 1, true)} />
+        <MetricBars title={`Excess return vs universe${unit}`} models={models} pick={(m) => m.excess_return} format={(v) => formatRatioPercent(v, 1, true)} />
         <MetricBars title="Rank IC" models={models} pick={(m) => m.rank_ic} format={(v) => formatNumber(v, 3)} />
         <MetricBars title="Hit rate" models={models} pick={(m) => m.hit_rate} format={(v) => formatRatioPercent(v, 1)} />
         <MetricBars title="Sharpe ratio" models={models} pick={(m) => m.sharpe} format={(v) => formatNumber(v, 2)} />
@@ -78,9 +86,9 @@ export default function PerformancePage() {
                 <th scope="col">Model</th>
                 <th className="r">Rank IC</th>
                 <th className="r">Hit rate</th>
-                <th className="r">Top quintile</th>
-                <th className="r">Universe</th>
-                <th className="r">Excess</th>
+                <th className="r">Top quintile{unit}</th>
+                <th className="r">Universe{unit}</th>
+                <th className="r">Excess{unit}</th>
                 <th className="r">Sharpe</th>
                 <th className="r">Sortino</th>
                 <th className="r">Max drawdown</th>

@@ -39,9 +39,9 @@ from stockdash.analysis.metrics import daily_returns, finite, usable_bars
 from stockdash.analysis.performance import (
     DEFAULT_RESULTS_PATH,
     EquityPoint,
+    ModelFigures,
     ModelPerformance,
     ModelPerformanceReport,
-    PeriodModel,
     PeriodTable,
 )
 from stockdash.analysis.schemas import MODEL_NAMES, ModelName
@@ -57,7 +57,14 @@ STALE_DAYS = 7  # a stock needs a close within a week before t to be in the univ
 MONTHS_PER_YEAR = 12
 SEGMENT_JUMP = 1.5  # a universe size change by this factor starts a new sub-period
 LEADERS = 4  # best performers named to illustrate survivorship in the first sub-period
-FEW_MONTHS = 12  # a sub-period shorter than this is flagged as too short to read
+# Fewer months are not annualised (no Sharpe, Sortino or p.a. returns), and a sub-period shorter
+# than this is merged into its neighbour instead of getting a table of its own.
+MIN_MONTHS = 12
+# A stock enters the universe once its bars span a year (52-week range, a year of returns for
+# volatility and beta) and number at least 200 (the 200-day moving average): with less, the
+# analysts score it on fewer factors than its peers and the scores are not comparable.
+MIN_HISTORY_DAYS = 365
+MIN_HISTORY_BARS = 200
 
 SOURCE = (
     "Offline snapshot shipped with stockdash: daily prices from Yahoo Finance via yfinance "
@@ -197,11 +204,23 @@ def point_in_time_quote(
     )
 
 
+def has_recent_close(series: Series, day: date) -> bool:
+    """True if the series has a close in the week up to day."""
+    i = bisect.bisect_right(series.dates, day)
+    return i > 0 and series.dates[i - 1] >= day - timedelta(days=STALE_DAYS)
+
+
+def has_history(series: Series, day: date) -> bool:
+    """True once the bars up to day span MIN_HISTORY_DAYS and number MIN_HISTORY_BARS."""
+    enough_bars = bisect.bisect_right(series.dates, day) >= MIN_HISTORY_BARS
+    return enough_bars and series.dates[0] <= day - timedelta(days=MIN_HISTORY_DAYS)
+
+
 def point_in_time_stock(series: Series, day: date) -> StockData | None:
     """StockData as known at day, dated day; None without a close in the week before it."""
-    bars = bars_until(series, day)
-    if not bars or bars[-1].date < day - timedelta(days=STALE_DAYS):
+    if not has_recent_close(series, day):
         return None
+    bars = bars_until(series, day)
     years = filed_until(series, day)
     quote = replace(point_in_time_quote(series.profile.symbol, bars, years), as_of=day)
     # The snapshot profile's market cap is today's; replace it with the one known at day.
@@ -241,8 +260,12 @@ def market_context_at(
 
 
 def universe_at(panel: Panel, day: date) -> dict[str, StockData]:
-    """Point-in-time StockData of every symbol with a recent close at day."""
-    stocks = {s: point_in_time_stock(series, day) for s, series in panel.items()}
+    """Point-in-time StockData of every symbol with a recent close and a year of history at day."""
+    stocks = {
+        s: point_in_time_stock(series, day)
+        for s, series in panel.items()
+        if has_history(series, day)
+    }
     return {s: d for s, d in stocks.items() if d is not None}
 
 
@@ -376,6 +399,11 @@ def net_return(gross: float, turnover: float, cost_bps: float) -> float:
     return (1.0 - cost_bps / 10_000.0 * turnover) * (1.0 + gross) - 1.0
 
 
+def period_return(monthly: Sequence[float]) -> float:
+    """Cumulative (compounded) return of monthly returns."""
+    return math.prod(1.0 + r for r in monthly) - 1.0
+
+
 def annualised_return(monthly: Sequence[float]) -> float:
     """Geometric annualised return of monthly returns."""
     if not monthly:
@@ -448,26 +476,6 @@ class Month:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelSummary:
-    """Summary figures of one model over a run of months."""
-
-    model: ModelName
-    rank_ic: float | None
-    rank_ic_t_stat: float | None
-    ic_months: int
-    hit_rate: float | None
-    top_quintile_return: float
-    universe_return: float
-    excess_return: float
-    sharpe: float | None
-    sortino: float | None
-    max_drawdown: float
-    average_turnover: float
-    months: int
-    equity_curve: tuple[tuple[date, float], ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Segment:
     """A run of months whose universe size stays within a factor 1.5 of its first month."""
 
@@ -495,6 +503,9 @@ class DataProfile:
     yfinance_top_fields: tuple[str, ...] = ()  # the most often filled fields
     yfinance_sources: tuple[str, ...] = ()  # the yfinance data sets that filled them
     debt_total_from: int | None = None  # earliest fiscal year with total debt
+    merged: tuple[Segment, ...] = ()  # segments under MIN_MONTHS, merged into a neighbour
+    short_history: int = 0  # symbols with a close on a rebalance date but never a year of bars
+    short_history_from: date | None = None  # earliest first bar among them
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +516,7 @@ class BacktestResult:
     period_end: date
     transaction_cost_bps: float
     months: tuple[Month, ...]
-    models: tuple[ModelSummary, ...]
+    models: tuple[ModelPerformance, ...]
     seconds: float
     assumptions: Assumptions = Assumptions()
     data: DataProfile | None = None
@@ -516,30 +527,37 @@ class BacktestResult:
         return len(self.months)
 
 
-def summarise(model: ModelName, months: Sequence[Month], risk_free: float = 0.0) -> ModelSummary:
-    """Summary of one model over the given months (hit = top quintile net > universe)."""
+def summarise(
+    model: ModelName, months: Sequence[Month], risk_free: float = 0.0
+) -> ModelPerformance:
+    """Summary of one model over the given months (hit = top quintile net > universe).
+
+    Below MIN_MONTHS nothing is annualised: returns are cumulative, Sharpe and Sortino null.
+    """
     rows = [m.models[model] for m in months]
     net = [r.net for r in rows]
     universe = [m.universe_return for m in months]
     ics = [r.ic for r in rows if r.ic is not None]
     curve = equity_curve(net)
-    top, base = annualised_return(net), annualised_return(universe)
+    annualise = len(months) >= MIN_MONTHS
+    growth = annualised_return if annualise else period_return
+    top, base = growth(net), growth(universe)
     dates = [months[0].start, *(m.end for m in months)] if months else []
-    return ModelSummary(
+    return ModelPerformance(
         model=model,
         rank_ic=statistics.fmean(ics) if ics else None,
         rank_ic_t_stat=t_stat(ics),
-        ic_months=len(ics),
         hit_rate=sum(n > u for n, u in zip(net, universe, strict=True)) / len(net) if net else None,
         top_quintile_return=top,
         universe_return=base,
         excess_return=top - base,
-        sharpe=sharpe(net, risk_free),
-        sortino=sortino(net, risk_free),
+        sharpe=sharpe(net, risk_free) if annualise else None,
+        sortino=sortino(net, risk_free) if annualise else None,
         max_drawdown=max_drawdown(curve),
         average_turnover=statistics.fmean([r.turnover for r in rows]) if rows else 0.0,
         months=len(months),
-        equity_curve=tuple(zip(dates, curve, strict=True)),
+        annualised=annualise,
+        equity_curve=[EquityPoint(date=d, value=v) for d, v in zip(dates, curve, strict=True)],
     )
 
 
@@ -601,6 +619,22 @@ def universe_segments(months: Sequence[Month]) -> list[list[Month]]:
     return groups
 
 
+def merge_short(groups: Sequence[Sequence[Month]], minimum: int = MIN_MONTHS) -> list[list[Month]]:
+    """Groups under `minimum` months joined to the one before (the first one to the next)."""
+    out: list[list[Month]] = []
+    for group in groups:
+        if out and (len(group) < minimum or len(out[-1]) < minimum):
+            out[-1] = [*out[-1], *group]
+        else:
+            out.append(list(group))
+    return out
+
+
+def sub_periods(months: Sequence[Month]) -> list[list[Month]]:
+    """The reported sub-periods: universe-size segments, none shorter than MIN_MONTHS."""
+    return merge_short(universe_segments(months))
+
+
 def _segment(months: Sequence[Month]) -> Segment:
     sizes = [m.universe_size for m in months]
     return Segment(
@@ -632,11 +666,15 @@ class _Facts:
 
 
 def _fundamentals_facts(
-    panel: Panel, sources: Mapping[str, Mapping[int, Mapping[str, str]]], until: date
+    panel: Panel,
+    sources: Mapping[str, Mapping[int, Mapping[str, str]]],
+    until: date,
+    symbols: Iterable[str],
 ) -> _Facts:
     """Filed years, estimated filing dates, yfinance fills and debt definitions up to `until`."""
     facts = _Facts()
-    for symbol, series in panel.items():
+    for symbol in symbols:
+        series = panel[symbol]
         provenance = sources.get(symbol, {})
         for year in series.fundamentals:
             if year.filed > until:
@@ -668,6 +706,15 @@ def _segments_with_totals(groups: Sequence[Sequence[Month]]) -> tuple[Segment, .
     return tuple(out)
 
 
+def _short_history(panel: Panel, months: Sequence[Month], universe: frozenset[str]) -> list[str]:
+    """Symbols outside the universe that had a recent close on some rebalance date."""
+    return sorted(
+        symbol
+        for symbol, series in panel.items()
+        if symbol not in universe and any(has_recent_close(series, m.start) for m in months)
+    )
+
+
 def profile_data(
     panel: Panel,
     months: Sequence[Month],
@@ -675,14 +722,21 @@ def profile_data(
 ) -> DataProfile:
     """What the run's data looked like: universe sizes, leaders, filing and field provenance."""
     groups = universe_segments(months)
+    segments = _segments_with_totals(groups)
     first = groups[0] if len(groups) > 1 else []
     first_symbols = frozenset().union(*(m.symbols for m in first))
     in_period = frozenset().union(*(m.symbols for m in months))
     leaders = _leaders(panel, first_symbols, first[0].start, first[-1].end) if first else []
-    facts = _fundamentals_facts(panel, sources, months[-1].end if months else date.min)
+    # Only the fundamentals of stocks that were in the universe were ever used.
+    until = months[-1].end if months else date.min
+    facts = _fundamentals_facts(panel, sources, until, sorted(in_period))
+    short = _short_history(panel, months, in_period)
     return DataProfile(
         symbols=len(in_period),
-        segments=_segments_with_totals(groups),
+        segments=segments,
+        merged=tuple(g for g in segments if g.months < MIN_MONTHS) if len(groups) > 1 else (),
+        short_history=len(short),
+        short_history_from=min((panel[s].dates[0] for s in short), default=None),
         leaders=tuple(leaders),
         fiscal_years=facts.years,
         estimated_filings=facts.estimated,
@@ -741,27 +795,28 @@ async def run_backtest(
 # --- output -------------------------------------------------------------------------------------
 
 
-def note(result: BacktestResult) -> str:
-    """Survivorship and skill disclaimer with the universe figures of this run."""
-    data = result.data
+def _universe_text(data: DataProfile | None) -> str:
+    """Who is in the universe, with this run's counts."""
+    members = "S&P 500 members of today with a year of price history in the snapshot"
     if data is None:
-        universe = "the S&P 500 members of today that have price history in the snapshot"
-    elif len(data.segments) > 1:
+        return f"the {members}"
+    text = f"the {data.symbols} {members}"
+    if len(data.segments) > 1:
         earlier = ", ".join(
             f"{before.symbols_so_far} before {after.start}"
             for before, after in itertools.pairwise(data.segments)
         )
-        universe = (
-            f"the {data.symbols} S&P 500 members of today that have price history in the "
-            f"snapshot (only {earlier})"
-        )
-    else:
-        universe = (
-            f"the {data.symbols} S&P 500 members of today that have price history in the snapshot"
-        )
+        text += f" (only {earlier})"
+    if data.short_history:
+        text += f", leaving out {data.short_history} more with a shorter history"
+    return text
+
+
+def note(result: BacktestResult) -> str:
+    """Survivorship and skill disclaimer with the universe figures of this run."""
     return (
-        f"Survivorship bias: the universe is {universe}. Every one of them survived, so "
-        f"{SKILL}. Not investment advice."
+        f"Survivorship bias: the universe is {_universe_text(result.data)}. Every one of its "
+        f"members survived, so {SKILL}. Not investment advice."
     )
 
 
@@ -798,21 +853,37 @@ def caveats(result: BacktestResult) -> list[str]:
         + "; debt/equity and net debt step up where the definition changes, which can move the "
         "Buffett, Lynch and DCF scores at that boundary.",
     ]
+    return items + _universe_caveats(data)
+
+
+def _universe_caveats(data: DataProfile) -> list[str]:
+    """Caveats on the universe: stocks left out for history, size changes, merged sub-periods."""
+    items = []
+    if data.short_history:
+        items.append(
+            f"History requirement: of the symbols with a close on some rebalance date, "
+            f"{data.short_history} never had {MIN_HISTORY_DAYS} days and {MIN_HISTORY_BARS} bars "
+            f"of history on one (their series start {data.short_history_from} or later) and stay "
+            "out of the universe (see Universe under Method)."
+        )
     if len(data.segments) > 1:
         first = data.segments[0]
         leaders = ", ".join(f"{s} {r * 100:+.0f} %" for s, r in data.leaders)
         items.append(
             f"Universe size changes: {_segment_list(data.segments)}. Before "
-            f"{data.segments[1].start} only {first.symbols} symbols have history, so each "
+            f"{data.segments[1].start} the universe holds only {first.symbols} symbols, so each "
             f"quintile holds about {max(1, round(first.max_size * TOP_FRACTION))} stocks and the "
             f"figures are noisy; their best performers over that period were {leaders}."
         )
-    short = [g for g in data.segments if g.months < FEW_MONTHS and len(data.segments) > 1]
-    if short:
+    if data.merged:
         items.append(
-            "Too short to read: "
-            + "; ".join(f"{g.start} to {g.end} ({g.months} months)" for g in short)
-            + ". Their figures are shown for completeness only."
+            f"Too short for a table of their own (under {MIN_MONTHS} months), merged into the "
+            "neighbouring sub-period: "
+            + "; ".join(
+                f"{g.start} to {g.end} ({_size_range(g)} stocks, {g.months} months)"
+                for g in data.merged
+            )
+            + "."
         )
     return items
 
@@ -831,40 +902,23 @@ def _rate(value: float) -> str:
     return f"{value * 100:g} %"
 
 
-def _period_models(summaries: Sequence[ModelSummary]) -> list[PeriodModel]:
-    return [
-        PeriodModel(
-            model=s.model,
-            rank_ic=s.rank_ic,
-            rank_ic_t_stat=s.rank_ic_t_stat,
-            hit_rate=s.hit_rate,
-            top_quintile_return=s.top_quintile_return,
-            universe_return=s.universe_return,
-            excess_return=s.excess_return,
-            sharpe=s.sharpe,
-            sortino=s.sortino,
-            max_drawdown=s.max_drawdown,
-            average_turnover=s.average_turnover,
-            months=s.months,
-        )
-        for s in summaries
-    ]
-
-
-def periods(result: BacktestResult) -> list[tuple[str, list[Month], list[ModelSummary]]]:
-    """(label, months, summaries) of each universe-size sub-period; empty if there is only one."""
-    groups = universe_segments(result.months)
+def period_tables(result: BacktestResult) -> list[PeriodTable]:
+    """One table per reported sub-period (see sub_periods); empty if there is only one."""
+    groups = sub_periods(result.months)
     if len(groups) < 2:
         return []
-    models = [s.model for s in result.models]
+    models = list(result.months[0].models)  # in the order they were run
     rf = result.assumptions.risk_free_rate
     return [
-        (
-            f"{_size_range(_segment(chosen))} stocks",
-            chosen,
-            [summarise(m, chosen, rf) for m in models],
+        PeriodTable(
+            label=f"{_size_range(segment)} stocks",
+            start=segment.start,
+            end=segment.end,
+            min_universe=segment.min_size,
+            max_universe=segment.max_size,
+            models=[summarise(m, chosen, rf).figures() for m in models],
         )
-        for chosen in groups
+        for chosen, segment in ((g, _segment(g)) for g in groups)
     ]
 
 
@@ -889,35 +943,8 @@ def to_report(
             "tax_rate": rates.tax_rate,
         },
         caveats=caveats(result),
-        models=[
-            ModelPerformance(
-                model=s.model,
-                rank_ic=s.rank_ic,
-                rank_ic_t_stat=s.rank_ic_t_stat,
-                hit_rate=s.hit_rate,
-                top_quintile_return=s.top_quintile_return,
-                universe_return=s.universe_return,
-                excess_return=s.excess_return,
-                sharpe=s.sharpe,
-                sortino=s.sortino,
-                max_drawdown=s.max_drawdown,
-                months=s.months,
-                average_turnover=s.average_turnover,
-                equity_curve=[EquityPoint(date=d, value=v) for d, v in s.equity_curve],
-            )
-            for s in result.models
-        ],
-        periods=[
-            PeriodTable(
-                label=label,
-                start=chosen[0].start,
-                end=chosen[-1].end,
-                min_universe=min(m.universe_size for m in chosen),
-                max_universe=max(m.universe_size for m in chosen),
-                models=_period_models(summaries),
-            )
-            for label, chosen, summaries in periods(result)
-        ],
+        models=list(result.models),
+        periods=period_tables(result),
     )
 
 
@@ -929,23 +956,32 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _table(summaries: Sequence[ModelSummary]) -> list[str]:
-    """Markdown table of model summaries."""
-    lines = [
-        "| Model | Rank IC (t) | Hit rate | Top quintile p.a. | Universe p.a. | Excess p.a. "
+def _table(figures: Sequence[ModelFigures]) -> list[str]:
+    """Markdown table of model figures (over the same months), led by a note if not annualised."""
+    annualised = all(f.annualised for f in figures)
+    unit = "p.a." if annualised else "cumulative"
+    lines = [] if annualised else [_TOO_SHORT, ""]
+    lines += [
+        f"| Model | Rank IC (t) | Hit rate | Top quintile {unit} | Universe {unit} | Excess {unit} "
         "| Sharpe | Sortino | Max drawdown | Turnover / month | Months |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for s in summaries:
-        ic = f"{_num(s.rank_ic, 3)} ({_num(s.rank_ic_t_stat)})"
-        hit = "n/a" if s.hit_rate is None else f"{s.hit_rate * 100:.0f} %"
+    for f in figures:
+        ic = f"{_num(f.rank_ic, 3)} ({_num(f.rank_ic_t_stat)})"
+        hit = "n/a" if f.hit_rate is None else f"{f.hit_rate * 100:.0f} %"
         lines.append(
-            f"| {s.model} | {ic} | {hit} | {_pct(s.top_quintile_return)} "
-            f"| {_pct(s.universe_return)} | {_pct(s.excess_return)} | {_num(s.sharpe)} "
-            f"| {_num(s.sortino)} | {_pct(s.max_drawdown)} | {s.average_turnover * 100:.0f} % "
-            f"| {s.months} |"
+            f"| {f.model} | {ic} | {hit} | {_pct(f.top_quintile_return)} "
+            f"| {_pct(f.universe_return)} | {_pct(f.excess_return)} | {_num(f.sharpe)} "
+            f"| {_num(f.sortino)} | {_pct(f.max_drawdown)} | {f.average_turnover * 100:.0f} % "
+            f"| {f.months} |"
         )
     return lines
+
+
+_TOO_SHORT = (
+    f"*Too short to annualise (under {MIN_MONTHS} months): returns are cumulative over the "
+    "period; Sharpe and Sortino are not computed.*"
+)
 
 
 def _sizes(months: Sequence[Month]) -> str:
@@ -954,22 +990,23 @@ def _sizes(months: Sequence[Month]) -> str:
     return str(low) if low == high else f"{low}-{high}"
 
 
-def _segments(result: BacktestResult) -> list[str]:
-    """One table per universe-size sub-period."""
+def _period_sections(tables: Sequence[PeriodTable]) -> list[str]:
+    """One markdown table per sub-period."""
     out: list[str] = []
-    for label, chosen, summaries in periods(result):
+    for table in tables:
+        months = table.models[0].months if table.models else 0
         out += [
             "",
-            f"### {chosen[0].start} to {chosen[-1].end} ({label}, {len(chosen)} months)",
+            f"### {table.start} to {table.end} ({table.label}, {months} months)",
             "",
-            *_table(summaries),
+            *_table(table.models),
         ]
     return out
 
 
 def render_markdown(result: BacktestResult, report: ModelPerformanceReport) -> str:
     """docs/model-performance.md: source first, then figures, definitions and caveats."""
-    segments = _segments(result)
+    segments = _period_sections(report.periods)
     return "\n".join(
         [
             f"Data: {SOURCE} {report.note}",
@@ -984,7 +1021,7 @@ def render_markdown(result: BacktestResult, report: ModelPerformanceReport) -> s
             "",
             "## Whole period",
             "",
-            *_table(result.models),
+            *_table(report.models),
             *(["", "## By universe size", *segments] if segments else []),
             "",
             *_definitions(result.assumptions),
@@ -1007,12 +1044,17 @@ def _definitions(rates: Assumptions) -> list[str]:
         "fiscal years whose (estimated) filing date is <= t. Its quote is derived from the close "
         "at t: P/E = price / latest filed diluted EPS, market cap = price x latest filed diluted "
         "shares, dividend yield = latest filed dividends per share / price, P/B and P/S from the "
-        "same year, 52-week range from the bars. Sector P/E medians and the equal-weight index "
-        "(for beta) use the same point-in-time universe. Analysts use a constant risk-free rate "
-        f"of {_rate(rates.risk_free_rate)}, an equity risk premium of "
+        "same year, 52-week range from the bars. Sector P/E medians use the same point-in-time "
+        "universe; the equal-weight index (for beta) averages, for each day up to t, the daily "
+        "returns of every snapshot symbol with bars that day. Analysts use a constant risk-free "
+        f"rate of {_rate(rates.risk_free_rate)}, an equity risk premium of "
         f"{_rate(rates.equity_risk_premium)}, a credit spread of {_rate(rates.credit_spread)} "
         f"and a tax rate of {_rate(rates.tax_rate)} (the settings when the backtest ran).",
-        "* **Universe**: every snapshot symbol with a close in the week up to t.",
+        "* **Universe**: every snapshot symbol with a close in the week up to t whose bars up to "
+        f"t span at least {MIN_HISTORY_DAYS} days and number at least {MIN_HISTORY_BARS}. The "
+        "analysts need that much history (52-week range, 200-day moving average, a year of daily "
+        "returns for volatility and beta); a younger stock would be scored on fewer factors than "
+        "its peers, so its score would not be comparable. A stock leaves when its bars stop.",
         "* **Rank IC**: Spearman correlation (average ranks for ties) between the scores at t and "
         "the next month's close-to-close return; averaged over months, t-stat = mean / (stdev / "
         "sqrt n). Months in which every score is equal are skipped.",
@@ -1029,8 +1071,16 @@ def _definitions(rates: Assumptions) -> list[str]:
         f"({_rate(rates.risk_free_rate)} a year) and sqrt(12) annualisation; Sortino's downside "
         "deviation is sqrt(mean(min(excess, 0)^2)) over all months. **Max drawdown** is measured "
         "on the monthly top-quintile equity curve.",
+        f"* **Minimum length**: figures over fewer than N = {MIN_MONTHS} months are not "
+        "annualised: their returns are cumulative over the period and Sharpe and Sortino are not "
+        f"computed. From {MIN_MONTHS} months on an annualised Sharpe ratio SR is still noisy: its "
+        "standard error is about sqrt((1 + SR^2 / 2) x 12 / n) over n months (Lo, 2002), so "
+        "roughly 1.0 over 12 months, 0.5 over 48 and 0.3 over 124.",
         "* **Sub-periods**: a new one starts whenever the universe size changes by a factor of "
-        "1.5 or more from the first month of the current one; each gets its own table.",
+        f"{SEGMENT_JUMP:g} or more from the first month of the current one. One shorter than "
+        f"{MIN_MONTHS} months gets no table of its own: it is merged into the sub-period before "
+        "it (the first one into the next), and the merged table shows the range of universe "
+        "sizes.",
     ]
 
 
@@ -1087,8 +1137,10 @@ def main(
     target = out or DEFAULT_RESULTS_PATH
     write_outputs(result, target, doc)
     table = Table(title=f"{result.period_start} .. {result.period_end}, {result.rebalances} months")
-    for column in ("model", "rank IC", "hit rate", "top p.a.", "universe p.a.", "Sharpe", "max DD"):
+    unit = "p.a." if all(s.annualised for s in result.models) else "cum."
+    for column in ("model", "rank IC", "hit rate", f"top {unit}", f"universe {unit}", "Sharpe"):
         table.add_column(column)
+    table.add_column("max DD")
     for s in result.models:
         table.add_row(
             s.model,

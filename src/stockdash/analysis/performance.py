@@ -32,26 +32,12 @@ class EquityPoint(_Frozen):
     value: float
 
 
-class ModelPerformance(_Frozen):
-    """Backtest figures of one analyst model (returns are fractions, 0.05 == 5 %)."""
+class ModelFigures(_Frozen):
+    """One model's backtest figures over a run of months (returns are fractions, 0.05 == 5 %).
 
-    model: str
-    rank_ic: float | None
-    rank_ic_t_stat: float | None = None
-    hit_rate: float | None
-    top_quintile_return: float
-    universe_return: float
-    excess_return: float
-    sharpe: float | None
-    sortino: float | None
-    max_drawdown: float
-    months: int
-    average_turnover: float | None = None  # one-way, fraction of the portfolio per month
-    equity_curve: list[EquityPoint]
-
-
-class PeriodModel(_Frozen):
-    """One model's figures over one sub-period (no equity curve)."""
+    With `annualised` false (fewer than the minimum months) the three returns are cumulative
+    over the run and Sharpe and Sortino are null: too few months to annualise.
+    """
 
     model: str
     rank_ic: float | None
@@ -63,8 +49,23 @@ class PeriodModel(_Frozen):
     sharpe: float | None
     sortino: float | None
     max_drawdown: float
-    average_turnover: float
+    average_turnover: float  # one-way, fraction of the portfolio per month
     months: int
+    annualised: bool
+
+
+class ModelPerformance(ModelFigures):
+    """A model's figures over the whole period, with its top-quintile equity curve."""
+
+    equity_curve: list[EquityPoint]
+
+    def figures(self) -> PeriodModel:
+        """The figures without the equity curve."""
+        return PeriodModel.model_validate(self.model_dump(exclude={"equity_curve"}))
+
+
+class PeriodModel(ModelFigures):
+    """One model's figures over one sub-period (no equity curve)."""
 
 
 class PeriodTable(_Frozen):

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from stockdash.analysis.schemas import DcfOverrides, MultiAIAnalysis
+from stockdash.analysis.schemas import (
+    Analysis,
+    Consensus,
+    DcfOverrides,
+    LockedModel,
+    ModelName,
+    MultiAIAnalysis,
+    Signal,
+)
 from stockdash.analysis.service import AnalysisService
 from stockdash.core.deps import CurrentReader, SessionDep
 from stockdash.core.errors import Unprocessable, error_responses
@@ -88,46 +97,197 @@ class DashboardItem(BaseModel):
 
 
 class Dashboard(BaseModel):
-    """The whole watchlist in one response."""
+    """The whole watchlist in one response, every analysis in full (`view=full`)."""
 
     data: list[DashboardItem]
     count: int
     max_stocks: int
 
 
-@router.get("/dashboard", response_model=Dashboard)
+class _Summary(BaseModel):
+    # Only the listed fields: a full analysis never passes for a summary.
+    model_config = ConfigDict(extra="forbid")
+
+
+class AnalysisSummary(_Summary):
+    """One analyst's verdict without its factors, reasoning and details."""
+
+    model: ModelName
+    score: float = Field(ge=0, le=100)
+    signal: Signal
+    confidence: float = Field(ge=0, le=1)
+    summary: str
+    inputs_as_of: date
+    methodology_version: str
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> AnalysisSummary:
+        """The summary of a full analysis."""
+        return cls(
+            model=analysis.model,
+            score=analysis.score,
+            signal=analysis.signal,
+            confidence=analysis.confidence,
+            summary=analysis.summary,
+            inputs_as_of=analysis.inputs_as_of,
+            methodology_version=analysis.methodology_version,
+        )
+
+
+class MultiAISummary(_Summary):
+    """All analyses the caller may see for one symbol, each as its summary."""
+
+    symbol: str
+    as_of: date
+    analyses: dict[ModelName, AnalysisSummary]
+    locked_models: list[LockedModel] = Field(default_factory=list)
+    consensus: Consensus | None = None
+
+    @classmethod
+    def of(cls, full: MultiAIAnalysis) -> MultiAISummary:
+        """The summary form of a stock's analyses (consensus and locked models unchanged)."""
+        return cls(
+            symbol=full.symbol,
+            as_of=full.as_of,
+            analyses={m: AnalysisSummary.of(a) for m, a in full.analyses.items()},
+            locked_models=full.locked_models,
+            consensus=full.consensus,
+        )
+
+
+class DashboardSummaryItem(_Summary):
+    """One watchlist stock as the dashboard card shows it: analyses as summaries."""
+
+    symbol: str
+    added_at: datetime
+    quote: StockPublic | None
+    analysis: MultiAISummary | None
+    sparkline: list[float]
+    error: str | None = None
+
+
+class DashboardSummary(_Summary):
+    """The whole watchlist in one response, analyses as summaries (`view=summary`).
+
+    Field for field a subset of `Dashboard`: a client written for this shape can read either.
+    """
+
+    data: list[DashboardSummaryItem]
+    count: int
+    max_stocks: int
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What one dashboard card needs, loaded."""
+
+    quote: StockPublic
+    sparkline: list[float]
+    analysis: MultiAIAnalysis
+
+
+def full_item(symbol: str, added_at: datetime, card: Card | None) -> DashboardItem:
+    """A card with its analyses in full (or the error when its data could not be loaded)."""
+    if card is None:
+        return DashboardItem(
+            symbol=symbol,
+            added_at=added_at,
+            quote=None,
+            analysis=None,
+            sparkline=[],
+            error=UNAVAILABLE_CARD,
+        )
+    return DashboardItem(
+        symbol=symbol,
+        added_at=added_at,
+        quote=card.quote,
+        analysis=card.analysis,
+        sparkline=card.sparkline,
+    )
+
+
+def summary_item(symbol: str, added_at: datetime, card: Card | None) -> DashboardSummaryItem:
+    """A card with its analyses summarised (or the error when its data could not be loaded)."""
+    if card is None:
+        return DashboardSummaryItem(
+            symbol=symbol,
+            added_at=added_at,
+            quote=None,
+            analysis=None,
+            sparkline=[],
+            error=UNAVAILABLE_CARD,
+        )
+    return DashboardSummaryItem(
+        symbol=symbol,
+        added_at=added_at,
+        quote=card.quote,
+        analysis=MultiAISummary.of(card.analysis),
+        sparkline=card.sparkline,
+    )
+
+
+DashboardView = Literal["full", "summary"]
+DashboardResponse = Dashboard | DashboardSummary
+UNAVAILABLE_CARD = "Data for this stock is unavailable right now."
+
+
+@router.get(
+    "/dashboard",
+    response_model=DashboardResponse,
+    response_description=(
+        "`view=full`: a `Dashboard`, every analysis with its factors and reasoning. "
+        "`view=summary`: a `DashboardSummary`, each analysis as model, score, signal, "
+        "confidence, summary, inputs_as_of and methodology_version (the consensus and locked "
+        "models as in full). The summary's fields are a subset of the full response's."
+    ),
+)
 async def dashboard(
-    user: CurrentReader, session: SessionDep, market: MarketDep, analysis: AnalysisDep
-) -> Dashboard:
-    """Every watchlist stock with its quote, sparkline and analyses."""
+    user: CurrentReader,
+    session: SessionDep,
+    market: MarketDep,
+    analysis: AnalysisDep,
+    view: Annotated[
+        DashboardView,
+        Query(
+            description=(
+                "`full` (default): each analysis complete, as /stocks/{symbol}/analysis returns "
+                "it. `summary`: per model only score, signal, confidence and summary (plus the "
+                "consensus and locked models), a small fraction of the size; what the dashboard "
+                "page shows."
+            )
+        ),
+    ] = "full",
+) -> Dashboard | DashboardSummary:
+    """Every watchlist stock with its quote, sparkline and analyses (in full or summarised)."""
     items = [
         (i.symbol, i.added_at) for i in await SqlWatchlistRepository(session).list_for_user(user.id)
     ]
     tier = user.subscription_tier
     await session.rollback()  # release the read transaction before the slower market work
+    summary = view == "summary"
 
-    async def card(symbol: str, added_at: datetime) -> DashboardItem:
+    async def load(symbol: str) -> Card | None:
+        """One card's data, or None (logged) when it cannot be loaded."""
         try:
-            view = await market.stock(symbol)
-            bars = await market.history(symbol)
-            result = await analysis.for_tier(symbol, tier)
+            quote = stock_public(await market.stock(symbol))
+            bars = await market.history_tail(symbol, SPARKLINE_DAYS)
+            # A summary leaves out the reasoning, so the narrator has nothing to add to it.
+            result = await analysis.for_tier(symbol, tier, narrate=not summary)
         except Exception:  # one failing stock must not blank the whole dashboard
             logger.exception("dashboard card for %s failed", symbol)
-            return DashboardItem(
-                symbol=symbol,
-                added_at=added_at,
-                quote=None,
-                analysis=None,
-                sparkline=[],
-                error="Data for this stock is unavailable right now.",
-            )
-        return DashboardItem(
-            symbol=symbol,
-            added_at=added_at,
-            quote=stock_public(view),
-            analysis=result,
-            sparkline=[b.close for b in bars[-SPARKLINE_DAYS:]],
-        )
+            return None
+        return Card(quote, [b.close for b in bars], result)
 
-    cards = await asyncio.gather(*(card(symbol, added_at) for symbol, added_at in items))
-    return Dashboard(data=list(cards), count=len(cards), max_stocks=tiers.max_stocks(tier))
+    cards = await asyncio.gather(*(load(symbol) for symbol, _ in items))
+    count, max_stocks = len(cards), tiers.max_stocks(tier)
+    if summary:
+        return DashboardSummary(
+            data=[summary_item(s, a, c) for (s, a), c in zip(items, cards, strict=True)],
+            count=count,
+            max_stocks=max_stocks,
+        )
+    return Dashboard(
+        data=[full_item(s, a, c) for (s, a), c in zip(items, cards, strict=True)],
+        count=count,
+        max_stocks=max_stocks,
+    )

@@ -1,14 +1,22 @@
-"""The multi-AI service: run the analysts a tier allows, cache them, aggregate a consensus."""
+"""The multi-AI service: run the analysts a tier allows, cache them, aggregate a consensus.
+
+The CPU-heavy parts (the universe context, each symbol's metrics and analysts) run in worker
+threads so the event loop keeps serving other requests meanwhile; concurrent requests for the
+same work share one run (a lock for the context, single-flight per symbol for the analyses).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from stockdash.analysis.analysts import METHODOLOGY_VERSIONS, run_analyst
 from stockdash.analysis.consensus import build_consensus
@@ -24,6 +32,8 @@ from stockdash.analysis.schemas import (
 )
 from stockdash.core.metrics import ANALYSIS_SECONDS
 from stockdash.market.service import MarketService
+from stockdash.market.singleflight import SingleFlight
+from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import StockData
 from stockdash.subscriptions import tiers
 
@@ -45,14 +55,35 @@ def data_as_of(data: StockData) -> dict[str, str | float | None]:
     }
 
 
-def analysis_cache_key(model: ModelName, data: StockData, ctx: MarketContext) -> str:
-    """Key on (symbol, model, data as-of, methodology version, hash of every parameter)."""
+def inputs_digest(data: StockData, ctx: MarketContext) -> str:
+    """Hash of everything an analysis of `data` depends on besides the model itself."""
     inputs = {**data_as_of(data), **ctx.parameters(), "context_as_of": ctx.as_of.isoformat()}
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:20]
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def analysis_cache_key(
+    model: ModelName, data: StockData, ctx: MarketContext, digest: str | None = None
+) -> str:
+    """Key on (symbol, model, data as-of, methodology version, hash of every parameter)."""
     return (
         f"{CACHE_PREFIX}:{data.profile.symbol}:{model}:{data.quote.as_of.isoformat()}:"
-        f"{METHODOLOGY_VERSIONS[model]}:{digest}"
+        f"{METHODOLOGY_VERSIONS[model]}:{digest or inputs_digest(data, ctx)}"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRun:
+    """One symbol's analyses with the cache keys they are stored under."""
+
+    analyses: dict[ModelName, Analysis]
+    cache_keys: dict[ModelName, str]
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON-ready form the refresh persists in stock_cache (read back on a cold start)."""
+        return {
+            "models": {m: a.model_dump(mode="json") for m, a in self.analyses.items()},
+            "cache_keys": dict(self.cache_keys),
+        }
 
 
 class AnalysisService:
@@ -78,8 +109,9 @@ class AnalysisService:
         self._context: MarketContext | None = None
         self._context_source: tuple[object, date] | None = None
         self._context_lock = asyncio.Lock()
+        self._runs: SingleFlight[dict[ModelName, tuple[Analysis, str]]] = SingleFlight()
 
-    def _current_source(self) -> tuple[object, date]:
+    def _current_source(self) -> tuple[SnapshotProvider, date]:
         """The snapshot the context must come from and its as-of date."""
         snapshot = self.market.snapshot
         return snapshot, snapshot.as_of()
@@ -99,57 +131,110 @@ class AnalysisService:
         if not self._context_is_current(source):
             async with self._context_lock:
                 if not self._context_is_current(source):
-                    self._context = await self._build_context()
+                    self._context = await self._build_context(*source)
                     self._context_source = source
         assert self._context is not None  # set above under the lock
         return self._context
 
-    async def _build_context(self) -> MarketContext:
-        snapshot = self.market.snapshot
-        quotes, profiles = snapshot.universe_quotes(), snapshot.universe_profiles()
-        stocks = [
-            StockData(
-                profile=profiles[s], quote=quotes[s], history=await snapshot.history(s, None, None)
-            )
-            for s in sorted(quotes)
-        ]
+    async def _build_context(self, snapshot: SnapshotProvider, as_of: date) -> MarketContext:
+        """The context of this snapshot, built in a worker thread."""
+        # Reading ~500 histories and averaging them takes a second of CPU: not on the loop.
+        return await asyncio.to_thread(self._build_context_blocking, snapshot, as_of)
+
+    def _build_context_blocking(self, snapshot: SnapshotProvider, as_of: date) -> MarketContext:
+        """The context, built synchronously (run in a worker thread)."""
+        stocks = self._universe(snapshot)
         return build_market_context(
             stocks,
             risk_free_rate=self.risk_free_rate,
             equity_risk_premium=self.equity_risk_premium,
-            as_of=snapshot.as_of(),
+            as_of=as_of,
             credit_spread=self.credit_spread,
             tax_rate=self.tax_rate,
         )
+
+    @staticmethod
+    def _universe(snapshot: SnapshotProvider) -> list[StockData]:
+        """Every snapshot symbol with its profile, quote and full history."""
+        quotes, profiles = snapshot.universe_quotes(), snapshot.universe_profiles()
+        return [
+            StockData(
+                profile=profiles[s], quote=quotes[s], history=snapshot.history_now(s, None, None)
+            )
+            for s in sorted(quotes)
+        ]
 
     async def analyse(
         self, symbol: str, models: Iterable[ModelName], overrides: DcfOverrides | None = None
     ) -> dict[ModelName, Analysis]:
         """The analyses of a symbol for the given models (cached unless DCF overrides are given)."""
+        return (await self.run(symbol, models, overrides)).analyses
+
+    async def run(
+        self, symbol: str, models: Iterable[ModelName], overrides: DcfOverrides | None = None
+    ) -> AnalysisRun:
+        """`analyse`, also naming the cache key of each analysis."""
         wanted = [m for m in ALL_MODELS if m in set(models)]
-        data = await self.market.stock_data(symbol)
         ctx = await self.context()
-        results: dict[ModelName, Analysis] = {}
-        missing: list[ModelName] = []
-        for model in wanted:
-            custom = model == "dcf_math" and overrides is not None
-            key = analysis_cache_key(model, data, ctx)
-            cached = None if custom else await self.market.cache.get(key)
+        # The keys need only the quote, the last bar and the filings: the whole history (slow to
+        # rebuild from the cache) is read only when something has to be computed.
+        inputs = await self.market.stock_data(symbol, last_bars=1)
+        digest = inputs_digest(inputs, ctx)
+        keys = {m: analysis_cache_key(m, inputs, ctx, digest) for m in wanted}
+        custom: list[ModelName] = (
+            ["dcf_math"] if overrides is not None and "dcf_math" in wanted else []
+        )
+        results: dict[ModelName, tuple[Analysis, str]] = {}
+        if custom:
+            # User-chosen DCF assumptions: computed for this request only, never cached.
+            data = await self.market.stock_data(symbol)
+            computed = await asyncio.to_thread(self._compute, data, ctx, custom, overrides)
+            results.update({m: (a, keys[m]) for m, a in computed.items()})
+        missing = [m for m in wanted if m not in custom]
+        while missing:
+            # Concurrent requests for this symbol and inputs share one cache read or computation;
+            # one that joined a run for other models comes round again for the rest.
+            load = functools.partial(self._load_or_compute, symbol, ctx, missing, keys)
+            shared = await self._runs.do(f"{symbol}:{digest}", load)
+            results.update({m: shared[m] for m in missing if m in shared})
+            missing = [m for m in missing if m not in results]
+        return AnalysisRun({m: results[m][0] for m in wanted}, {m: results[m][1] for m in wanted})
+
+    async def _load_or_compute(
+        self,
+        symbol: str,
+        ctx: MarketContext,
+        models: list[ModelName],
+        keys: dict[ModelName, str],
+    ) -> dict[ModelName, tuple[Analysis, str]]:
+        """Each model's cached analysis, or else one computed in a worker thread and cached;
+        with the key it is stored under."""
+        found: dict[ModelName, tuple[Analysis, str]] = {}
+        for model in models:
+            cached = await self.market.cache.get(keys[model])
             if cached is not None:
-                results[model] = Analysis.model_validate_json(cached)
-            else:
-                missing.append(model)
-        if missing:
-            computed = self._compute(data, ctx, missing, overrides)
-            for model, analysis in computed.items():
-                results[model] = analysis
-                if not (model == "dcf_math" and overrides is not None):
-                    await self.market.cache.set(
-                        analysis_cache_key(model, data, ctx),
-                        analysis.model_dump_json(),
-                        self.market.ttl,
-                    )
-        return {m: results[m] for m in wanted}
+                found[model] = (Analysis.model_validate_json(cached), keys[model])
+        todo = [m for m in models if m not in found]
+        if not todo:
+            return found
+        data = await self.market.stock_data(symbol)
+        # Normally the same inputs the keys were made from; if a refresh landed in between,
+        # the results belong under the newer inputs' keys.
+        digest = inputs_digest(data, ctx)
+        computed, texts = await asyncio.to_thread(self._compute_serialised, data, ctx, todo)
+        for model, analysis in computed.items():
+            key = analysis_cache_key(model, data, ctx, digest)
+            await self.market.cache.set(key, texts[model], self.market.ttl)
+            found[model] = (analysis, key)
+        return found
+
+    @classmethod
+    def _compute_serialised(
+        cls, data: StockData, ctx: MarketContext, models: list[ModelName]
+    ) -> tuple[dict[ModelName, Analysis], dict[ModelName, str]]:
+        """`_compute` plus each analysis's JSON for the cache (both off the loop)."""
+        computed = cls._compute(data, ctx, models, None)
+        return computed, {m: a.model_dump_json() for m, a in computed.items()}
 
     @staticmethod
     def _compute(
@@ -179,12 +264,21 @@ class AnalysisService:
         return dict(zip(analyses, voiced, strict=True))
 
     async def for_tier(
-        self, symbol: str, tier: tiers.Tier | str, overrides: DcfOverrides | None = None
+        self,
+        symbol: str,
+        tier: tiers.Tier | str,
+        overrides: DcfOverrides | None = None,
+        *,
+        narrate: bool = True,
     ) -> MultiAIAnalysis:
-        """What a user on this tier sees: allowed analyses, locked models, consensus."""
+        """What a user on this tier sees: allowed analyses, locked models, consensus.
+
+        `narrate=False` skips the optional LLM narrator (for views that leave out the reasoning).
+        """
         allowed = [m.value for m in tiers.allowed_models(tier)]
         analyses = await self.analyse(symbol, allowed, overrides)  # type: ignore[arg-type]
-        analyses = await self._narrate(symbol, analyses)
+        if narrate:
+            analyses = await self._narrate(symbol, analyses)
         locked = [
             LockedModel(model=m, required_tier=tiers.required_tier(m).value)
             for m in ALL_MODELS
@@ -201,11 +295,11 @@ class AnalysisService:
             consensus=build_consensus(analyses.values()),
         )
 
-    async def analyses_payload(self, symbol: str, tier: tiers.Tier | str) -> dict[str, object]:
-        """The analyses a tier allows, as JSON-ready dicts for the stock_cache table."""
+    async def analyses_payload(self, symbol: str, tier: tiers.Tier | str) -> dict[str, Any]:
+        """The analyses a tier allows with their cache keys, JSON-ready for the stock_cache table."""
         models = [m.value for m in tiers.allowed_models(tier)]
-        analyses = await self.analyse(symbol, models)  # type: ignore[arg-type]
-        return {m: a.model_dump(mode="json") for m, a in analyses.items()}
+        run = await self.run(symbol, models)  # type: ignore[arg-type]
+        return run.payload()
 
     async def warm(self, symbol: str, tier: tiers.Tier | str) -> None:
         """Compute a newly tracked symbol's analyses in the background so the first view is fast."""

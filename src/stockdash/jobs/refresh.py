@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stockdash.analysis.service import AnalysisService, analysis_cache_key
+from stockdash.analysis.service import AnalysisService
 from stockdash.core.errors import ServiceUnavailable
 from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS
 from stockdash.market.service import MarketService
@@ -65,7 +65,8 @@ async def run_refresh_cycle(
         report.symbols = len(targets)
         symbols = sorted(targets)
         for i in range(0, len(symbols), QUOTE_BATCH):
-            # One transaction per batch for the persisted fundamentals, not one per symbol.
+            # One transaction per batch for everything it persists (quotes, fundamentals,
+            # analyses), not one per symbol and kind.
             batch = symbols[i : i + QUOTE_BATCH]
             async with market.batched_writes(batch):
                 await _refresh_batch(batch, targets, market, analysis, report)
@@ -107,23 +108,12 @@ async def _refresh_batch(
                 report.failed[symbol] = "history or fundamentals: provider failed, serving stale"
                 continue
             if analysis is not None:
-                payloads[symbol] = await _analyses(analysis, market, symbol, targets[symbol])
+                payloads[symbol] = await analysis.analyses_payload(symbol, targets[symbol])
                 report.analyses += len(payloads[symbol]["models"])
             report.refreshed.append(symbol)
         except (ProviderError, ServiceUnavailable) as exc:
             report.failed[symbol] = str(exc)
     await market.store_analyses(payloads)
-
-
-async def _analyses(
-    analysis: AnalysisService, market: MarketService, symbol: str, tier: tiers.Tier
-) -> dict[str, Any]:
-    """The analyses a tier allows, with the cache keys they live under (read back on a cold start)."""
-    models = await analysis.analyses_payload(symbol, tier)
-    data = await market.stock_data(symbol)
-    ctx = await analysis.context()
-    keys = {m: analysis_cache_key(m, data, ctx) for m in models}  # type: ignore[arg-type]
-    return {"models": models, "cache_keys": keys}
 
 
 async def run_scheduler(

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.market.models import StockCache
+
+STOCK_CACHE = cast(Table, StockCache.__table__)
+
+
+@dataclass
+class RowWrite:
+    """What to change in one symbol's row: keys merged into stock_data, and optionally the
+    quote's expiry and the analyses (left as they are when None)."""
+
+    patch: dict[str, Any]
+    expires: datetime | None = None
+    analyses: dict[str, Any] | None = None
 
 
 class StockCacheRepository(Protocol):
@@ -24,6 +38,7 @@ class StockCacheRepository(Protocol):
         self, symbol: str, patch: dict[str, Any], now: datetime, expires: datetime | None
     ) -> None: ...
     async def set_analyses(self, symbol: str, analyses: dict[str, Any], now: datetime) -> None: ...
+    async def write_many(self, writes: dict[str, RowWrite], now: datetime) -> None: ...
 
 
 class SqlStockCacheRepository:
@@ -34,7 +49,8 @@ class SqlStockCacheRepository:
 
     def _insert(self) -> Any:
         dialect = self.session.get_bind().dialect.name
-        return (pg_insert if dialect == "postgresql" else sqlite_insert)(StockCache)
+        # The Core table, not the entity: a list of rows then runs as one plain executemany.
+        return (pg_insert if dialect == "postgresql" else sqlite_insert)(STOCK_CACHE)
 
     async def get(self, symbol: str) -> StockCache | None:
         """The persisted entry for a symbol."""
@@ -47,6 +63,15 @@ class SqlStockCacheRepository:
             return {}
         stmt = select(StockCache).where(StockCache.symbol.in_(symbols))
         return {row.symbol: row for row in (await self.session.execute(stmt)).scalars()}
+
+    async def stock_data_many(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """The stock_data of several symbols (without their larger analyses column)."""
+        if not symbols:
+            return {}
+        stmt = select(StockCache.symbol, StockCache.stock_data).where(
+            StockCache.symbol.in_(symbols)
+        )
+        return {symbol: data or {} for symbol, data in (await self.session.execute(stmt)).all()}
 
     async def upsert_data(
         self, symbol: str, data: dict[str, Any], now: datetime, expires: datetime
@@ -73,24 +98,32 @@ class SqlStockCacheRepository:
     async def merge_many(
         self, patches: dict[str, dict[str, Any]], now: datetime, expires: datetime | None
     ) -> None:
-        """`merge_data` for several symbols: one read of their rows, one upsert each."""
-        existing = await self.get_many(list(patches))
-        for symbol, patch in patches.items():
-            row = existing.get(symbol)
-            data = {**(row.stock_data if row is not None else {}), **patch}
-            values: dict[str, Any] = {"stock_data": data, "last_updated": now}
-            if expires is not None:
-                values["expires_at"] = expires
-            stmt = self._insert().values(
-                symbol=symbol,
-                stock_data=data,
-                ai_analyses={},
-                last_updated=now,
-                expires_at=expires if expires is not None else now,
+        """`merge_data` for several symbols."""
+        await self.write_many({s: RowWrite(p, expires) for s, p in patches.items()}, now)
+
+    async def write_many(self, writes: dict[str, RowWrite], now: datetime) -> None:
+        """Apply several symbols' writes: one read of their stock_data, then one multi-row
+        upsert per set of changed columns (a refresh batch is usually a single statement)."""
+        existing = await self.stock_data_many(list(writes))
+        groups: dict[tuple[bool, bool], list[dict[str, Any]]] = defaultdict(list)
+        for symbol, write in writes.items():
+            groups[(write.expires is not None, write.analyses is not None)].append(
+                {
+                    "symbol": symbol,
+                    "stock_data": {**existing.get(symbol, {}), **write.patch},
+                    "ai_analyses": write.analyses if write.analyses is not None else {},
+                    "last_updated": now,
+                    "expires_at": write.expires if write.expires is not None else now,
+                }
             )
-            await self.session.execute(
-                stmt.on_conflict_do_update(index_elements=["symbol"], set_=values)
+        for (sets_expiry, sets_analyses), rows in groups.items():
+            stmt = self._insert()
+            columns = ["stock_data", "last_updated"]
+            columns += ["expires_at"] * sets_expiry + ["ai_analyses"] * sets_analyses
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["symbol"], set_={c: stmt.excluded[c] for c in columns}
             )
+            await self.session.execute(stmt, rows)
 
     async def set_analyses(self, symbol: str, analyses: dict[str, Any], now: datetime) -> None:
         """Store the latest analyses for a symbol (the row must exist)."""

@@ -10,13 +10,15 @@ only with nothing at all is the answer a 503, never a 500.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,7 +28,7 @@ from stockdash.core.metrics import PROVIDER_FETCHES
 from stockdash.market import serialize
 from stockdash.market.cache import Cache, MemoryCache
 from stockdash.market.models import StockCache
-from stockdash.market.repository import SqlStockCacheRepository
+from stockdash.market.repository import RowWrite, SqlStockCacheRepository
 from stockdash.market.singleflight import SingleFlight
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import (
@@ -46,14 +48,80 @@ logger = logging.getLogger(__name__)
 
 FUNDAMENTALS_TTL = 24 * 3600.0
 PROFILE_TTL = 24 * 3600.0
-PARSED_HISTORIES = 16
+# Parsed cache texts kept per kind (histories, statements): enough for an expert's whole
+# dashboard (20 stocks), whose cold load reads each history twice; not all, as a long parsed
+# history takes a megabyte or two.
+PARSED_HISTORIES = 32
 LAST_GOOD_TTL = 7 * 24 * 3600.0  # how long the last good history/fundamentals stay servable
 UNAVAILABLE = "market_data_unavailable"
+
+
+T = TypeVar("T")
+FUNDAMENTALS_FIELDS = tuple(f.name for f in dataclasses.fields(FundamentalsYear))
 
 
 def normalise_symbol(raw: str) -> str:
     """Upper-case a ticker and use the S&P style class separator (BRK-B -> BRK.B)."""
     return raw.strip().upper().replace("-", ".").replace("/", ".")
+
+
+def fundamentals_json(rows: list[FundamentalsYear]) -> list[dict[str, Any]]:
+    """Statements as JSON-ready dicts, in one pass (the inverse of `serialize.fundamentals_from`)."""
+    return [
+        {
+            **{name: getattr(r, name) for name in FUNDAMENTALS_FIELDS},
+            "period_end": r.period_end.isoformat(),
+            "filed": r.filed.isoformat(),
+            "sources": dict(r.sources),
+        }
+        for r in rows
+    ]
+
+
+class ParsedTexts(Generic[T]):
+    """The last few cache texts parsed, per symbol: a refresh reads each one several times in a
+    row, and parsing a long history costs more than comparing its text."""
+
+    def __init__(self, size: int = PARSED_HISTORIES) -> None:
+        self._items: OrderedDict[str, tuple[str, T]] = OrderedDict()
+        self._size = size
+
+    def get(self, symbol: str, text: str) -> T | None:
+        """The value parsed from exactly this text, if it is still held."""
+        seen = self._items.get(symbol)
+        return seen[1] if seen is not None and seen[0] == text else None
+
+    def put(self, symbol: str, text: str, value: T) -> T:
+        """Remember what `text` parses to; returns value."""
+        self._items[symbol] = (text, value)
+        self._items.move_to_end(symbol)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return value
+
+
+@dataclass
+class WriteBatch:
+    """A refresh batch's stock_cache rows as read at its start, and the writes it defers."""
+
+    rows: dict[str, StockCache | None]
+    writes: dict[str, RowWrite] = field(default_factory=dict)
+
+    def add(
+        self,
+        symbol: str,
+        patch: dict[str, Any] | None = None,
+        *,
+        expires: datetime | None = None,
+        analyses: dict[str, Any] | None = None,
+    ) -> None:
+        """Fold one more change of a symbol's row into the batch."""
+        write = self.writes.setdefault(symbol, RowWrite({}))
+        write.patch.update(patch or {})
+        if expires is not None:
+            write.expires = expires
+        if analyses is not None:
+            write.analyses = analyses
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +178,14 @@ class MarketService:
         self._quotes: SingleFlight[StockView] = SingleFlight()
         self._history: SingleFlight[HistoryView] = SingleFlight()
         self._fundamentals: SingleFlight[FundamentalsView] = SingleFlight()
-        self._pending: dict[str, dict[str, Any]] | None = None
-        self._batch_rows: dict[str, StockCache | None] | None = None
-        self._parsed_history: OrderedDict[str, tuple[str, HistoryView]] = OrderedDict()
+        # Per task (a context variable), so API requests served while a refresh batch runs in
+        # the same process write straight through instead of joining the batch.
+        self._batch: ContextVar[WriteBatch | None] = ContextVar(
+            f"stockdash-write-batch-{id(self)}", default=None
+        )
+        self._parsed_history: ParsedTexts[HistoryView] = ParsedTexts()
+        self._parsed_fundamentals: ParsedTexts[FundamentalsView] = ParsedTexts()
+        self._sourced_check: tuple[object, bool] = (None, False)
 
     # -- directory -------------------------------------------------------------------------
 
@@ -227,19 +300,27 @@ class MarketService:
         bars = (await self.history_view(symbol)).bars
         return bars if start is None else [b for b in bars if b.date >= start]
 
+    async def history_tail(self, symbol: str, days: int) -> list[Bar]:
+        """The last `days` daily bars, without building the rest of a long cached history."""
+        if days <= 0:
+            return []
+        cached = await self.cache.get(f"history:{symbol}")
+        if cached is None:
+            return (await self.history_view(symbol)).bars[-days:]
+        seen = self._parsed_history.get(symbol, cached)
+        if seen is not None:
+            return seen.bars[-days:]
+        columns: dict[str, list[Any]] = json.loads(cached)["bars"]
+        return serialize.bars_from_columns({k: v[-days:] for k, v in columns.items()})
+
     async def history_view(self, symbol: str) -> HistoryView:
         """The full daily history with its source and freshness."""
         cached = await self.cache.get(f"history:{symbol}")
         if cached is not None:
-            seen = self._parsed_history.get(symbol)
-            if seen is not None and seen[0] == cached:
-                return seen[1]
-            view = self._history_from(cached, stale=False)
-            # A refresh reads each history a few times in a row: keep a few parsed, not all.
-            self._parsed_history[symbol] = (cached, view)
-            while len(self._parsed_history) > PARSED_HISTORIES:
-                self._parsed_history.popitem(last=False)
-            return view
+            seen = self._parsed_history.get(symbol, cached)
+            if seen is not None:
+                return seen
+            return self._parsed_history.put(symbol, cached, self._history_from(cached, stale=False))
         return await self._history.do(symbol, lambda: self._load_history(symbol))
 
     async def _load_history(self, symbol: str) -> HistoryView:
@@ -248,8 +329,9 @@ class MarketService:
             return self._history_from(again, stale=False)
         try:
             self._count("history")
-            if isinstance(self.provider, SourcedSeries):
-                bars, source = await self.provider.history_sourced(symbol, None, None)
+            sourced = self._sourced()
+            if sourced is not None:
+                bars, source = await sourced.history_sourced(symbol, None, None)
             else:
                 bars, source = await self.provider.history(symbol, None, None), self.provider.name
         except ProviderError as exc:
@@ -266,7 +348,7 @@ class MarketService:
         )
         await self.cache.set(f"history:{symbol}", text, self.ttl)
         await self.cache.set(f"last:history:{symbol}", text, LAST_GOOD_TTL)
-        return view
+        return self._parsed_history.put(symbol, text, view)  # the next read need not parse it
 
     def _history_from(self, text: str, *, stale: bool) -> HistoryView:
         # Histories are long and read several times per refresh: parse each cached text once.
@@ -298,7 +380,11 @@ class MarketService:
         """Annual statements with their source and freshness."""
         cached = await self.cache.get(f"fundamentals:{symbol}")
         if cached is not None:
-            return self._fundamentals_from(json.loads(cached), stale=False)
+            seen = self._parsed_fundamentals.get(symbol, cached)
+            if seen is not None:
+                return seen
+            view = self._fundamentals_from(json.loads(cached), stale=False)
+            return self._parsed_fundamentals.put(symbol, cached, view)
         return await self._fundamentals.do(symbol, lambda: self._load_fundamentals(symbol))
 
     async def _load_fundamentals(self, symbol: str) -> FundamentalsView:
@@ -314,25 +400,29 @@ class MarketService:
                 return view
         try:
             self._count("fundamentals")
-            if isinstance(self.provider, SourcedSeries):
-                rows, source = await self.provider.fundamentals_sourced(symbol)
+            sourced = self._sourced()
+            if sourced is not None:
+                rows, source = await sourced.fundamentals_sourced(symbol)
             else:
                 rows, source = await self.provider.fundamentals(symbol), self.provider.name
         except ProviderError as exc:
             return await self._stale_fundamentals(symbol, exc, stored)
+        fetched_at = self.clock()
         payload = {
-            "fetched_at": self.clock().isoformat(),
+            "fetched_at": fetched_at.isoformat(),
             "source": source,
-            "rows": json.loads(serialize.dumps(rows)),
+            "rows": fundamentals_json(rows),
         }
-        await self._cache_fundamentals(symbol, payload)
+        text = await self._cache_fundamentals(symbol, payload)
         await self._persist(symbol, {"fundamentals": payload}, expires=None)
-        return self._fundamentals_from(payload, stale=False)
+        view = FundamentalsView(list(rows), source, fetched_at, stale=False)
+        return self._parsed_fundamentals.put(symbol, text, view)
 
-    async def _cache_fundamentals(self, symbol: str, payload: dict[str, Any]) -> None:
-        text = json.dumps(payload, separators=(",", ":"))
+    async def _cache_fundamentals(self, symbol: str, payload: dict[str, Any]) -> str:
+        text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
         await self.cache.set(f"fundamentals:{symbol}", text, FUNDAMENTALS_TTL)
         await self.cache.set(f"last:fundamentals:{symbol}", text, LAST_GOOD_TTL)
+        return text
 
     @staticmethod
     def _fundamentals_from(data: dict[str, Any], *, stale: bool) -> FundamentalsView:
@@ -361,13 +451,19 @@ class MarketService:
 
     # -- everything for the analysts -------------------------------------------------------
 
-    async def stock_data(self, symbol: str) -> StockData:
-        """Everything the analysts need for one symbol."""
+    async def stock_data(self, symbol: str, *, last_bars: int | None = None) -> StockData:
+        """Everything the analysts need for one symbol (only the last bars when given: what an
+        analysis depends on can be told from the last one, without reading the whole history)."""
         view = await self.stock(symbol)
+        history = (
+            await self.history(symbol)
+            if last_bars is None
+            else await self.history_tail(symbol, last_bars)
+        )
         return StockData(
             profile=view.profile,
             quote=view.quote,
-            history=await self.history(symbol),
+            history=history,
             fundamentals=await self.fundamentals(symbol),
         )
 
@@ -384,6 +480,14 @@ class MarketService:
             await self.refresh_series(symbol)
         except Exception:  # a background warm-up must never crash the worker
             logger.exception("warming %s failed", symbol)
+
+    def _sourced(self) -> SourcedSeries | None:
+        """The provider if it names the source of its series (remembered per provider object,
+        as a protocol isinstance check inspects every method each time)."""
+        provider = self.provider
+        if self._sourced_check[0] is not provider:
+            self._sourced_check = (provider, isinstance(provider, SourcedSeries))
+        return cast(SourcedSeries, provider) if self._sourced_check[1] else None
 
     def _count(self, endpoint: str) -> None:
         PROVIDER_FETCHES.labels(self.provider.name, endpoint).inc()
@@ -406,57 +510,65 @@ class MarketService:
             "fetched_at": view.fetched_at.isoformat(),
         }
 
-    async def _cache_view(self, symbol: str, view: StockView) -> None:
-        await self.cache.set(f"stock:{symbol}", json.dumps(self._view_json(view)), self.ttl)
+    async def _cache_view(
+        self, symbol: str, view: StockView, data: dict[str, Any] | None = None
+    ) -> None:
+        text = json.dumps(data if data is not None else self._view_json(view))
+        await self.cache.set(f"stock:{symbol}", text, self.ttl)
 
     async def _store_views(self, views: dict[str, StockView]) -> None:
-        for symbol, view in views.items():
-            await self._cache_view(symbol, view)
-        if self.sessionmaker is None:
-            return
-        now = self.clock()
         patches = {symbol: self._view_json(view) for symbol, view in views.items()}
-        async with self.sessionmaker() as session:
-            await SqlStockCacheRepository(session).merge_many(
-                patches, now, now + timedelta(seconds=self.ttl)
-            )
-            await session.commit()
+        for symbol, view in views.items():
+            await self._cache_view(symbol, view, patches[symbol])
+        expires = self.clock() + timedelta(seconds=self.ttl)
+        batch = self._batch.get()
+        if batch is not None:
+            for symbol, patch in patches.items():
+                batch.add(symbol, patch, expires=expires)
+            return
+        await self._write({s: RowWrite(p, expires) for s, p in patches.items()})
 
     @contextlib.asynccontextmanager
     async def batched_writes(self, symbols: list[str]) -> AsyncIterator[None]:
-        """For a refresh batch: read the symbols' stock_cache rows in one query and commit their
-        fundamentals in one transaction at the end, instead of a round trip per symbol."""
-        self._pending = {}
+        """For a refresh batch: read the symbols' stock_cache rows in one query, and write their
+        quotes, fundamentals and analyses in one transaction at the end (one multi-row upsert)
+        instead of a statement per symbol and kind. Only the calling task joins the batch."""
+        rows: dict[str, StockCache | None] = {}
         if self.sessionmaker is not None:
             async with self.sessionmaker() as session:
                 found = await SqlStockCacheRepository(session).get_many(symbols)
-            self._batch_rows = {s: found.get(s) for s in symbols}
+            rows = {s: found.get(s) for s in symbols}
+        batch = WriteBatch(rows)
+        token = self._batch.set(batch)
         try:
             yield
         finally:
-            pending, self._pending, self._batch_rows = self._pending, None, None
-            if pending and self.sessionmaker is not None:
-                async with self.sessionmaker() as session:
-                    await SqlStockCacheRepository(session).merge_many(pending, self.clock(), None)
-                    await session.commit()
+            self._batch.reset(token)
+            await self._write(batch.writes)
+
+    async def _write(self, writes: dict[str, RowWrite]) -> None:
+        """Several symbols' row changes in one transaction."""
+        if not writes or self.sessionmaker is None:
+            return
+        async with self.sessionmaker() as session:
+            await SqlStockCacheRepository(session).write_many(writes, self.clock())
+            await session.commit()
 
     async def _persist(
         self, symbol: str, patch: dict[str, Any], *, expires: datetime | None
     ) -> None:
-        if self.sessionmaker is None:
+        batch = self._batch.get()
+        if batch is not None and expires is None:
+            batch.add(symbol, patch)
             return
-        if self._pending is not None and expires is None:
-            self._pending.setdefault(symbol, {}).update(patch)
-            return
-        async with self.sessionmaker() as session:
-            await SqlStockCacheRepository(session).merge_data(symbol, patch, self.clock(), expires)
-            await session.commit()
+        await self._write({symbol: RowWrite(patch, expires)})
 
     async def _persisted_row(self, symbol: str) -> StockCache | None:
         if self.sessionmaker is None:
             return None
-        if self._batch_rows is not None and symbol in self._batch_rows:
-            return self._batch_rows[symbol]
+        batch = self._batch.get()
+        if batch is not None and symbol in batch.rows:
+            return batch.rows[symbol]
         async with self.sessionmaker() as session:
             return await SqlStockCacheRepository(session).get(symbol)
 
@@ -475,9 +587,15 @@ class MarketService:
         """Persist the latest analyses of several symbols next to their data, in one transaction.
 
         Each payload is {"models": {model: analysis}, "cache_keys": {model: key}}: the keys the
-        analysis service caches them under, so a cold start can put them back unchanged.
+        analysis service caches them under, so a cold start can put them back unchanged. Inside
+        `batched_writes` they go out with the batch's other writes.
         """
         if self.sessionmaker is None or not analyses:
+            return
+        batch = self._batch.get()
+        if batch is not None:
+            for symbol, payload in analyses.items():
+                batch.add(symbol, analyses=payload)
             return
         async with self.sessionmaker() as session:
             repo = SqlStockCacheRepository(session)

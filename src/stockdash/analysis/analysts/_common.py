@@ -99,12 +99,26 @@ def _summary(
             f"{CONFIDENCE_FLOOR:.2f}), so the view is neutral; the factors it could score "
             f"give {score:.0f}/100."
         )
-    best = max(ranked, key=lambda f: f.points / f.max_points)
-    worst = min(ranked, key=lambda f: f.points / f.max_points)
-    return (
-        f"{label} is {signal} on {symbol} ({score:.0f}/100); "
-        f"strongest factor: {best.name}, weakest: {worst.name}."
-    )
+    return f"{label} is {signal} on {symbol} ({score:.0f}/100); {_factor_clause(ranked)}."
+
+
+def _factor_clause(ranked: Sequence[Factor]) -> str:
+    """Strongest and weakest factor, or one clause when the factors cannot be told apart."""
+
+    def share(factor: Factor) -> float:
+        return factor.points / factor.max_points
+
+    if len(ranked) == 1:
+        return f"deciding factor: {ranked[0].name} ({pct(share(ranked[0]), 0)} of its points)"
+    best, worst = max(ranked, key=share), min(ranked, key=share)
+    if math.isclose(share(best), share(worst), abs_tol=1e-9):
+        # Naming one factor as both strongest and weakest reads as a bug; name the heaviest once.
+        heaviest = max(ranked, key=lambda f: f.max_points)
+        return (
+            f"all {len(ranked)} scored factors earn {pct(share(best), 0)} of their points "
+            f"(heaviest: {heaviest.name})"
+        )
+    return f"strongest factor: {best.name}, weakest: {worst.name}"
 
 
 def _reasoning(

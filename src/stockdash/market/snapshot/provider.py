@@ -257,6 +257,10 @@ class SnapshotProvider:
 
     async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
         """Daily bars between start and end inclusive, oldest first (empty without data)."""
+        return self.history_now(symbol, start, end)
+
+    def history_now(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
+        """`history`, synchronously: the snapshot only reads local files (usable off the loop)."""
         dates, bars = self._bars(self._resolve_counted(symbol, "history"))
         PROVIDER_REQUESTS.labels(self.name, "history", "ok").inc()
         lo = bisect.bisect_left(dates, start) if start else 0
