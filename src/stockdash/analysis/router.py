@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -188,42 +188,32 @@ class Card:
 
 def full_item(symbol: str, added_at: datetime, card: Card | None) -> DashboardItem:
     """A card with its analyses in full (or the error when its data could not be loaded)."""
-    if card is None:
-        return DashboardItem(
-            symbol=symbol,
-            added_at=added_at,
-            quote=None,
-            analysis=None,
-            sparkline=[],
-            error=UNAVAILABLE_CARD,
-        )
-    return DashboardItem(
-        symbol=symbol,
-        added_at=added_at,
-        quote=card.quote,
-        analysis=card.analysis,
-        sparkline=card.sparkline,
-    )
+    analysis = card.analysis if card else None
+    return DashboardItem(**_card_fields(symbol, added_at, card), analysis=analysis)
 
 
 def summary_item(symbol: str, added_at: datetime, card: Card | None) -> DashboardSummaryItem:
     """A card with its analyses summarised (or the error when its data could not be loaded)."""
+    analysis = MultiAISummary.of(card.analysis) if card else None
+    return DashboardSummaryItem(**_card_fields(symbol, added_at, card), analysis=analysis)
+
+
+def _card_fields(symbol: str, added_at: datetime, card: Card | None) -> dict[str, Any]:
+    """The fields both views share: quote and sparkline, or the error of a card that failed."""
     if card is None:
-        return DashboardSummaryItem(
-            symbol=symbol,
-            added_at=added_at,
-            quote=None,
-            analysis=None,
-            sparkline=[],
-            error=UNAVAILABLE_CARD,
-        )
-    return DashboardSummaryItem(
-        symbol=symbol,
-        added_at=added_at,
-        quote=card.quote,
-        analysis=MultiAISummary.of(card.analysis),
-        sparkline=card.sparkline,
-    )
+        return {
+            "symbol": symbol,
+            "added_at": added_at,
+            "quote": None,
+            "sparkline": [],
+            "error": UNAVAILABLE_CARD,
+        }
+    return {
+        "symbol": symbol,
+        "added_at": added_at,
+        "quote": card.quote,
+        "sparkline": card.sparkline,
+    }
 
 
 DashboardView = Literal["full", "summary"]
