@@ -331,8 +331,8 @@ async def test_stale_fields_in_persisted_row_expire(
     )
     await service.stock("V")
     clock[0] += timedelta(seconds=120)
-    persisted = await service._persisted("V")
-    assert persisted is not None and persisted[1] is True
+    persisted = service._persisted_view(await service._persisted_row("V"))
+    assert persisted is not None and persisted.stale is True
 
 
 async def test_provider_error_never_escapes_as_a_500(

@@ -31,12 +31,6 @@ class StockCacheRepository(Protocol):
     """Persistent latest data per symbol, whatever the backend."""
 
     async def get(self, symbol: str) -> StockCache | None: ...
-    async def upsert_data(
-        self, symbol: str, data: dict[str, Any], now: datetime, expires: datetime
-    ) -> None: ...
-    async def merge_data(
-        self, symbol: str, patch: dict[str, Any], now: datetime, expires: datetime | None
-    ) -> None: ...
     async def set_analyses(self, symbol: str, analyses: dict[str, Any], now: datetime) -> None: ...
     async def write_many(self, writes: dict[str, RowWrite], now: datetime) -> None: ...
 
@@ -72,34 +66,6 @@ class SqlStockCacheRepository:
             StockCache.symbol.in_(symbols)
         )
         return {symbol: data or {} for symbol, data in (await self.session.execute(stmt)).all()}
-
-    async def upsert_data(
-        self, symbol: str, data: dict[str, Any], now: datetime, expires: datetime
-    ) -> None:
-        """Store the latest market data for a symbol, keeping its analyses."""
-        stmt = self._insert().values(
-            symbol=symbol, stock_data=data, ai_analyses={}, last_updated=now, expires_at=expires
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["symbol"],
-            set_={"stock_data": data, "last_updated": now, "expires_at": expires},
-        )
-        await self.session.execute(stmt)
-
-    async def merge_data(
-        self, symbol: str, patch: dict[str, Any], now: datetime, expires: datetime | None
-    ) -> None:
-        """Update some top-level keys of a symbol's stock_data (quote, fundamentals), keeping the rest.
-
-        `expires` (the quote's expiry) is left unchanged when None.
-        """
-        await self.merge_many({symbol: patch}, now, expires)
-
-    async def merge_many(
-        self, patches: dict[str, dict[str, Any]], now: datetime, expires: datetime | None
-    ) -> None:
-        """`merge_data` for several symbols."""
-        await self.write_many({s: RowWrite(p, expires) for s, p in patches.items()}, now)
 
     async def write_many(self, writes: dict[str, RowWrite], now: datetime) -> None:
         """Apply several symbols' writes: one read of their stock_data, then one multi-row

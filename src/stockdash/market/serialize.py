@@ -74,6 +74,22 @@ def bars_from_columns(c: dict[str, list[Any]]) -> list[Bar]:
     ]
 
 
+FUNDAMENTALS_FIELDS = tuple(f.name for f in dataclasses.fields(FundamentalsYear))
+
+
+def fundamentals_json(rows: list[FundamentalsYear]) -> list[dict[str, Any]]:
+    """Statements as JSON-ready dicts, in one pass (the inverse of `fundamentals_from`)."""
+    return [
+        {
+            **{name: getattr(r, name) for name in FUNDAMENTALS_FIELDS},
+            "period_end": r.period_end.isoformat(),
+            "filed": r.filed.isoformat(),
+            "sources": dict(r.sources),
+        }
+        for r in rows
+    ]
+
+
 def fundamentals_from(rows: list[dict[str, Any]]) -> list[FundamentalsYear]:
     """Fundamentals from their JSON form."""
     return [

@@ -10,7 +10,6 @@ only with nothing at all is the answer a 503, never a 500.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 from collections import OrderedDict
@@ -57,25 +56,11 @@ UNAVAILABLE = "market_data_unavailable"
 
 
 T = TypeVar("T")
-FUNDAMENTALS_FIELDS = tuple(f.name for f in dataclasses.fields(FundamentalsYear))
 
 
 def normalise_symbol(raw: str) -> str:
     """Upper-case a ticker and use the S&P style class separator (BRK-B -> BRK.B)."""
     return raw.strip().upper().replace("-", ".").replace("/", ".")
-
-
-def fundamentals_json(rows: list[FundamentalsYear]) -> list[dict[str, Any]]:
-    """Statements as JSON-ready dicts, in one pass (the inverse of `serialize.fundamentals_from`)."""
-    return [
-        {
-            **{name: getattr(r, name) for name in FUNDAMENTALS_FIELDS},
-            "period_end": r.period_end.isoformat(),
-            "filed": r.filed.isoformat(),
-            "sources": dict(r.sources),
-        }
-        for r in rows
-    ]
 
 
 class ParsedTexts(Generic[T]):
@@ -337,17 +322,12 @@ class MarketService:
         except ProviderError as exc:
             return await self._stale_history(symbol, exc)
         view = HistoryView(bars, source, self.clock(), stale=False)
-        text = json.dumps(
-            {
-                "fetched_at": view.fetched_at.isoformat(),
-                "source": source,
-                "bars": serialize.bars_columns(bars),
-            },
-            separators=(",", ":"),
-            allow_nan=False,
-        )
-        await self.cache.set(f"history:{symbol}", text, self.ttl)
-        await self.cache.set(f"last:history:{symbol}", text, LAST_GOOD_TTL)
+        payload = {
+            "fetched_at": view.fetched_at.isoformat(),
+            "source": source,
+            "bars": serialize.bars_columns(bars),
+        }
+        text = await self._cache_series("history", symbol, payload, self.ttl)
         return self._parsed_history.put(symbol, text, view)  # the next read need not parse it
 
     def _history_from(self, text: str, *, stale: bool) -> HistoryView:
@@ -411,7 +391,7 @@ class MarketService:
         payload = {
             "fetched_at": fetched_at.isoformat(),
             "source": source,
-            "rows": fundamentals_json(rows),
+            "rows": serialize.fundamentals_json(rows),
         }
         text = await self._cache_fundamentals(symbol, payload)
         await self._persist(symbol, {"fundamentals": payload}, expires=None)
@@ -419,9 +399,15 @@ class MarketService:
         return self._parsed_fundamentals.put(symbol, text, view)
 
     async def _cache_fundamentals(self, symbol: str, payload: dict[str, Any]) -> str:
+        return await self._cache_series("fundamentals", symbol, payload, FUNDAMENTALS_TTL)
+
+    async def _cache_series(
+        self, kind: str, symbol: str, payload: dict[str, Any], ttl: float
+    ) -> str:
+        """Cache a fetched series, and keep it as the last good copy for a failing provider."""
         text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
-        await self.cache.set(f"fundamentals:{symbol}", text, FUNDAMENTALS_TTL)
-        await self.cache.set(f"last:fundamentals:{symbol}", text, LAST_GOOD_TTL)
+        await self.cache.set(f"{kind}:{symbol}", text, ttl)
+        await self.cache.set(f"last:{kind}:{symbol}", text, LAST_GOOD_TTL)
         return text
 
     @staticmethod
@@ -577,11 +563,6 @@ class MarketService:
         if row is None or not row.stock_data or "quote" not in row.stock_data:
             return None
         return self._view_from(row.stock_data, stale=row.expires_at <= self.clock())
-
-    async def _persisted(self, symbol: str) -> tuple[StockView, bool] | None:
-        """The stock_cache row as a view and whether it has expired."""
-        view = self._persisted_view(await self._persisted_row(symbol))
-        return None if view is None else (view, view.stale)
 
     async def store_analyses(self, analyses: dict[str, dict[str, Any]]) -> None:
         """Persist the latest analyses of several symbols next to their data, in one transaction.

@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -58,6 +57,7 @@ from stockdash.market.snapshot.ohlcv import (
     drop_spikes,
     history_payload,
     load_history,
+    r4,
 )
 
 Progress = Callable[[str, int, int], None]
@@ -148,20 +148,6 @@ class BuildReport:
     seams: dict[str, list[Seam]] = field(default_factory=dict)
 
 
-def _num(text: object) -> float | None:
-    """Parse a finite float or return None."""
-    try:
-        value = float(str(text)) if text not in (None, "") else None
-    except ValueError:
-        return None
-    return value if value is not None and math.isfinite(value) else None
-
-
-def _r4(value: float | None) -> float | None:
-    """Round to 4 decimals, keeping None."""
-    return None if value is None else round(value, 4)
-
-
 def _read_csv(path: Path) -> list[dict[str, str]]:
     """All rows of a CSV file."""
     with path.open(newline="") as fh:
@@ -191,26 +177,31 @@ def history_path(out_dir: Path, symbol: str) -> Path:
 # --- quotes ----------------------------------------------------------------------------------
 
 
-def _quote_from_key_row(row: KeyRow, previous: KeyRow | None, label: str) -> Row:
-    """Quote JSON row from the published key financials of one close."""
-    price = row.price
-    prev = previous.price if previous is not None else None
+def _price_fields(price: float | None, prev: float | None) -> Row:
+    """Price, previous close and the day's change (absolute and in percent), rounded."""
     change = price - prev if price is not None and prev else None
     return {
-        "price": _r4(price),
-        "previous_close": _r4(prev),
-        "change": _r4(change),
-        "change_percent": _r4(change / prev * 100) if change is not None and prev else None,
+        "price": r4(price),
+        "previous_close": r4(prev),
+        "change": r4(change),
+        "change_percent": r4(change / prev * 100) if change is not None and prev else None,
+    }
+
+
+def _quote_from_key_row(row: KeyRow, previous: KeyRow | None, label: str) -> Row:
+    """Quote JSON row from the published key financials of one close."""
+    return {
+        **_price_fields(row.price, previous.price if previous is not None else None),
         "volume": None,
         "market_cap": row.market_cap,
-        "pe_ratio": _r4(row.pe_ratio),
+        "pe_ratio": r4(row.pe_ratio),
         "eps": row.eps,
         "dividend_yield": row.dividend_yield,
         "week52_high": row.week52_high,
         "week52_low": row.week52_low,
         "ebitda": row.ebitda,
-        "price_to_sales": _r4(row.price_to_sales),
-        "price_to_book": _r4(row.price_to_book),
+        "price_to_sales": r4(row.price_to_sales),
+        "price_to_book": r4(row.price_to_book),
         "as_of": row.price_date.isoformat(),
         "source": "snapshot",
         "price_source": label,
@@ -267,13 +258,8 @@ def build_quote(
     ):
         c = history.close
         quote = _empty_quote(history.dates[-1], "")
-        prev = c[-2] if len(c) >= 2 else None
-        change = c[-1] - prev if prev else None
         quote |= {
-            "price": _r4(c[-1]),
-            "previous_close": _r4(prev),
-            "change": _r4(change),
-            "change_percent": _r4(change / prev * 100) if change is not None and prev else None,
+            **_price_fields(c[-1], c[-2] if len(c) >= 2 else None),
             "volume": history.volume[-1],
             "price_source": f"{history_label}: last close",
             "note": "No key statistics are published for this symbol; price is the last daily close.",
@@ -368,7 +354,7 @@ def build_key_stats(series: dict[str, list[KeyRow]]) -> Row:
         table: list[list[float | None]] = [[None] * len(dates) for _ in range(3)]
         for r in rows:
             i = index[r.price_date]
-            table[0][i], table[1][i], table[2][i] = _r4(r.price), _r4(r.pe_ratio), _r4(r.eps)
+            table[0][i], table[1][i], table[2][i] = r4(r.price), r4(r.pe_ratio), r4(r.eps)
         cols[sym] = table
     return {
         "dates": [d.isoformat() for d in dates],

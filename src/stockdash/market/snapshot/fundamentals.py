@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from stockdash.market.snapshot.keystats import SPLITS, SplitEvent
-from stockdash.market.snapshot.ohlcv import num
+from stockdash.market.snapshot.ohlcv import num, r4
 
 Row = dict[str, Any]
 FILED_LAG_DAYS = 75
@@ -582,7 +582,7 @@ def _row(fy: int, row: Row, end: date, basis: ShareBasis, post_yf: float) -> Row
         "gross_profit": row.get("gross_profit"),
         "operating_income": row.get("operating_income"),
         "net_income": row.get("net_income"),
-        "eps_diluted": _r4(eps),
+        "eps_diluted": r4(eps),
         "operating_cash_flow": ocf,
         "capital_expenditure": capex,
         "free_cash_flow": fcf,
@@ -590,12 +590,7 @@ def _row(fy: int, row: Row, end: date, basis: ShareBasis, post_yf: float) -> Row
         "total_debt": total_debt,
         "cash": row.get("cash"),
         "shareholders_equity": row.get("shareholders_equity"),
-        "shares_outstanding": _r4(shares),
-        "dividends_per_share": _r4(dps),
+        "shares_outstanding": r4(shares),
+        "dividends_per_share": r4(dps),
         "src": {k: v for k, v in sorted(src.items()) if not k.startswith("_")},
     }
-
-
-def _r4(value: float | None) -> float | None:
-    """Round to 4 decimals, keeping None."""
-    return None if value is None else round(value, 4)

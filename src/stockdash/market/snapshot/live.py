@@ -17,8 +17,6 @@ Whatever the provider fails on keeps the shipped data, so a partial outage never
 from __future__ import annotations
 
 import dataclasses
-import gzip
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +25,7 @@ from typing import Any
 
 from stockdash.market.snapshot.build import DATA_DIR, history_path, write_gz_json
 from stockdash.market.snapshot.ohlcv import Frame, frame, history_payload, join_segments
+from stockdash.market.snapshot.provider import read_gz
 from stockdash.market.types import Bar, FundamentalsYear, MarketDataProvider, ProviderError, Quote
 
 Endpoint = str
@@ -130,11 +129,6 @@ def fundamentals_rows(
     return [by_year[fy] for fy in sorted(by_year)]
 
 
-def _read_gz(path: Path) -> Any:
-    with gzip.open(path, "rt") as fh:
-        return json.load(fh)
-
-
 async def rebuild_from_provider(
     provider: MarketDataProvider,
     *,
@@ -150,7 +144,7 @@ async def rebuild_from_provider(
     wanted = endpoints or PROVIDER_ENDPOINTS.get(
         provider.name, ("quote", "history", "fundamentals")
     )
-    universe = _read_gz(base_dir / "universe.json.gz")
+    universe = read_gz(base_dir / "universe.json.gz")
     rows: dict[str, dict[str, Any]] = universe["symbols"]
     targets = [s for s in (symbols or sorted(rows)) if s in rows]
     report = LiveReport(provider=provider.name, symbols=len(targets))
@@ -230,7 +224,7 @@ async def _replace_history(
     if not bars:
         return
     path = history_path(out_dir, symbol)
-    shipped = _read_gz(path) if row.get("has_history") and path.is_file() else None
+    shipped = read_gz(path) if row.get("has_history") and path.is_file() else None
     merged = merged_history(bars, shipped)
     if merged is None:
         report.failed[symbol] = "history: live bars share no day with the shipped history; kept it"

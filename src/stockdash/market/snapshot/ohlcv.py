@@ -67,6 +67,11 @@ def num(text: object) -> float | None:
     return value if value == value and value not in (float("inf"), float("-inf")) else None
 
 
+def r4(value: float | None) -> float | None:
+    """Round to 4 decimals, keeping None."""
+    return None if value is None else round(value, 4)
+
+
 def split_factor(ratio: float) -> int:
     """Signed integer split factor n (n:1 split, -n reverse) a price ratio looks like, or 0."""
     if ratio <= 0:

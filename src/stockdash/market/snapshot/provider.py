@@ -77,7 +77,7 @@ def normalize_symbol(symbol: str) -> str:
     return symbol.strip().upper().replace("-", ".").replace("/", ".")
 
 
-def _read_gz(path: Path) -> Any:
+def read_gz(path: Path) -> Any:
     """Parse one gzipped JSON file."""
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return json.load(fh)
@@ -162,7 +162,7 @@ class SnapshotProvider:
         """Parse universe.json.gz once."""
         if self._universe is not None:
             return self._universe
-        raw = _read_gz(self._dir / "universe.json.gz")
+        raw = read_gz(self._dir / "universe.json.gz")
         profiles: dict[str, Profile] = {}
         quotes: dict[str, Quote] = {}
         fundamentals: dict[str, list[FundamentalsYear]] = {}
@@ -219,7 +219,7 @@ class SnapshotProvider:
             return self._history[sym]
         bars: list[Bar] = []
         if sym in self._load().has_history:
-            h = _read_gz(self._dir / f"history-{sym}.json.gz")
+            h = read_gz(self._dir / f"history-{sym}.json.gz")
             day = _day(h["start"])
             closes = h["c"]
             none = [None] * len(closes)
@@ -235,25 +235,20 @@ class SnapshotProvider:
 
     # --- MarketDataProvider ----------------------------------------------------------
 
-    def _resolve_counted(self, symbol: str, endpoint: str) -> str:
-        """Resolve a symbol and count the request in stockdash_provider_requests_total."""
+    def _resolve_counted(self, endpoint: str, *symbols: str) -> list[str]:
+        """Resolve symbols, counting the request in stockdash_provider_requests_total."""
         try:
-            sym = self._resolve(symbol)
+            resolved = [self._resolve(s) for s in symbols]
         except UnknownSymbolError:
             PROVIDER_REQUESTS.labels(self.name, endpoint, "not_found").inc()
             raise
-        return sym
+        PROVIDER_REQUESTS.labels(self.name, endpoint, "ok").inc()
+        return resolved
 
     async def quote(self, symbols: list[str]) -> dict[str, Quote]:
         """Snapshot quotes keyed by canonical symbol; any unknown symbol raises."""
         quotes = self._load().quotes
-        try:
-            resolved = [self._resolve(s) for s in symbols]
-        except UnknownSymbolError:
-            PROVIDER_REQUESTS.labels(self.name, "quote", "not_found").inc()
-            raise
-        PROVIDER_REQUESTS.labels(self.name, "quote", "ok").inc()
-        return {sym: quotes[sym] for sym in resolved}
+        return {sym: quotes[sym] for sym in self._resolve_counted("quote", *symbols)}
 
     async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
         """Daily bars between start and end inclusive, oldest first (empty without data)."""
@@ -261,22 +256,20 @@ class SnapshotProvider:
 
     def history_now(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
         """`history`, synchronously: the snapshot only reads local files (usable off the loop)."""
-        dates, bars = self._bars(self._resolve_counted(symbol, "history"))
-        PROVIDER_REQUESTS.labels(self.name, "history", "ok").inc()
+        [sym] = self._resolve_counted("history", symbol)
+        dates, bars = self._bars(sym)
         lo = bisect.bisect_left(dates, start) if start else 0
         hi = bisect.bisect_right(dates, end) if end else len(bars)
         return bars[lo:hi]
 
     async def fundamentals(self, symbol: str) -> list[FundamentalsYear]:
         """Annual fundamentals, oldest first."""
-        sym = self._resolve_counted(symbol, "fundamentals")
-        PROVIDER_REQUESTS.labels(self.name, "fundamentals", "ok").inc()
+        [sym] = self._resolve_counted("fundamentals", symbol)
         return list(self._load().fundamentals[sym])
 
     async def profile(self, symbol: str) -> Profile:
         """Company profile."""
-        sym = self._resolve_counted(symbol, "profile")
-        PROVIDER_REQUESTS.labels(self.name, "profile", "ok").inc()
+        [sym] = self._resolve_counted("profile", symbol)
         return self._load().profiles[sym]
 
     async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
@@ -337,7 +330,7 @@ class SnapshotProvider:
         """Published daily price / P/E / EPS, oldest first (days without any value skipped)."""
         sym = self._resolve(symbol)
         if self._key_stats is None:
-            raw = _read_gz(self._dir / "daily_key_stats.json.gz")
+            raw = read_gz(self._dir / "daily_key_stats.json.gz")
             dates = [_day(d) for d in raw["dates"]]
             self._key_stats = {
                 s: [
