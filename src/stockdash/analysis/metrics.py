@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
+from typing import Any
 
-from stockdash.market.types import Bar, FundamentalsYear, Quote, StockData
+from stockdash.market.types import Bar, FundamentalsYear, Profile, Quote, StockData
 
 TRADING_DAYS = 252
 MAX_YEARS = 10  # fiscal years kept for level/consistency figures
@@ -343,27 +344,30 @@ def _earnings_growth(figures: _FundamentalFigures) -> tuple[float | None, str | 
 # --- valuation --------------------------------------------------------------------------------
 
 FALLBACK_CLOSE_DAYS = 7  # a close this recent may stand in for a quote without a real price
+_QUOTE_IDENTITY = frozenset({"symbol", "as_of", "source", "note"})
+
+
+def real_quote(quote: Quote) -> Quote:
+    """The quote with every figure of a demo placeholder removed: demo never feeds an analysis."""
+    if quote.source != "demo":
+        return quote
+    figures: dict[str, Any] = {f.name: None for f in fields(Quote) if f.name not in _QUOTE_IDENTITY}
+    return replace(quote, **figures)
 
 
 def market_price(quote: Quote, bars: Sequence[Bar]) -> tuple[float | None, str]:
-    """(price, source or reason): the real quote price, else a close of the last week; never demo."""
-    if quote.source != "demo":
-        price = _positive(quote.price)
-        if price is not None:
-            return price, "quote"
+    """(price, source or reason): the quote's real price, else a close of the last week."""
+    price = _positive(quote.price)
+    if price is not None:
+        return price, "quote"
     if bars and bars[-1].date >= quote.as_of - timedelta(days=FALLBACK_CLOSE_DAYS):
         return bars[-1].close, f"last close of {bars[-1].date.isoformat()}"
-    problem = (
-        "the quote price is a demo placeholder"
-        if quote.source == "demo"
-        else ("the quote has no price")
-    )
-    return None, f"no real price ({problem} and there is no close in the last week)"
+    return None, "no real price (the quote has no price and there is no close in the last week)"
 
 
 def earnings_per_share(quote: Quote, years: Sequence[YearFigures]) -> float | None:
-    """Quote (TTM) EPS unless the quote is demo, else the latest annual diluted EPS."""
-    eps = finite(quote.eps) if quote.source != "demo" else None
+    """Quote (TTM) EPS, else the latest annual diluted EPS."""
+    eps = finite(quote.eps)
     if eps is None and years:
         eps = years[-1].eps
     return eps
@@ -378,7 +382,7 @@ def price_to_earnings(
         return None, True, "earnings are zero or negative"
     if price is None:
         return None, False, "no real price to divide by earnings"
-    stated = finite(quote.pe_ratio) if quote.source != "demo" else None
+    stated = finite(quote.pe_ratio)
     if stated is not None and stated > 0:
         return stated, False, None
     if stated is not None and stated <= 0:
@@ -391,17 +395,17 @@ def price_to_earnings(
 
 def stock_pe(data: StockData) -> float | None:
     """P/E of one stock exactly as the metrics layer computes it (positive or None)."""
-    as_of = data.quote.as_of
-    years = [year_figures(f) for f in point_in_time_fundamentals(data.fundamentals, as_of)]
-    price, _ = market_price(data.quote, usable_bars(data.history, as_of))
-    return price_to_earnings(data.quote, years, price)[0]
+    quote = real_quote(data.quote)
+    years = [year_figures(f) for f in point_in_time_fundamentals(data.fundamentals, quote.as_of)]
+    price, _ = market_price(quote, usable_bars(data.history, quote.as_of))
+    return price_to_earnings(quote, years, price)[0]
 
 
 def dividend_yield(quote: Quote, years: Sequence[YearFigures], price: float | None) -> float | None:
     """Quote dividend yield (fraction), else latest dividends per share / price; needs a price."""
     if price is None:
         return None
-    stated = finite(quote.dividend_yield) if quote.source != "demo" else None
+    stated = finite(quote.dividend_yield)
     if stated is not None and stated >= 0:
         return stated
     dps = years[-1].dividends_per_share if years else None
@@ -412,18 +416,15 @@ def dividend_yield(quote: Quote, years: Sequence[YearFigures], price: float | No
 
 def price_to_book(quote: Quote, price: float | None) -> float | None:
     """Quote P/B, only alongside a real price (it is price-derived)."""
-    if price is None or quote.source == "demo":
-        return None
-    return finite(quote.price_to_book)
+    return None if price is None else finite(quote.price_to_book)
 
 
-def market_capitalisation(data: StockData, price: float | None) -> float | None:
-    """Quote market cap when the quote is real and priced, else the profile's (never demo)."""
-    if data.quote.source != "demo" and price is not None:
-        stated = _positive(data.quote.market_cap)
-        if stated is not None:
-            return stated
-    return _positive(data.profile.market_cap) if data.profile.source != "demo" else None
+def market_capitalisation(quote: Quote, profile: Profile, price: float | None) -> float | None:
+    """Quote market cap when the quote is priced, else the profile's (never demo)."""
+    stated = _positive(quote.market_cap) if price is not None else None
+    if stated is not None:
+        return stated
+    return _positive(profile.market_cap) if profile.source != "demo" else None
 
 
 # --- price history ----------------------------------------------------------------------------
@@ -514,8 +515,6 @@ def week52_range(
         highs = [_positive(b.high) or b.close for b in recent]
         lows = [_positive(b.low) or b.close for b in recent]
         return max(highs), min(lows)
-    if quote.source == "demo":
-        return None, None
     return _positive(quote.week52_high), _positive(quote.week52_low)
 
 
@@ -549,18 +548,19 @@ def compute_metrics(
     data: StockData, index_returns: Mapping[date, float] | None = None
 ) -> StockMetrics:
     """Compute every figure for one stock as of its quote date (fundamentals filed by then)."""
-    as_of = data.quote.as_of
+    quote = real_quote(data.quote)
+    as_of = quote.as_of
     fund = _fundamental_figures(data.fundamentals, as_of)
     missing = dict(fund.missing)
     bars = usable_bars(data.history, as_of)
     closes = [b.close for b in bars]
-    price, price_source = market_price(data.quote, bars)
+    price, price_source = market_price(quote, bars)
     if price is None:
         missing["price"] = price_source
-    pe, negative_earnings, pe_reason = price_to_earnings(data.quote, fund.years, price)
+    pe, negative_earnings, pe_reason = price_to_earnings(quote, fund.years, price)
     growth, growth_source = _earnings_growth(fund)
     macd_values = macd(closes)
-    high, low = week52_range(bars, data.quote, as_of)
+    high, low = week52_range(bars, quote, as_of)
     beta, beta_n = beta_against(daily_returns(bars), index_returns or {})
     drawdown = finite(min(price / high - 1.0, 0.0)) if price is not None and high else None
     if pe_reason:
@@ -572,8 +572,8 @@ def compute_metrics(
         as_of=as_of,
         sector=data.profile.sector,
         price=price,
-        market_cap=market_capitalisation(data, price),
-        price_to_book=price_to_book(data.quote, price),
+        market_cap=market_capitalisation(quote, data.profile, price),
+        price_to_book=price_to_book(quote, price),
         years=fund.years,
         roe=fund.values["roe"],
         roe_average=fund.values["roe_average"],
@@ -599,7 +599,7 @@ def compute_metrics(
         had_loss=fund.flags["had_loss"],
         negative_earnings=negative_earnings,
         pe=pe,
-        dividend_yield=dividend_yield(data.quote, fund.years, price),
+        dividend_yield=dividend_yield(quote, fund.years, price),
         history_bars=len(closes),
         sma50=simple_moving_average(closes, 50),
         sma200=simple_moving_average(closes, 200),

@@ -123,15 +123,7 @@ class AnalysisSummary(_Summary):
     @classmethod
     def of(cls, analysis: Analysis) -> AnalysisSummary:
         """The summary of a full analysis."""
-        return cls(
-            model=analysis.model,
-            score=analysis.score,
-            signal=analysis.signal,
-            confidence=analysis.confidence,
-            summary=analysis.summary,
-            inputs_as_of=analysis.inputs_as_of,
-            methodology_version=analysis.methodology_version,
-        )
+        return cls.model_validate({name: getattr(analysis, name) for name in cls.model_fields})
 
 
 class MultiAISummary(_Summary):

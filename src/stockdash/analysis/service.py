@@ -30,6 +30,7 @@ from stockdash.analysis.schemas import (
     ModelName,
     MultiAIAnalysis,
 )
+from stockdash.core.config import Settings
 from stockdash.core.metrics import ANALYSIS_SECONDS
 from stockdash.market.service import MarketService
 from stockdash.market.singleflight import SingleFlight
@@ -110,6 +111,20 @@ class AnalysisService:
         self._context_source: tuple[object, date] | None = None
         self._context_lock = asyncio.Lock()
         self._runs: SingleFlight[dict[ModelName, tuple[Analysis, str]]] = SingleFlight()
+
+    @classmethod
+    def from_settings(
+        cls, market: MarketService, settings: Settings, *, narrator: Narrator | None = None
+    ) -> AnalysisService:
+        """The service on the settings' finance assumptions (RISK_FREE_RATE, DCF_* ...)."""
+        return cls(
+            market,
+            risk_free_rate=settings.risk_free_rate,
+            equity_risk_premium=settings.equity_risk_premium,
+            credit_spread=settings.dcf_credit_spread,
+            tax_rate=settings.dcf_tax_rate,
+            narrator=narrator,
+        )
 
     def _current_source(self) -> tuple[SnapshotProvider, date]:
         """The snapshot the context must come from and its as-of date."""

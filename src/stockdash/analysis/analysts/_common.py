@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from stockdash.analysis.metrics import StockMetrics
 from stockdash.analysis.schemas import (
     CONFIDENCE_FLOOR,
     Analysis,
@@ -85,6 +86,11 @@ def info(
         max_points=0.0,
         explanation=explanation,
     )
+
+
+def input_factor(m: StockMetrics, name: str, key: str, value: float | None, text: str) -> Factor:
+    """Informational factor carrying one raw input, or saying why it is missing."""
+    return info(name, value, text if value is not None else f"Missing: {m.why_missing(key)}.")
 
 
 def _summary(

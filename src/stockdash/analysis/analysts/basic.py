@@ -6,6 +6,7 @@ from stockdash.analysis.analysts._common import (
     build_analysis,
     excluded,
     info,
+    input_factor,
     linear,
     pct,
     scored,
@@ -18,25 +19,22 @@ VERSION = "basic-1.1"
 NOMINAL_MAX = 100.0
 
 
-def raw_input(m: StockMetrics, name: str, key: str, value: float | None, source: str) -> Factor:
-    """Informational factor carrying one raw input, or saying why it is missing."""
-    if value is None:
-        return info(name, None, f"Missing: {m.why_missing(key)}.")
-    return info(name, value, source)
-
-
 def _inputs(m: StockMetrics, ctx: MarketContext) -> list[Factor]:
     """The raw numbers the scored factors use, so every score is recomputable."""
     median = ctx.sector_pe_median.get(m.sector or "")
     return [
-        raw_input(m, "Price", "price", m.price, f"Source: {m.price_source}."),
-        raw_input(m, "50-day moving average", "sma50", m.sma50, "Mean of the last 50 closes."),
-        raw_input(m, "200-day moving average", "sma200", m.sma200, "Mean of the last 200 closes."),
-        raw_input(m, "MACD line", "macd", m.macd, "EMA12 - EMA26 of the closes."),
-        raw_input(m, "MACD signal line", "macd", m.macd_signal, "EMA9 of the MACD line."),
-        raw_input(m, "52-week high", "week52_position", m.week52_high, "Highest high, 365 days."),
-        raw_input(m, "52-week low", "week52_position", m.week52_low, "Lowest low, 365 days."),
-        raw_input(m, "P/E", "pe", m.pe, "Quote P/E, else price / diluted EPS."),
+        input_factor(m, "Price", "price", m.price, f"Source: {m.price_source}."),
+        input_factor(m, "50-day moving average", "sma50", m.sma50, "Mean of the last 50 closes."),
+        input_factor(
+            m, "200-day moving average", "sma200", m.sma200, "Mean of the last 200 closes."
+        ),
+        input_factor(m, "MACD line", "macd", m.macd, "EMA12 - EMA26 of the closes."),
+        input_factor(m, "MACD signal line", "macd", m.macd_signal, "EMA9 of the MACD line."),
+        input_factor(
+            m, "52-week high", "week52_position", m.week52_high, "Highest high, 365 days."
+        ),
+        input_factor(m, "52-week low", "week52_position", m.week52_low, "Lowest low, 365 days."),
+        input_factor(m, "P/E", "pe", m.pe, "Quote P/E, else price / diluted EPS."),
         info(
             "Sector median P/E",
             median,

@@ -11,6 +11,7 @@ from stockdash.analysis.analysts._common import (
     excluded,
     fundamentals_quality,
     info,
+    input_factor,
     linear,
     pct,
     scored,
@@ -265,19 +266,16 @@ def _growth(m: StockMetrics, max_points: float) -> Factor:
 def _inputs(m: StockMetrics) -> list[Factor]:
     """Raw inputs of the category rule and the ratios, as numbers."""
 
-    def raw(name: str, key: str, value: float | None, text: str) -> Factor:
-        return info(name, value, text if value is not None else f"Missing: {m.why_missing(key)}.")
-
     return [
         info("Industry", m.industry or m.sector, "GICS sub-industry (sector if none)."),
         info("Earnings swings", float(earnings_swings(m)), "Years with a loss or a > 20% fall."),
-        raw("P/E", "pe", m.pe, "Quote P/E, else price / diluted EPS."),
-        raw("Earnings growth used", "earnings_growth", m.earnings_growth,
+        input_factor(m, "P/E", "pe", m.pe, "Quote P/E, else price / diluted EPS."),
+        input_factor(m, "Earnings growth used", "earnings_growth", m.earnings_growth,
             f"{m.earnings_growth_source}, a year (PEG denominator x100)."),
-        raw("Dividend yield", "dividend_yield", m.dividend_yield, "Fraction of the price."),
-        raw("Price/book", "price", m.price_to_book, "Quote price-to-book."),
-        raw("Net debt", "net_debt", m.net_debt, "Total debt - cash, latest year."),
-        raw("Market cap", "market_cap", m.market_cap, "Quote market cap, else the profile's."),
+        input_factor(m, "Dividend yield", "dividend_yield", m.dividend_yield, "Fraction of the price."),
+        input_factor(m, "Price/book", "price", m.price_to_book, "Quote price-to-book."),
+        input_factor(m, "Net debt", "net_debt", m.net_debt, "Total debt - cash, latest year."),
+        input_factor(m, "Market cap", "market_cap", m.market_cap, "Quote market cap, else the profile's."),
     ]  # fmt: skip
 
 
