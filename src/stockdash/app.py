@@ -82,13 +82,8 @@ def create_app(
     sessionmaker = create_sessionmaker(engine)
     rate_limiter = build_rate_limiter(settings)
     market = build_market(settings, sessionmaker, snapshot=snapshot)
-    analysis = AnalysisService(
-        market,
-        risk_free_rate=settings.risk_free_rate,
-        equity_risk_premium=settings.equity_risk_premium,
-        credit_spread=settings.dcf_credit_spread,
-        tax_rate=settings.dcf_tax_rate,
-        narrator=narrator_from_settings(settings, cache=market.cache),
+    analysis = AnalysisService.from_settings(
+        market, settings, narrator=narrator_from_settings(settings, cache=market.cache)
     )
 
     @asynccontextmanager
@@ -153,5 +148,5 @@ def create_app(
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(api_router())
-    mount_frontend(app, frontend_dist)
+    mount_frontend(app, frontend_dist or settings.frontend_dist)
     return app

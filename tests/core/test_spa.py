@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -36,19 +35,9 @@ def dist(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def served(settings: Settings, snapshot: SnapshotProvider, dist: Path) -> AsyncIterator[Any]:
-    """The app serving `dist` (chosen through the FRONTEND_DIST setting), lifespan running."""
-    app = create_app(settings.model_copy(update={"frontend_dist": dist}), snapshot=snapshot)
-    async with LifespanManager(app):
-        yield app
-
-
-@pytest.fixture
-async def web(served: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for `served`."""
-    transport = httpx.ASGITransport(app=served)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
+def settings(settings: Settings, dist: Path) -> Settings:
+    """The usual settings, serving `dist` through the FRONTEND_DIST setting."""
+    return settings.model_copy(update={"frontend_dist": dist})
 
 
 async def raw_get(app: Any, raw_path: bytes) -> tuple[int, bytes]:
@@ -97,60 +86,62 @@ def _is_index(response: httpx.Response) -> bool:
 @pytest.mark.parametrize(
     "path", ["/", "/login", "/stocks/AAPL", "/plans", "/admin", "/verify-email?token=x", "/a/b/c"]
 )
-async def test_client_routes_get_index_html_uncached(web: httpx.AsyncClient, path: str) -> None:
-    response = await web.get(path)
+async def test_client_routes_get_index_html_uncached(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
     assert _is_index(response), (response.status_code, response.text[:80])
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["cache-control"] == "no-cache"
 
 
-async def test_built_files_are_served_hashed_assets_cached_forever(web: httpx.AsyncClient) -> None:
-    asset = await web.get("/assets/index-abc123.js")
+async def test_built_files_are_served_hashed_assets_cached_forever(
+    client: httpx.AsyncClient,
+) -> None:
+    asset = await client.get("/assets/index-abc123.js")
     assert asset.status_code == 200 and asset.text == ASSET
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
-    robots = await web.get("/robots.txt")
+    robots = await client.get("/robots.txt")
     assert robots.status_code == 200 and robots.text.startswith("User-agent")
     assert robots.headers["cache-control"] == "no-cache"
 
 
 @pytest.mark.parametrize("path", ["/api", "/api/", "/api/v1", "/api/v1/nope", "/api/v2/stocks"])
-async def test_api_paths_never_get_the_spa(web: httpx.AsyncClient, path: str) -> None:
-    assert_error(await web.get(path), 404)
+async def test_api_paths_never_get_the_spa(client: httpx.AsyncClient, path: str) -> None:
+    assert_error(await client.get(path), 404)
 
 
-async def test_api_routes_still_answer(web: httpx.AsyncClient) -> None:
-    tiers = await web.get("/api/v1/subscriptions/tiers")
+async def test_api_routes_still_answer(client: httpx.AsyncClient) -> None:
+    tiers = await client.get("/api/v1/subscriptions/tiers")
     assert tiers.status_code == 200
     assert [t["tier"] for t in tiers.json()["data"]] == ["free", "pro", "expert"]
-    assert_error(await web.get("/api/v1/users/me"), 401)
+    assert_error(await client.get("/api/v1/users/me"), 401)
 
 
-async def test_docs_openapi_metrics_and_health_untouched(web: httpx.AsyncClient) -> None:
-    docs = await web.get("/docs")
+async def test_docs_openapi_metrics_and_health_untouched(client: httpx.AsyncClient) -> None:
+    docs = await client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert not _is_index(docs)
-    redoc = await web.get("/redoc")
+    redoc = await client.get("/redoc")
     assert redoc.status_code == 200 and "redoc" in redoc.text.lower()
-    schema = await web.get("/openapi.json")
+    schema = await client.get("/openapi.json")
     assert schema.status_code == 200 and "/api/v1/dashboard" in schema.json()["paths"]
-    metrics = await web.get("/metrics")
+    metrics = await client.get("/metrics")
     assert metrics.status_code == 200 and not _is_index(metrics)
     assert "# TYPE" in metrics.text
-    assert (await web.get("/healthz")).json()["status"] == "ok"
-    assert (await web.get("/readyz")).status_code == 200
+    assert (await client.get("/healthz")).json()["status"] == "ok"
+    assert (await client.get("/readyz")).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/docs/nope", "/metrics/x", "/healthz/x", "/openapi.json/x"])
 async def test_unknown_paths_under_backend_segments_are_404_not_the_spa(
-    web: httpx.AsyncClient, path: str
+    client: httpx.AsyncClient, path: str
 ) -> None:
-    assert_error(await web.get(path), 404)
+    assert_error(await client.get(path), 404)
 
 
-async def test_only_whole_segments_are_reserved(web: httpx.AsyncClient) -> None:
+async def test_only_whole_segments_are_reserved(client: httpx.AsyncClient) -> None:
     # A client route that merely starts with a reserved word is the SPA's.
-    assert _is_index(await web.get("/apis-explained"))
-    assert _is_index(await web.get("/docsearch"))
+    assert _is_index(await client.get("/apis-explained"))
+    assert _is_index(await client.get("/docsearch"))
 
 
 @pytest.mark.parametrize(
@@ -164,16 +155,16 @@ async def test_only_whole_segments_are_reserved(web: httpx.AsyncClient) -> None:
         b"//etc/passwd",
     ],
 )
-async def test_path_traversal_is_refused(served: Any, raw_path: bytes) -> None:
-    status, body = await raw_get(served, raw_path)
+async def test_path_traversal_is_refused(app: Any, raw_path: bytes) -> None:
+    status, body = await raw_get(app, raw_path)
     assert SECRET.encode() not in body
     assert b"root:" not in body
     assert status == 404, (raw_path, status, body[:80])
 
 
-async def test_raw_get_reaches_the_spa(served: Any) -> None:
+async def test_raw_get_reaches_the_spa(app: Any) -> None:
     # The helper itself works: a plain client route through it is the SPA.
-    assert await raw_get(served, b"/stocks/AAPL") == (200, INDEX.encode())
+    assert await raw_get(app, b"/stocks/AAPL") == (200, INDEX.encode())
 
 
 def test_default_dist_is_the_checkout_not_the_working_directory(
@@ -181,8 +172,7 @@ def test_default_dist_is_the_checkout_not_the_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     repo = Path(__file__).resolve().parents[2]
-    assert spa.default_dist() == repo / "frontend" / "dist"
-    assert spa.default_dist(tmp_path) == tmp_path
+    assert repo / "frontend" / "dist" == spa.CHECKOUT_DIST
 
 
 async def test_no_build_means_no_spa_route(

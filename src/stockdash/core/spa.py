@@ -17,20 +17,15 @@ RESERVED_SEGMENTS = frozenset(
 CHECKOUT_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
 
-def default_dist(configured: Path | None = None) -> Path:
-    """FRONTEND_DIST when set, else the checkout's frontend/dist (where `make frontend` builds)."""
-    return configured if configured is not None else CHECKOUT_DIST
-
-
 def is_reserved(path: str) -> bool:
     """Whether a request path (without the leading /) belongs to the backend."""
     return path.split("/", 1)[0] in RESERVED_SEGMENTS
 
 
 def mount_frontend(app: FastAPI, dist: Path | None) -> None:
-    """Serve files from dist, and index.html for any other non-API GET; no-op when not built."""
-    settings = getattr(app.state, "settings", None)
-    root = (dist or default_dist(getattr(settings, "frontend_dist", None))).resolve()
+    """Serve files from dist (default: the checkout's frontend/dist, where `make frontend`
+    builds), and index.html for any other non-API GET; no-op when not built."""
+    root = (dist or CHECKOUT_DIST).resolve()
     if not (root / "index.html").is_file():
         return
 
