@@ -25,6 +25,7 @@ from sqlalchemy import insert, text
 
 from bench.common import write_section
 from stockdash.analysis.service import AnalysisService
+from stockdash.core.config import Settings
 from stockdash.core.db import create_engine, create_sessionmaker, utcnow
 from stockdash.core.migrate import upgrade
 from stockdash.jobs.refresh import run_refresh_cycle
@@ -94,9 +95,7 @@ async def measure(users: int, url: str) -> dict[str, Any]:
     sm = create_sessionmaker(engine)
     provider = CountingProvider(snapshot)
     market = MarketService(provider, snapshot, cache=MemoryCache(), sessionmaker=sm)
-    analysis = AnalysisService(
-        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
-    )
+    analysis = AnalysisService.from_settings(market, Settings.model_construct())
     await analysis.context()  # built once per process from the snapshot; not part of a cycle
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT count(*) FROM user_stocks"))).scalar_one()

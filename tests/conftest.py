@@ -22,11 +22,16 @@ import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
+from stockdash.analysis.narrator import Narrator
+from stockdash.analysis.schemas import MODEL_NAMES
+from stockdash.analysis.service import AnalysisService
 from stockdash.app import create_app
 from stockdash.core.config import Settings
 from stockdash.core.db import Base, create_engine
+from stockdash.core.metrics import REGISTRY
 from stockdash.core.migrate import upgrade
 from stockdash.market.cache import Cache, MemoryCache, RedisCache
+from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.models import load_all_models
 
@@ -168,6 +173,8 @@ def settings(database_url: str, tmp_path: Path, redis_prefix: str | None) -> Set
         database_url=database_url,
         database_schema=PG_SCHEMA if BACKEND == "postgres" else None,
         data_dir=tmp_path / "data",
+        # No built frontend: API tests must not depend on whether frontend/dist exists.
+        frontend_dist=tmp_path / "no-frontend",
         bcrypt_rounds=4,
         refresh_interval_seconds=0,
         warm_analysis_context=False,
@@ -300,3 +307,20 @@ async def _delete_keys(prefix: str) -> None:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+def analysis_service(
+    market: MarketService, narrator: Narrator | None = None, **settings: Any
+) -> AnalysisService:
+    """An AnalysisService on the default finance settings, any of them overridden by name."""
+    return AnalysisService.from_settings(
+        market, Settings.model_construct(**settings), narrator=narrator
+    )
+
+
+def analysis_runs() -> float:
+    """How many analyst runs the process has done (the analysts' duration histogram count)."""
+    return sum(
+        REGISTRY.get_sample_value("stockdash_analysis_seconds_count", {"model": m}) or 0.0
+        for m in MODEL_NAMES
+    )

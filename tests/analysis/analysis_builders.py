@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
+from stockdash.analysis.schemas import Analysis
 from stockdash.market.types import Bar, FundamentalsYear, Profile, Quote, StockData
 
 AS_OF = date(2025, 6, 30)
@@ -121,3 +122,19 @@ def index_for(stock: StockData, beta: float = BETA) -> dict[date, float]:
     return {
         bars[i].date: (bars[i].close / bars[i - 1].close - 1.0) / beta for i in range(1, len(bars))
     }
+
+
+def factor_values(analysis: Analysis) -> dict[str, object]:
+    """Every factor's value by name."""
+    return {f.name: f.value for f in analysis.factors}
+
+
+def factor_floats(analysis: Analysis, *names: str) -> list[float]:
+    """The named factor values, each required to be a number (not rounded text)."""
+    found = factor_values(analysis)
+    out = []
+    for name in names:
+        value = found[name]
+        assert isinstance(value, float), (name, value)
+        out.append(value)
+    return out

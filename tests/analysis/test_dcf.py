@@ -9,36 +9,22 @@ import pytest
 from stockdash.analysis.analysts import run_analyst
 from stockdash.analysis.analysts.dcf_math import DcfInputs, discounted_cash_flow
 from stockdash.analysis.context import MarketContext
-from stockdash.analysis.schemas import Analysis, DcfOverrides
+from stockdash.analysis.schemas import DcfOverrides
 from stockdash.market.types import StockData
-from tests.analysis.analysis_builders import make_stock, make_year
+from tests.analysis.analysis_builders import factor_floats, factor_values, make_stock, make_year
 from tests.analysis.analysis_reference import dcf_per_share, wacc
-
-
-def values(analysis: Analysis) -> dict[str, object]:
-    return {f.name: f.value for f in analysis.factors}
-
-
-def floats(analysis: Analysis, *names: str) -> list[float]:
-    found = values(analysis)
-    out = []
-    for name in names:
-        value = found[name]
-        assert isinstance(value, float), name
-        out.append(value)
-    return out
 
 
 def test_value_recomputable_from_factors_alone(stock: StockData, ctx: MarketContext) -> None:
     a = run_analyst("dcf_math", stock, ctx)
-    fcf, g1, gt, r, net_debt, shares = floats(
+    fcf, g1, gt, r, net_debt, shares = factor_floats(
         a, "Base FCF", "Stage-1 growth", "Terminal growth", "Discount rate", "Net debt", "Shares"
     )
-    rf, erp, beta, spread, tax = floats(
+    rf, erp, beta, spread, tax = factor_floats(
         a, "Risk-free rate", "Equity risk premium", "Beta", "Credit spread", "Tax rate"
     )
-    equity, debt, cash = floats(a, "Market value of equity", "Total debt", "Cash")
-    re, rd, we, wd, w = floats(
+    equity, debt, cash = factor_floats(a, "Market value of equity", "Total debt", "Cash")
+    re, rd, we, wd, w = factor_floats(
         a, "Cost of equity", "Cost of debt", "Equity weight", "Debt weight", "WACC"
     )
     assert re == pytest.approx(rf + beta * erp, rel=1e-12)
@@ -46,9 +32,9 @@ def test_value_recomputable_from_factors_alone(stock: StockData, ctx: MarketCont
     assert (we, wd) == pytest.approx((equity / (equity + debt), debt / (equity + debt)), rel=1e-12)
     assert r == w == pytest.approx(wacc(rf, beta, erp, spread, tax, equity, debt), rel=1e-12)
     assert net_debt == pytest.approx(debt - cash, rel=1e-12)
-    (per_share,) = floats(a, "Value per share")
+    (per_share,) = factor_floats(a, "Value per share")
     assert per_share == pytest.approx(dcf_per_share(fcf, g1, gt, r, net_debt, shares), rel=1e-9)
-    path = [float(x) for x in str(values(a)["Growth path"]).split(", ")]
+    path = [float(x) for x in str(factor_values(a)["Growth path"]).split(", ")]
     assert path[:5] == [g1] * 5 and path[-1] == pytest.approx(gt)
     explanations = {f.name: f.explanation for f in a.factors}
     assert "free cash flow to the firm" in explanations["Base FCF"]
@@ -64,7 +50,7 @@ def test_debt_is_counted_once_not_twice(stock: StockData, ctx: MarketContext) ->
     base = run_analyst("dcf_math", stock, ctx)
     years = [make_year(i) for i in range(4)] + [make_year(4, total_debt=800e6)]
     levered = run_analyst("dcf_math", make_stock(years=years), ctx)
-    b, lv = values(base), values(levered)
+    b, lv = factor_values(base), factor_values(levered)
     assert lv["WACC"] < b["WACC"]  # type: ignore[operator]
     assert lv["Debt weight"] > b["Debt weight"]  # type: ignore[operator]
     assert lv["Enterprise value"] > b["Enterprise value"]  # type: ignore[operator]
@@ -79,7 +65,7 @@ def test_unknown_debt_means_all_equity_weights_and_lower_confidence(
 ) -> None:
     years = [make_year(i, total_debt=None) for i in range(5)]
     a = run_analyst("dcf_math", make_stock(years=years), ctx)
-    v = values(a)
+    v = factor_values(a)
     assert v["Debt weight"] == 0.0 and v["Equity weight"] == 1.0
     assert v["WACC"] == pytest.approx(v["Cost of equity"])  # type: ignore[arg-type]
     assert v["Total debt"] is None and v["Net debt"] == 0.0
@@ -90,7 +76,7 @@ def test_unknown_debt_means_all_equity_weights_and_lower_confidence(
 def test_missing_cash_is_stated_and_lowers_confidence(stock: StockData, ctx: MarketContext) -> None:
     years = [make_year(i) for i in range(4)] + [make_year(4, cash=None)]
     a = run_analyst("dcf_math", make_stock(years=years), ctx)
-    v = values(a)
+    v = factor_values(a)
     assert v["Net debt"] == 160e6 and v["Cash"] is None
     assert "cash not reported" in a.reasoning
     assert a.confidence == pytest.approx(run_analyst("dcf_math", stock, ctx).confidence * 0.9)
@@ -98,7 +84,10 @@ def test_missing_cash_is_stated_and_lowers_confidence(stock: StockData, ctx: Mar
 
 def test_settings_for_spread_and_tax_reach_the_wacc(stock: StockData, ctx: MarketContext) -> None:
     high = dataclasses.replace(ctx, credit_spread=0.05, tax_rate=0.0)
-    a, b = values(run_analyst("dcf_math", stock, ctx)), values(run_analyst("dcf_math", stock, high))
+    a, b = (
+        factor_values(run_analyst("dcf_math", stock, ctx)),
+        factor_values(run_analyst("dcf_math", stock, high)),
+    )
     assert (b["Credit spread"], b["Tax rate"]) == (0.05, 0.0)
     assert b["WACC"] > a["WACC"]  # type: ignore[operator]
 
@@ -106,7 +95,7 @@ def test_settings_for_spread_and_tax_reach_the_wacc(stock: StockData, ctx: Marke
 def test_overrides_replace_and_are_echoed(stock: StockData, ctx: MarketContext) -> None:
     overrides = DcfOverrides(discount_rate=0.09, terminal_growth=0.02, growth=0.07)
     a = run_analyst("dcf_math", stock, ctx, overrides)
-    v = values(a)
+    v = factor_values(a)
     assert (v["Discount rate"], v["Terminal growth"], v["Stage-1 growth"]) == (0.09, 0.02, 0.07)
     explanations = {f.name: f.explanation for f in a.factors}
     assert explanations["Discount rate"] == "User override (replaces the WACC)."
@@ -126,7 +115,7 @@ def test_overrides_validation() -> None:
 
 def test_higher_override_discount_lowers_value(stock: StockData, ctx: MarketContext) -> None:
     per_share = [
-        values(run_analyst("dcf_math", stock, ctx, DcfOverrides(discount_rate=r)))[
+        factor_values(run_analyst("dcf_math", stock, ctx, DcfOverrides(discount_rate=r)))[
             "Value per share"
         ]
         for r in (0.06, 0.08, 0.10, 0.12, 0.20)
@@ -140,14 +129,14 @@ def test_negative_fcf_cannot_value(ctx: MarketContext) -> None:
     assert a.confidence == 0.0
     assert a.score == 50.0 and a.signal == "neutral"
     assert "cannot value on FCF" in a.reasoning
-    assert values(a)["Base FCF"] == -35e6
-    assert "Value per share" not in values(a)
+    assert factor_values(a)["Base FCF"] == -35e6
+    assert "Value per share" not in factor_values(a)
 
 
 def test_beta_fallback_is_stated(stock: StockData) -> None:
     ctx = MarketContext(risk_free_rate=0.04, equity_risk_premium=0.05)
     a = run_analyst("dcf_math", stock, ctx)
-    v = values(a)
+    v = factor_values(a)
     assert v["Beta"] == 1.0
     assert "fallback beta 1.0" in {f.name: f.explanation for f in a.factors}["Beta"]
     assert v["Cost of equity"] == pytest.approx(0.09)

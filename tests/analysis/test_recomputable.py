@@ -8,18 +8,8 @@ from stockdash.analysis.analysts import run_analyst
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.schemas import Analysis
 from stockdash.market.types import StockData
+from tests.analysis.analysis_builders import factor_floats
 from tests.analysis.analysis_reference import owner_earnings_value, ramp
-
-
-def numbers(analysis: Analysis, *names: str) -> list[float]:
-    """The named factor values, each required to be a number (not rounded text)."""
-    found = {f.name: f.value for f in analysis.factors}
-    out = []
-    for name in names:
-        value = found[name]
-        assert isinstance(value, float), (name, value)
-        out.append(value)
-    return out
 
 
 def points(analysis: Analysis, name: str) -> float:
@@ -28,46 +18,46 @@ def points(analysis: Analysis, name: str) -> float:
 
 def test_buffett_intrinsic_value_from_factors(stock: StockData, ctx: MarketContext) -> None:
     a = run_analyst("warren_buffett", stock, ctx)
-    ni, da, capex, owner = numbers(
+    ni, da, capex, owner = factor_floats(
         a, "Net income", "Depreciation & amortisation", "Capital expenditure", "Owner earnings"
     )
     assert owner == ni + da - capex
-    growth, discount, terminal, shares, years = numbers(
+    growth, discount, terminal, shares, years = factor_floats(
         a, "Owner-earnings growth", "Discount rate", "Terminal growth", "Shares outstanding",
         "Projection years",
     )  # fmt: skip
     assert years == 10.0
-    (raw_growth,) = numbers(a, "Historical earnings growth")
+    (raw_growth,) = factor_floats(a, "Historical earnings growth")
     assert growth == min(max(raw_growth, -0.05), 0.08)
-    (per_share, price) = numbers(a, "Intrinsic value per share", "Price")
+    (per_share, price) = factor_floats(a, "Intrinsic value per share", "Price")
     expected = owner_earnings_value(owner, growth, discount, terminal, shares)
     assert per_share == pytest.approx(expected, rel=1e-9)
-    (margin,) = numbers(a, "Margin of safety")
+    (margin,) = factor_floats(a, "Margin of safety")
     assert margin == pytest.approx(1 - price / per_share, rel=1e-12)
     assert points(a, "Margin of safety") == pytest.approx(20 * ramp(margin, 0.0, 0.30))
 
 
 def test_basic_raw_inputs_are_numbers(stock: StockData, ctx: MarketContext) -> None:
     a = run_analyst("basic", stock, ctx)
-    price, ma50, ma200, pe, median = numbers(
+    price, ma50, ma200, pe, median = factor_floats(
         a, "Price", "50-day moving average", "200-day moving average", "P/E", "Sector median P/E"
     )
-    gap50, gap200, relative = numbers(a, "Price vs 50-day MA", "Price vs 200-day MA",
+    gap50, gap200, relative = factor_floats(a, "Price vs 50-day MA", "Price vs 200-day MA",
                                       "P/E vs sector median")  # fmt: skip
     assert gap50 == pytest.approx(price / ma50 - 1, rel=1e-12)
     assert gap200 == pytest.approx(price / ma200 - 1, rel=1e-12)
     assert relative == pytest.approx(pe / median, rel=1e-12)
-    high, low, position = numbers(a, "52-week high", "52-week low", "52-week range position")
+    high, low, position = factor_floats(a, "52-week high", "52-week low", "52-week range position")
     assert position == pytest.approx((price - low) / (high - low), rel=1e-12)
-    line, signal, histogram = numbers(a, "MACD line", "MACD signal line", "MACD(12,26,9)")
+    line, signal, histogram = factor_floats(a, "MACD line", "MACD signal line", "MACD(12,26,9)")
     assert histogram == pytest.approx(line - signal, rel=1e-12)
 
 
 def test_lynch_raw_inputs_are_numbers(stock: StockData, ctx: MarketContext) -> None:
     a = run_analyst("peter_lynch", stock, ctx)
-    pe, growth, dividend_yield = numbers(a, "P/E", "Earnings growth used", "Dividend yield")
-    peg, ratio = numbers(a, "PEG", "Dividend-adjusted PEG")
+    pe, growth, dividend_yield = factor_floats(a, "P/E", "Earnings growth used", "Dividend yield")
+    peg, ratio = factor_floats(a, "PEG", "Dividend-adjusted PEG")
     assert peg == pytest.approx(pe / (growth * 100), rel=1e-12)
     assert ratio == pytest.approx((growth * 100 + dividend_yield * 100) / pe, rel=1e-12)
-    (swings,) = numbers(a, "Earnings swings")
+    (swings,) = factor_floats(a, "Earnings swings")
     assert swings == 0.0  # net income 100..150 never fell > 20% (130 -> 125 is -4%) nor was a loss

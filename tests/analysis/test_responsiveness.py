@@ -15,28 +15,18 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
+from stockdash.analysis.schemas import MODEL_NAMES
 from stockdash.analysis.service import AnalysisService
 from stockdash.core.db import utcnow
-from stockdash.core.metrics import REGISTRY
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.watchlist.models import UserStock
-from tests.conftest import UserFactory
-
-MODELS = ("basic", "warren_buffett", "peter_lynch", "dcf_math")
+from tests.conftest import UserFactory, analysis_runs
 
 
 @pytest.fixture
 def snapshot() -> SnapshotProvider:
     """A fresh snapshot for this test only (the shared one is warm from other tests)."""
     return SnapshotProvider()
-
-
-def analysis_runs() -> float:
-    """How many analyst runs the process has done (the analysts' duration histogram count)."""
-    return sum(
-        REGISTRY.get_sample_value("stockdash_analysis_seconds_count", {"model": m}) or 0.0
-        for m in MODELS
-    )
 
 
 async def context_build_started(analysis: AnalysisService, request: asyncio.Task[Any]) -> None:
@@ -62,7 +52,7 @@ async def test_healthz_answers_while_a_cold_analysis_is_computed(
     assert analysis._context_lock.locked() and not slow.done()  # answered mid-build
     response = await slow
     assert response.status_code == 200, response.text
-    assert list(response.json()["analyses"]) == list(MODELS)
+    assert list(response.json()["analyses"]) == list(MODEL_NAMES)
 
 
 async def test_watchlist_answers_while_a_cold_dashboard_is_computed(
@@ -103,7 +93,7 @@ async def test_concurrent_cold_requests_compute_each_analysis_once(
     )
     assert [r.status_code for r in responses] == [200] * 5
     # Five requests, one context, four analyst runs: the free user's `basic` is the experts'.
-    assert analysis_runs() - before == len(MODELS)
+    assert analysis_runs() - before == len(MODEL_NAMES)
     bodies = [r.json() for r in responses]
     assert all(b == bodies[0] for b in bodies[:4])
     assert bodies[4]["analyses"]["basic"] == bodies[0]["analyses"]["basic"]

@@ -4,35 +4,24 @@ and the narrator runs the per-model calls concurrently."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import date, timedelta
-from typing import Any
 
 import httpx
 import respx
 
 from stockdash.analysis.analysts import METHODOLOGY_VERSIONS
 from stockdash.analysis.narrator import Narrator
-from stockdash.analysis.service import AnalysisService, analysis_cache_key
+from stockdash.analysis.service import analysis_cache_key
 from stockdash.market.cache import MemoryCache
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
+from tests.analysis.analysis_builders import factor_values
+from tests.conftest import analysis_service
 
 LLM = "http://llm.test/v1"
 VOICE = "A plain-words view of the business, told from its own factors."
-
-
-def service(
-    market: MarketService, rf: float = 0.042, spread: float = 0.015, **extra: Any
-) -> AnalysisService:
-    return AnalysisService(
-        market, risk_free_rate=rf, equity_risk_premium=0.05, credit_spread=spread, tax_rate=0.21,
-        **extra,
-    )  # fmt: skip
-
-
-def factor_values(analysis: Any) -> dict[str, object]:
-    return {f.name: f.value for f in analysis.factors}
 
 
 class MovingSnapshot(SnapshotProvider):
@@ -47,12 +36,14 @@ class MovingSnapshot(SnapshotProvider):
 async def test_parameters_are_part_of_the_cache_key(snapshot: SnapshotProvider) -> None:
     """Two services with different rates share one cache but never each other's results."""
     market = MarketService(snapshot, snapshot, cache=MemoryCache())
-    first = await service(market, rf=0.042).analyse("KO", ["dcf_math"])
-    second = await service(market, rf=0.03, spread=0.02).analyse("KO", ["dcf_math"])
+    first = await analysis_service(market, risk_free_rate=0.042).analyse("KO", ["dcf_math"])
+    second = await analysis_service(market, risk_free_rate=0.03, dcf_credit_spread=0.02).analyse(
+        "KO", ["dcf_math"]
+    )
     assert factor_values(first["dcf_math"])["Risk-free rate"] == 0.042
     assert factor_values(second["dcf_math"])["Risk-free rate"] == 0.03
     assert factor_values(second["dcf_math"])["Credit spread"] == 0.02
-    again = await service(market, rf=0.042).analyse("KO", ["dcf_math"])
+    again = await analysis_service(market, risk_free_rate=0.042).analyse("KO", ["dcf_math"])
     assert again == first  # same parameters: served from the cache
 
 
@@ -60,14 +51,14 @@ async def test_cache_key_names_symbol_model_as_of_version_and_hashes_parameters(
     snapshot: SnapshotProvider,
 ) -> None:
     market = MarketService(snapshot, snapshot, cache=MemoryCache())
-    analysis = service(market)
+    analysis = analysis_service(market)
     data = await market.stock_data("KO")
     ctx = await analysis.context()
     key = analysis_cache_key("dcf_math", data, ctx)
     assert key.startswith(f"analysis:v2:KO:dcf_math:{data.quote.as_of.isoformat()}:")
     assert METHODOLOGY_VERSIONS["dcf_math"] in key
     variants = {
-        analysis_cache_key("dcf_math", data, ctx.__class__(**{**_fields(ctx), name: value}))
+        analysis_cache_key("dcf_math", data, dataclasses.replace(ctx, **{name: value}))
         for name, value in (("risk_free_rate", 0.01), ("equity_risk_premium", 0.07),
                             ("credit_spread", 0.03), ("tax_rate", 0.3),
                             ("as_of", ctx.as_of + timedelta(days=1)))
@@ -75,14 +66,10 @@ async def test_cache_key_names_symbol_model_as_of_version_and_hashes_parameters(
     assert key not in variants and len(variants) == 5
 
 
-def _fields(ctx: Any) -> dict[str, Any]:
-    return {name: getattr(ctx, name) for name in ctx.__dataclass_fields__}
-
-
 async def test_context_is_rebuilt_when_the_snapshot_changes() -> None:
     snapshot = MovingSnapshot()
     market = MarketService(snapshot, snapshot, cache=MemoryCache())
-    analysis = service(market)
+    analysis = analysis_service(market)
     first = await analysis.context()
     assert await analysis.context() is first  # built once per snapshot
     snapshot.shift = timedelta(days=1)
@@ -108,7 +95,7 @@ async def test_narrator_calls_run_concurrently(snapshot: SnapshotProvider) -> No
     narrator = Narrator(base_url=LLM, api_key=None, model="local", timeout=5.0)
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post(f"{LLM}/chat/completions").mock(side_effect=slow)
-        result = await service(market, narrator=narrator).for_tier("KO", "expert")
+        result = await analysis_service(market, narrator=narrator).for_tier("KO", "expert")
     assert route.call_count == 4
     assert peak == 4  # all four per-model calls were in flight together
     assert {a.reasoning for a in result.analyses.values()} == {VOICE}

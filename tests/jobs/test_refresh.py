@@ -12,10 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
 
-from stockdash.analysis.service import AnalysisService
 from stockdash.core.config import Settings
 from stockdash.core.db import create_engine, create_sessionmaker, utcnow
-from stockdash.core.metrics import REGISTRY
 from stockdash.jobs.refresh import run_refresh_cycle
 from stockdash.market.cache import Cache, MemoryCache
 from stockdash.market.counting import CountingProvider
@@ -24,7 +22,7 @@ from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
-from tests.conftest import POPULAR_SYMBOLS, UserFactory
+from tests.conftest import POPULAR_SYMBOLS, UserFactory, analysis_runs, analysis_service
 
 FORTY = POPULAR_SYMBOLS
 
@@ -89,9 +87,7 @@ async def test_one_fetch_per_distinct_symbol_for_200_users(
     name = f"counting-{id(cache)}"
     provider = CountingProvider(snapshot, name=name)
     market = MarketService(provider, snapshot, cache=cache, sessionmaker=sessionmaker)
-    analysis = AnalysisService(
-        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
-    )
+    analysis = analysis_service(market)
     before = scrape((await client.get("/metrics")).text)
 
     report = await run_refresh_cycle(sessionmaker, market, analysis)
@@ -169,9 +165,7 @@ async def test_analyses_follow_the_highest_tracking_tier(
     market = MarketService(
         CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
     )
-    analysis = AnalysisService(
-        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
-    )
+    analysis = analysis_service(market)
     report = await run_refresh_cycle(sessionmaker, market, analysis)
     assert sorted(report.refreshed) == ["KO", "PG"]
     async with sessionmaker() as session:
@@ -233,13 +227,6 @@ async def test_provider_down_for_a_cycle_keeps_history_and_fundamentals_stale_no
     assert (await market.fundamentals_view("KO")).rows
 
 
-def analysis_runs() -> float:
-    return sum(
-        REGISTRY.get_sample_value("stockdash_analysis_seconds_count", {"model": m}) or 0.0
-        for m in ("basic", "warren_buffett", "peter_lynch", "dcf_math")
-    )
-
-
 async def test_a_cold_start_reads_the_persisted_analyses_back(
     snapshot: SnapshotProvider, sessionmaker: Any
 ) -> None:
@@ -247,9 +234,7 @@ async def test_a_cold_start_reads_the_persisted_analyses_back(
     market = MarketService(
         CountingProvider(snapshot), snapshot, cache=MemoryCache(), sessionmaker=sessionmaker
     )
-    analysis = AnalysisService(
-        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
-    )
+    analysis = analysis_service(market)
     await run_refresh_cycle(sessionmaker, market, analysis)
     async with sessionmaker() as session:
         stored = (await session.execute(select(StockCache))).scalars().one().ai_analyses
@@ -257,9 +242,7 @@ async def test_a_cold_start_reads_the_persisted_analyses_back(
     market2 = MarketService(
         CountingProvider(snapshot), snapshot, cache=MemoryCache(), sessionmaker=sessionmaker
     )
-    analysis2 = AnalysisService(
-        market2, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
-    )
+    analysis2 = analysis_service(market2)
     await analysis2.context()
     runs = analysis_runs()
     result = await analysis2.analyse("MSFT", ["basic", "warren_buffett", "peter_lynch", "dcf_math"])
@@ -319,9 +302,7 @@ async def test_a_later_batch_keeps_what_it_does_not_rewrite(
     market = MarketService(
         CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
     )
-    analysis = AnalysisService(
-        market, risk_free_rate=0.042, equity_risk_premium=0.05, credit_spread=0.015, tax_rate=0.21
-    )
+    analysis = analysis_service(market)
     await run_refresh_cycle(sessionmaker, market, analysis)
     async with sessionmaker() as session:
         first = (await session.execute(select(StockCache))).scalars().one()

@@ -102,7 +102,6 @@ async def test_unexpected_500s_carry_the_security_headers(app: Any) -> None:
         raise RuntimeError("an unexpected failure")
 
     app.add_api_route("/test-only/boom", boom)
-    app.router.routes.insert(0, app.router.routes.pop())  # ahead of the SPA fallback
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         r = await c.get("/test-only/boom")
