@@ -28,13 +28,14 @@ NODE_STAMP := frontend/node_modules/.package-lock.json
 # The backend's OpenAPI document; a local .env (e.g. ENVIRONMENT=production) must not change or break it.
 OPENAPI_DUMP := $(BIN)/python -c "import json; from stockdash.app import create_app; from stockdash.core.config import Settings; print(json.dumps(create_app(Settings(_env_file=None, environment='development')).openapi(), indent=2))"
 
+NODE_DEPS := $(if $(HAS_FRONTEND),$(NODE_STAMP))
+
 $(NODE_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-frontend: ## Build the frontend into frontend/dist (if the frontend exists)
+frontend: $(NODE_DEPS) ## Build the frontend into frontend/dist (if the frontend exists)
 ifneq ($(HAS_FRONTEND),)
-	@$(MAKE) -s --no-print-directory $(NODE_STAMP)
 	cd frontend && npm run build
 endif
 
@@ -56,9 +57,8 @@ test-sqlite: install ## The whole Python suite on SQLite
 test-postgres: install ## The whole Python suite on PostgreSQL (TEST_DATABASE_URL)
 	STOCKDASH_TEST_DB=postgres TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(PYTEST_ARGS)
 
-test-frontend: install ## Client in sync with the API, tsc, Vitest units, one build, the Playwright e2e in Debian chromium
+test-frontend: install $(NODE_DEPS) ## Client in sync with the API, tsc, Vitest units, one build, the Playwright e2e in Debian chromium
 ifneq ($(HAS_FRONTEND),)
-	@$(MAKE) -s --no-print-directory $(NODE_STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  $(OPENAPI_DUMP) > "$$tmp/openapi.json" && \
 	  node frontend/scripts/gen-client.mjs "$$tmp/openapi.json" "$$tmp/schema.d.ts" > /dev/null && \
@@ -73,15 +73,11 @@ endif
 
 test: services lint test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL and Redis if they are down)
 
-client: install ## Regenerate frontend/openapi.json and the typed client from the backend, then type-check against it
-	@$(MAKE) -s --no-print-directory $(NODE_STAMP)
+client: install $(NODE_STAMP) ## Regenerate frontend/openapi.json and the typed client from the backend, then type-check against it
 	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && $(OPENAPI_DUMP) > "$$tmp" && cp "$$tmp" frontend/openapi.json
 	cd frontend && npm run gen:client && npm run lint
 
-bench: install ## Run the benchmarks and rewrite docs/benchmarks.md (fails if a frontend budget is missed)
-ifneq ($(HAS_FRONTEND),)
-	@$(MAKE) -s --no-print-directory $(NODE_STAMP)
-endif
+bench: install $(NODE_DEPS) ## Run the benchmarks and rewrite docs/benchmarks.md (fails if a frontend budget is missed)
 	$(BIN)/python -m bench.run_all
 
 services: ## Start (installing if needed) PostgreSQL and Redis for the tests

@@ -63,7 +63,7 @@ def frontend_section(run: dict[str, Any]) -> str:
     """One frontend bench run as a markdown table, saying exactly what was measured."""
     js = run["initial_route_js"]
     dash = run["dashboard_20_stocks"]
-    budget = _ms(dash.get("budget_ms", 1500))
+    budget = _ms(dash["budget_ms"])
     verdict = {True: "pass", False: "**FAIL**"}
     lines = [
         "Production build served by a real `stockdash serve` (the embedded default: SQLite, offline "
@@ -92,10 +92,10 @@ def frontend_section(run: dict[str, Any]) -> str:
     runs = ", ".join(str(x) for x in warm["interactive_runs_ms"])
     lines += [
         f"| dashboard with 20 stocks interactive, cold first load | {_ms(cold['interactive_ms'])} "
-        f"| ≤ {budget} | {verdict[cold['interactive_ms'] <= dash['budget_ms']]} |",
+        f"| ≤ {budget} | {verdict[bool(cold['pass'])]} |",
         f"| dashboard with 20 stocks interactive, warm (median of {warm['runs']}: {runs}) "
         f"| {_ms(warm['interactive_median_ms'])} | ≤ {budget} "
-        f"| {verdict[warm['interactive_median_ms'] <= dash['budget_ms']]} |",
+        f"| {verdict[bool(warm['pass'])]} |",
         f"| cards painted, cold / warm median | {_ms(cold['painted_ms'])} / "
         f"{_ms(warm['painted_median_ms'])} | n/a | |",
     ]

@@ -163,7 +163,10 @@ const jsPass = kB(jsGzip) <= JS_BUDGET_KB;
 let dashboard;
 try {
   dashboard = await timeDashboard();
-  dashboard.pass = dashboard.cold.interactive_ms <= DASHBOARD_BUDGET_MS && dashboard.warm.interactive_median_ms <= DASHBOARD_BUDGET_MS;
+  // Judged once here; the table below and bench/run_all.py read these verdicts.
+  dashboard.cold.pass = dashboard.cold.interactive_ms <= DASHBOARD_BUDGET_MS;
+  dashboard.warm.pass = dashboard.warm.interactive_median_ms <= DASHBOARD_BUDGET_MS;
+  dashboard.pass = dashboard.cold.pass && dashboard.warm.pass;
 } catch (err) {
   dashboard = { error: String(err?.message ?? err), budget_ms: DASHBOARD_BUDGET_MS, pass: false };
 }
@@ -187,8 +190,8 @@ if (dashboard.error) {
 } else {
   const { cold, warm } = dashboard;
   rows.push(
-    ['Dashboard, 20 stocks, interactive: cold first load', `${cold.interactive_ms} ms`, `≤ ${DASHBOARD_BUDGET_MS} ms`, verdict(cold.interactive_ms <= DASHBOARD_BUDGET_MS)],
-    [`Dashboard, 20 stocks, interactive: warm, median of ${warm.runs}`, `${warm.interactive_median_ms} ms (${warm.interactive_runs_ms.join(', ')})`, `≤ ${DASHBOARD_BUDGET_MS} ms`, verdict(warm.interactive_median_ms <= DASHBOARD_BUDGET_MS)],
+    ['Dashboard, 20 stocks, interactive: cold first load', `${cold.interactive_ms} ms`, `≤ ${DASHBOARD_BUDGET_MS} ms`, verdict(cold.pass)],
+    [`Dashboard, 20 stocks, interactive: warm, median of ${warm.runs}`, `${warm.interactive_median_ms} ms (${warm.interactive_runs_ms.join(', ')})`, `≤ ${DASHBOARD_BUDGET_MS} ms`, verdict(warm.pass)],
     ['Dashboard, 20 stocks, cards painted: cold / warm median', `${cold.painted_ms} / ${warm.painted_median_ms} ms`, '—', '—'],
   );
 }

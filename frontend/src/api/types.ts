@@ -15,7 +15,6 @@ export type HistoryRange = Schemas['HistoryPublic']['range'];
 export type User = Schemas['UserPublic'];
 export type Token = Schemas['TokenResponse'];
 export type Message = Schemas['MessageResponse'];
-export type ErrorBody = Schemas['ErrorResponse'];
 
 export type ApiKey = Schemas['ApiKeyPublic'];
 /** A freshly created key: `key` is the full secret, shown this one time. */
@@ -51,7 +50,6 @@ export type Fundamentals = Schemas['FundamentalsPublic'];
 
 export type Factor = Schemas['Factor'];
 export type AnalystResult = Schemas['Analysis'];
-export type LockedModel = Schemas['LockedModel'];
 export type Consensus = Schemas['Consensus'];
 export type MultiAIAnalysis = Schemas['MultiAIAnalysis'];
 

@@ -146,7 +146,7 @@ interface RowsProps {
 }
 
 /** The cards, with column headers; virtualised past VIRTUALIZE_THRESHOLD rows. */
-export function WatchlistRows(props: RowsProps) {
+function WatchlistRows(props: RowsProps) {
   const { symbols, bySymbol } = props;
   const scored = symbols.filter((s) => bySymbol.get(s)?.analysis?.consensus).length;
   const virtual = shouldVirtualize(symbols.length);
@@ -173,7 +173,7 @@ function ListHeader() {
 }
 
 /** What the analyst badges' abbreviations stand for. */
-export function AnalystLegend({ showLocked }: { showLocked: boolean }) {
+function AnalystLegend({ showLocked }: { showLocked: boolean }) {
   return (
     <p className="analyst-legend small muted" data-testid="analyst-legend">
       <span className="legend-title">Analyst scores (0–100):</span>

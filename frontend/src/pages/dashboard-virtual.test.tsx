@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Dashboard, DashboardItem, Watchlist } from '../api/types';
-import { makeAnalysis, makeItem, makeUser, TIERS } from '../test/fixtures';
+import type { Dashboard, DashboardItem } from '../api/types';
+import { makeAnalysis, makeDashboard, makeUser, makeWatchlist, TIER_LIST } from '../test/fixtures';
 import { renderWithProviders } from '../test/utils';
 import { queryKeys } from '../api/endpoints';
 import { VIRTUALIZE_THRESHOLD } from '../lib/watchlist';
@@ -32,18 +32,11 @@ const { default: DashboardPage } = await import('./DashboardPage');
 const SYMBOLS = Array.from({ length: 20 }, (_, i) => `S${String(i).padStart(2, '0')}`);
 const ROW_PX = 92;
 
-const watchlistOf = (symbols: string[]): Watchlist => ({
-  data: symbols.map((symbol) => ({ symbol, added_at: '2024-01-01T00:00:00Z' })),
-  count: symbols.length,
-  max_stocks: 20,
-});
-const dashboardOf = (symbols: string[]): Dashboard => ({ data: symbols.map((s) => makeItem(s)), count: symbols.length, max_stocks: 20 });
-
 // jsdom has no layout: every element is a card's height, so the virtualiser can measure.
 let heightSpy: ReturnType<typeof vi.spyOn>;
 beforeEach(() => {
   Object.values(api).forEach((f) => f.mockReset());
-  api.getTiers.mockResolvedValue({ data: TIERS, count: TIERS.length });
+  api.getTiers.mockResolvedValue(TIER_LIST);
   heightSpy = vi.spyOn(HTMLElement.prototype, 'offsetHeight', 'get').mockReturnValue(ROW_PX);
   window.scrollTo = vi.fn() as unknown as typeof window.scrollTo;
   window.innerHeight = 800;
@@ -56,8 +49,8 @@ const renderedRows = () => screen.queryAllByTestId(/^stock-row-/);
 describe('dashboard virtualisation', () => {
   it(`renders every card up to ${VIRTUALIZE_THRESHOLD} stocks`, async () => {
     const symbols = SYMBOLS.slice(0, VIRTUALIZE_THRESHOLD);
-    api.getWatchlist.mockResolvedValue(watchlistOf(symbols));
-    api.getDashboard.mockResolvedValue(dashboardOf(symbols));
+    api.getWatchlist.mockResolvedValue(makeWatchlist(symbols, 20));
+    api.getDashboard.mockResolvedValue(makeDashboard(symbols));
     renderWithProviders(<DashboardPage />);
     const list = await screen.findByTestId('watchlist');
     expect(list).toHaveAttribute('data-virtualized', 'false');
@@ -65,8 +58,8 @@ describe('dashboard virtualisation', () => {
   });
 
   it('mounts only the cards near the viewport for a full Expert watchlist, and the rest on scroll', async () => {
-    api.getWatchlist.mockResolvedValue(watchlistOf(SYMBOLS));
-    api.getDashboard.mockResolvedValue(dashboardOf(SYMBOLS));
+    api.getWatchlist.mockResolvedValue(makeWatchlist(SYMBOLS, 20));
+    api.getDashboard.mockResolvedValue(makeDashboard(SYMBOLS));
     renderWithProviders(<DashboardPage />);
     const list = await screen.findByTestId('watchlist');
     expect(list).toHaveAttribute('data-virtualized', 'true');
@@ -90,8 +83,8 @@ describe('dashboard virtualisation', () => {
 
   it('re-renders only the card whose data changed (memoised rows)', async () => {
     const symbols = SYMBOLS.slice(0, 8);
-    api.getWatchlist.mockResolvedValue(watchlistOf(symbols));
-    api.getDashboard.mockResolvedValue(dashboardOf(symbols));
+    api.getWatchlist.mockResolvedValue(makeWatchlist(symbols, 20));
+    api.getDashboard.mockResolvedValue(makeDashboard(symbols));
     const { qc } = renderWithProviders(<DashboardPage />);
     await waitFor(() => expect(screen.getByTestId('watchlist')).toHaveAttribute('data-scored', '8'));
     await waitFor(() => expect(screen.getByTestId('stock-row-S07')).toHaveAttribute('data-loaded', 'true'));

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
 import type { Dashboard, Watchlist } from '../api/types';
-import { makeItem, makeStock, makeUser, TIERS } from '../test/fixtures';
+import { makeItem, makeStock, makeUser, makeWatchlist, TIER_LIST } from '../test/fixtures';
 import { renderWithProviders } from '../test/utils';
 
 const USER = makeUser();
@@ -38,20 +38,14 @@ function deferred<T>() {
   return { promise, resolve };
 }
 
-const watchlistOf = (symbols: string[], max = 5): Watchlist => ({
-  data: symbols.map((symbol) => ({ symbol, added_at: '2024-01-01T00:00:00Z' })),
-  count: symbols.length,
-  max_stocks: max,
-});
-
 beforeEach(() => {
   Object.values(api).forEach((f) => f.mockReset());
-  api.getTiers.mockResolvedValue({ data: TIERS, count: TIERS.length });
+  api.getTiers.mockResolvedValue(TIER_LIST);
 });
 
 describe('DashboardPage', () => {
   it('shows the empty state and the counter', async () => {
-    api.getWatchlist.mockResolvedValue(watchlistOf([]));
+    api.getWatchlist.mockResolvedValue(makeWatchlist([]));
     api.getDashboard.mockResolvedValue({ data: [], count: 0, max_stocks: 5 });
     renderWithProviders(<DashboardPage />);
     expect(await screen.findByTestId('empty-watchlist')).toBeInTheDocument();
@@ -61,7 +55,7 @@ describe('DashboardPage', () => {
 
   it('paints cards from /watchlist before /dashboard answers, then fills them in', async () => {
     const dash = deferred<Dashboard>();
-    api.getWatchlist.mockResolvedValue(watchlistOf(['AAPL', 'MSFT']));
+    api.getWatchlist.mockResolvedValue(makeWatchlist(['AAPL', 'MSFT']));
     api.getDashboard.mockReturnValue(dash.promise);
     renderWithProviders(<DashboardPage />);
     const row = await screen.findByTestId('stock-row-AAPL');
@@ -81,13 +75,13 @@ describe('DashboardPage', () => {
     renderWithProviders(<DashboardPage />);
     await waitFor(() => expect(api.getDashboard).toHaveBeenCalledTimes(1));
     expect(api.getWatchlist).toHaveBeenCalledTimes(1);
-    wl.resolve(watchlistOf(['AAPL']));
+    wl.resolve(makeWatchlist(['AAPL']));
     dash.resolve({ count: 1, max_stocks: 5, data: [makeItem('AAPL')] });
     await waitFor(() => expect(screen.getByTestId('stock-row-AAPL')).toHaveAttribute('data-loaded', 'true'));
   });
 
   it("shows a row's own error, 'no price data' for a missing price, and the analyst legend", async () => {
-    api.getWatchlist.mockResolvedValue(watchlistOf(['AAPL', 'ZZZ']));
+    api.getWatchlist.mockResolvedValue(makeWatchlist(['AAPL', 'ZZZ']));
     api.getDashboard.mockResolvedValue({
       count: 2,
       max_stocks: 5,
@@ -111,7 +105,7 @@ describe('DashboardPage', () => {
 
   it('shows the upgrade prompt when full and the server message when adding is refused', async () => {
     const five = ['AAPL', 'MSFT', 'KO', 'JNJ', 'JPM'];
-    api.getWatchlist.mockResolvedValue(watchlistOf(five));
+    api.getWatchlist.mockResolvedValue(makeWatchlist(five));
     api.getDashboard.mockResolvedValue({ data: [], count: 5, max_stocks: 5 });
     api.searchStocks.mockResolvedValue([{ symbol: 'XOM', name: 'Exxon Mobil' }]);
     api.addToWatchlist.mockRejectedValue(new ApiError(403, 'watchlist_limit_reached', 'Your Free plan allows 5 stocks.'));
@@ -128,7 +122,7 @@ describe('DashboardPage', () => {
   });
 
   it('removes a stock optimistically', async () => {
-    api.getWatchlist.mockResolvedValueOnce(watchlistOf(['AAPL', 'MSFT'])).mockResolvedValue(watchlistOf(['MSFT']));
+    api.getWatchlist.mockResolvedValueOnce(makeWatchlist(['AAPL', 'MSFT'])).mockResolvedValue(makeWatchlist(['MSFT']));
     api.getDashboard.mockResolvedValue({ data: [], count: 2, max_stocks: 5 });
     api.removeFromWatchlist.mockResolvedValue(undefined);
     renderWithProviders(<DashboardPage />);

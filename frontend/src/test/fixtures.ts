@@ -1,6 +1,6 @@
 // Typed builders for component tests: shaped exactly like the API's responses
 // (the types come from the generated schema), with per-test overrides.
-import type { AnalystResult, Consensus, DashboardItem, Factor, MultiAIAnalysis, Stock, TierInfo, User } from '../api/types';
+import type { AnalystResult, Consensus, Dashboard, DashboardItem, Factor, MultiAIAnalysis, Stock, TierInfo, TierList, User, Watchlist } from '../api/types';
 
 export function makeUser(over: Partial<User> = {}): User {
   return {
@@ -119,4 +119,19 @@ export function makeItem(symbol: string, over: Partial<DashboardItem> = {}): Das
     error: null,
     ...over,
   };
+}
+
+/** The tiers as GET /subscriptions/tiers answers them. */
+export const TIER_LIST: TierList = { data: TIERS, count: TIERS.length };
+
+export function makeWatchlist(symbols: string[], max = 5): Watchlist {
+  return {
+    data: symbols.map((symbol) => ({ symbol, added_at: '2024-01-01T00:00:00Z' })),
+    count: symbols.length,
+    max_stocks: max,
+  };
+}
+
+export function makeDashboard(symbols: string[], max = 20): Dashboard {
+  return { data: symbols.map((s) => makeItem(s)), count: symbols.length, max_stocks: max };
 }
