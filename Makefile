@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
-PYTEST_ARGS ?=
+# pytest-xdist: the suite is mostly I/O-bound waits, so more processes than cores pays off.
+PYTEST_ARGS ?= -n 4
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
 .PHONY: help run install frontend test test-sqlite test-postgres test-frontend lint format client bench services clean
@@ -71,7 +72,7 @@ ifneq ($(HAS_FRONTEND),)
 	cd frontend && npm run lint && npm test && npm run e2e
 endif
 
-test: services lint test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL and Redis if they are down)
+test: services lint test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL, Redis and RabbitMQ if they are down)
 
 client: install $(NODE_STAMP) ## Regenerate frontend/openapi.json and the typed client from the backend, then type-check against it
 	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && $(OPENAPI_DUMP) > "$$tmp" && cp "$$tmp" frontend/openapi.json
@@ -80,7 +81,7 @@ client: install $(NODE_STAMP) ## Regenerate frontend/openapi.json and the typed 
 bench: install $(NODE_DEPS) ## Run the benchmarks and rewrite docs/benchmarks.md (fails if a frontend budget is missed)
 	$(BIN)/python -m bench.run_all
 
-services: ## Start (installing if needed) PostgreSQL and Redis for the tests
+services: ## Start (installing if needed) PostgreSQL, Redis, RabbitMQ (and nginx) for the tests
 	bash scripts/ensure-services.sh
 
 clean: ## Remove build output and caches

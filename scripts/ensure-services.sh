@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the PostgreSQL and Redis servers the tests use are installed and running on 127.0.0.1.
+# Make sure the PostgreSQL, Redis and RabbitMQ servers the tests use are installed and running on
+# 127.0.0.1, and that nginx is installed.
 # Idempotent: does nothing when both already answer.
 set -euo pipefail
 
@@ -47,4 +48,23 @@ if ! redis_up; then
   for _ in $(seq 1 30); do redis_up && break; sleep 1; done
 fi
 redis_up || { echo "Redis did not start on 127.0.0.1:$REDIS_PORT" >&2; exit 1; }
-echo "PostgreSQL and Redis are up."
+
+# RabbitMQ: the queue tests and the scale-out suite use it as a real broker.
+rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! command -v rabbitmq-server >/dev/null 2>&1; then
+  echo "installing RabbitMQ"
+  apt_install rabbitmq-server
+fi
+if ! rabbit_up; then
+  echo "starting RabbitMQ"
+  $SUDO rabbitmq-server -detached || true
+  for _ in $(seq 1 60); do rabbit_up && break; sleep 1; done
+fi
+rabbit_up || { echo "RabbitMQ did not start on 127.0.0.1:5672" >&2; exit 1; }
+
+# nginx (Debian's, run unprivileged by the tests) balances the API instances in tests/scale.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "installing nginx"
+  apt_install nginx-light
+fi
+echo "PostgreSQL, Redis and RabbitMQ are up; nginx is installed."

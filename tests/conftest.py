@@ -178,6 +178,7 @@ def settings(database_url: str, tmp_path: Path, redis_prefix: str | None) -> Set
         bcrypt_rounds=4,
         refresh_interval_seconds=0,
         warm_analysis_context=False,
+        job_retry_backoff_seconds=0,
         redis_url=REDIS_URL if redis_prefix else None,
         redis_key_prefix=f"{redis_prefix}:" if redis_prefix else "stockdash:",
         rate_limit_key_prefix=f"{redis_prefix}-rl" if redis_prefix else "stockdash-rl",

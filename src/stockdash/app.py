@@ -14,13 +14,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stockdash import __version__
 from stockdash.admin.router import router as admin_router
-from stockdash.analysis.narrator import narrator_from_settings
 from stockdash.analysis.performance import router as performance_router
 from stockdash.analysis.router import router as analysis_router
-from stockdash.analysis.service import AnalysisService
 from stockdash.apikeys.router import router as apikeys_router
+from stockdash.container import Container, build_container
 from stockdash.core.config import Settings, get_settings
-from stockdash.core.db import create_engine, create_sessionmaker
 from stockdash.core.errors import document_validation_errors, install_error_handlers
 from stockdash.core.health import router as health_router
 from stockdash.core.metrics_route import router as metrics_router
@@ -29,14 +27,11 @@ from stockdash.core.middleware import (
     RequestSizeLimitMiddleware,
     SecureHeadersFastAPI,
 )
-from stockdash.core.ratelimit import build_rate_limiter
 from stockdash.core.spa import mount_frontend
-from stockdash.jobs.refresh import run_scheduler
-from stockdash.market.factory import build_market
+from stockdash.jobs.roles import run_schedule
 from stockdash.market.router import router as market_router
 from stockdash.market.snapshot.provider import SnapshotProvider
-from stockdash.notifications.email import sender_from_settings
-from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling
+from stockdash.subscriptions.billing import BillingProvider
 from stockdash.subscriptions.router import router as subscriptions_router
 from stockdash.users.router import auth_router, users_router
 from stockdash.watchlist.router import router as watchlist_router
@@ -70,47 +65,41 @@ def create_app(
     snapshot: SnapshotProvider | None = None,
     frontend_dist: Path | None = None,
     billing: BillingProvider | None = None,
+    container: Container | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app; connections open lazily and the refresh schedule starts with the lifespan."""
-    settings = settings or get_settings()
+    """Build the FastAPI app on a container; connections open lazily.
+
+    With no BROKER_URL the lifespan also runs the in-process broker's scheduler, so the
+    embedded default is one process; with a broker, `stockdash worker` and `stockdash
+    scheduler` do that work and this process only serves requests.
+    """
+    settings = settings or (container.settings if container else get_settings())
     settings.check_secure()
-    engine = create_engine(
-        settings.resolved_database_url,
-        pool_size=settings.db_pool_size,
-        schema=settings.database_schema,
-    )
-    sessionmaker = create_sessionmaker(engine)
-    rate_limiter = build_rate_limiter(settings)
-    market = build_market(settings, sessionmaker, snapshot=snapshot)
-    analysis = AnalysisService.from_settings(
-        market, settings, narrator=narrator_from_settings(settings, cache=market.cache)
-    )
+    services = container or build_container(settings, snapshot=snapshot, billing=billing)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = None
+        background: list[asyncio.Task[None]] = []
         # Build the universe context now so the first analysis request does not pay for it.
-        context_warmup = (
-            asyncio.create_task(analysis.context()) if settings.warm_analysis_context else None
-        )
-        if settings.refresh_interval_seconds > 0:
-            scheduler = asyncio.create_task(
-                run_scheduler(sessionmaker, market, analysis, settings.refresh_interval_seconds)
+        if settings.warm_analysis_context:
+            background.append(asyncio.create_task(_warm_context(services)))
+        await _start_broker(services)
+        if settings.broker_kind == "memory" and settings.refresh_interval_seconds > 0:
+            background.append(
+                asyncio.create_task(
+                    run_schedule(services.broker, settings.refresh_interval_seconds)
+                )
             )
         try:
             yield
         finally:
-            if context_warmup is not None:
-                context_warmup.cancel()
+            await services.queue.stop_process_local_runs()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await context_warmup
-            if scheduler is not None:
-                scheduler.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await scheduler
-            await market.close()
-            await rate_limiter.close()
-            await engine.dispose()
+                    await task
+            await services.broker.shutdown()
+            await services.aclose()
 
     # The security headers wrap the whole stack (even 500s); see SecureHeadersFastAPI.
     app = SecureHeadersFastAPI(
@@ -125,14 +114,7 @@ def create_app(
         ),
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessionmaker = sessionmaker
-    app.state.market = market
-    app.state.analysis = analysis
-    app.state.rate_limiter = rate_limiter
-    app.state.billing = billing or NoPaymentBilling()
-    app.state.email_sender = sender_from_settings(settings)
+    app.state.container = services
     install_error_handlers(app)
     document_validation_errors(app)
     # Outermost last: CORS, then the size limit, then the text guard (which reads bounded bodies).
@@ -150,3 +132,19 @@ def create_app(
     app.include_router(api_router())
     mount_frontend(app, frontend_dist or settings.frontend_dist)
     return app
+
+
+async def _start_broker(services: Container) -> None:
+    """Connect to the broker to send jobs; if it is down, enqueueing answers 503 until it is up."""
+    try:
+        async with asyncio.timeout(services.settings.broker_connect_timeout_seconds):
+            await services.broker.startup()
+    except Exception:
+        logger.exception("the job broker is unreachable; queued work will be refused with 503")
+
+
+async def _warm_context(services: Container) -> None:
+    try:
+        await services.analysis.context()
+    except Exception:  # a failed warm-up only means the first request builds it
+        logger.exception("warming the analysis context failed")

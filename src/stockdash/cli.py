@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from stockdash import __version__
-from stockdash.core.config import InsecureConfigError, get_settings
+from stockdash.core.config import InsecureConfigError, Settings, get_settings
+
+if TYPE_CHECKING:
+    from stockdash.container import Container
 
 app = typer.Typer(
     name="stockdash",
@@ -63,22 +67,35 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
-    workers: Annotated[int, typer.Option(help="Worker processes (ignored with --reload).")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes (ignored with --reload). More than one needs REDIS_URL and "
+            "BROKER_URL: caches, limits and the schedule must be shared, not per process.",
+        ),
+    ] = 1,
 ) -> None:
-    """Serve the API (and the built frontend, if present) with uvicorn."""
+    """Serve the API (and the built frontend, if present) with uvicorn.
+
+    Without BROKER_URL this one process also runs the queue, the worker and the scheduler
+    in-process (the embedded default); with BROKER_URL, run `stockdash worker` and
+    `stockdash scheduler` beside it.
+    """
     import uvicorn
 
-    settings = get_settings()
-    try:
-        settings.check_secure()
-    except InsecureConfigError as exc:
-        typer.secho(f"Refusing to start: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from exc
+    settings = _role_settings("serve")
+    if workers > 1 and not reload:
+        _require_shared(settings, f"--workers {workers}")
+        _prepare_metrics_dir(settings)
     if settings.is_sqlite:
         from stockdash.core.migrate import upgrade
 
         upgrade(settings.resolved_database_url, schema=settings.database_schema)
-    typer.echo(f"stockdash {__version__} on http://{host}:{port} (API docs at /docs)")
+    mode = (
+        "in-process queue" if settings.broker_kind == "memory" else f"{settings.broker_kind} queue"
+    )
+    typer.echo(f"stockdash {__version__} on http://{host}:{port} (API docs at /docs; {mode})")
     uvicorn.run(
         "stockdash.app:create_app",
         factory=True,
@@ -87,7 +104,108 @@ def serve(
         reload=reload,
         workers=None if reload else workers,
         log_level=settings.log_level.lower(),
+        # The app reads X-Forwarded-For itself (TRUST_PROXY_HEADERS, TRUSTED_PROXY_HOPS);
+        # uvicorn's own rewriting would trust any loopback peer.
+        proxy_headers=False,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Consume the job queue (BROKER_URL): refresh batches, warm-ups, emails, backtests.
+
+    A job's message is acknowledged only after the job ran, so the jobs of a worker that dies
+    are delivered to another one; each job is idempotent, so a redelivery does no double work.
+    """
+    from stockdash.jobs.roles import run_worker
+
+    settings = _role_settings("worker")
+    if settings.broker_kind == "memory":
+        _fail(
+            "`stockdash worker` needs BROKER_URL (amqp://... or redis://...): without it "
+            "`stockdash serve` runs the jobs in-process."
+        )
+    _run_role(settings, run_worker)
+
+
+@app.command()
+def scheduler() -> None:
+    """Enqueue the periodic refresh (one active scheduler even if several run: a Redis lease)."""
+    from stockdash.jobs.roles import run_scheduler
+
+    settings = _role_settings("scheduler")
+    if settings.broker_kind == "memory":
+        _fail("`stockdash scheduler` needs BROKER_URL: it hands the refresh to the workers.")
+    _require_shared(settings, "`stockdash scheduler`")
+    if settings.refresh_interval_seconds <= 0:
+        _fail("REFRESH_INTERVAL_SECONDS is 0: there is nothing to schedule.")
+    _run_role(settings, run_scheduler)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.secho(f"Refusing to start: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=code)
+
+
+def _role_settings(role: str) -> Settings:
+    """The settings, checked, for a process that takes `role`."""
+    from stockdash.jobs.roles import RoleConflict, claim_role
+
+    try:
+        claim_role(role)
+        settings = get_settings()
+        settings.check_secure()
+    except (RoleConflict, InsecureConfigError) as exc:
+        _fail(str(exc))
+    return settings
+
+
+def _require_shared(settings: Settings, what: str) -> None:
+    missing = [
+        name
+        for name, value in (("REDIS_URL", settings.redis_url), ("BROKER_URL", settings.broker_url))
+        if not value
+    ]
+    if missing:
+        _fail(
+            f"{what} needs {' and '.join(missing)}: with several processes the cache, rate limits, "
+            "locks and the refresh schedule must be shared, not kept per process."
+        )
+
+
+def _prepare_metrics_dir(settings: Settings) -> None:
+    """Several server processes: Prometheus multiprocess mode over one directory."""
+    import os
+
+    directory = Path(
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "prometheus"))
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def _run_role(settings: Settings, role: Callable[[Container], Awaitable[None]]) -> None:
+    """Build the container and run a role until interrupted; a broker that cannot be reached
+    fails fast (exit 3) with the reason."""
+    from stockdash.container import build_container
+    from stockdash.jobs.broker import BrokerUnavailable
+
+    async def main() -> None:
+        container = build_container(settings)
+        try:
+            await role(container)
+        finally:
+            await container.aclose()
+
+    try:
+        asyncio.run(main())
+    except BrokerUnavailable as exc:
+        _fail(str(exc), code=3)
+    except ValueError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command("create-admin")

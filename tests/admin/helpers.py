@@ -16,7 +16,7 @@ AdminFactory = Callable[[], Awaitable[UserHandle]]
 
 async def promote(app: Any, user_id: int) -> None:
     """Make a user an admin directly in the database."""
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         await session.execute(update(User).where(User.id == user_id).values(role="admin"))
         await session.commit()
 

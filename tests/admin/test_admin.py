@@ -20,12 +20,12 @@ USERS = "/api/v1/admin/users"
 
 
 async def _audit_rows(app: Any) -> list[AuditLog]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         return list((await session.execute(select(AuditLog).order_by(AuditLog.id))).scalars())
 
 
 async def _events(app: Any, user_id: int) -> list[SubscriptionEvent]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         stmt = select(SubscriptionEvent).where(SubscriptionEvent.user_id == user_id)
         return list((await session.execute(stmt.order_by(SubscriptionEvent.id))).scalars())
 
@@ -188,7 +188,7 @@ async def test_stats_match_a_seeded_setup(
     r = await client.put("/api/v1/subscriptions/me", json={"tier": "pro"}, headers=b.headers)
     assert r.status_code == 200  # a downgrade: not a conversion
     await client.patch(f"{USERS}/{c.id}", json={"is_active": False}, headers=admin.headers)
-    async with app.state.sessionmaker() as session:  # one account registered 3 days ago
+    async with app.state.container.sessionmaker() as session:  # one account registered 3 days ago
         created = utcnow() - timedelta(days=3)
         await session.execute(update(User).where(User.id == a.id).values(created_at=created))
         await session.commit()
@@ -207,7 +207,7 @@ async def test_stats_match_a_seeded_setup(
     ]
     days = stats["registrations_per_day"]
     # Compare with the stored sign-up times, not with "now": the test may straddle midnight UTC.
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         created = {u.id: u.created_at for u in (await session.execute(select(User))).scalars()}
     today = date.fromisoformat(days[-1]["date"])
     assert today in {created[admin.id].date(), utcnow().date()}

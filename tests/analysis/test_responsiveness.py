@@ -42,7 +42,7 @@ async def test_healthz_answers_while_a_cold_analysis_is_computed(
     app: Any, client: httpx.AsyncClient, make_user: UserFactory
 ) -> None:
     user = await make_user("expert")
-    analysis: AnalysisService = app.state.analysis
+    analysis: AnalysisService = app.state.container.analysis
     slow = asyncio.create_task(client.get("/api/v1/stocks/AAPL/analysis", headers=user.headers))
     await context_build_started(analysis, slow)
 
@@ -61,13 +61,13 @@ async def test_watchlist_answers_while_a_cold_dashboard_is_computed(
     user = await make_user("expert")
     symbols = ["AAPL", "MSFT", "KO", "JPM", "XOM", "BRK.B"]
     # Straight into the table: adding through the API would warm the analyses in the background.
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         now = utcnow()
         await session.execute(
             insert(UserStock), [{"user_id": user.id, "symbol": s, "added_at": now} for s in symbols]
         )
         await session.commit()
-    analysis: AnalysisService = app.state.analysis
+    analysis: AnalysisService = app.state.container.analysis
     slow = asyncio.create_task(client.get("/api/v1/dashboard", headers=user.headers))
     await context_build_started(analysis, slow)
 

@@ -25,7 +25,7 @@ async def _create(
 
 
 async def _stored(app: Any, key_id: int) -> ApiKey | None:
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         return (await session.execute(select(ApiKey).where(ApiKey.id == key_id))).scalars().first()
 
 

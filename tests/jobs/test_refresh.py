@@ -5,24 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import random
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
 
 from stockdash.core.config import Settings
 from stockdash.core.db import create_engine, create_sessionmaker, utcnow
-from stockdash.jobs.refresh import run_refresh_cycle
-from stockdash.market.cache import Cache, MemoryCache
+from stockdash.core.locks import Locks, ProcessLocalLocks, RedisLocks
+from stockdash.jobs.refresh import CYCLE_LOCK, run_refresh_cycle
+from stockdash.market.cache import Cache, MemoryCache, RedisCache
 from stockdash.market.counting import CountingProvider
 from stockdash.market.models import StockCache
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
-from tests.conftest import POPULAR_SYMBOLS, UserFactory, analysis_runs, analysis_service
+from tests.conftest import POPULAR_SYMBOLS, REDIS_URL, UserFactory, analysis_runs, analysis_service
 
 FORTY = POPULAR_SYMBOLS
 
@@ -205,9 +208,20 @@ async def test_only_one_instance_runs_a_cycle_at_a_time(
     market = MarketService(
         CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
     )
-    assert await cache.add("lock:refresh-cycle", "other-instance", 30)
-    report = await run_refresh_cycle(sessionmaker, market, None)
+    locks = await _locks(cache)
+    other = await locks.acquire(CYCLE_LOCK, ttl=30, wait=None)  # another instance runs one
+    assert other is not None
+    report = await run_refresh_cycle(sessionmaker, market, None, locks=locks)
     assert report.skipped
+    await other.release()
+    assert not (await run_refresh_cycle(sessionmaker, market, None, locks=locks)).skipped
+
+
+async def _locks(cache: Cache) -> Locks:
+    """Locks of the cache's kind: Redis locks beside a Redis cache, else process-local ones."""
+    if not isinstance(cache, RedisCache):
+        return ProcessLocalLocks()
+    return RedisLocks(aioredis.from_url(REDIS_URL), prefix=f"test-{uuid.uuid4().hex[:8]}:")
 
 
 async def test_provider_down_for_a_cycle_keeps_history_and_fundamentals_stale_not_lost(
@@ -255,7 +269,7 @@ async def test_a_newly_added_symbol_is_fetched_at_once(
 ) -> None:
     user = await make_user("pro")
     provider = CountingProvider(snapshot, name="watchlist-warm")
-    app.state.market.provider = provider
+    app.state.container.market.provider = provider
     r = await client.post("/api/v1/watchlist", json={"symbol": "cost"}, headers=user.headers)
     assert r.status_code == 201
     # No refresh cycle runs in tests (REFRESH_INTERVAL_SECONDS=0): the add itself fetched it.

@@ -160,7 +160,7 @@ async def test_api_answers_503_with_the_error_body_when_nothing_is_cached(
     user = await make_user()
     down = CountingProvider(snapshot)
     down.down = True
-    market: MarketService = app.state.market
+    market: MarketService = app.state.container.market
     market.provider, market.snapshot_fallback = down, False
     for path in ("", "/history?range=1m", "/fundamentals"):
         r = await client.get(f"/api/v1/stocks/NKE{path}", headers=user.headers)
@@ -343,8 +343,8 @@ async def test_provider_error_never_escapes_as_a_500(
             raise ProviderError(self.name, "HTTP 502", status=502)
 
     user = await make_user()
-    app.state.market.provider = Broken(snapshot)
-    app.state.market.snapshot_fallback = False
+    app.state.container.market.provider = Broken(snapshot)
+    app.state.container.market.snapshot_fallback = False
     assert_error(
         await client.get("/api/v1/stocks/HD/history", headers=user.headers),
         503,

@@ -23,7 +23,7 @@ async def test_without_smtp_mail_goes_to_the_outbox_and_the_log(
     app: Any, client: httpx.AsyncClient, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="stockdash.notifications.email")
-    assert isinstance(app.state.email_sender, OutboxEmailSender)
+    assert isinstance(app.state.container.delivery_sender, OutboxEmailSender)
     r = await client.post(
         "/api/v1/auth/register",
         json={"username": "eve", "email": "eve@example.com", "password": "password-1"},

@@ -103,7 +103,7 @@ async def test_no_response_contains_a_password_or_api_key_hash(
     await client.patch(
         f"/api/v1/admin/users/{user.id}", json={"role": "user"}, headers=admin.headers
     )
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         password_hashes = list((await session.execute(select(User.password_hash))).scalars())
         key_hashes = list((await session.execute(select(ApiKey.key_hash))).scalars())
     secrets = ["$2b$", *password_hashes, *key_hashes]

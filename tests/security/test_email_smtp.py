@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from stockdash.core.config import Settings
+from stockdash.jobs.store import JobKind, JobStatus
 from tests.conftest import assert_error
 from tests.users.auth_helpers import link_token
 
@@ -140,10 +141,17 @@ async def test_password_reset_mail_arrives_and_its_link_works_once(
 async def test_an_unreachable_smtp_server_never_fails_the_request(
     app: Any, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app.state.email_sender.port = _free_port()  # nothing listens there
+    app.state.container.delivery_sender.port = _free_port()  # nothing listens there
     r = await client.post(
         "/api/v1/auth/register",
         json={"username": "ola", "email": "ola@example.com", "password": "password-1"},
     )
     assert r.status_code == 201
-    assert "could not send email" in caplog.text
+    # The send_email job retried, then gave up: it is a dead letter and the outbox keeps the mail.
+    assert "(send_email) failed for good" in caplog.text
+    container = app.state.container
+    dead, _ = await container.jobs.list(status=JobStatus.DEAD, kind=JobKind.SEND_EMAIL)
+    assert [j.params["to"] for j in dead] == ["ola@example.com"]
+    assert dead[0].attempts == container.settings.job_max_attempts
+    kept = list((container.settings.data_dir / "outbox").glob("*.eml"))
+    assert len(kept) == 1 and "ola@example.com" in kept[0].read_text()

@@ -274,7 +274,7 @@ async def test_reset_request_answers_before_touching_the_database(
 
         await app(scope, receive, recording_send)
 
-    sqlalchemy.event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_sql)
+    sqlalchemy.event.listen(app.state.container.engine.sync_engine, "before_cursor_execute", on_sql)
     try:
         transport = httpx.ASGITransport(app=recording_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
@@ -284,7 +284,9 @@ async def test_reset_request_answers_before_touching_the_database(
                 assert r.status_code == 202
                 assert events[0] == "answered" and "sql" in events, (email, events)
     finally:
-        sqlalchemy.event.remove(app.state.engine.sync_engine, "before_cursor_execute", on_sql)
+        sqlalchemy.event.remove(
+            app.state.container.engine.sync_engine, "before_cursor_execute", on_sql
+        )
     assert [e.to for e in mailbox.sent if "reset-password" in e.text] == [user.email]
 
 

@@ -35,7 +35,7 @@ class RecordingSender:
 def mailbox(app: Any) -> RecordingSender:
     """Replace the app's email sender with one that records messages."""
     sender = RecordingSender()
-    app.state.email_sender = sender
+    app.state.container.delivery_sender = sender
     return sender
 
 
@@ -67,14 +67,14 @@ async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Respon
 
 async def set_active(app: Any, user: UserHandle, active: bool) -> None:
     """Activate or deactivate a user directly in the database."""
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         await session.execute(update(User).where(User.id == user.id).values(is_active=active))
         await session.commit()
 
 
 async def stored_secrets(app: Any) -> list[str]:
     """Every password hash and token hash in the database."""
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         found: list[str] = []
         for column in (User.password_hash, RefreshToken.token_hash, EmailToken.token_hash):
             found += (await session.execute(select(column))).scalars().all()

@@ -134,7 +134,7 @@ async def test_token_signed_with_another_key_is_rejected(
 
 
 async def test_registration_can_be_switched_off(client: httpx.AsyncClient, app: object) -> None:
-    app.state.settings.feature_user_registration = False  # type: ignore[attr-defined]
+    app.state.container.settings.feature_user_registration = False  # type: ignore[attr-defined]
     r = await client.post(
         "/api/v1/auth/register",
         json={"username": "dan", "email": "d@example.com", "password": "password1"},

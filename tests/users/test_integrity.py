@@ -32,7 +32,7 @@ _SQLITE_DROP = ["DROP TRIGGER IF EXISTS refuse_email_tokens"]
 
 
 async def _execute(app: Any, statements: list[str]) -> None:
-    async with app.state.engine.begin() as conn:
+    async with app.state.container.engine.begin() as conn:
         for statement in statements:
             await conn.execute(text(statement))
 
@@ -50,7 +50,7 @@ async def failing_email_tokens(app: Any) -> AsyncIterator[None]:
 
 
 async def _count(app: Any, column: Any) -> int:
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         return int((await session.execute(select(func.count(column)))).scalar_one())
 
 
@@ -127,7 +127,7 @@ async def test_the_database_refuses_case_variants_whatever_the_code_checks(
             email_verified=False,
         )
 
-    async with app.state.sessionmaker() as session:
+    async with app.state.container.sessionmaker() as session:
         session.add(user(*first))
         await session.commit()
         session.add(user(*second))

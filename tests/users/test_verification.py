@@ -33,7 +33,7 @@ async def test_resend_sends_a_new_link_and_the_old_one_stops_working(
 async def test_unverified_users_cannot_add_stocks_when_verification_is_required(
     app: Any, client: httpx.AsyncClient, make_user: UserFactory, mailbox: RecordingSender
 ) -> None:
-    app.state.settings.require_email_verification = True
+    app.state.container.settings.require_email_verification = True
     user = await make_user()
     r = await client.post("/api/v1/watchlist", json={"symbol": "AAPL"}, headers=user.headers)
     assert_error(r, 403, "email_not_verified")

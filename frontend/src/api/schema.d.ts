@@ -51,7 +51,8 @@ export interface paths {
         };
         /**
          * Metrics
-         * @description Prometheus metrics in the text exposition format.
+         * @description Prometheus metrics in the text exposition format (all worker processes in multiprocess
+         *     mode).
          */
         get: operations["metrics_metrics_get"];
         put?: never;
@@ -653,6 +654,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Jobs
+         * @description Queued and finished jobs, newest first; `status=dead` lists the jobs whose retries ran out.
+         */
+        get: operations["list_jobs_api_v1_admin_jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Job
+         * @description One job with its progress (a backtest reports `done` of `total` months).
+         */
+        get: operations["get_job_api_v1_admin_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/backtest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Backtest
+         * @description Start a point-in-time backtest on a worker; follow it at `GET /admin/jobs/{id}`.
+         *
+         *     One at a time: a backtest takes half a minute of CPU; while one is queued or running,
+         *     another is refused with 409 `backtest_running`.
+         */
+        post: operations["start_backtest_api_v1_admin_jobs_backtest_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -876,6 +940,28 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * BacktestRequest
+         * @description A backtest to run on a worker (defaults as `stockdash backtest`).
+         */
+        BacktestRequest: {
+            /**
+             * Start
+             * @description First rebalance date (default 2016-04-01).
+             */
+            start?: string | null;
+            /**
+             * End
+             * @description Last date (default: the last bar).
+             */
+            end?: string | null;
+            /**
+             * Cost Bps
+             * @description Cost per unit of one-way turnover.
+             * @default 10
+             */
+            cost_bps: number;
         };
         /**
          * BarPublic
@@ -1225,6 +1311,84 @@ export interface components {
             /** Bars */
             bars: components["schemas"]["BarPublic"][];
         };
+        /**
+         * JobKind
+         * @description Every kind of queued job.
+         * @enum {string}
+         */
+        JobKind: "refresh_cycle" | "refresh_batch" | "warm_analysis" | "send_email" | "backtest";
+        /**
+         * JobList
+         * @description A page of jobs, newest first.
+         */
+        JobList: {
+            /** Data */
+            data: components["schemas"]["JobPublic"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+        };
+        /**
+         * JobPublic
+         * @description A job: its state, progress, result or error.
+         */
+        JobPublic: {
+            /** Id */
+            id: string;
+            kind: components["schemas"]["JobKind"];
+            status: components["schemas"]["JobStatus"];
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Progress */
+            progress: {
+                [key: string]: unknown;
+            };
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Attempts
+             * @description Attempts made (retries included).
+             */
+            attempts: number;
+            /**
+             * Deliveries
+             * @description Times a worker took the job's message (redeliveries).
+             */
+            deliveries: number;
+            /** Worker */
+            worker: string | null;
+            /** Parent Id */
+            parent_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * JobStatus
+         * @description Where a job is in its life.
+         * @enum {string}
+         */
+        JobStatus: "queued" | "running" | "retrying" | "succeeded" | "dead";
         /**
          * LockedModel
          * @description An analyst the caller's tier cannot see.
@@ -3635,6 +3799,216 @@ export interface operations {
             };
             /** @description rate limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_jobs_api_v1_admin_jobs_get: {
+        parameters: {
+            query?: {
+                /** @description e.g. `dead`: the dead letters. */
+                status?: components["schemas"]["JobStatus"] | null;
+                kind?: components["schemas"]["JobKind"] | null;
+                parent_id?: string | null;
+                /** @description 1-based page number. */
+                page?: number;
+                /** @description Items per page (at most 100). */
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: a field failed validation (`validation_error`, FastAPI's field errors in `details`), or the path, query or body holds a NUL character or an unpaired surrogate (`invalid_text`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_job_api_v1_admin_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: a field failed validation (`validation_error`, FastAPI's field errors in `details`), or the path, query or body holds a NUL character or an unpaired surrogate (`invalid_text`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    start_backtest_api_v1_admin_jobs_backtest_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BacktestRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: a field failed validation (`validation_error`, FastAPI's field errors in `details`), or the path, query or body holds a NUL character or an unpaired surrogate (`invalid_text`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description service unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, status
 
 from stockdash.admin import service
 from stockdash.admin.repository import UserFilter
 from stockdash.admin.schemas import AdminStats, AdminUserList, AdminUserUpdate, AuditLogList
+from stockdash.container import ContainerDep
 from stockdash.core.deps import AdminUser, SessionDep
-from stockdash.core.errors import error_responses
+from stockdash.core.errors import Conflict, NotFound, error_responses
+from stockdash.jobs.schemas import BacktestRequest, JobList, JobPublic
+from stockdash.jobs.store import JobKind, JobStatus
 from stockdash.subscriptions.tiers import Tier
 from stockdash.users.schemas import UserPublic
 from stockdash.users.service import to_public
@@ -65,3 +68,64 @@ async def audit_log(
 ) -> AuditLogList:
     """Every administrative change, newest first."""
     return await service.audit_log(session, page=page, size=size)
+
+
+@router.get("/jobs", response_model=JobList)
+async def list_jobs(
+    _: AdminUser,
+    container: ContainerDep,
+    status: JobStatus | None = Query(None, description="e.g. `dead`: the dead letters."),
+    kind: JobKind | None = None,
+    parent_id: Annotated[str | None, Query(max_length=36)] = None,
+    page: Page = 1,
+    size: Size = 50,
+) -> JobList:
+    """Queued and finished jobs, newest first; `status=dead` lists the jobs whose retries ran out."""
+    jobs, total = await container.jobs.list(
+        status=status, kind=kind, parent_id=parent_id, offset=(page - 1) * size, limit=size
+    )
+    return JobList(data=[JobPublic.of(j) for j in jobs], total=total, page=page, size=size)
+
+
+@router.get("/jobs/{job_id}", response_model=JobPublic, responses=error_responses(404))
+async def get_job(
+    job_id: Annotated[str, Path(max_length=36)], _: AdminUser, container: ContainerDep
+) -> JobPublic:
+    """One job with its progress (a backtest reports `done` of `total` months)."""
+    job = await container.jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"No job {job_id}.", code="job_not_found")
+    return JobPublic.of(job)
+
+
+@router.post(
+    "/jobs/backtest",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(409, 503),
+)
+async def start_backtest(
+    body: BacktestRequest, admin: AdminUser, container: ContainerDep
+) -> JobPublic:
+    """Start a point-in-time backtest on a worker; follow it at `GET /admin/jobs/{id}`.
+
+    One at a time: a backtest takes half a minute of CPU; while one is queued or running,
+    another is refused with 409 `backtest_running`.
+    """
+    params = {
+        "start": body.start.isoformat() if body.start else None,
+        "end": body.end.isoformat() if body.end else None,
+        "cost_bps": body.cost_bps,
+    }
+    for state in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING):
+        running, count = await container.jobs.list(status=state, kind=JobKind.BACKTEST, limit=1)
+        if count:
+            raise Conflict(
+                f"Backtest {running[0].id} is {state.value}; wait for it to finish "
+                f"(GET /api/v1/admin/jobs/{running[0].id}).",
+                code="backtest_running",
+                details={"job_id": running[0].id},
+            )
+    job, _ = await container.jobs.create(JobKind.BACKTEST, params, created_by=admin.id)
+    await container.queue.start(job)
+    return JobPublic.of(job)

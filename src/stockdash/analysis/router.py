@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from stockdash.analysis.deps import AnalysisDep
 from stockdash.analysis.schemas import (
     Analysis,
     Consensus,
@@ -20,7 +21,6 @@ from stockdash.analysis.schemas import (
     MultiAIAnalysis,
     Signal,
 )
-from stockdash.analysis.service import AnalysisService
 from stockdash.core.deps import CurrentReader, SessionDep
 from stockdash.core.errors import Unprocessable, error_responses
 from stockdash.market.deps import MarketDep
@@ -34,15 +34,6 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
 
 SPARKLINE_DAYS = 30
-
-
-def get_analysis(request: Request) -> AnalysisService:
-    """The app's analysis service."""
-    service: AnalysisService = request.app.state.analysis
-    return service
-
-
-AnalysisDep = Annotated[AnalysisService, Depends(get_analysis)]
 
 
 def _overrides(

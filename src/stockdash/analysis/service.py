@@ -110,7 +110,9 @@ class AnalysisService:
         self._context: MarketContext | None = None
         self._context_source: tuple[object, date] | None = None
         self._context_lock = asyncio.Lock()
-        self._runs: SingleFlight[dict[ModelName, tuple[Analysis, str]]] = SingleFlight()
+        self._runs: SingleFlight[dict[ModelName, tuple[Analysis, str]]] = SingleFlight(
+            market.locks, name="analysis"
+        )
 
     @classmethod
     def from_settings(

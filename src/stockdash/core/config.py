@@ -15,6 +15,7 @@ DEFAULT_JWT_SECRET = "dev-insecure-change-me-not-for-production"  # noqa: S105 -
 
 logger = logging.getLogger(__name__)
 MIN_JWT_SECRET_LENGTH = 32
+BROKER_SCHEMES = ("amqp", "amqps", "redis", "rediss")
 
 Environment = Literal["development", "test", "staging", "production"]
 
@@ -79,6 +80,25 @@ class Settings(BaseSettings):
     cache_ttl: int = Field(1800, ge=1)
     refresh_interval_seconds: int = Field(1800, ge=0)
     warm_analysis_context: bool = True
+    # Redis timeouts: Redis is an accelerator, so a slow one must not hold requests.
+    redis_connect_timeout_seconds: float = Field(0.5, gt=0, le=30)
+    redis_command_timeout_seconds: float = Field(1.0, gt=0, le=60)
+
+    # Queue and processes (no BROKER_URL: an in-process broker, worker and scheduler)
+    broker_url: str | None = None
+    broker_queue: str = Field("stockdash", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    broker_connect_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # Redis streams only: a message unacknowledged this long (its worker died) is redelivered.
+    broker_redelivery_seconds: float = Field(300.0, ge=1)
+    worker_concurrency: int = Field(4, ge=1, le=256)
+    refresh_batch_size: int = Field(100, ge=1, le=1000)
+    job_max_attempts: int = Field(3, ge=1, le=20)
+    job_retry_backoff_seconds: float = Field(2.0, ge=0, le=600)
+    # A running job's heartbeat: another delivery takes it over only after this long without one.
+    job_lease_seconds: float = Field(60.0, ge=2, le=3600)
+    job_retention_days: int = Field(7, ge=1, le=365)
+    # The active scheduler renews its Redis lease every third of this; a standby takes over after it.
+    scheduler_lock_seconds: float = Field(30.0, ge=2, le=3600)
 
     # Finance assumptions (documented in docs/analysts.md)
     risk_free_rate: float = Field(0.042, ge=0, le=0.2)
@@ -138,7 +158,15 @@ class Settings(BaseSettings):
         text = str(value).strip().lower()
         return flags.get(text, text)
 
-    @field_validator("smtp_host", "smtp_user", "smtp_password", "frontend_dist", mode="before")
+    @field_validator(
+        "smtp_host",
+        "smtp_user",
+        "smtp_password",
+        "frontend_dist",
+        "redis_url",
+        "broker_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -160,6 +188,13 @@ class Settings(BaseSettings):
             raise ValueError("no rate limit given")
         return value
 
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, value: str | None) -> str | None:
+        if value and value.split("://", 1)[0].lower() not in BROKER_SCHEMES:
+            raise ValueError("BROKER_URL must start with amqp://, amqps://, redis:// or rediss://")
+        return value
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -171,6 +206,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'stockdash.db').as_posix()}"
+
+    @property
+    def broker_kind(self) -> Literal["memory", "amqp", "redis"]:
+        """Which queue BROKER_URL names (memory: none set, the in-process default)."""
+        if not self.broker_url:
+            return "memory"
+        if self.broker_url.split("://", 1)[0].lower() in ("amqp", "amqps"):
+            return "amqp"
+        return "redis"  # the validator allows nothing else
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.apikeys import service as apikeys
 from stockdash.core.config import Settings
+from stockdash.core.container import InfrastructureDep
 from stockdash.core.db import session_scope
 from stockdash.core.errors import Forbidden, NotAuthenticated
 from stockdash.core.ratelimit import RateLimiterDep
@@ -24,22 +25,20 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-def get_settings_dep(request: Request) -> Settings:
+def get_settings_dep(infra: InfrastructureDep) -> Settings:
     """The app's settings."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return infra.settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_session(infra: InfrastructureDep) -> AsyncIterator[AsyncSession]:
     """A database session for one request."""
-    async for session in session_scope(request.app.state.sessionmaker):
+    async for session in session_scope(infra.sessionmaker):
         yield session
 
 
-def get_session_factory(request: Request) -> async_sessionmaker[AsyncSession]:
+def get_session_factory(infra: InfrastructureDep) -> async_sessionmaker[AsyncSession]:
     """The app's session factory, for work that outlives the request (background tasks)."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return factory
+    return infra.sessionmaker
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -52,8 +51,7 @@ def _unauthenticated(message: str) -> NotAuthenticated:
 
 
 async def get_current_user(
-    request: Request,
-    settings: SettingsDep,
+    infra: InfrastructureDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The active user the bearer token belongs to; 401 otherwise.
@@ -63,6 +61,7 @@ async def get_current_user(
     """
     if not token:
         raise _unauthenticated("Not authenticated: send `Authorization: Bearer <token>`.")
+    settings = infra.settings
     try:
         claims = decode_access_token(
             token, secret=settings.jwt_secret_key, algorithm=settings.jwt_algorithm
@@ -70,7 +69,7 @@ async def get_current_user(
         user_id, version = int(claims["sub"]), claims.get("ver")
     except (TokenError, ValueError) as exc:
         raise _unauthenticated("Invalid or expired token.") from exc
-    async with request.app.state.sessionmaker() as session:
+    async with infra.sessionmaker() as session:
         user = await SqlUserRepository(session).get(user_id)
     # A password change bumps token_version, so tokens issued before it stop working.
     if user is None or not user.is_active or version != user.token_version:
@@ -95,31 +94,32 @@ async def limit_user(limiter: RateLimiterDep, settings: Settings, user: User) ->
 
 async def get_api_user(
     request: Request,
-    settings: SettingsDep,
+    infra: InfrastructureDep,
     limiter: RateLimiterDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The bearer token's user, rate-limited; an API key alone is refused (403)."""
     if not token and request.headers.get("x-api-key"):
         _refuse_api_key(request)
-    user = await get_current_user(request, settings, token)
-    await limit_user(limiter, settings, user)
+    user = await get_current_user(infra, token)
+    await limit_user(limiter, infra.settings, user)
     return user
 
 
 async def get_reader(
     request: Request,
-    settings: SettingsDep,
+    infra: InfrastructureDep,
     limiter: RateLimiterDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> User:
     """The user behind a bearer token or, on GET routes, a read-only API key; rate-limited."""
     if token or not api_key:
-        return await get_api_user(request, settings, limiter, token)
+        return await get_api_user(request, infra, limiter, token)
     if request.method not in ("GET", "HEAD"):
         _refuse_api_key(request)
-    owner = await apikeys.authenticate(request.app.state.sessionmaker, api_key)
+    settings = infra.settings
+    owner = await apikeys.authenticate(infra.sessionmaker, api_key)
     if owner is None:
         raise NotAuthenticated("Invalid API key.", code="invalid_api_key")
     await limiter.hit(settings.rate_limit_api_key, "api-key", str(owner.key_id))

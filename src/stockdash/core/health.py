@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from stockdash import __version__
+from stockdash.core.container import InfrastructureDep
 from stockdash.core.db import ping
 from stockdash.core.errors import error_body, error_responses
 
@@ -29,13 +30,13 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses=error_responses(503))
-async def readyz(request: Request) -> Health | JSONResponse:
+async def readyz(infra: InfrastructureDep) -> Health | JSONResponse:
     """The database answers within READINESS_TIMEOUT_SECONDS; 503 otherwise."""
     try:
         # An unreachable host would otherwise hold the probe for the driver's own connect
         # timeout (a minute for asyncpg).
-        async with asyncio.timeout(request.app.state.settings.readiness_timeout_seconds):
-            ready = await ping(request.app.state.engine)
+        async with asyncio.timeout(infra.settings.readiness_timeout_seconds):
+            ready = await ping(infra.engine)
     except TimeoutError:
         ready = False
     if ready:

@@ -1,8 +1,28 @@
-"""Prometheus metrics shared by the whole service, scraped at /metrics."""
+"""Prometheus metrics shared by the whole service, scraped at /metrics.
+
+Several worker processes: set PROMETHEUS_MULTIPROC_DIR (before prometheus_client is imported,
+i.e. in the environment the workers start with) to a directory the parent emptied with
+`prepare_multiprocess_dir`. Every metric then also writes to a per-process file there
+(prometheus_client picks its value class from the variable at import, whatever registry the
+metric is on), and `render_metrics` serves the sum over all of them. Without the variable,
+REGISTRY is served as it is.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+from pathlib import Path
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -24,10 +44,16 @@ REFRESH_CYCLE_SECONDS = Histogram(
     registry=REGISTRY,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
+# Only set(), once per refresh cycle, by whichever process ran that cycle, so successive
+# cycles land in different workers. "mostrecent" reports the value set last by any
+# process, i.e. the last cycle: "max" would keep showing an earlier, bigger cycle of another
+# worker after watchlists shrink, and "sum"/"all" would add or list stale per-worker values.
+# Not "livemostrecent": the last cycle's figure stays true after the worker that ran it exits.
 REFRESH_SYMBOLS = Gauge(
     "stockdash_refresh_symbols",
     "Distinct symbols fetched in the last refresh cycle.",
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 ANALYSIS_SECONDS = Histogram(
     "stockdash_analysis_seconds",
@@ -42,3 +68,48 @@ PROVIDER_FETCHES = Counter(
     ["provider", "endpoint"],
     registry=REGISTRY,
 )
+JOBS = Counter(
+    "stockdash_jobs_total",
+    "Queued jobs by kind and outcome (succeeded, dead, duplicate: a redelivery found it done).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+SCHEDULER_TICKS = Counter(
+    "stockdash_scheduler_ticks_total",
+    "Refresh ticks by outcome (enqueued: a new cycle; duplicate: that interval already had one).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+
+def multiprocess_dir() -> Path | None:
+    """The shared metrics directory when running in multiprocess mode, else None."""
+    value = os.environ.get(MULTIPROC_DIR_ENV)
+    return Path(value) if value else None
+
+
+def render_metrics() -> bytes:
+    """The text exposition: every process's metrics summed in multiprocess mode (a fresh
+    registry per scrape, as prometheus_client prescribes), otherwise REGISTRY."""
+    path = multiprocess_dir()
+    if path is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(path))  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def prepare_multiprocess_dir(path: Path) -> None:
+    """Create the shared metrics directory and drop the files of earlier runs. Call once in the
+    parent before the workers start: leftover counters would be added to the new ones."""
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def mark_process_dead(pid: int) -> None:
+    """Forget a dead worker's live* gauges (call from the parent when a worker exits); its
+    counters and histograms stay, so totals never go down. No-op outside multiprocess mode."""
+    path = multiprocess_dir()
+    if path is not None:
+        multiprocess.mark_process_dead(pid, str(path))  # type: ignore[no-untyped-call]

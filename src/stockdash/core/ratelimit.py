@@ -19,6 +19,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from stockdash.core.config import Settings
+from stockdash.core.container import InfrastructureDep, get_infrastructure
 from stockdash.core.errors import AppError, NotAuthenticated
 
 logger = logging.getLogger(__name__)
@@ -167,10 +168,9 @@ def build_rate_limiter(settings: Settings) -> RateLimiter:
     return RateLimiter(storage, enabled=settings.rate_limit_enabled, pool=pool)
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+def get_rate_limiter(infra: InfrastructureDep) -> RateLimiter:
     """The app's rate limiter."""
-    limiter: RateLimiter = request.app.state.rate_limiter
-    return limiter
+    return infra.rate_limiter
 
 
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
@@ -182,7 +182,7 @@ def client_ip(request: Request) -> str:
     Each proxy appends the address it received the request from to X-Forwarded-For, so only the
     last TRUSTED_PROXY_HOPS entries are trustworthy; anything left of them came from the client.
     """
-    settings: Settings = request.app.state.settings
+    settings: Settings = get_infrastructure(request).settings
     peer = request.client.host if request.client else "unknown"
     if not settings.trust_proxy_headers:
         return peer
@@ -205,7 +205,7 @@ async def failed_login_guard(
     A wrong password (NotAuthenticated) keeps the slot; any other outcome gives it back, so only
     failed attempts count, yet parallel guesses never get more checks than the limits allow.
     """
-    settings: Settings = request.app.state.settings
+    settings: Settings = get_infrastructure(request).settings
     reservation = await limiter.reserve(
         [
             (settings.rate_limit_login_ip, ("login-ip", client_ip(request))),
@@ -225,7 +225,7 @@ async def failed_login_guard(
 
 async def limit_password_reset(request: Request, limiter: RateLimiterDep) -> None:
     """Count a password-reset request against the client's IP and the address it names."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = get_infrastructure(request).settings
     limit = settings.rate_limit_password_reset
     await limiter.hit(limit, "reset-ip", client_ip(request), what="password-reset requests")
     try:
@@ -238,7 +238,7 @@ async def limit_password_reset(request: Request, limiter: RateLimiterDep) -> Non
 
 async def limit_register(request: Request, limiter: RateLimiterDep) -> None:
     """Count a sign-up attempt against the client's IP."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = get_infrastructure(request).settings
     await limiter.hit(
         settings.rate_limit_register_ip, "register-ip", client_ip(request), what="sign-ups"
     )

@@ -1,12 +1,12 @@
 """The refresh pipeline: fetch every tracked symbol once, analyse it for its highest tier, store.
 
-Written as plain async functions so the in-process scheduler and a separate worker process
-(fed by a queue) run exactly the same code.
+Plain async functions: the queued jobs (a cycle job fanning out into batch jobs, see
+`stockdash.jobs.handlers`) and a direct in-process run (`run_refresh_cycle`, used by the
+benchmarks and tests) execute the same `refresh_batch`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.analysis.service import AnalysisService
 from stockdash.core.errors import ServiceUnavailable
+from stockdash.core.locks import Locks, ProcessLocalLocks
 from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS
 from stockdash.market.service import MarketService
 from stockdash.market.types import ProviderError
@@ -25,7 +26,7 @@ from stockdash.watchlist.repository import SqlWatchlistRepository
 logger = logging.getLogger(__name__)
 
 QUOTE_BATCH = 100
-CYCLE_LOCK_KEY = "lock:refresh-cycle"
+CYCLE_LOCK = "refresh-cycle"
 
 
 @dataclass
@@ -52,38 +53,60 @@ async def run_refresh_cycle(
     market: MarketService,
     analysis: AnalysisService | None,
     *,
+    locks: Locks | None = None,
     lock_seconds: float = 600.0,
+    batch_size: int = QUOTE_BATCH,
 ) -> RefreshReport:
-    """One cycle; when several instances share Redis only one of them runs it."""
+    """One whole cycle in this process; skipped when another holder of the cycle lock runs one."""
     report = RefreshReport()
-    if not await market.cache.add(CYCLE_LOCK_KEY, "1", lock_seconds):
-        report.skipped = True
-        return report
-    started = time.perf_counter()
-    try:
-        targets = await tracked_symbols(sessionmaker)
-        report.symbols = len(targets)
-        symbols = sorted(targets)
-        for i in range(0, len(symbols), QUOTE_BATCH):
-            # One transaction per batch for everything it persists (quotes, fundamentals,
-            # analyses), not one per symbol and kind.
-            batch = symbols[i : i + QUOTE_BATCH]
-            async with market.batched_writes(batch):
-                await _refresh_batch(batch, targets, market, analysis, report)
-    finally:
-        await market.cache.delete(CYCLE_LOCK_KEY)
-        report.seconds = time.perf_counter() - started
-        REFRESH_CYCLE_SECONDS.observe(report.seconds)
-        REFRESH_SYMBOLS.set(report.symbols)
+    async with (locks or ProcessLocalLocks()).hold(CYCLE_LOCK, ttl=lock_seconds, wait=None) as held:
+        if not held:
+            report.skipped = True
+            return report
+        started = time.perf_counter()
+        try:
+            targets = await tracked_symbols(sessionmaker)
+            report.symbols = len(targets)
+            for batch in split_batches(targets, batch_size):
+                await refresh_batch(batch, targets, market, analysis, report)
+        finally:
+            report.seconds = time.perf_counter() - started
+            REFRESH_CYCLE_SECONDS.observe(report.seconds)
+            REFRESH_SYMBOLS.set(report.symbols)
+    log_report("refresh cycle", report)
+    return report
+
+
+def split_batches(targets: dict[str, tiers.Tier], size: int) -> list[list[str]]:
+    """The tracked symbols in sorted batches of at most `size`."""
+    symbols = sorted(targets)
+    return [symbols[i : i + size] for i in range(0, len(symbols), size)]
+
+
+def log_report(what: str, report: RefreshReport) -> None:
+    """One log line for a cycle or batch."""
     logger.info(
-        "refresh cycle: %d symbols, %d refreshed, %d failed, %d analyses in %.2fs",
+        "%s: %d symbols, %d refreshed, %d failed, %d analyses in %.2fs",
+        what,
         report.symbols,
         len(report.refreshed),
         len(report.failed),
         report.analyses,
         report.seconds,
     )
-    return report
+
+
+async def refresh_batch(
+    batch: list[str],
+    targets: dict[str, tiers.Tier],
+    market: MarketService,
+    analysis: AnalysisService | None,
+    report: RefreshReport,
+) -> None:
+    """Fetch, analyse and persist one batch: one transaction for everything it writes (quotes,
+    fundamentals, analyses), not one per symbol and kind."""
+    async with market.batched_writes(batch):
+        await _refresh_batch(batch, targets, market, analysis, report)
 
 
 async def _refresh_batch(
@@ -114,20 +137,3 @@ async def _refresh_batch(
         except (ProviderError, ServiceUnavailable) as exc:
             report.failed[symbol] = str(exc)
     await market.store_analyses(payloads)
-
-
-async def run_scheduler(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    market: MarketService,
-    analysis: AnalysisService | None,
-    interval: float,
-) -> None:
-    """Run refresh cycles forever, every interval seconds (cancel the task to stop)."""
-    while True:
-        try:
-            await run_refresh_cycle(sessionmaker, market, analysis)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the schedule must survive a bad cycle
-            logger.exception("refresh cycle failed")
-        await asyncio.sleep(interval)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
+from stockdash.container import ContainerDep
 from stockdash.market.service import MarketService
 
 
-def get_market(request: Request) -> MarketService:
+def get_market(container: ContainerDep) -> MarketService:
     """The app's market data service."""
-    market: MarketService = request.app.state.market
-    return market
+    return container.market
 
 
 MarketDep = Annotated[MarketService, Depends(get_market)]

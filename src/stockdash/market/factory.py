@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.config import Settings
+from stockdash.core.locks import Locks
 from stockdash.market.cache import Cache, build_cache
 from stockdash.market.fallback import FallbackProvider
+from stockdash.market.providers.http import RateGate
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import MarketDataProvider
@@ -20,10 +22,26 @@ def build_provider(settings: Settings, snapshot: SnapshotProvider) -> MarketData
         from stockdash.market.providers.polygon import PolygonProvider
 
         polygon = PolygonProvider(
-            settings.polygon_api_key, requests_per_minute=settings.polygon_requests_per_minute
+            settings.polygon_api_key,
+            requests_per_minute=settings.polygon_requests_per_minute,
+            limiter=_shared_gate(settings, "polygon", settings.polygon_requests_per_minute),
         )
         return FallbackProvider(polygon, snapshot)
     return snapshot
+
+
+def _shared_gate(settings: Settings, provider: str, per_minute: int) -> RateGate | None:
+    """With Redis, one request budget for every process; None: each process keeps its own."""
+    if not settings.redis_url:
+        return None
+    from stockdash.market.providers.shared_rate import SharedRateGate
+
+    return SharedRateGate(
+        settings.redis_url,
+        provider=provider,
+        per_minute=per_minute,
+        prefix=f"{settings.rate_limit_key_prefix}-upstream",
+    )
 
 
 def build_market(
@@ -32,6 +50,7 @@ def build_market(
     *,
     snapshot: SnapshotProvider | None = None,
     cache: Cache | None = None,
+    locks: Locks | None = None,
 ) -> MarketService:
     """The market service for these settings."""
     snapshot = snapshot or SnapshotProvider()
@@ -42,4 +61,5 @@ def build_market(
         sessionmaker=sessionmaker,
         ttl=settings.cache_ttl,
         snapshot_fallback=settings.market_snapshot_fallback,
+        locks=locks,
     )

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.db import utcnow
 from stockdash.core.errors import NotFound, ServiceUnavailable
+from stockdash.core.locks import Locks
 from stockdash.core.metrics import PROVIDER_FETCHES
 from stockdash.market import serialize
 from stockdash.market.cache import Cache, MemoryCache
@@ -152,6 +153,7 @@ class MarketService:
         ttl: float = 1800.0,
         clock: Callable[[], datetime] = utcnow,
         snapshot_fallback: bool = True,
+        locks: Locks | None = None,
     ) -> None:
         self.provider = provider
         self.snapshot = snapshot
@@ -160,11 +162,15 @@ class MarketService:
         self.ttl = ttl
         self.clock = clock
         self.snapshot_fallback = snapshot_fallback
-        self._quotes: SingleFlight[StockView] = SingleFlight()
-        self._history: SingleFlight[HistoryView] = SingleFlight()
-        self._fundamentals: SingleFlight[FundamentalsView] = SingleFlight()
+        self.locks = locks
+        self._quotes: SingleFlight[StockView] = SingleFlight(locks, name="quote")
+        self._history: SingleFlight[HistoryView] = SingleFlight(locks, name="history")
+        self._fundamentals: SingleFlight[FundamentalsView] = SingleFlight(
+            locks, name="fundamentals"
+        )
         # Per task (a context variable), so API requests served while a refresh batch runs in
-        # the same process write straight through instead of joining the batch.
+        # the same process write straight through instead of joining the batch. A batch is one
+        # task's unit of work; nothing about it needs to be seen by another process.
         self._batch: ContextVar[WriteBatch | None] = ContextVar(
             f"stockdash-write-batch-{id(self)}", default=None
         )

@@ -1,4 +1,9 @@
-"""Collapse concurrent calls for the same key into one upstream call."""
+"""Collapse concurrent calls for the same key into one upstream call.
+
+Inside a process the callers share one future; across processes (when a shared `Locks` is
+given) the one caller per process that goes ahead first takes a Redis lock for the key, so the
+loader, which re-reads the shared cache before fetching, finds what another process fetched.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from stockdash.core.locks import Locks
+
 T = TypeVar("T")
 
 
 class SingleFlight(Generic[T]):
     """While a call for a key is in flight, later callers await the same result."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, locks: Locks | None = None, *, name: str = "", lock_seconds: float = 30.0
+    ) -> None:
         self._inflight: dict[str, asyncio.Future[T]] = {}
+        self._locks = locks if locks is not None and locks.shared else None
+        self._name = name
+        self._lock_seconds = lock_seconds
 
     async def do(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
         """Run fn once per key at a time; share its result or exception."""
@@ -23,7 +35,7 @@ class SingleFlight(Generic[T]):
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await fn()
+            result = await self._across_processes(key, fn)
         except BaseException as exc:
             future.set_exception(exc)
             # Mark retrieved so an unawaited failure does not log "exception never retrieved".
@@ -34,6 +46,16 @@ class SingleFlight(Generic[T]):
             return result
         finally:
             del self._inflight[key]
+
+    async def _across_processes(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
+        if self._locks is None:
+            return await fn()
+        # Whether or not the lock is won within the wait, the loader runs (it re-checks the
+        # cache first): a slow or lost holder must not leave users without data.
+        async with self._locks.hold(
+            f"flight:{self._name}:{key}", ttl=self._lock_seconds, wait=self._lock_seconds
+        ):
+            return await fn()
 
     def in_flight(self) -> int:
         """How many keys are being fetched right now."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
+from stockdash.container import ContainerDep
 from stockdash.notifications.email import EmailSender
 
 
-def get_email_sender(request: Request) -> EmailSender:
-    """The email sender on app.state (SMTP or the outbox fallback)."""
-    sender: EmailSender = request.app.state.email_sender
-    return sender
+def get_email_sender(container: ContainerDep) -> EmailSender:
+    """How routes send email: a queued job (delivered over SMTP or to the outbox)."""
+    return container.email_sender
 
 
 EmailSenderDep = Annotated[EmailSender, Depends(get_email_sender)]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fastapi import Request
-
 from stockdash.core.errors import AppError, ErrorResponse
 from stockdash.subscriptions.tiers import Tier
 from stockdash.users.models import User
@@ -47,9 +45,3 @@ class PaymentRequired(AppError):
 PAYMENT_REQUIRED_RESPONSE: dict[int | str, dict[str, Any]] = {
     402: {"model": ErrorResponse, "description": "payment required"}
 }
-
-
-def get_billing(request: Request) -> BillingProvider:
-    """The app's billing provider."""
-    billing: BillingProvider = request.app.state.billing
-    return billing

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from stockdash.core.deps import CurrentUser, SessionDep
 from stockdash.core.errors import error_responses
 from stockdash.subscriptions import service
-from stockdash.subscriptions.billing import PAYMENT_REQUIRED_RESPONSE, BillingProvider, get_billing
+from stockdash.subscriptions.billing import PAYMENT_REQUIRED_RESPONSE
+from stockdash.subscriptions.deps import BillingDep
 from stockdash.subscriptions.schemas import SubscriptionEventList, TierChange, TierList
 from stockdash.users.schemas import UserPublic
 from stockdash.users.service import to_public
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
-
-BillingDep = Annotated[BillingProvider, Depends(get_billing)]
 
 
 @router.get("/tiers", response_model=TierList)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from fastapi import APIRouter, BackgroundTasks, Response, status
 
-from stockdash.analysis.router import AnalysisDep
+from stockdash.container import ContainerDep
 from stockdash.core.deps import CurrentReader, CurrentUser, SessionDep, SettingsDep
-from stockdash.core.errors import error_responses
+from stockdash.core.errors import ServiceUnavailable, error_responses
+from stockdash.jobs.queue import JobQueue
+from stockdash.jobs.store import JobKind
 from stockdash.market.deps import MarketDep
 from stockdash.watchlist import service
 from stockdash.watchlist.schemas import WatchlistAdd, WatchlistItem, WatchlistPublic
+
+logger = logging.getLogger(__name__)
+WARM_DEDUP_SECONDS = 300
 
 router = APIRouter(
     prefix="/watchlist", tags=["watchlist"], responses=error_responses(401, 403, 429)
@@ -33,7 +41,7 @@ async def add_to_watchlist(
     user: CurrentUser,
     session: SessionDep,
     market: MarketDep,
-    analysis: AnalysisDep,
+    container: ContainerDep,
     background: BackgroundTasks,
     settings: SettingsDep,
 ) -> WatchlistItem:
@@ -45,8 +53,21 @@ async def add_to_watchlist(
         market.resolve_symbol,
         require_verified_email=settings.require_email_verification,
     )
-    background.add_task(analysis.warm, item.symbol, user.subscription_tier)
+    background.add_task(warm_later, container.queue, item.symbol, user.subscription_tier)
     return WatchlistItem.model_validate(item)
+
+
+async def warm_later(queue: JobQueue, symbol: str, tier: str) -> None:
+    """Queue the analysis warm-up of a newly tracked symbol (once per symbol, tier and 5 min)."""
+    slot = int(time.time() // WARM_DEDUP_SECONDS)
+    try:
+        await queue.enqueue(
+            JobKind.WARM_ANALYSIS,
+            {"symbol": symbol, "tier": tier},
+            dedup_key=f"warm:{symbol}:{tier}:{slot}",
+        )
+    except ServiceUnavailable:  # the next refresh fetches it anyway
+        logger.warning("could not queue the warm-up of %s", symbol)
 
 
 @router.delete(

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -28,8 +28,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class RateGate(Protocol):
+    """Anything that makes a caller wait until one more upstream request may be sent."""
+
+    async def acquire(self) -> None: ...
+
+
 class TokenBucket:
-    """Async client-side rate limiter: `rate_per_minute` tokens, at most `capacity` banked."""
+    """Process-local rate limiter: `rate_per_minute` tokens, at most `capacity` banked.
+
+    Holds only inside one process; with several processes, `SharedRateGate` keeps the
+    provider's limit for all of them together.
+    """
 
     def __init__(
         self,
@@ -106,7 +116,7 @@ class ResilientHttp:
         headers: Mapping[str, str] | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
-        limiter: TokenBucket | None = None,
+        limiter: RateGate | None = None,
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         now: Now = utc_now,

@@ -11,7 +11,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from stockdash.market.providers.http import ResilientHttp, RetryPolicy, Sleep, TokenBucket
+from stockdash.market.providers.http import (
+    RateGate,
+    ResilientHttp,
+    RetryPolicy,
+    Sleep,
+    TokenBucket,
+)
 from stockdash.market.types import (
     Bar,
     FundamentalsYear,
@@ -192,7 +198,7 @@ class PolygonProvider:
         timeout: float = 10.0,
         today: Callable[[], date] = utc_today,
         sleep: Sleep = asyncio.sleep,
-        limiter: TokenBucket | None = None,
+        limiter: RateGate | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("PolygonProvider needs an API key")

@@ -1,0 +1,147 @@
+"""The composition root: one typed container built from the settings, for every process role.
+
+The API, the worker, the scheduler, the CLI and the tests all build their objects here, once;
+routes reach them through `Annotated` dependencies on the container (`ContainerDep` and the
+per-service aliases), never by looking attributes up on the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+from taskiq import AsyncBroker
+
+from stockdash.analysis.narrator import narrator_from_settings
+from stockdash.analysis.service import AnalysisService
+from stockdash.core.config import Settings
+from stockdash.core.container import Infrastructure
+from stockdash.core.db import create_engine, create_sessionmaker
+from stockdash.core.locks import Locks, ProcessLocalLocks, RedisLocks
+from stockdash.core.ratelimit import build_rate_limiter
+from stockdash.jobs.broker import build_broker
+from stockdash.jobs.handlers import build_dead_letter_hooks, build_handlers
+from stockdash.jobs.queue import JobQueue
+from stockdash.jobs.runner import JobRunner
+from stockdash.jobs.store import JobStore
+from stockdash.market.factory import build_market
+from stockdash.market.service import MarketService
+from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.notifications.email import EmailSender, OutboxEmailSender, sender_from_settings
+from stockdash.notifications.queued import QueuedEmailSender
+from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class Container(Infrastructure):
+    """Everything a stockdash process uses, wired once."""
+
+    market: MarketService
+    analysis: AnalysisService
+    billing: BillingProvider
+    # What routes send mail with (a queued job); the job delivers with `delivery_sender`.
+    email_sender: EmailSender
+    delivery_sender: EmailSender
+    outbox: OutboxEmailSender
+    broker: AsyncBroker
+    jobs: JobStore
+    queue: JobQueue
+    runner: JobRunner
+
+    async def aclose(self) -> None:
+        """Release every connection (the broker is shut down by whoever started it)."""
+        await self.market.close()
+        await self.rate_limiter.close()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def build_redis(settings: Settings) -> aioredis.Redis | None:
+    """The shared Redis client with short timeouts, or None without REDIS_URL."""
+    if not settings.redis_url:
+        return None
+    return aioredis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=settings.redis_connect_timeout_seconds,
+        socket_timeout=settings.redis_command_timeout_seconds,
+    )
+
+
+def build_locks(settings: Settings, client: aioredis.Redis | None) -> Locks:
+    """Redis locks when there is a Redis; otherwise locks that hold inside this process only."""
+    if client is None:
+        return ProcessLocalLocks()
+    return RedisLocks(client, prefix=settings.redis_key_prefix)
+
+
+def build_container(
+    settings: Settings,
+    *,
+    snapshot: SnapshotProvider | None = None,
+    billing: BillingProvider | None = None,
+) -> Container:
+    """Build every service for these settings (connections open lazily)."""
+    engine = create_engine(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        schema=settings.database_schema,
+    )
+    sessionmaker = create_sessionmaker(engine)
+    redis = build_redis(settings)
+    locks = build_locks(settings, redis)
+    market = build_market(settings, sessionmaker, snapshot=snapshot, locks=locks)
+    analysis = AnalysisService.from_settings(
+        market, settings, narrator=narrator_from_settings(settings, cache=market.cache)
+    )
+    broker = build_broker(settings)
+    jobs = JobStore(sessionmaker)
+    queue = JobQueue(jobs, broker)
+    outbox = OutboxEmailSender(settings.data_dir / "outbox", sender=settings.emails_from)
+    container = Container(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        rate_limiter=build_rate_limiter(settings),
+        redis=redis,
+        locks=locks,
+        market=market,
+        analysis=analysis,
+        billing=billing or NoPaymentBilling(),
+        email_sender=QueuedEmailSender(queue),
+        delivery_sender=sender_from_settings(settings),
+        outbox=outbox,
+        broker=broker,
+        jobs=jobs,
+        queue=queue,
+        # Filled in below: the runner's handlers need the finished container.
+        runner=None,  # type: ignore[arg-type]
+    )
+    container.runner = JobRunner(
+        jobs,
+        build_handlers(container),
+        max_attempts=settings.job_max_attempts,
+        backoff_seconds=settings.job_retry_backoff_seconds,
+        lease_seconds=settings.job_lease_seconds,
+        dead_letter_hooks=build_dead_letter_hooks(container),
+    )
+    from stockdash.jobs.roles import register_tasks
+
+    register_tasks(broker, container)
+    return container
+
+
+def get_container(request: Request) -> Container:
+    """The app's container."""
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]

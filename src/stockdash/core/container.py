@@ -1,0 +1,42 @@
+"""The infrastructure part of the process's container, and the one FastAPI accessor for it.
+
+`stockdash.container.Container` extends it with the domain services; `core` knows only this
+part, so it depends on no domain package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from stockdash.core.config import Settings
+from stockdash.core.locks import Locks
+
+if TYPE_CHECKING:
+    from stockdash.core.ratelimit import RateLimiter
+
+
+@dataclass(kw_only=True)
+class Infrastructure:
+    """Settings, database, Redis, locks and rate limits: built once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    rate_limiter: RateLimiter
+    # The shared Redis client (locks, coordination); None on the embedded default.
+    redis: aioredis.Redis | None
+    locks: Locks
+
+
+def get_infrastructure(request: Request) -> Infrastructure:
+    """The app's container (its infrastructure part)."""
+    container: Infrastructure = request.app.state.container
+    return container
+
+
+InfrastructureDep = Annotated[Infrastructure, Depends(get_infrastructure)]

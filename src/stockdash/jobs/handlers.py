@@ -1,0 +1,177 @@
+"""What each kind of job does, and the scheduler's tick; built on the container's services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from stockdash.core.db import utcnow
+from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS, SCHEDULER_TICKS
+from stockdash.jobs.refresh import (
+    RefreshReport,
+    log_report,
+    refresh_batch,
+    split_batches,
+    tracked_symbols,
+)
+from stockdash.jobs.runner import DeadLetterHook, Handler, JobContext
+from stockdash.jobs.store import JobKind
+from stockdash.notifications.email import Email
+from stockdash.subscriptions import tiers
+
+if TYPE_CHECKING:
+    from stockdash.container import Container
+
+logger = logging.getLogger(__name__)
+
+
+def cycle_dedup_key(interval: int, now: float) -> str:
+    """One refresh cycle per interval slot, however many schedulers tick."""
+    return f"refresh-cycle:{interval}:{int(now // interval)}"
+
+
+async def refresh_tick(container: Container) -> None:
+    """The scheduler's periodic task: enqueue this interval's refresh cycle (once)."""
+    interval = max(1, container.settings.refresh_interval_seconds)
+    _, created = await container.queue.submit(
+        JobKind.REFRESH_CYCLE, {}, dedup_key=cycle_dedup_key(interval, time.time())
+    )
+    SCHEDULER_TICKS.labels("enqueued" if created else "duplicate").inc()
+
+
+def build_handlers(container: Container) -> dict[JobKind, Handler]:
+    """Every job kind's handler."""
+
+    async def refresh_cycle(ctx: JobContext) -> dict[str, Any]:
+        started = time.perf_counter()
+        targets = await tracked_symbols(container.sessionmaker)
+        batches = split_batches(targets, container.settings.refresh_batch_size)
+        REFRESH_SYMBOLS.set(len(targets))
+        await ctx.progress(symbols=len(targets), batches=len(batches), enqueued=0)
+        for i, batch in enumerate(batches):
+            await container.queue.enqueue(
+                JobKind.REFRESH_BATCH,
+                {"symbols": batch, "tiers": {s: targets[s].value for s in batch}},
+                dedup_key=f"refresh-batch:{ctx.job.id}:{i}",
+                parent_id=ctx.job.id,
+            )
+            await ctx.progress(symbols=len(targets), batches=len(batches), enqueued=i + 1)
+        retention = timedelta(days=container.settings.job_retention_days)
+        purged = await container.jobs.purge_finished(utcnow() - retention)
+        REFRESH_CYCLE_SECONDS.observe(time.perf_counter() - started)
+        return {"symbols": len(targets), "batches": len(batches), "purged_jobs": purged}
+
+    async def refresh_one_batch(ctx: JobContext) -> dict[str, Any]:
+        symbols: list[str] = list(ctx.job.params["symbols"])
+        targets = {s: tiers.Tier(t) for s, t in ctx.job.params["tiers"].items()}
+        report = RefreshReport(symbols=len(symbols))
+        started = time.perf_counter()
+        await refresh_batch(symbols, targets, container.market, container.analysis, report)
+        report.seconds = time.perf_counter() - started
+        log_report(f"refresh batch {ctx.job.id}", report)
+        return {
+            "symbols": report.symbols,
+            "refreshed": report.refreshed,
+            "failed": report.failed,
+            "analyses": report.analyses,
+            "seconds": round(report.seconds, 3),
+        }
+
+    async def warm_analysis(ctx: JobContext) -> dict[str, Any]:
+        symbol, tier = ctx.job.params["symbol"], ctx.job.params["tier"]
+        await container.analysis.warm(symbol, tier)
+        return {"symbol": symbol}
+
+    async def send_email(ctx: JobContext) -> dict[str, Any]:
+        if ctx.payload is None:
+            raise ValueError("the email's content was not in the message")
+        await container.delivery_sender.send(Email(**ctx.payload))
+        return {"to": ctx.payload["to"]}
+
+    async def backtest(ctx: JobContext) -> dict[str, Any]:
+        return await run_backtest_job(container, ctx)
+
+    return {
+        JobKind.REFRESH_CYCLE: refresh_cycle,
+        JobKind.REFRESH_BATCH: refresh_one_batch,
+        JobKind.WARM_ANALYSIS: warm_analysis,
+        JobKind.SEND_EMAIL: send_email,
+        JobKind.BACKTEST: backtest,
+    }
+
+
+def build_dead_letter_hooks(container: Container) -> Mapping[JobKind, DeadLetterHook]:
+    """What to do when a kind of job has spent its retries (besides listing it as dead)."""
+
+    async def email_to_outbox(ctx: JobContext, error: BaseException) -> None:
+        # The outbox stays the fallback: an email SMTP would not take is kept, not lost.
+        if ctx.payload is not None:
+            await container.outbox.send(Email(**ctx.payload))
+
+    return {JobKind.SEND_EMAIL: email_to_outbox}
+
+
+async def run_backtest_job(container: Container, ctx: JobContext) -> dict[str, Any]:
+    """A point-in-time backtest with progress; the summary is the job's result."""
+    params = ctx.job.params
+    loop = asyncio.get_running_loop()
+    reported = {"at": 0.0}
+    cancelled = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        # Called from the backtest's worker thread once a month simulated: stop there when the
+        # job was cancelled (a thread cannot be cancelled from outside), and hand the update to
+        # the event loop, at most a few per second.
+        if cancelled.is_set():
+            raise InterruptedError("backtest cancelled")
+        now = time.monotonic()
+        if done < total and now - reported["at"] < 0.5:
+            return
+        reported["at"] = now
+        update = ctx.progress(stage="simulating", done=done, total=total)
+        asyncio.run_coroutine_threadsafe(update, loop)
+
+    await ctx.progress(stage="loading", done=0, total=None)
+    try:
+        result = await _backtest(container, params, progress)
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
+    await ctx.progress(stage="done", done=result.rebalances, total=result.rebalances)
+    return {
+        "period_start": result.period_start.isoformat(),
+        "period_end": result.period_end.isoformat(),
+        "rebalances": result.rebalances,
+        "seconds": round(result.seconds, 1),
+        "models": [_summary(s) for s in result.models],
+    }
+
+
+async def _backtest(container: Container, params: dict[str, Any], progress: Any) -> Any:
+    from stockdash.analysis.backtest import Assumptions, run_backtest
+
+    settings = container.settings
+    return await run_backtest(
+        container.market.snapshot,
+        start=date.fromisoformat(params["start"]) if params.get("start") else None,
+        end=date.fromisoformat(params["end"]) if params.get("end") else None,
+        transaction_cost_bps=float(params.get("cost_bps", 10.0)),
+        progress=progress,
+        assumptions=Assumptions(
+            risk_free_rate=settings.risk_free_rate,
+            equity_risk_premium=settings.equity_risk_premium,
+            credit_spread=settings.dcf_credit_spread,
+            tax_rate=settings.dcf_tax_rate,
+        ),
+    )
+
+
+def _summary(summary: Any) -> dict[str, Any]:
+    data = asdict(summary) if hasattr(summary, "__dataclass_fields__") else summary.model_dump()
+    return {k: v for k, v in data.items() if not isinstance(v, list | dict)}
