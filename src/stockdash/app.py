@@ -28,6 +28,7 @@ from stockdash.core.middleware import (
     SecureHeadersFastAPI,
 )
 from stockdash.core.spa import mount_frontend
+from stockdash.dashboard.router import router as dashboard_router
 from stockdash.jobs.roles import run_schedule
 from stockdash.market.router import router as market_router
 from stockdash.market.snapshot.provider import SnapshotProvider
@@ -51,6 +52,7 @@ def api_router() -> APIRouter:
         watchlist_router,
         market_router,
         analysis_router,
+        dashboard_router,
         performance_router,
         apikeys_router,
         admin_router,

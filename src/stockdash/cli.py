@@ -174,15 +174,16 @@ def _require_shared(settings: Settings, what: str) -> None:
 
 
 def _prepare_metrics_dir(settings: Settings) -> None:
-    """Several server processes: Prometheus multiprocess mode over one directory."""
+    """Several server processes: Prometheus multiprocess mode over one directory, set before
+    the server processes start (they import prometheus_client with it set)."""
     import os
 
-    directory = Path(
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "prometheus"))
+    from stockdash.core.metrics import prepare_multiprocess_dir
+
+    directory = os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "prometheus")
     )
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.db"):
-        stale.unlink()
+    prepare_multiprocess_dir(Path(directory))
 
 
 def _run_role(settings: Settings, role: Callable[[Container], Awaitable[None]]) -> None:

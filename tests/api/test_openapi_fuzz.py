@@ -137,7 +137,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer
             yield server
         finally:
             proc.terminate()
-            proc.wait(timeout=10)
+            proc.wait(timeout=60)
     finally:
         if schema:
             asyncio.run(_drop_schema(PG_URL, schema))
@@ -146,7 +146,8 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer
 
 
 def _wait_ready(server: FuzzServer) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: under pytest-xdist on two loaded cores, a cold start can take a while.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:

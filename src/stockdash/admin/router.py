@@ -10,11 +10,12 @@ from stockdash.admin import service
 from stockdash.admin.repository import UserFilter
 from stockdash.admin.schemas import AdminStats, AdminUserList, AdminUserUpdate, AuditLogList
 from stockdash.container import ContainerDep
-from stockdash.core.deps import AdminUser, SessionDep
+from stockdash.core.deps import SessionDep
 from stockdash.core.errors import Conflict, NotFound, error_responses
 from stockdash.jobs.schemas import BacktestRequest, JobList, JobPublic
 from stockdash.jobs.store import JobKind, JobStatus
 from stockdash.subscriptions.tiers import Tier
+from stockdash.users.deps import AdminUser
 from stockdash.users.schemas import UserPublic
 from stockdash.users.service import to_public
 

@@ -22,11 +22,9 @@ from stockdash.admin.schemas import (
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.subscriptions import service as subscriptions
-from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
 from stockdash.subscriptions.tiers import TIER_ORDER
 from stockdash.users.models import User
-from stockdash.users.repository import SqlUserRepository
-from stockdash.users.service import to_public
+from stockdash.users.service import lock_user, to_public
 
 STATS_DAYS = 30
 TOP_SYMBOLS = 10
@@ -56,7 +54,7 @@ async def update_user(
 ) -> User:
     """Apply an admin's changes to an account, with the tier event and audit row, atomically."""
     _refuse_self_lockout(actor, user_id, data)
-    user = await SqlUserRepository(session).lock(user_id)
+    user = await lock_user(session, user_id)
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
     changes: dict[str, Any] = {}
@@ -125,7 +123,7 @@ async def stats(session: AsyncSession, now: datetime | None = None) -> AdminStat
         registrations_per_day=registrations_per_day(
             await repo.registration_times(since), now, STATS_DAYS
         ),
-        conversions=await SqlSubscriptionEventRepository(session).count_upgrades(),
+        conversions=await subscriptions.count_upgrades(session),
         most_tracked=[
             SymbolCount(symbol=s, count=n) for s, n in await repo.most_tracked(TOP_SYMBOLS)
         ],

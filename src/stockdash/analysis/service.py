@@ -14,9 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from stockdash.analysis.analysts import METHODOLOGY_VERSIONS, run_analyst
 from stockdash.analysis.consensus import build_consensus
@@ -30,6 +28,7 @@ from stockdash.analysis.schemas import (
     ModelName,
     MultiAIAnalysis,
 )
+from stockdash.analysis.store import AnalysisRun, AnalysisStore
 from stockdash.core.config import Settings
 from stockdash.core.metrics import ANALYSIS_SECONDS
 from stockdash.market.service import MarketService
@@ -72,21 +71,6 @@ def analysis_cache_key(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AnalysisRun:
-    """One symbol's analyses with the cache keys they are stored under."""
-
-    analyses: dict[ModelName, Analysis]
-    cache_keys: dict[ModelName, str]
-
-    def payload(self) -> dict[str, Any]:
-        """The JSON-ready form the refresh persists in stock_cache (read back on a cold start)."""
-        return {
-            "models": {m: a.model_dump(mode="json") for m, a in self.analyses.items()},
-            "cache_keys": dict(self.cache_keys),
-        }
-
-
 class AnalysisService:
     """Runs analysts on market data; results are cached per (symbol, model, data as-of, params)."""
 
@@ -107,6 +91,8 @@ class AnalysisService:
         self.credit_spread = credit_spread
         self.tax_rate = tax_rate
         self.narrator = narrator
+        # Persists the refresh's analyses and, on a cold start, restores them into the cache.
+        self.store = AnalysisStore(market)
         self._context: MarketContext | None = None
         self._context_source: tuple[object, date] | None = None
         self._context_lock = asyncio.Lock()
@@ -312,11 +298,10 @@ class AnalysisService:
             consensus=build_consensus(analyses.values()),
         )
 
-    async def analyses_payload(self, symbol: str, tier: tiers.Tier | str) -> dict[str, Any]:
-        """The analyses a tier allows with their cache keys, JSON-ready for the stock_cache table."""
+    async def run_for_tier(self, symbol: str, tier: tiers.Tier | str) -> AnalysisRun:
+        """The analyses a tier allows with their cache keys (what the refresh persists)."""
         models = [m.value for m in tiers.allowed_models(tier)]
-        run = await self.run(symbol, models)  # type: ignore[arg-type]
-        return run.payload()
+        return await self.run(symbol, models)  # type: ignore[arg-type]
 
     async def warm(self, symbol: str, tier: tiers.Tier | str) -> None:
         """Compute a newly tracked symbol's analyses in the background so the first view is fast."""

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Response, status
 
 from stockdash.apikeys import service
 from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from stockdash.core.deps import CurrentUser, SessionDep
+from stockdash.core.deps import SessionDep
 from stockdash.core.errors import error_responses
+from stockdash.users.deps import CurrentUser
 
 DbId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

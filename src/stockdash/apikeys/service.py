@@ -16,7 +16,7 @@ from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, A
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.users.models import User
-from stockdash.users.repository import SqlUserRepository
+from stockdash.users.service import get_user, lock_user
 
 KEY_SCHEME = "sdk"
 MAX_KEYS_PER_USER = 20
@@ -53,7 +53,7 @@ def parse_prefix(raw: str) -> str | None:
 
 async def create_key(session: AsyncSession, user_id: int, data: ApiKeyCreate) -> ApiKeyCreated:
     """Create a key; 409 past the per-user maximum."""
-    await SqlUserRepository(session).lock(user_id)
+    await lock_user(session, user_id)
     repo = SqlApiKeyRepository(session)
     if await repo.count(user_id) >= MAX_KEYS_PER_USER:
         raise Conflict(
@@ -92,7 +92,7 @@ async def authenticate(factory: async_sessionmaker[AsyncSession], raw: str) -> K
         key = await repo.by_prefix(prefix)
         if key is None or not hmac.compare_digest(key.key_hash, hash_key(raw.strip())):
             return None
-        user = await SqlUserRepository(session).get(key.user_id)
+        user = await get_user(session, key.user_id)
         if user is None or not user.is_active:
             return None
         now = utcnow()

@@ -1,28 +1,19 @@
-"""FastAPI dependency aliases: settings, database session, current user (token or API key)."""
+"""FastAPI dependency aliases for the infrastructure: settings and database sessions.
+
+Who is calling (bearer token or API key) is the users package's: `stockdash.users.deps`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stockdash.apikeys import service as apikeys
 from stockdash.core.config import Settings
 from stockdash.core.container import InfrastructureDep
 from stockdash.core.db import session_scope
-from stockdash.core.errors import Forbidden, NotAuthenticated
-from stockdash.core.ratelimit import RateLimiterDep
-from stockdash.core.security import TokenError, decode_access_token
-from stockdash.users.models import User
-from stockdash.users.repository import SqlUserRepository
-
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
-api_key_scheme = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="Read-only API key (GET routes only)."
-)
 
 
 def get_settings_dep(infra: InfrastructureDep) -> Settings:
@@ -44,108 +35,3 @@ def get_session_factory(infra: InfrastructureDep) -> async_sessionmaker[AsyncSes
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SessionFactoryDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_session_factory)]
-
-
-def _unauthenticated(message: str) -> NotAuthenticated:
-    return NotAuthenticated(message, headers={"WWW-Authenticate": "Bearer"})
-
-
-async def get_current_user(
-    infra: InfrastructureDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
-    """The active user the bearer token belongs to; 401 otherwise.
-
-    It uses its own short session so no transaction (and, on SQLite, no write lock) is held
-    for the rest of the request.
-    """
-    if not token:
-        raise _unauthenticated("Not authenticated: send `Authorization: Bearer <token>`.")
-    settings = infra.settings
-    try:
-        claims = decode_access_token(
-            token, secret=settings.jwt_secret_key, algorithm=settings.jwt_algorithm
-        )
-        user_id, version = int(claims["sub"]), claims.get("ver")
-    except (TokenError, ValueError) as exc:
-        raise _unauthenticated("Invalid or expired token.") from exc
-    async with infra.sessionmaker() as session:
-        user = await SqlUserRepository(session).get(user_id)
-    # A password change bumps token_version, so tokens issued before it stop working.
-    if user is None or not user.is_active or version != user.token_version:
-        raise _unauthenticated("Invalid or expired token.")
-    return user
-
-
-def _refuse_api_key(request: Request) -> None:
-    if request.method in ("GET", "HEAD"):
-        raise Forbidden(
-            "API keys can read market, analysis and watchlist data only.",
-            code="api_key_not_allowed",
-        )
-    raise Forbidden("API keys are read-only.", code="api_key_read_only")
-
-
-async def limit_user(limiter: RateLimiterDep, settings: Settings, user: User) -> None:
-    """Count one request against the user's tier limit."""
-    limit = getattr(settings, f"rate_limit_api_{user.subscription_tier}")
-    await limiter.hit(limit, "api-user", str(user.id))
-
-
-async def get_api_user(
-    request: Request,
-    infra: InfrastructureDep,
-    limiter: RateLimiterDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
-    """The bearer token's user, rate-limited; an API key alone is refused (403)."""
-    if not token and request.headers.get("x-api-key"):
-        _refuse_api_key(request)
-    user = await get_current_user(infra, token)
-    await limit_user(limiter, infra.settings, user)
-    return user
-
-
-async def get_reader(
-    request: Request,
-    infra: InfrastructureDep,
-    limiter: RateLimiterDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> User:
-    """The user behind a bearer token or, on GET routes, a read-only API key; rate-limited."""
-    if token or not api_key:
-        return await get_api_user(request, infra, limiter, token)
-    if request.method not in ("GET", "HEAD"):
-        _refuse_api_key(request)
-    settings = infra.settings
-    owner = await apikeys.authenticate(infra.sessionmaker, api_key)
-    if owner is None:
-        raise NotAuthenticated("Invalid API key.", code="invalid_api_key")
-    await limiter.hit(settings.rate_limit_api_key, "api-key", str(owner.key_id))
-    await limit_user(limiter, settings, owner.user)
-    request.state.api_key_id = owner.key_id
-    return owner.user
-
-
-CurrentUser = Annotated[User, Depends(get_api_user)]
-CurrentReader = Annotated[User, Depends(get_reader)]
-
-
-async def get_admin_user(user: CurrentUser) -> User:
-    """The current user, who must be an admin; 403 otherwise."""
-    if user.role != "admin":
-        raise Forbidden("This needs an administrator account.", code="admin_required")
-    return user
-
-
-AdminUser = Annotated[User, Depends(get_admin_user)]
-
-
-async def limit_verify_resend(
-    user: CurrentUser, limiter: RateLimiterDep, settings: SettingsDep
-) -> None:
-    """Count a verification-email resend against the user."""
-    await limiter.hit(
-        settings.rate_limit_verify_resend, "verify-resend", str(user.id), what="verification emails"
-    )

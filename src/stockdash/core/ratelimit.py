@@ -7,8 +7,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -20,7 +19,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from stockdash.core.config import Settings
 from stockdash.core.container import InfrastructureDep, get_infrastructure
-from stockdash.core.errors import AppError, NotAuthenticated
+from stockdash.core.errors import AppError
 
 logger = logging.getLogger(__name__)
 
@@ -193,52 +192,4 @@ def client_ip(request: Request) -> str:
     # Fewer entries than proxies: the request skipped one; the left-most is the best we have.
     return (
         hops[-settings.trusted_proxy_hops] if len(hops) >= settings.trusted_proxy_hops else hops[0]
-    )
-
-
-@asynccontextmanager
-async def failed_login_guard(
-    request: Request, limiter: RateLimiter, account: str
-) -> AsyncIterator[None]:
-    """Reserve a failed-login slot for the client IP and the account around a password check.
-
-    A wrong password (NotAuthenticated) keeps the slot; any other outcome gives it back, so only
-    failed attempts count, yet parallel guesses never get more checks than the limits allow.
-    """
-    settings: Settings = get_infrastructure(request).settings
-    reservation = await limiter.reserve(
-        [
-            (settings.rate_limit_login_ip, ("login-ip", client_ip(request))),
-            (settings.rate_limit_login_account, ("login-account", account)),
-        ],
-        what="failed logins",
-    )
-    try:
-        yield
-    except NotAuthenticated:
-        raise
-    except Exception:
-        await reservation.release()
-        raise
-    await reservation.release()
-
-
-async def limit_password_reset(request: Request, limiter: RateLimiterDep) -> None:
-    """Count a password-reset request against the client's IP and the address it names."""
-    settings: Settings = get_infrastructure(request).settings
-    limit = settings.rate_limit_password_reset
-    await limiter.hit(limit, "reset-ip", client_ip(request), what="password-reset requests")
-    try:
-        email = str((await request.json()).get("email", "")).strip().lower()
-    except (ValueError, AttributeError):
-        return  # malformed bodies are refused by validation with 422
-    if email:
-        await limiter.hit(limit, "reset-email", email, what="password-reset requests")
-
-
-async def limit_register(request: Request, limiter: RateLimiterDep) -> None:
-    """Count a sign-up attempt against the client's IP."""
-    settings: Settings = get_infrastructure(request).settings
-    await limiter.hit(
-        settings.rate_limit_register_ip, "register-ip", client_ip(request), what="sign-ups"
     )

@@ -13,17 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from stockdash.core.db import utcnow
 from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS, SCHEDULER_TICKS
-from stockdash.jobs.refresh import (
-    RefreshReport,
-    log_report,
-    refresh_batch,
-    split_batches,
-    tracked_symbols,
-)
+from stockdash.jobs.refresh import RefreshReport, log_report, refresh_batch, split_batches
 from stockdash.jobs.runner import DeadLetterHook, Handler, JobContext
 from stockdash.jobs.store import JobKind
 from stockdash.notifications.email import Email
 from stockdash.subscriptions import tiers
+from stockdash.watchlist.service import tracked_symbols
 
 if TYPE_CHECKING:
     from stockdash.container import Container

@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.analysis.service import AnalysisService
+from stockdash.analysis.store import AnalysisRun
 from stockdash.core.errors import ServiceUnavailable
 from stockdash.core.locks import Locks, ProcessLocalLocks
 from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS
 from stockdash.market.service import MarketService
 from stockdash.market.types import ProviderError
 from stockdash.subscriptions import tiers
-from stockdash.watchlist.repository import SqlWatchlistRepository
+from stockdash.watchlist.service import tracked_symbols
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +39,6 @@ class RefreshReport:
     analyses: int = 0
     seconds: float = 0.0
     skipped: bool = False
-
-
-async def tracked_symbols(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, tiers.Tier]:
-    """Every symbol an active user tracks, with the highest tier tracking it."""
-    async with sessionmaker() as session:
-        tracked = await SqlWatchlistRepository(session).tracked_symbols()
-    return {symbol: tiers.highest_tier(list(t)) for symbol, t in tracked.items()}
 
 
 async def run_refresh_cycle(
@@ -123,7 +116,7 @@ async def _refresh_batch(
         for symbol in batch:
             report.failed[symbol] = str(exc)
         return
-    payloads: dict[str, dict[str, Any]] = {}
+    runs: dict[str, AnalysisRun] = {}
     for symbol in batch:
         try:
             if not await market.refresh_series(symbol):
@@ -131,9 +124,10 @@ async def _refresh_batch(
                 report.failed[symbol] = "history or fundamentals: provider failed, serving stale"
                 continue
             if analysis is not None:
-                payloads[symbol] = await analysis.analyses_payload(symbol, targets[symbol])
-                report.analyses += len(payloads[symbol]["models"])
+                runs[symbol] = await analysis.run_for_tier(symbol, targets[symbol])
+                report.analyses += len(runs[symbol].analyses)
             report.refreshed.append(symbol)
         except (ProviderError, ServiceUnavailable) as exc:
             report.failed[symbol] = str(exc)
-    await market.store_analyses(payloads)
+    if analysis is not None:
+        await analysis.store.save(runs)

@@ -1,4 +1,9 @@
-"""The stock_cache table: latest market data and analyses per symbol, so a restart starts warm."""
+"""The stock_cache table: latest market data per symbol, so a restart starts warm.
+
+Beside it each row holds one opaque JSON attachment that another package keeps with the
+symbol (the analysis package's latest analyses, hence the column's name); market stores it
+and hands it back, never reads it.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ class StockCache(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     symbol: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
     stock_data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # The attachment (see the module docstring); {} when there is none.
     ai_analyses: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     last_updated: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

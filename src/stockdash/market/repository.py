@@ -20,18 +20,20 @@ STOCK_CACHE = cast(Table, StockCache.__table__)
 @dataclass
 class RowWrite:
     """What to change in one symbol's row: keys merged into stock_data, and optionally the
-    quote's expiry and the analyses (left as they are when None)."""
+    quote's expiry and the attachment (left as they are when None)."""
 
     patch: dict[str, Any]
     expires: datetime | None = None
-    analyses: dict[str, Any] | None = None
+    attachment: dict[str, Any] | None = None
 
 
 class StockCacheRepository(Protocol):
     """Persistent latest data per symbol, whatever the backend."""
 
     async def get(self, symbol: str) -> StockCache | None: ...
-    async def set_analyses(self, symbol: str, analyses: dict[str, Any], now: datetime) -> None: ...
+    async def set_attachment(
+        self, symbol: str, attachment: dict[str, Any], now: datetime
+    ) -> None: ...
     async def write_many(self, writes: dict[str, RowWrite], now: datetime) -> None: ...
 
 
@@ -59,7 +61,7 @@ class SqlStockCacheRepository:
         return {row.symbol: row for row in (await self.session.execute(stmt)).scalars()}
 
     async def stock_data_many(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
-        """The stock_data of several symbols (without their larger analyses column)."""
+        """The stock_data of several symbols (without their larger attachment column)."""
         if not symbols:
             return {}
         stmt = select(StockCache.symbol, StockCache.stock_data).where(
@@ -73,29 +75,29 @@ class SqlStockCacheRepository:
         existing = await self.stock_data_many(list(writes))
         groups: dict[tuple[bool, bool], list[dict[str, Any]]] = defaultdict(list)
         for symbol, write in writes.items():
-            groups[(write.expires is not None, write.analyses is not None)].append(
+            groups[(write.expires is not None, write.attachment is not None)].append(
                 {
                     "symbol": symbol,
                     "stock_data": {**existing.get(symbol, {}), **write.patch},
-                    "ai_analyses": write.analyses if write.analyses is not None else {},
+                    "ai_analyses": write.attachment if write.attachment is not None else {},
                     "last_updated": now,
                     "expires_at": write.expires if write.expires is not None else now,
                 }
             )
-        for (sets_expiry, sets_analyses), rows in groups.items():
+        for (sets_expiry, sets_attachment), rows in groups.items():
             stmt = self._insert()
             columns = ["stock_data", "last_updated"]
-            columns += ["expires_at"] * sets_expiry + ["ai_analyses"] * sets_analyses
+            columns += ["expires_at"] * sets_expiry + ["ai_analyses"] * sets_attachment
             stmt = stmt.on_conflict_do_update(
                 index_elements=["symbol"], set_={c: stmt.excluded[c] for c in columns}
             )
             await self.session.execute(stmt, rows)
 
-    async def set_analyses(self, symbol: str, analyses: dict[str, Any], now: datetime) -> None:
-        """Store the latest analyses for a symbol (the row must exist)."""
+    async def set_attachment(self, symbol: str, attachment: dict[str, Any], now: datetime) -> None:
+        """Store a symbol's attachment (the row must exist)."""
         stmt = (
             update(StockCache)
             .where(StockCache.symbol == symbol)
-            .values(ai_analyses=analyses, last_updated=now)
+            .values(ai_analyses=attachment, last_updated=now)
         )
         await self.session.execute(stmt)

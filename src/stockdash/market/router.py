@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from stockdash.core.deps import CurrentReader
 from stockdash.core.errors import error_responses
 from stockdash.market.deps import MarketDep
+from stockdash.market.public import stock_public
 from stockdash.market.schemas import (
     BarPublic,
     DataSourcesPublic,
@@ -22,7 +22,7 @@ from stockdash.market.schemas import (
     SearchResults,
     StockPublic,
 )
-from stockdash.market.service import StockView
+from stockdash.users.deps import CurrentReader
 
 router = APIRouter(
     prefix="/stocks", tags=["stocks"], responses=error_responses(401, 403, 404, 422, 429)
@@ -36,33 +36,6 @@ RANGE_DAYS: dict[str, int | None] = {
     "5y": 1827,
     "max": None,
 }
-
-
-def stock_public(view: StockView) -> StockPublic:
-    """The API view of a quote."""
-    q, p = view.quote, view.profile
-    return StockPublic(
-        symbol=q.symbol,
-        name=p.name,
-        sector=p.sector,
-        industry=p.industry,
-        exchange=p.exchange,
-        price=q.price,
-        price_note=q.note,
-        change=q.change,
-        change_percent=q.change_percent,
-        volume=q.volume,
-        market_cap=q.market_cap if q.market_cap is not None else p.market_cap,
-        pe_ratio=q.pe_ratio,
-        eps=q.eps,
-        dividend_yield=q.dividend_yield,
-        week52_high=q.week52_high,
-        week52_low=q.week52_low,
-        as_of=q.as_of,
-        source=q.source,
-        stale=view.stale,
-        last_updated=view.fetched_at,
-    )
 
 
 @router.get("/search", response_model=SearchResults)

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -58,6 +58,12 @@ UNAVAILABLE = "market_data_unavailable"
 
 T = TypeVar("T")
 
+# An opaque JSON document per symbol that another package keeps in the symbol's stock_cache row
+# (the analysis package's latest analyses): market stores it and hands it back, never reads it.
+Attachment = dict[str, Any]
+# Called with (symbol, attachment) when a cold cache reads the symbol's row back (a restart).
+AttachmentRestorer = Callable[[str, Attachment], Awaitable[object]]
+
 
 def normalise_symbol(raw: str) -> str:
     """Upper-case a ticker and use the S&P style class separator (BRK-B -> BRK.B)."""
@@ -99,15 +105,15 @@ class WriteBatch:
         patch: dict[str, Any] | None = None,
         *,
         expires: datetime | None = None,
-        analyses: dict[str, Any] | None = None,
+        attachment: Attachment | None = None,
     ) -> None:
         """Fold one more change of a symbol's row into the batch."""
         write = self.writes.setdefault(symbol, RowWrite({}))
         write.patch.update(patch or {})
         if expires is not None:
             write.expires = expires
-        if analyses is not None:
-            write.analyses = analyses
+        if attachment is not None:
+            write.attachment = attachment
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +183,7 @@ class MarketService:
         self._parsed_history: ParsedTexts[HistoryView] = ParsedTexts()
         self._parsed_fundamentals: ParsedTexts[FundamentalsView] = ParsedTexts()
         self._sourced_check: tuple[object, bool] = (None, False)
+        self._restore_attachment: AttachmentRestorer | None = None
 
     # -- directory -------------------------------------------------------------------------
 
@@ -240,7 +247,8 @@ class MarketService:
         row = await self._persisted_row(symbol)
         persisted = self._persisted_view(row)
         if persisted is not None and row is not None:
-            await self._restore_analyses(row.ai_analyses)
+            if row.ai_analyses and self._restore_attachment is not None:
+                await self._restore_attachment(symbol, row.ai_analyses)
             if not persisted.stale:
                 await self._cache_view(symbol, persisted)
                 return persisted
@@ -523,7 +531,7 @@ class MarketService:
     @contextlib.asynccontextmanager
     async def batched_writes(self, symbols: list[str]) -> AsyncIterator[None]:
         """For a refresh batch: read the symbols' stock_cache rows in one query, and write their
-        quotes, fundamentals and analyses in one transaction at the end (one multi-row upsert)
+        quotes, fundamentals and attachments in one transaction at the end (one multi-row upsert)
         instead of a statement per symbol and kind. Only the calling task joins the batch."""
         rows: dict[str, StockCache | None] = {}
         if self.sessionmaker is not None:
@@ -570,42 +578,31 @@ class MarketService:
             return None
         return self._view_from(row.stock_data, stale=row.expires_at <= self.clock())
 
-    async def store_analyses(self, analyses: dict[str, dict[str, Any]]) -> None:
-        """Persist the latest analyses of several symbols next to their data, in one transaction.
+    async def store_attachments(self, attachments: dict[str, Attachment]) -> None:
+        """Persist several symbols' attachments next to their data, in one transaction.
 
-        Each payload is {"models": {model: analysis}, "cache_keys": {model: key}}: the keys the
-        analysis service caches them under, so a cold start can put them back unchanged. Inside
-        `batched_writes` they go out with the batch's other writes.
+        Inside `batched_writes` they go out with the batch's other writes; otherwise the rows
+        must exist (they do once the symbol's quote has been stored).
         """
-        if self.sessionmaker is None or not analyses:
+        if self.sessionmaker is None or not attachments:
             return
         batch = self._batch.get()
         if batch is not None:
-            for symbol, payload in analyses.items():
-                batch.add(symbol, analyses=payload)
+            for symbol, attachment in attachments.items():
+                batch.add(symbol, attachment=attachment)
             return
         async with self.sessionmaker() as session:
             repo = SqlStockCacheRepository(session)
             now = self.clock()
-            for symbol, payload in analyses.items():
-                await repo.set_analyses(symbol, payload, now)
+            for symbol, attachment in attachments.items():
+                await repo.set_attachment(symbol, attachment, now)
             await session.commit()
 
-    async def _restore_analyses(self, stored: dict[str, Any] | None) -> int:
-        """On a cold start, put persisted analyses back under their cache keys; how many.
-
-        A key names the exact inputs an analysis was computed on, so a restored entry is only
-        ever read for the same data; `add` never overwrites a fresher one.
-        """
-        if not stored:
-            return 0
-        models: dict[str, Any] = stored.get("models") or {}
-        keys: dict[str, str] = stored.get("cache_keys") or {}
-        restored = 0
-        for model, key in keys.items():
-            if model in models:
-                restored += await self.cache.add(key, json.dumps(models[model]), self.ttl)
-        return restored
+    def restore_attachments_with(self, restore: AttachmentRestorer) -> None:
+        """Have `restore(symbol, attachment)` called whenever a cold cache reads a symbol's quote
+        back from stock_cache (after a restart), so the attachment's owner can put its own cache
+        entries back from it. One restorer per service: a later one replaces the earlier."""
+        self._restore_attachment = restore
 
     async def close(self) -> None:
         """Release the cache connection."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from stockdash.core.deps import CurrentUser, SessionDep
+from stockdash.core.deps import SessionDep
 from stockdash.core.errors import error_responses
 from stockdash.subscriptions import service
 from stockdash.subscriptions.billing import PAYMENT_REQUIRED_RESPONSE
 from stockdash.subscriptions.deps import BillingDep
 from stockdash.subscriptions.schemas import SubscriptionEventList, TierChange, TierList
+from stockdash.users.deps import CurrentUser
 from stockdash.users.schemas import UserPublic
 from stockdash.users.service import to_public
 

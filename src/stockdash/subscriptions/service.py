@@ -15,9 +15,9 @@ from stockdash.subscriptions.schemas import (
     TierList,
     TierPublic,
 )
+from stockdash.users import service as users
 from stockdash.users.models import User
-from stockdash.users.repository import SqlUserRepository
-from stockdash.watchlist.repository import SqlWatchlistRepository
+from stockdash.watchlist import service as watchlist
 
 
 def list_tiers() -> TierList:
@@ -43,7 +43,7 @@ async def change_tier(
     billing: BillingProvider | None = None,
 ) -> User:
     """A user's own plan change: billing approves it, then it is applied and recorded."""
-    user = await SqlUserRepository(session).lock(user_id)
+    user = await users.lock_user(session, user_id)
     if user is None:
         raise NotFound("User not found.")
     current = tiers.Tier(user.subscription_tier)
@@ -62,7 +62,7 @@ async def change_tier(
 
 async def ensure_fits(session: AsyncSession, user: User, tier: tiers.Tier) -> None:
     """409 if the user tracks more stocks than the tier allows."""
-    tracked = await SqlWatchlistRepository(session).count(user.id)
+    tracked = await watchlist.count_entries(session, user.id)
     limit = tiers.max_stocks(tier)
     if tracked > limit:
         excess = tracked - limit
@@ -89,6 +89,11 @@ async def apply_tier(
     )
     user.subscription_tier = tier.value
     return await SqlSubscriptionEventRepository(session).add(event)
+
+
+async def count_upgrades(session: AsyncSession) -> int:
+    """How many plan changes moved a user to a more generous tier (the conversions)."""
+    return await SqlSubscriptionEventRepository(session).count_upgrades()
 
 
 async def history(session: AsyncSession, user_id: int) -> SubscriptionEventList:

@@ -8,23 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from stockdash.core.deps import (
-    CurrentUser,
-    SessionDep,
-    SessionFactoryDep,
-    SettingsDep,
-    limit_verify_resend,
-)
+from stockdash.core.deps import SessionDep, SessionFactoryDep, SettingsDep
 from stockdash.core.errors import Forbidden, error_responses
-from stockdash.core.ratelimit import (
-    RateLimiterDep,
-    failed_login_guard,
-    limit_password_reset,
-    limit_register,
-)
+from stockdash.core.ratelimit import RateLimiterDep
 from stockdash.notifications.deps import EmailSenderDep
 from stockdash.notifications.email import deliver
 from stockdash.users import account, service, sessions
+from stockdash.users.deps import (
+    CurrentUser,
+    failed_login_guard,
+    limit_password_reset,
+    limit_register,
+    limit_verify_resend,
+)
 from stockdash.users.schemas import (
     EmailTokenRequest,
     MessageResponse,

@@ -36,6 +36,16 @@ def to_public(user: User) -> UserPublic:
     )
 
 
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    """A user by id."""
+    return await SqlUserRepository(session).get(user_id)
+
+
+async def lock_user(session: AsyncSession, user_id: int) -> User | None:
+    """A user by id, locked until the transaction ends: serialises changes to what they own."""
+    return await SqlUserRepository(session).lock(user_id)
+
+
 async def register(
     session: AsyncSession,
     data: UserCreate,

@@ -8,11 +8,12 @@ import time
 from fastapi import APIRouter, BackgroundTasks, Response, status
 
 from stockdash.container import ContainerDep
-from stockdash.core.deps import CurrentReader, CurrentUser, SessionDep, SettingsDep
+from stockdash.core.deps import SessionDep, SettingsDep
 from stockdash.core.errors import ServiceUnavailable, error_responses
 from stockdash.jobs.queue import JobQueue
 from stockdash.jobs.store import JobKind
 from stockdash.market.deps import MarketDep
+from stockdash.users.deps import CurrentReader, CurrentUser
 from stockdash.watchlist import service
 from stockdash.watchlist.schemas import WatchlistAdd, WatchlistItem, WatchlistPublic
 

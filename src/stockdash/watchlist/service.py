@@ -6,12 +6,12 @@ import re
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.errors import Conflict, Forbidden, NotFound
 from stockdash.subscriptions import tiers
 from stockdash.users.models import User
-from stockdash.users.repository import SqlUserRepository
+from stockdash.users.service import lock_user
 from stockdash.watchlist.models import UserStock
 from stockdash.watchlist.repository import SqlWatchlistRepository
 from stockdash.watchlist.schemas import WatchlistItem, WatchlistPublic
@@ -20,9 +20,26 @@ SymbolResolver = Callable[[str], Awaitable[str | None]]
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9.]{1,12}")
 
 
+async def list_entries(session: AsyncSession, user_id: int) -> list[UserStock]:
+    """A user's watchlist entries, oldest first."""
+    return await SqlWatchlistRepository(session).list_for_user(user_id)
+
+
+async def count_entries(session: AsyncSession, user_id: int) -> int:
+    """How many stocks a user tracks."""
+    return await SqlWatchlistRepository(session).count(user_id)
+
+
+async def tracked_symbols(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, tiers.Tier]:
+    """Every symbol an active user tracks, with the highest tier tracking it."""
+    async with sessionmaker() as session:
+        tracked = await SqlWatchlistRepository(session).tracked_symbols()
+    return {symbol: tiers.highest_tier(list(t)) for symbol, t in tracked.items()}
+
+
 async def get_watchlist(session: AsyncSession, user: User) -> WatchlistPublic:
     """A user's watchlist and limit."""
-    items = await SqlWatchlistRepository(session).list_for_user(user.id)
+    items = await list_entries(session, user.id)
     return WatchlistPublic(
         data=[WatchlistItem.model_validate(i) for i in items],
         count=len(items),
@@ -46,7 +63,7 @@ async def add_symbol(
             code="unknown_symbol",
         )
     # The user row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) serialises concurrent adds.
-    user = await SqlUserRepository(session).lock(user_id)
+    user = await lock_user(session, user_id)
     if user is None:
         raise NotFound("User not found.")
     if require_verified_email and not user.email_verified:

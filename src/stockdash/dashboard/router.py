@@ -1,0 +1,54 @@
+"""The dashboard endpoint: the whole watchlist with quotes, sparklines and analyses in one request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from stockdash.analysis.deps import AnalysisDep
+from stockdash.core.deps import SessionDep
+from stockdash.core.errors import error_responses
+from stockdash.dashboard.schemas import (
+    Dashboard,
+    DashboardResponse,
+    DashboardSummary,
+    DashboardView,
+)
+from stockdash.dashboard.service import build_dashboard
+from stockdash.market.deps import MarketDep
+from stockdash.users.deps import CurrentReader
+
+# Listed under "analysis" in the OpenAPI document, where it has always been.
+router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
+
+
+@router.get(
+    "/dashboard",
+    response_model=DashboardResponse,
+    response_description=(
+        "`view=full`: a `Dashboard`, every analysis with its factors and reasoning. "
+        "`view=summary`: a `DashboardSummary`, each analysis as model, score, signal, "
+        "confidence, summary, inputs_as_of and methodology_version (the consensus and locked "
+        "models as in full). The summary's fields are a subset of the full response's."
+    ),
+)
+async def dashboard(
+    user: CurrentReader,
+    session: SessionDep,
+    market: MarketDep,
+    analysis: AnalysisDep,
+    view: Annotated[
+        DashboardView,
+        Query(
+            description=(
+                "`full` (default): each analysis complete, as /stocks/{symbol}/analysis returns "
+                "it. `summary`: per model only score, signal, confidence and summary (plus the "
+                "consensus and locked models), a small fraction of the size; what the dashboard "
+                "page shows."
+            )
+        ),
+    ] = "full",
+) -> Dashboard | DashboardSummary:
+    """Every watchlist stock with its quote, sparkline and analyses (in full or summarised)."""
+    return await build_dashboard(session, user, market, analysis, view)
