@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 # pytest-xdist: the suite is mostly I/O-bound waits, so more processes than cores pays off.
-PYTEST_ARGS ?= -n 4
+PYTEST_ARGS ?= -n 4 --dist loadgroup
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
 .PHONY: help run install frontend test test-sqlite test-postgres test-frontend lint format client bench services clean
@@ -52,8 +52,8 @@ format: install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-test-sqlite: install ## The whole Python suite on SQLite
-	STOCKDASH_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
+test-sqlite: install ## The whole Python suite on SQLite (tests/scale runs PostgreSQL clusters: once, in test-postgres)
+	STOCKDASH_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS) --ignore=tests/scale
 
 test-postgres: install ## The whole Python suite on PostgreSQL (TEST_DATABASE_URL)
 	STOCKDASH_TEST_DB=postgres TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench import analysts, refresh
+from bench import analysts, refresh, scale
 from bench.common import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +17,8 @@ LAST_RUN = ROOT / "frontend" / "bench" / "last-run.json"
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Analysts, refresh cycle, then the frontend budget; exits 1 if a frontend budget is missed."""
+    """Analysts, refresh cycle, scale-out, then the frontend budget; exits 1 if a frontend budget
+    is missed."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--frontend-only", action="store_true", help="only the frontend budget section"
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
             "Refresh cycle (bench/refresh.py)",
             asyncio.run(refresh.main([1_000, 10_000, 100_000], None)),
         )
+        write_section(scale.SECTION, scale.run())
     if (ROOT / "frontend" / "package.json").exists():
         # The section is written whatever the outcome, so a miss is recorded, then reported.
         before = LAST_RUN.stat().st_mtime_ns if LAST_RUN.exists() else None

@@ -68,11 +68,14 @@ def build_redis(settings: Settings) -> aioredis.Redis | None:
     """The shared Redis client with short timeouts, or None without REDIS_URL."""
     if not settings.redis_url:
         return None
-    return aioredis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_command_timeout_seconds,
         socket_connect_timeout=settings.redis_connect_timeout_seconds,
         socket_timeout=settings.redis_command_timeout_seconds,
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def build_locks(settings: Settings, client: aioredis.Redis | None) -> Locks:

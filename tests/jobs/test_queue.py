@@ -228,8 +228,8 @@ async def test_an_admin_backtest_reports_progress_and_its_result(
 
 
 async def _finished(client: httpx.AsyncClient, job_id: str, headers: Any) -> Any:
-    """The job once it has finished (polled, with a deadline)."""
-    async with asyncio.timeout(60):
+    """The job once it has finished (polled, with a deadline generous for a loaded machine)."""
+    async with asyncio.timeout(240):
         while True:
             job = (await client.get(f"/api/v1/admin/jobs/{job_id}", headers=headers)).json()
             if job["status"] in ("succeeded", "dead"):

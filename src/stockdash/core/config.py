@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # Redis timeouts: Redis is an accelerator, so a slow one must not hold requests.
     redis_connect_timeout_seconds: float = Field(0.5, gt=0, le=30)
     redis_command_timeout_seconds: float = Field(1.0, gt=0, le=60)
+    # Connections per pool and process; callers beyond it wait (up to the command timeout).
+    redis_max_connections: int = Field(64, ge=2, le=10_000)
 
     # Queue and processes (no BROKER_URL: an in-process broker, worker and scheduler)
     broker_url: str | None = None

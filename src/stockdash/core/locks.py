@@ -78,15 +78,11 @@ class RedisLocks:
             return None
         return _RedisLease(lock, ttl)
 
-    @contextlib.asynccontextmanager
-    async def hold(self, name: str, *, ttl: float, wait: float | None) -> AsyncIterator[bool]:
+    def hold(
+        self, name: str, *, ttl: float, wait: float | None
+    ) -> contextlib.AbstractAsyncContextManager[bool]:
         """Hold the lock for the block; yields whether it was taken (work goes on either way)."""
-        lease = await self.acquire(name, ttl=ttl, wait=wait)
-        try:
-            yield lease is not None
-        finally:
-            if lease is not None:
-                await lease.release()
+        return _held(self, name, ttl=ttl, wait=wait)
 
 
 class _LocalLease:
@@ -128,12 +124,20 @@ class ProcessLocalLocks:
         self._holders[name] = token
         return _LocalLease(self, name, token)
 
-    @contextlib.asynccontextmanager
-    async def hold(self, name: str, *, ttl: float, wait: float | None) -> AsyncIterator[bool]:
-        """Hold the lock for the block; yields whether it was taken."""
-        lease = await self.acquire(name, ttl=ttl, wait=wait)
-        try:
-            yield lease is not None
-        finally:
-            if lease is not None:
-                await lease.release()
+    def hold(
+        self, name: str, *, ttl: float, wait: float | None
+    ) -> contextlib.AbstractAsyncContextManager[bool]:
+        """Hold the lock for the block; yields whether it was taken (work goes on either way)."""
+        return _held(self, name, ttl=ttl, wait=wait)
+
+
+@contextlib.asynccontextmanager
+async def _held(
+    locks: RedisLocks | ProcessLocalLocks, name: str, *, ttl: float, wait: float | None
+) -> AsyncIterator[bool]:
+    lease = await locks.acquire(name, ttl=ttl, wait=wait)
+    try:
+        yield lease is not None
+    finally:
+        if lease is not None:
+            await lease.release()

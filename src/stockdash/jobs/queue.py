@@ -11,7 +11,7 @@ from taskiq.kicker import AsyncKicker
 
 from stockdash.core.errors import ServiceUnavailable
 from stockdash.jobs.broker import RUN_JOB_TASK
-from stockdash.jobs.store import Job, JobKind, JobStore
+from stockdash.jobs.store import Job, JobKind, JobStatus, JobStore
 
 logger = logging.getLogger(__name__)
 
@@ -59,24 +59,16 @@ class JobQueue:
         kind: JobKind,
         params: dict[str, Any] | None = None,
         *,
-        dedup_key: str | None = None,
-        parent_id: str | None = None,
-        created_by: int | None = None,
         payload: dict[str, Any] | None = None,
+        **placement: str | int | None,
     ) -> Job:
         """Record and send a job; with a dedup key already used, the existing job (not resent).
 
-        `payload` travels only in the message, never in the table: for data that must not be
-        stored at rest (an email body with a sign-in link).
+        `placement`: `dedup_key`, `parent_id`, `created_by` (see `submit`). `payload` travels only
+        in the message, never in the table: for data that must not be stored at rest (an email
+        body with a sign-in link).
         """
-        job, _ = await self.submit(
-            kind,
-            params,
-            dedup_key=dedup_key,
-            parent_id=parent_id,
-            created_by=created_by,
-            payload=payload,
-        )
+        job, _ = await self.submit(kind, params, payload=payload, **placement)  # type: ignore[arg-type]
         return job
 
     async def submit(
@@ -93,7 +85,10 @@ class JobQueue:
         job, created = await self.store.create(
             kind, params or {}, dedup_key=dedup_key, parent_id=parent_id, created_by=created_by
         )
-        if created:
+        if created or job.status is JobStatus.QUEUED:
+            # Also a job recorded earlier but still queued: whoever recorded it may have died
+            # before its message went out. A second message is harmless: the job's first run
+            # completes it once; a later delivery finds it running or finished.
             await self.send(job, payload)
         return job, created
 

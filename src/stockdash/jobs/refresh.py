@@ -99,35 +99,27 @@ async def refresh_batch(
     """Fetch, analyse and persist one batch: one transaction for everything it writes (quotes,
     fundamentals, analyses), not one per symbol and kind."""
     async with market.batched_writes(batch):
-        await _refresh_batch(batch, targets, market, analysis, report)
-
-
-async def _refresh_batch(
-    batch: list[str],
-    targets: dict[str, tiers.Tier],
-    market: MarketService,
-    analysis: AnalysisService | None,
-    report: RefreshReport,
-) -> None:
-    try:
-        await market.fetch_quotes(batch)
-    except ProviderError as exc:
-        # Users keep the last good (stale-marked) data; nothing is overwritten or lost.
-        for symbol in batch:
-            report.failed[symbol] = str(exc)
-        return
-    runs: dict[str, AnalysisRun] = {}
-    for symbol in batch:
         try:
-            if not await market.refresh_series(symbol):
-                # The provider failed; users keep the last good copy, marked stale.
-                report.failed[symbol] = "history or fundamentals: provider failed, serving stale"
-                continue
-            if analysis is not None:
-                runs[symbol] = await analysis.run_for_tier(symbol, targets[symbol])
-                report.analyses += len(runs[symbol].analyses)
-            report.refreshed.append(symbol)
-        except (ProviderError, ServiceUnavailable) as exc:
-            report.failed[symbol] = str(exc)
-    if analysis is not None:
-        await analysis.store.save(runs)
+            await market.fetch_quotes(batch)
+        except ProviderError as exc:
+            # Users keep the last good (stale-marked) data; nothing is overwritten or lost.
+            for symbol in batch:
+                report.failed[symbol] = str(exc)
+            return
+        runs: dict[str, AnalysisRun] = {}
+        for symbol in batch:
+            try:
+                if not await market.refresh_series(symbol):
+                    # The provider failed; users keep the last good copy, marked stale.
+                    report.failed[symbol] = (
+                        "history or fundamentals: provider failed, serving stale"
+                    )
+                    continue
+                if analysis is not None:
+                    runs[symbol] = await analysis.run_for_tier(symbol, targets[symbol])
+                    report.analyses += len(runs[symbol].analyses)
+                report.refreshed.append(symbol)
+            except (ProviderError, ServiceUnavailable) as exc:
+                report.failed[symbol] = str(exc)
+        if analysis is not None:
+            await analysis.store.save(runs)

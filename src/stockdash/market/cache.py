@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import redis.asyncio as aioredis
 
@@ -81,8 +81,19 @@ class RedisCache:
 
     name = "redis"
 
-    def __init__(self, url: str, *, prefix: str = "stockdash:") -> None:
-        self._redis = aioredis.from_url(url, decode_responses=True)
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "stockdash:",
+        max_connections: int = 64,
+        connect_timeout: float | None = None,
+        command_timeout: float | None = None,
+    ) -> None:
+        self._redis = aioredis.Redis(
+            connection_pool=blocking_pool(url, max_connections, connect_timeout, command_timeout),
+            decode_responses=True,
+        )
         self._prefix = prefix
 
     async def get(self, key: str) -> str | None:
@@ -115,6 +126,21 @@ class RedisCache:
         await self._redis.aclose()
 
 
-def build_cache(redis_url: str | None, *, prefix: str = "stockdash:") -> Cache:
-    """Redis when a URL is configured, otherwise in-process."""
-    return RedisCache(redis_url, prefix=prefix) if redis_url else MemoryCache()
+def blocking_pool(
+    url: str, max_connections: int, connect_timeout: float | None, command_timeout: float | None
+) -> aioredis.BlockingConnectionPool:
+    """A bounded pool whose callers wait for a free connection (up to the command timeout)
+    instead of failing at once when many requests read Redis together."""
+    return aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=command_timeout or 5.0,
+        socket_connect_timeout=connect_timeout,
+        socket_timeout=command_timeout,
+        decode_responses=True,
+    )
+
+
+def build_cache(redis_url: str | None, *, prefix: str = "stockdash:", **options: Any) -> Cache:
+    """Redis when a URL is configured (`options`: pool size and timeouts), otherwise in-process."""
+    return RedisCache(redis_url, prefix=prefix, **options) if redis_url else MemoryCache()

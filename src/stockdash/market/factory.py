@@ -57,7 +57,14 @@ def build_market(
     return MarketService(
         build_provider(settings, snapshot),
         snapshot,
-        cache=cache or build_cache(settings.redis_url, prefix=settings.redis_key_prefix),
+        cache=cache
+        or build_cache(
+            settings.redis_url,
+            prefix=settings.redis_key_prefix,
+            max_connections=settings.redis_max_connections,
+            connect_timeout=settings.redis_connect_timeout_seconds,
+            command_timeout=settings.redis_command_timeout_seconds,
+        ),
         sessionmaker=sessionmaker,
         ttl=settings.cache_ttl,
         snapshot_fallback=settings.market_snapshot_fallback,

@@ -300,17 +300,17 @@ class MarketService:
         return bars if start is None else [b for b in bars if b.date >= start]
 
     async def history_tail(self, symbol: str, days: int) -> list[Bar]:
-        """The last `days` daily bars, without building the rest of a long cached history."""
+        """The last `days` daily bars (the cached history, parsed once per cached text)."""
         if days <= 0:
             return []
         cached = await self.cache.get(f"history:{symbol}")
         if cached is None:
             return (await self.history_view(symbol)).bars[-days:]
         seen = self._parsed_history.get(symbol, cached)
-        if seen is not None:
-            return seen.bars[-days:]
-        columns: dict[str, list[Any]] = json.loads(cached)["bars"]
-        return serialize.bars_from_columns({k: v[-days:] for k, v in columns.items()})
+        if seen is None:
+            # Parse once and keep it: a dashboard reads every card's tail on every request.
+            seen = self._parsed_history.put(symbol, cached, self._history_from(cached, stale=False))
+        return seen.bars[-days:]
 
     async def history_view(self, symbol: str) -> HistoryView:
         """The full daily history with its source and freshness."""
