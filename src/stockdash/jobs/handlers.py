@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -118,6 +119,7 @@ async def run_backtest_job(container: Container, ctx: JobContext) -> dict[str, A
     loop = asyncio.get_running_loop()
     reported = {"at": 0.0}
     cancelled = threading.Event()
+    pending: list[concurrent.futures.Future[None]] = []
 
     def progress(done: int, total: int) -> None:
         # Called from the backtest's worker thread once a month simulated: stop there when the
@@ -130,7 +132,7 @@ async def run_backtest_job(container: Container, ctx: JobContext) -> dict[str, A
             return
         reported["at"] = now
         update = ctx.progress(stage="simulating", done=done, total=total)
-        asyncio.run_coroutine_threadsafe(update, loop)
+        pending.append(asyncio.run_coroutine_threadsafe(update, loop))
 
     await ctx.progress(stage="loading", done=0, total=None)
     try:
@@ -138,6 +140,8 @@ async def run_backtest_job(container: Container, ctx: JobContext) -> dict[str, A
     except asyncio.CancelledError:
         cancelled.set()
         raise
+    # Let the thread's last updates land first, so "done" is the final word.
+    await asyncio.gather(*(asyncio.wrap_future(f) for f in pending))
     await ctx.progress(stage="done", done=result.rebalances, total=result.rebalances)
     return {
         "period_start": result.period_start.isoformat(),
