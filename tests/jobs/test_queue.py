@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
 from stockdash.jobs.handlers import cycle_dedup_key, refresh_tick
 from stockdash.jobs.models import JobRow
+from stockdash.jobs.roles import RefreshSchedule
 from stockdash.jobs.runner import JobContext, JobRunner
 from stockdash.jobs.store import JobKind, JobStatus
 from tests.admin.helpers import make_admin  # noqa: F401 - a fixture
@@ -174,6 +176,28 @@ async def test_refresh_ticks_in_one_interval_enqueue_one_cycle(app: Any) -> None
     cycles, total = await container.jobs.list(kind=JobKind.REFRESH_CYCLE)
     assert total == 1 and cycles[0].status is JobStatus.SUCCEEDED
     assert cycles[0].dedup_key == cycle_dedup_key(3600, cycles[0].created_at.timestamp())
+
+
+async def test_a_late_tick_counts_for_the_interval_it_was_sent_in(app: Any) -> None:
+    container = container_of(app)
+    container.settings.refresh_interval_seconds = 60
+    sent = time.time() - 600  # queued ten intervals ago behind a busy worker
+    await refresh_tick(container, sent)
+    await refresh_tick(container)  # this interval's own tick
+    cycles, total = await container.jobs.list(kind=JobKind.REFRESH_CYCLE)
+    assert total == 2
+    assert {c.dedup_key for c in cycles} == {
+        cycle_dedup_key(60, sent),
+        cycle_dedup_key(60, time.time()),
+    }
+
+
+async def test_the_schedule_stamps_each_tick_with_its_send_time() -> None:
+    schedule = RefreshSchedule(30)
+    (task,) = await schedule.get_schedules()
+    before = time.time()
+    schedule.pre_send(task)
+    assert before <= task.kwargs["sent_at"] <= time.time()
 
 
 async def test_a_cycle_fans_out_into_batches_that_refresh_every_tracked_symbol(

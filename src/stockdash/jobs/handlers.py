@@ -32,11 +32,13 @@ def cycle_dedup_key(interval: int, now: float) -> str:
     return f"refresh-cycle:{interval}:{int(now // interval)}"
 
 
-async def refresh_tick(container: Container) -> None:
-    """The scheduler's periodic task: enqueue this interval's refresh cycle (once)."""
+async def refresh_tick(container: Container, sent_at: float | None = None) -> None:
+    """The scheduler's periodic task: enqueue the refresh cycle of the interval it was sent in
+    (once, however many schedulers sent one)."""
     interval = max(1, container.settings.refresh_interval_seconds)
+    when = time.time() if sent_at is None else sent_at
     _, created = await container.queue.submit(
-        JobKind.REFRESH_CYCLE, {}, dedup_key=cycle_dedup_key(interval, time.time())
+        JobKind.REFRESH_CYCLE, {}, dedup_key=cycle_dedup_key(interval, when)
     )
     SCHEDULER_TICKS.labels("enqueued" if created else "duplicate").inc()
 

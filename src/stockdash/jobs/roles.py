@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +49,8 @@ def register_tasks(broker: AsyncBroker, container: Container) -> None:
     async def run_job(job_id: str, payload: dict[str, Any] | None = None) -> None:
         await container.runner.run(job_id, payload)
 
-    async def tick() -> None:
-        await refresh_tick(container)
+    async def tick(sent_at: float | None = None) -> None:
+        await refresh_tick(container, sent_at)
 
     broker.register_task(run_job, task_name=RUN_JOB_TASK)
     broker.register_task(tick, task_name=REFRESH_TICK_TASK)
@@ -114,6 +115,11 @@ class RefreshSchedule(ScheduleSource):
                 interval=self.interval,
             )
         ]
+
+    def pre_send(self, task: ScheduledTask) -> None:
+        """Stamp the tick with its send time: the cycle's interval slot is the slot it was sent
+        in, however late a busy worker runs it."""
+        task.kwargs = {"sent_at": time.time()}
 
 
 async def run_schedule(broker: AsyncBroker, interval: int) -> None:
