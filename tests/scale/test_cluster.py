@@ -26,6 +26,7 @@ from tests.scale.cluster import (
     SCHEDULER_ACTIVE,
     ApiUser,
     Cluster,
+    ClusterError,
     cycle_slot,
     login,
     make_user,
@@ -245,7 +246,19 @@ def test_one_refresh_cycle_per_interval_and_one_fetch_per_tracked_symbol(cluster
     last = int((time.time() - slack) // interval) - 1
     expected = last - first + 1
 
-    cycles = cluster.jobs("refresh_cycle")
+    def window_cycles() -> list[dict[str, Any]] | None:
+        # A tick is stamped with the time it was sent, but its cycle row appears only when a
+        # worker runs it: on a loaded machine that can be seconds later. Wait for the rows.
+        found = cluster.jobs("refresh_cycle")
+        in_window = {cycle_slot(c) for c in found} & set(range(first, last + 1))
+        return found if len(in_window) >= expected - 1 else None
+
+    try:
+        cycles = wait_for(
+            window_cycles, "the window's cycles to be recorded", timeout=4 * interval, interval=0.2
+        )
+    except ClusterError:  # the assertions below say what is missing
+        cycles = cluster.jobs("refresh_cycle")
     slots = [cycle_slot(c) for c in cycles]
     assert len(slots) == len(set(slots)), "two refresh cycles for one interval slot"
     assert {str(c["dedup_key"]).split(":")[1] for c in cycles} == {f"{interval:g}"}
