@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -99,6 +100,13 @@ POPULAR_SYMBOLS = [
     "ADBE",
     "CRM",
 ]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for servers the tests start)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def pytest_report_header() -> str:

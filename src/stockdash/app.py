@@ -29,7 +29,8 @@ from stockdash.core.middleware import (
 )
 from stockdash.core.spa import mount_frontend
 from stockdash.dashboard.router import router as dashboard_router
-from stockdash.jobs.roles import run_schedule
+from stockdash.jobs.broker import BrokerUnavailable
+from stockdash.jobs.roles import run_schedule, start_broker
 from stockdash.market.router import router as market_router
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.subscriptions.billing import BillingProvider
@@ -139,9 +140,8 @@ def create_app(
 async def _start_broker(services: Container) -> None:
     """Connect to the broker to send jobs; if it is down, enqueueing answers 503 until it is up."""
     try:
-        async with asyncio.timeout(services.settings.broker_connect_timeout_seconds):
-            await services.broker.startup()
-    except Exception:
+        await start_broker(services)
+    except BrokerUnavailable:
         logger.exception("the job broker is unreachable; queued work will be refused with 503")
 
 

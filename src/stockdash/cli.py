@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from stockdash import __version__
-from stockdash.core.config import InsecureConfigError, Settings, get_settings
+from stockdash.core.config import InsecureConfigError, Settings, get_settings, redact_url
 
 if TYPE_CHECKING:
     from stockdash.container import Container
@@ -59,7 +59,7 @@ def migrate(
 
     url = get_settings().resolved_database_url
     upgrade(url, revision, schema=get_settings().database_schema)
-    typer.echo(f"Database at {_redact(url)} is at revision {revision}.")
+    typer.echo(f"Database at {redact_url(url)} is at revision {revision}.")
 
 
 @app.command()
@@ -178,11 +178,9 @@ def _prepare_metrics_dir(settings: Settings) -> None:
     the server processes start (they import prometheus_client with it set)."""
     import os
 
-    from stockdash.core.metrics import prepare_multiprocess_dir
+    from stockdash.core.metrics import MULTIPROC_DIR_ENV, prepare_multiprocess_dir
 
-    directory = os.environ.setdefault(
-        "PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "prometheus")
-    )
+    directory = os.environ.setdefault(MULTIPROC_DIR_ENV, str(settings.data_dir / "prometheus"))
     prepare_multiprocess_dir(Path(directory))
 
 
@@ -385,13 +383,6 @@ def backtest(
         out=out,
         doc=doc,
     )
-
-
-def _redact(url: str) -> str:
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
 if __name__ == "__main__":

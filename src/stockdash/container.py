@@ -23,6 +23,7 @@ from stockdash.core.container import Infrastructure
 from stockdash.core.db import create_engine, create_sessionmaker
 from stockdash.core.locks import Locks, ProcessLocalLocks, RedisLocks
 from stockdash.core.ratelimit import build_rate_limiter
+from stockdash.core.redis import blocking_pool
 from stockdash.jobs.broker import build_broker
 from stockdash.jobs.handlers import build_dead_letter_hooks, build_handlers
 from stockdash.jobs.queue import JobQueue
@@ -68,12 +69,12 @@ def build_redis(settings: Settings) -> aioredis.Redis | None:
     """The shared Redis client with short timeouts, or None without REDIS_URL."""
     if not settings.redis_url:
         return None
-    pool = aioredis.BlockingConnectionPool.from_url(
+    pool = blocking_pool(
         settings.redis_url,
         max_connections=settings.redis_max_connections,
-        timeout=settings.redis_command_timeout_seconds,
-        socket_connect_timeout=settings.redis_connect_timeout_seconds,
-        socket_timeout=settings.redis_command_timeout_seconds,
+        connect_timeout=settings.redis_connect_timeout_seconds,
+        command_timeout=settings.redis_command_timeout_seconds,
+        decode_responses=False,
     )
     return aioredis.Redis(connection_pool=pool)
 

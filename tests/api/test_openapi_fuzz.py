@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ from tests.conftest import (
     REDIS_URL,
     _delete_keys,
     _drop_schema,
+    free_port,
 )
 
 CHECKS = [
@@ -84,12 +84,6 @@ class FuzzServer:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
     """A real server on its own database (a SQLite file, or a PostgreSQL schema dropped
@@ -115,7 +109,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer
         **{f"RATE_LIMIT_{name.upper()}": "1000000/hour" for name in RATE_LIMIT_NAMES},
     }
     log = data_dir / "server.log"
-    server = FuzzServer(base=f"http://127.0.0.1:{_free_port()}", log=log)
+    server = FuzzServer(base=f"http://127.0.0.1:{free_port()}", log=log)
     cli = [sys.executable, "-m", "stockdash.cli"]
     try:
         if schema:

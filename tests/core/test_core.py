@@ -21,7 +21,7 @@ from stockdash.app import create_app
 from stockdash.cli import app as cli_app
 from stockdash.core.config import DEFAULT_JWT_SECRET, InsecureConfigError, Settings
 from stockdash.market.snapshot.provider import SnapshotProvider
-from tests.conftest import BACKEND, assert_error
+from tests.conftest import BACKEND, assert_error, free_port
 
 
 def _settings(**values: Any) -> Settings:
@@ -222,12 +222,6 @@ def test_cli_help_on_every_command() -> None:
         assert result.exit_code == 0 and "Usage" in result.output, command
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.skipif(BACKEND != "sqlite", reason="process-level check of the embedded default")
 def test_serve_migrates_and_create_admin_works(tmp_path: Path) -> None:
     """A real `stockdash serve` process on a fresh SQLite file, then a restart keeps the data."""
@@ -258,7 +252,7 @@ def test_serve_migrates_and_create_admin_works(tmp_path: Path) -> None:
     )
     assert created.returncode == 0, created.stderr
     for _ in range(2):
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [*exe, "serve", "--port", str(port)],
             env=env,

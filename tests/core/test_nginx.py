@@ -28,6 +28,7 @@ import pytest
 
 from stockdash.core import nginx
 from stockdash.core.nginx import render_nginx_conf
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "deploy" / "nginx" / "nginx.conf"
@@ -83,12 +84,6 @@ server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_nginx import free_port
+from tests.conftest import free_port
 
 CLI = [sys.executable, "-m", "stockdash.cli"]
 

@@ -46,6 +46,18 @@ def runner_with(container: Container, handler: Any, *, lease: float = 60.0) -> J
     )
 
 
+def record_runs(container: Container) -> list[str]:
+    """Have every job succeed with {} and note its id; the list of ids run, in order."""
+    calls: list[str] = []
+
+    async def handler(ctx: JobContext) -> dict[str, Any]:
+        calls.append(ctx.job.id)
+        return {}
+
+    container.runner = runner_with(container, handler)
+    return calls
+
+
 async def test_an_embedded_job_runs_in_process_and_succeeds(app: Any) -> None:
     container = container_of(app)
     calls: list[str] = []
@@ -64,13 +76,7 @@ async def test_an_embedded_job_runs_in_process_and_succeeds(app: Any) -> None:
 
 async def test_a_dedup_key_gives_one_job(app: Any) -> None:
     container = container_of(app)
-    calls: list[str] = []
-
-    async def handler(ctx: JobContext) -> dict[str, Any]:
-        calls.append(ctx.job.id)
-        return {}
-
-    container.runner = runner_with(container, handler)
+    calls = record_runs(container)
     first, created = await container.queue.submit(JobKind.WARM_ANALYSIS, dedup_key="k-1")
     again, created_again = await container.queue.submit(JobKind.WARM_ANALYSIS, dedup_key="k-1")
     assert created and not created_again and first.id == again.id
@@ -123,13 +129,7 @@ async def test_a_job_that_keeps_failing_is_a_dead_letter_listed_by_the_admin_api
 
 async def test_a_redelivered_finished_job_does_nothing(app: Any) -> None:
     container = container_of(app)
-    calls: list[str] = []
-
-    async def handler(ctx: JobContext) -> dict[str, Any]:
-        calls.append(ctx.job.id)
-        return {}
-
-    container.runner = runner_with(container, handler)
+    calls = record_runs(container)
     job = await container.queue.enqueue(JobKind.WARM_ANALYSIS)
     await container.queue.send(job)  # the broker delivers the same message again
     await container.runner.run(job.id)

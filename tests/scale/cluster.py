@@ -38,6 +38,7 @@ import redis
 
 from stockdash.core.config import Settings
 from stockdash.core.nginx import render_nginx_conf
+from tests.conftest import free_port
 
 T = TypeVar("T")
 Broker = Literal["amqp", "redis"]
@@ -69,13 +70,6 @@ INDEX_HTML = "<!doctype html><title>stockdash scale test</title><div id=root></d
 
 class ClusterError(RuntimeError):
     """The cluster could not be started or did not behave (the message has the log tails)."""
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def accepting(host: str, port: int) -> bool:

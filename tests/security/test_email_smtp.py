@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -16,7 +15,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from stockdash.core.config import Settings
 from stockdash.jobs.store import JobKind, JobStatus
-from tests.conftest import assert_error
+from tests.conftest import assert_error, free_port
 from tests.users.auth_helpers import link_token
 
 
@@ -43,16 +42,10 @@ class Inbox:
         raise AssertionError(f"no mail for {to}; got {[m['To'] for m in self.messages]}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     """A real SMTP server on 127.0.0.1 and a free port."""
-    inbox, port = Inbox(), _free_port()
+    inbox, port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -141,7 +134,7 @@ async def test_password_reset_mail_arrives_and_its_link_works_once(
 async def test_an_unreachable_smtp_server_never_fails_the_request(
     app: Any, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app.state.container.delivery_sender.port = _free_port()  # nothing listens there
+    app.state.container.delivery_sender.port = free_port()  # nothing listens there
     r = await client.post(
         "/api/v1/auth/register",
         json={"username": "ola", "email": "ola@example.com", "password": "password-1"},

@@ -118,15 +118,14 @@ async def start_backtest(
         "end": body.end.isoformat() if body.end else None,
         "cost_bps": body.cost_bps,
     }
-    for state in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING):
-        running, count = await container.jobs.list(status=state, kind=JobKind.BACKTEST, limit=1)
-        if count:
-            raise Conflict(
-                f"Backtest {running[0].id} is {state.value}; wait for it to finish "
-                f"(GET /api/v1/admin/jobs/{running[0].id}).",
-                code="backtest_running",
-                details={"job_id": running[0].id},
-            )
+    running = await container.jobs.unfinished(JobKind.BACKTEST)
+    if running is not None:
+        raise Conflict(
+            f"Backtest {running.id} is {running.status.value}; wait for it to finish "
+            f"(GET /api/v1/admin/jobs/{running.id}).",
+            code="backtest_running",
+            details={"job_id": running.id},
+        )
     job, _ = await container.jobs.create(JobKind.BACKTEST, params, created_by=admin.id)
     await container.queue.start(job)
     return JobPublic.of(job)

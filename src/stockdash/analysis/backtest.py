@@ -45,7 +45,7 @@ from stockdash.analysis.performance import (
     PeriodTable,
 )
 from stockdash.analysis.schemas import MODEL_NAMES, ModelName
-from stockdash.core.config import get_settings
+from stockdash.core.config import Settings, get_settings
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import Bar, FundamentalsYear, Profile, Quote, StockData
 
@@ -87,6 +87,16 @@ class Assumptions:
     def __post_init__(self) -> None:
         check_rates(self.risk_free_rate, self.equity_risk_premium, self.credit_spread,
                     self.tax_rate)  # fmt: skip
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assumptions:
+        """The finance assumptions these settings name (RISK_FREE_RATE and friends)."""
+        return cls(
+            risk_free_rate=settings.risk_free_rate,
+            equity_risk_premium=settings.equity_risk_premium,
+            credit_spread=settings.dcf_credit_spread,
+            tax_rate=settings.dcf_tax_rate,
+        )
 
 
 Progress = Callable[[int, int], None]
@@ -1097,13 +1107,7 @@ def write_outputs(result: BacktestResult, out: Path, doc: Path | None) -> ModelP
 
 def settings_assumptions() -> Assumptions:
     """The finance assumptions from the process settings (RISK_FREE_RATE and friends)."""
-    settings = get_settings()
-    return Assumptions(
-        risk_free_rate=settings.risk_free_rate,
-        equity_risk_premium=settings.equity_risk_premium,
-        credit_spread=settings.dcf_credit_spread,
-        tax_rate=settings.dcf_tax_rate,
-    )
+    return Assumptions.from_settings(get_settings())
 
 
 def main(

@@ -251,6 +251,14 @@ class Settings(BaseSettings):
             )
 
 
+def redact_url(url: str) -> str:
+    """A connection URL without its credentials (for logs and messages)."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
 def normalise_database_url(url: str) -> str:
     """Map plain driver URLs to their async SQLAlchemy dialects."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):

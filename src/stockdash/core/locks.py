@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock as RedisLock
 from redis.exceptions import LockError, RedisError
-
-logger = logging.getLogger(__name__)
 
 
 class Lease(Protocol):

@@ -8,10 +8,10 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from stockdash.analysis.backtest import Assumptions, BacktestResult, Progress, run_backtest
 from stockdash.core.db import utcnow
 from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS, SCHEDULER_TICKS
 from stockdash.jobs.refresh import RefreshReport, log_report, refresh_batch, split_batches
@@ -150,29 +150,18 @@ async def run_backtest_job(container: Container, ctx: JobContext) -> dict[str, A
         "period_end": result.period_end.isoformat(),
         "rebalances": result.rebalances,
         "seconds": round(result.seconds, 1),
-        "models": [_summary(s) for s in result.models],
+        "models": [m.figures().model_dump(mode="json") for m in result.models],
     }
 
 
-async def _backtest(container: Container, params: dict[str, Any], progress: Any) -> Any:
-    from stockdash.analysis.backtest import Assumptions, run_backtest
-
-    settings = container.settings
+async def _backtest(
+    container: Container, params: dict[str, Any], progress: Progress
+) -> BacktestResult:
     return await run_backtest(
         container.market.snapshot,
         start=date.fromisoformat(params["start"]) if params.get("start") else None,
         end=date.fromisoformat(params["end"]) if params.get("end") else None,
         transaction_cost_bps=float(params.get("cost_bps", 10.0)),
         progress=progress,
-        assumptions=Assumptions(
-            risk_free_rate=settings.risk_free_rate,
-            equity_risk_premium=settings.equity_risk_premium,
-            credit_spread=settings.dcf_credit_spread,
-            tax_rate=settings.dcf_tax_rate,
-        ),
+        assumptions=Assumptions.from_settings(container.settings),
     )
-
-
-def _summary(summary: Any) -> dict[str, Any]:
-    data = asdict(summary) if hasattr(summary, "__dataclass_fields__") else summary.model_dump()
-    return {k: v for k, v in data.items() if not isinstance(v, list | dict)}

@@ -59,16 +59,20 @@ class JobQueue:
         kind: JobKind,
         params: dict[str, Any] | None = None,
         *,
+        dedup_key: str | None = None,
+        parent_id: str | None = None,
+        created_by: int | None = None,
         payload: dict[str, Any] | None = None,
-        **placement: str | int | None,
     ) -> Job:
-        """Record and send a job; with a dedup key already used, the existing job (not resent).
-
-        `placement`: `dedup_key`, `parent_id`, `created_by` (see `submit`). `payload` travels only
-        in the message, never in the table: for data that must not be stored at rest (an email
-        body with a sign-in link).
-        """
-        job, _ = await self.submit(kind, params, payload=payload, **placement)  # type: ignore[arg-type]
+        """Record and send a job (`submit`, without saying whether it is new)."""
+        job, _ = await self.submit(
+            kind,
+            params,
+            dedup_key=dedup_key,
+            parent_id=parent_id,
+            created_by=created_by,
+            payload=payload,
+        )
         return job
 
     async def submit(
@@ -81,7 +85,12 @@ class JobQueue:
         created_by: int | None = None,
         payload: dict[str, Any] | None = None,
     ) -> tuple[Job, bool]:
-        """As `enqueue`, also saying whether the job is new (False: the dedup key was used)."""
+        """Record and send a job; whether it is new (False: its dedup key was used before, and
+        the job is only sent again if it is still queued).
+
+        `payload` travels only in the message, never in the table: for data that must not be
+        stored at rest (an email body with a sign-in link).
+        """
         job, created = await self.store.create(
             kind, params or {}, dedup_key=dedup_key, parent_id=parent_id, created_by=created_by
         )

@@ -16,6 +16,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task, run_scheduler_task
 from taskiq.scheduler.scheduled_task import ScheduledTask
 
+from stockdash.core.config import redact_url
 from stockdash.jobs.broker import REFRESH_TICK_TASK, RUN_JOB_TASK, BrokerUnavailable
 from stockdash.jobs.handlers import refresh_tick
 
@@ -56,36 +57,27 @@ def register_tasks(broker: AsyncBroker, container: Container) -> None:
     broker.register_task(tick, task_name=REFRESH_TICK_TASK)
 
 
-async def start_broker(broker: AsyncBroker, seconds: float, url: str) -> None:
-    """Connect the broker, failing fast with a clear message when it cannot be reached."""
+async def start_broker(container: Container) -> None:
+    """Connect the container's broker within BROKER_CONNECT_TIMEOUT_SECONDS, or raise
+    BrokerUnavailable saying why (connection refused, DNS, auth, timeout)."""
+    settings = container.settings
+    seconds = settings.broker_connect_timeout_seconds
     try:
         async with asyncio.timeout(seconds):
-            await broker.startup()
-    except Exception as exc:  # connection refused, DNS, auth, timeout: all mean "unreachable"
+            await container.broker.startup()
+    except Exception as exc:
         raise BrokerUnavailable(
-            f"cannot reach the broker at {redact(url)} within {seconds:g} s: "
-            f"{type(exc).__name__}: {exc}"
+            f"cannot reach the broker at {redact_url(settings.broker_url or '')} within "
+            f"{seconds:g} s: {type(exc).__name__}: {exc}"
         ) from exc
-
-
-def redact(url: str) -> str:
-    """A URL without its password."""
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
 
 
 async def run_worker(container: Container) -> None:
     """Consume jobs until cancelled; a message is acknowledged only after its job ran."""
     broker = container.broker
-    broker.is_worker_process = True
-    await start_broker(
-        broker,
-        container.settings.broker_connect_timeout_seconds,
-        container.settings.broker_url or "",
-    )
-    logger.info("worker consuming %s", redact(container.settings.broker_url or "memory://"))
+    broker.is_worker_process = True  # before startup: it opens the reading side
+    await start_broker(container)
+    logger.info("worker consuming %s", redact_url(container.settings.broker_url or "memory://"))
     try:
         await run_receiver_task(
             broker,
@@ -138,11 +130,8 @@ async def run_scheduler(container: Container) -> None:
             "the scheduler needs REDIS_URL: with several schedulers, exactly one is elected "
             "through a lease in Redis."
         )
-    await start_broker(
-        broker := container.broker,
-        settings.broker_connect_timeout_seconds,
-        settings.broker_url or "",
-    )
+    await start_broker(container)
+    broker = container.broker
     ttl = settings.scheduler_lock_seconds
     try:
         while True:

@@ -235,6 +235,22 @@ class JobStore:
             await session.commit()
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    async def unfinished(self, kind: JobKind) -> Job | None:
+        """The oldest job of a kind that is not finished (queued, running or retrying), if any."""
+        async with self._sessionmaker() as session:
+            row = (
+                await session.execute(
+                    select(JobRow)
+                    .where(
+                        JobRow.kind == kind.value,
+                        JobRow.status.not_in([s.value for s in FINISHED]),
+                    )
+                    .order_by(JobRow.created_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            return _job(row) if row else None
+
     async def list(
         self,
         *,

@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import redis.asyncio as aioredis
 
 from stockdash.core.metrics import CACHE_HITS, CACHE_MISSES
+from stockdash.core.redis import blocking_pool
 
 
 @runtime_checkable
@@ -91,7 +92,13 @@ class RedisCache:
         command_timeout: float | None = None,
     ) -> None:
         self._redis = aioredis.Redis(
-            connection_pool=blocking_pool(url, max_connections, connect_timeout, command_timeout),
+            connection_pool=blocking_pool(
+                url,
+                max_connections=max_connections,
+                connect_timeout=connect_timeout,
+                command_timeout=command_timeout,
+                decode_responses=True,
+            ),
             decode_responses=True,
         )
         self._prefix = prefix
@@ -124,21 +131,6 @@ class RedisCache:
     async def close(self) -> None:
         """Close the connection pool."""
         await self._redis.aclose()
-
-
-def blocking_pool(
-    url: str, max_connections: int, connect_timeout: float | None, command_timeout: float | None
-) -> aioredis.BlockingConnectionPool:
-    """A bounded pool whose callers wait for a free connection (up to the command timeout)
-    instead of failing at once when many requests read Redis together."""
-    return aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=command_timeout or 5.0,
-        socket_connect_timeout=connect_timeout,
-        socket_timeout=command_timeout,
-        decode_responses=True,
-    )
 
 
 def build_cache(redis_url: str | None, *, prefix: str = "stockdash:", **options: Any) -> Cache:
