@@ -176,6 +176,7 @@ async def test_refresh_ticks_in_one_interval_enqueue_one_cycle(app: Any) -> None
     cycles, total = await container.jobs.list(kind=JobKind.REFRESH_CYCLE)
     assert total == 1 and cycles[0].status is JobStatus.SUCCEEDED
     assert cycles[0].dedup_key == cycle_dedup_key(3600, cycles[0].created_at.timestamp())
+    assert cycles[0].params["sent_at"] <= time.time()
 
 
 async def test_a_late_tick_counts_for_the_interval_it_was_sent_in(app: Any) -> None:

@@ -37,8 +37,10 @@ async def refresh_tick(container: Container, sent_at: float | None = None) -> No
     (once, however many schedulers sent one)."""
     interval = max(1, container.settings.refresh_interval_seconds)
     when = time.time() if sent_at is None else sent_at
+    # The cycle records when its tick was sent: that is the scheduler's doing; when the row
+    # appears also depends on how soon a worker ran the tick.
     _, created = await container.queue.submit(
-        JobKind.REFRESH_CYCLE, {}, dedup_key=cycle_dedup_key(interval, when)
+        JobKind.REFRESH_CYCLE, {"sent_at": when}, dedup_key=cycle_dedup_key(interval, when)
     )
     SCHEDULER_TICKS.labels("enqueued" if created else "duplicate").inc()
 
