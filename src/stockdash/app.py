@@ -43,23 +43,25 @@ logger = logging.getLogger("stockdash")
 API_PREFIX = "/api/v1"
 
 
-def api_router() -> APIRouter:
-    """Every versioned API route."""
-    api = APIRouter(prefix=API_PREFIX)
-    for router in (
-        auth_router,
-        users_router,
-        subscriptions_router,
-        watchlist_router,
-        market_router,
-        analysis_router,
-        dashboard_router,
-        performance_router,
-        apikeys_router,
-        admin_router,
-    ):
-        api.include_router(router)
-    return api
+API_ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    users_router,
+    subscriptions_router,
+    watchlist_router,
+    market_router,
+    analysis_router,
+    dashboard_router,
+    performance_router,
+    apikeys_router,
+    admin_router,
+)
+
+
+def include_api(app: FastAPI) -> None:
+    """Every versioned API route, each domain's router included right into the app: every
+    level of nested routers is matched again on every request."""
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
 
 
 def create_app(
@@ -132,7 +134,7 @@ def create_app(
     )
     app.include_router(health_router)
     app.include_router(metrics_router)
-    app.include_router(api_router())
+    include_api(app)
     mount_frontend(app, frontend_dist or settings.frontend_dist)
     return app
 

@@ -20,10 +20,11 @@ from stockdash.analysis.narrator import narrator_from_settings
 from stockdash.analysis.service import AnalysisService
 from stockdash.core.config import Settings
 from stockdash.core.container import Infrastructure
-from stockdash.core.db import create_engine, create_sessionmaker
+from stockdash.core.db import CommitListener, create_engine, create_sessionmaker, read_only_engine
 from stockdash.core.locks import Locks, ProcessLocalLocks, RedisLocks
 from stockdash.core.ratelimit import build_rate_limiter
 from stockdash.core.redis import blocking_pool
+from stockdash.dashboard.cards import CardStore
 from stockdash.jobs.broker import build_broker
 from stockdash.jobs.handlers import build_dead_letter_hooks, build_handlers
 from stockdash.jobs.queue import JobQueue
@@ -35,6 +36,14 @@ from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.notifications.email import EmailSender, OutboxEmailSender, sender_from_settings
 from stockdash.notifications.queued import QueuedEmailSender
 from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling
+from stockdash.users.cache import (
+    CurrentUserCache,
+    ProcessLocalUserVersions,
+    RedisUserVersions,
+    UserVersions,
+)
+from stockdash.users.models import User
+from stockdash.watchlist.models import UserStock
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +63,8 @@ class Container(Infrastructure):
     jobs: JobStore
     queue: JobQueue
     runner: JobRunner
+    user_cache: CurrentUserCache
+    cards: CardStore
 
     async def aclose(self) -> None:
         """Release every connection (the broker is shut down by whoever started it)."""
@@ -86,6 +97,20 @@ def build_locks(settings: Settings, client: aioredis.Redis | None) -> Locks:
     return RedisLocks(client, prefix=settings.redis_key_prefix)
 
 
+def build_user_cache(settings: Settings, client: aioredis.Redis | None) -> CurrentUserCache:
+    """The current-user cache; its versions in Redis when there is one, else in this process."""
+    versions: UserVersions = (
+        RedisUserVersions(client, prefix=settings.redis_key_prefix)
+        if client is not None
+        else ProcessLocalUserVersions()
+    )
+    return CurrentUserCache(
+        versions,
+        owners={User: lambda user: user.id, UserStock: lambda item: item.user_id},
+        ttl=settings.user_cache_seconds,
+    )
+
+
 def build_container(
     settings: Settings,
     *,
@@ -98,8 +123,11 @@ def build_container(
         pool_size=settings.db_pool_size,
         schema=settings.database_schema,
     )
-    sessionmaker = create_sessionmaker(engine)
+    listeners: list[CommitListener] = []
+    sessionmaker = create_sessionmaker(engine, listeners=listeners)
     redis = build_redis(settings)
+    user_cache = build_user_cache(settings, redis)
+    listeners.append(user_cache)
     locks = build_locks(settings, redis)
     market = build_market(settings, sessionmaker, snapshot=snapshot, locks=locks)
     analysis = AnalysisService.from_settings(
@@ -113,6 +141,7 @@ def build_container(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
+        read_sessionmaker=create_sessionmaker(read_only_engine(engine), listeners=listeners),
         rate_limiter=build_rate_limiter(settings),
         redis=redis,
         locks=locks,
@@ -127,6 +156,8 @@ def build_container(
         queue=queue,
         # Filled in below: the runner's handlers need the finished container.
         runner=None,  # type: ignore[arg-type]
+        user_cache=user_cache,
+        cards=CardStore(market, analysis, local_entries=settings.card_cache_entries),
     )
     container.runner = JobRunner(
         jobs,
@@ -142,10 +173,15 @@ def build_container(
     return container
 
 
-def get_container(request: Request) -> Container:
-    """The app's container."""
+def container_of(request: Request) -> Container:
+    """The app's container (for code that has the request and wants no extra dependency)."""
     container: Container = request.app.state.container
     return container
+
+
+async def get_container(request: Request) -> Container:
+    """The app's container, as a dependency."""
+    return container_of(request)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     cache_ttl: int = Field(1800, ge=1)
     refresh_interval_seconds: int = Field(1800, ge=0)
     warm_analysis_context: bool = True
+    # The current user is cached in each process this long at most (0: off); changes reach every
+    # instance on the next request anyway, through a per-user version (in Redis when configured).
+    user_cache_seconds: float = Field(30.0, ge=0, le=3600)
+    # Ready-made dashboard cards (quote, sparkline, analyses as JSON) kept in each process, in
+    # front of the shared cache; entries are versioned, so this only bounds memory.
+    card_cache_entries: int = Field(4096, ge=0, le=1_000_000)
     # Redis timeouts: Redis is an accelerator, so a slow one must not hold requests.
     redis_connect_timeout_seconds: float = Field(0.5, gt=0, le=30)
     redis_command_timeout_seconds: float = Field(1.0, gt=0, le=60)

@@ -27,6 +27,8 @@ class Infrastructure:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # The same database for work that only reads (on SQLite: no write lock, see core.db).
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     rate_limiter: RateLimiter
     # The shared Redis client (locks, coordination); None on the embedded default.
     redis: aioredis.Redis | None
@@ -39,4 +41,9 @@ def get_infrastructure(request: Request) -> Infrastructure:
     return container
 
 
-InfrastructureDep = Annotated[Infrastructure, Depends(get_infrastructure)]
+async def infrastructure_dep(request: Request) -> Infrastructure:
+    """`get_infrastructure` as a dependency (async: FastAPI runs sync ones in a thread)."""
+    return get_infrastructure(request)
+
+
+InfrastructureDep = Annotated[Infrastructure, Depends(infrastructure_dep)]

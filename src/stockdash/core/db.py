@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable, Iterable
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -58,8 +59,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# An execution option on the engine a read-only session uses: on SQLite its transactions begin
+# DEFERRED, so readers never queue on the write lock (WAL lets them read beside a writer).
+READ_ONLY = "stockdash_read_only"
+# SQLite: a few connections are plenty (one writer at a time; readers are quick), and a fixed pool
+# makes a burst wait for a connection instead of opening more than the file lock can serve.
+SQLITE_POOL_SIZE = 5
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE so read-then-write rules hold."""
+    """WAL, foreign keys, a busy timeout; BEGIN IMMEDIATE on writing sessions so read-then-write
+    rules hold, a deferred BEGIN on read-only ones."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
@@ -68,12 +79,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
         # IMMEDIATE takes the write lock up front: a count-then-insert can never interleave.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -87,7 +101,8 @@ def create_engine(
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=0)
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2)
         if schema:
@@ -98,9 +113,81 @@ def create_engine(
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """A session factory whose objects stay usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+class CommitListener(Protocol):
+    """Told, after a commit, which of the objects it cares about the commit changed."""
+
+    def key_of(self, obj: object) -> Hashable | None:
+        """What to report for a changed object (None: not interesting)."""
+        ...
+
+    async def committed(self, keys: set[Hashable]) -> None:
+        """Called once per commit that changed at least one interesting object."""
+        ...
+
+
+_LISTENERS = "stockdash.commit_listeners"
+_CHANGED = "stockdash.changed"
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_changes(session: Session, _: UOWTransaction) -> None:
+    """Remember, per listener, the keys of the objects this flush wrote (reported on commit)."""
+    _note(session, chain(session.new, session.dirty, session.deleted))
+
+
+def record_change(session: AsyncSession, obj: object) -> None:
+    """Report a change made by a bulk statement (which no flush sees), described by an object
+    of the changed kind, to the commit listeners."""
+    _note(session.sync_session, [obj])
+
+
+def _note(session: Session, objects: Iterable[object]) -> None:
+    listeners: list[CommitListener] | None = session.info.get(_LISTENERS)
+    if not listeners:
+        return
+    changed: dict[int, set[Hashable]] = session.info.setdefault(_CHANGED, {})
+    for obj in objects:
+        for index, listener in enumerate(listeners):
+            key = listener.key_of(obj)
+            if key is not None:
+                changed.setdefault(index, set()).add(key)
+
+
+class AppSession(AsyncSession):
+    """An AsyncSession that reports what each commit changed to the factory's listeners.
+
+    A flush that is rolled back may still be reported with a later commit of the same session:
+    listeners invalidate caches, for which a needless invalidation is harmless.
+    """
+
+    async def commit(self) -> None:
+        """Commit, then tell every interested listener which keys changed."""
+        await super().commit()
+        changed: dict[int, set[Hashable]] | None = self.info.pop(_CHANGED, None)
+        if not changed:
+            return
+        listeners: list[CommitListener] = self.info.get(_LISTENERS, [])
+        for index, keys in changed.items():
+            await listeners[index].committed(keys)
+
+
+def create_sessionmaker(
+    engine: AsyncEngine, *, listeners: list[CommitListener] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """A session factory whose objects stay usable after commit; `listeners` (a list that may
+    still grow) hear about every commit's changes."""
+    return async_sessionmaker(
+        engine,
+        class_=AppSession,
+        expire_on_commit=False,
+        autoflush=False,
+        info={_LISTENERS: listeners if listeners is not None else []},
+    )
+
+
+def read_only_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for sessions that only read: no write lock on SQLite."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.config import Settings
@@ -16,18 +16,23 @@ from stockdash.core.container import InfrastructureDep
 from stockdash.core.db import session_scope
 
 
-def get_settings_dep(infra: InfrastructureDep) -> Settings:
+async def get_settings_dep(infra: InfrastructureDep) -> Settings:
     """The app's settings."""
     return infra.settings
 
 
-async def get_session(infra: InfrastructureDep) -> AsyncIterator[AsyncSession]:
-    """A database session for one request."""
-    async for session in session_scope(infra.sessionmaker):
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request, infra: InfrastructureDep) -> AsyncIterator[AsyncSession]:
+    """A database session for one request: read-only for GET and HEAD (on SQLite such a session
+    never takes the write lock), writing otherwise."""
+    factory = infra.read_sessionmaker if request.method in READ_METHODS else infra.sessionmaker
+    async for session in session_scope(factory):
         yield session
 
 
-def get_session_factory(infra: InfrastructureDep) -> async_sessionmaker[AsyncSession]:
+async def get_session_factory(infra: InfrastructureDep) -> async_sessionmaker[AsyncSession]:
     """The app's session factory, for work that outlives the request (background tasks)."""
     return infra.sessionmaker
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -13,6 +14,7 @@ from typing import Any
 import anyio.to_thread
 import bcrypt
 import jwt
+from cachetools import LRUCache
 
 BCRYPT_ROUNDS = 12
 _ISSUER = "stockdash"
@@ -115,8 +117,28 @@ def create_access_token(
     )
 
 
+# Tokens this process has verified, with their claims: a client sends the same token with every
+# request, and checking a signature costs more than the rest of a cached request. Expiry is
+# still checked on every use; revocation is the caller's check of the token version.
+_verified_process_local: LRUCache[tuple[str, str, str], dict[str, Any]] = LRUCache(4096)
+
+
 def decode_access_token(token: str, *, secret: str, algorithm: str) -> dict[str, Any]:
     """Verify signature, expiry, issuer and type; return the claims."""
+    key = (token, secret, algorithm)
+    known = _verified_process_local.get(key)
+    if known is not None:
+        if known["exp"] <= time.time():
+            _verified_process_local.pop(key, None)
+            raise TokenError("Signature has expired")
+        return dict(known)
+    claims = _decode_access_token(token, secret=secret, algorithm=algorithm)
+    _verified_process_local[key] = claims
+    return dict(claims)
+
+
+def _decode_access_token(token: str, *, secret: str, algorithm: str) -> dict[str, Any]:
+    """The full verification (signature, expiry, issuer, type)."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

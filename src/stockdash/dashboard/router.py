@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
-from stockdash.analysis.deps import AnalysisDep
-from stockdash.core.deps import SessionDep
+from stockdash.container import container_of
 from stockdash.core.errors import error_responses
-from stockdash.dashboard.schemas import (
-    Dashboard,
-    DashboardResponse,
-    DashboardSummary,
-    DashboardView,
-)
+from stockdash.dashboard.schemas import DashboardResponse, DashboardView
 from stockdash.dashboard.service import build_dashboard
-from stockdash.market.deps import MarketDep
 from stockdash.users.deps import CurrentReader
+from stockdash.watchlist.service import cached_entries
 
 # Listed under "analysis" in the OpenAPI document, where it has always been.
 router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
@@ -34,10 +28,8 @@ router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 4
     ),
 )
 async def dashboard(
+    request: Request,
     user: CurrentReader,
-    session: SessionDep,
-    market: MarketDep,
-    analysis: AnalysisDep,
     view: Annotated[
         DashboardView,
         Query(
@@ -49,6 +41,9 @@ async def dashboard(
             )
         ),
     ] = "full",
-) -> Dashboard | DashboardSummary:
+) -> Response:
     """Every watchlist stock with its quote, sparkline and analyses (in full or summarised)."""
-    return await build_dashboard(session, user, market, analysis, view)
+    container = container_of(request)
+    entries = await cached_entries(container.user_cache, container.read_sessionmaker, user.id)
+    body = await build_dashboard(entries, user.subscription_tier, container.cards, view)
+    return Response(body, media_type="application/json")

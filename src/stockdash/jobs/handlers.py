@@ -72,7 +72,9 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
         targets = {s: tiers.Tier(t) for s, t in ctx.job.params["tiers"].items()}
         report = RefreshReport(symbols=len(symbols))
         started = time.perf_counter()
-        await refresh_batch(symbols, targets, container.market, container.analysis, report)
+        await refresh_batch(
+            symbols, targets, container.market, container.analysis, report, container.cards
+        )
         report.seconds = time.perf_counter() - started
         log_report(f"refresh batch {ctx.job.id}", report)
         return {

@@ -18,6 +18,7 @@ from stockdash.analysis.store import AnalysisRun
 from stockdash.core.errors import ServiceUnavailable
 from stockdash.core.locks import Locks, ProcessLocalLocks
 from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS
+from stockdash.dashboard.cards import CardStore
 from stockdash.market.service import MarketService
 from stockdash.market.types import ProviderError
 from stockdash.subscriptions import tiers
@@ -39,6 +40,7 @@ class RefreshReport:
     analyses: int = 0
     seconds: float = 0.0
     skipped: bool = False
+    cards_failed: int = 0
 
 
 async def run_refresh_cycle(
@@ -49,6 +51,7 @@ async def run_refresh_cycle(
     locks: Locks | None = None,
     lock_seconds: float = 600.0,
     batch_size: int = QUOTE_BATCH,
+    cards: CardStore | None = None,
 ) -> RefreshReport:
     """One whole cycle in this process; skipped when another holder of the cycle lock runs one."""
     report = RefreshReport()
@@ -61,7 +64,7 @@ async def run_refresh_cycle(
             targets = await tracked_symbols(sessionmaker)
             report.symbols = len(targets)
             for batch in split_batches(targets, batch_size):
-                await refresh_batch(batch, targets, market, analysis, report)
+                await refresh_batch(batch, targets, market, analysis, report, cards)
         finally:
             report.seconds = time.perf_counter() - started
             REFRESH_CYCLE_SECONDS.observe(report.seconds)
@@ -95,9 +98,25 @@ async def refresh_batch(
     market: MarketService,
     analysis: AnalysisService | None,
     report: RefreshReport,
+    cards: CardStore | None = None,
 ) -> None:
     """Fetch, analyse and persist one batch: one transaction for everything it writes (quotes,
-    fundamentals, analyses), not one per symbol and kind."""
+    fundamentals, analyses), not one per symbol and kind; then publish the batch's dashboard
+    cards, built once here rather than on every dashboard request."""
+    await _fetch_and_store(batch, targets, market, analysis, report)
+    if cards is not None and report.refreshed:
+        fresh = set(batch) & set(report.refreshed)
+        report.cards_failed += await cards.publish({s: targets[s] for s in sorted(fresh)})
+
+
+async def _fetch_and_store(
+    batch: list[str],
+    targets: dict[str, tiers.Tier],
+    market: MarketService,
+    analysis: AnalysisService | None,
+    report: RefreshReport,
+) -> None:
+    """The batch's data fetched, analysed and stored in one transaction."""
     async with market.batched_writes(batch):
         try:
             await market.fetch_quotes(batch)

@@ -20,7 +20,9 @@ class Cache(Protocol):
     name: str
 
     async def get(self, key: str) -> str | None: ...
+    async def get_many(self, keys: list[str]) -> list[str | None]: ...
     async def set(self, key: str, value: str, ttl: float) -> None: ...
+    async def set_many(self, items: dict[str, str], ttl: float) -> None: ...
     async def add(self, key: str, value: str, ttl: float) -> bool: ...
     async def delete(self, key: str) -> None: ...
     async def close(self) -> None: ...
@@ -37,21 +39,39 @@ class MemoryCache:
         self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._max_items = max_items
         self._clock = clock
+        self._hits = CACHE_HITS.labels(self.name)
+        self._misses = CACHE_MISSES.labels(self.name)
 
     async def get(self, key: str) -> str | None:
         """The live value for a key, if any."""
+        value = self._live(key, self._clock())
+        (self._hits if value is not None else self._misses).inc()
+        return value
+
+    def _live(self, key: str, now: float) -> str | None:
         entry = self._items.get(key)
         if entry is None:
-            CACHE_MISSES.labels(self.name).inc()
             return None
         expires, value = entry
-        if expires <= self._clock():
+        if expires <= now:
             del self._items[key]
-            CACHE_MISSES.labels(self.name).inc()
             return None
         self._items.move_to_end(key)
-        CACHE_HITS.labels(self.name).inc()
         return value
+
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        """The live values for several keys, in order (None where absent)."""
+        now = self._clock()
+        values = [self._live(key, now) for key in keys]
+        hits = sum(v is not None for v in values)
+        self._hits.inc(hits)
+        self._misses.inc(len(values) - hits)
+        return values
+
+    async def set_many(self, items: dict[str, str], ttl: float) -> None:
+        """Store several values for ttl seconds."""
+        for key, value in items.items():
+            await self.set(key, value, ttl)
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         """Store a value for ttl seconds."""
@@ -110,9 +130,30 @@ class RedisCache:
         (CACHE_HITS if value is not None else CACHE_MISSES).labels(self.name).inc()
         return value
 
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        """The live values for several keys, in order: one MGET, one round trip."""
+        if not keys:
+            return []
+        raw = await self._redis.mget([self._prefix + key for key in keys])
+        values = [v.decode() if isinstance(v, bytes) else v for v in raw]
+        hits = sum(v is not None for v in values)
+        CACHE_HITS.labels(self.name).inc(hits)
+        CACHE_MISSES.labels(self.name).inc(len(values) - hits)
+        return values
+
     async def set(self, key: str, value: str, ttl: float) -> None:
         """Store a value for ttl seconds."""
         await self._redis.set(self._prefix + key, value, px=max(1, int(ttl * 1000)))
+
+    async def set_many(self, items: dict[str, str], ttl: float) -> None:
+        """Store several values for ttl seconds, in order, in one pipelined round trip."""
+        if not items:
+            return
+        px = max(1, int(ttl * 1000))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, value in items.items():
+                pipe.set(self._prefix + key, value, px=px)
+            await pipe.execute()
 
     async def add(self, key: str, value: str, ttl: float) -> bool:
         """Store only if absent (a lock); whether it was stored."""

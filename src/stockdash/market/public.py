@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from cachetools import LRUCache
+
 from stockdash.market.schemas import StockPublic
-from stockdash.market.service import StockView
+from stockdash.market.service import HistoryView, StockView
+
+# The JSON of the last view seen per key. Views are immutable and the market service hands out
+# the same object for the same cached text, so an identity check tells whether a memo is current.
+# Bounded by size: a five-year history is about 130 kB of JSON.
+JSON_MEMO_BYTES = 64 * 1024 * 1024
+_json_process_local: LRUCache[str, tuple[object, bytes]] = LRUCache(
+    JSON_MEMO_BYTES, getsizeof=lambda seen: len(seen[1]) + 200
+)
+
+
+def memo_json(key: str, view: StockView | HistoryView, render: Callable[[], bytes]) -> bytes:
+    """`render()`, or what it returned for this very view object the last time."""
+    seen = _json_process_local.get(key)
+    if seen is not None and seen[0] is view:
+        return seen[1]
+    body = render()
+    _json_process_local[key] = (view, body)
+    return body
+
+
+def stock_public_json(view: StockView) -> bytes:
+    """`stock_public(view)` as JSON, rendered once per view."""
+    return memo_json(
+        f"stock:{view.quote.symbol}", view, lambda: stock_public(view).model_dump_json().encode()
+    )
 
 
 def stock_public(view: StockView) -> StockPublic:

@@ -6,11 +6,12 @@ import dataclasses
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
+from stockdash.container import container_of
 from stockdash.core.errors import error_responses
 from stockdash.market.deps import MarketDep
-from stockdash.market.public import stock_public
+from stockdash.market.public import memo_json, stock_public_json
 from stockdash.market.schemas import (
     BarPublic,
     DataSourcesPublic,
@@ -22,6 +23,7 @@ from stockdash.market.schemas import (
     SearchResults,
     StockPublic,
 )
+from stockdash.market.service import HistoryView, MarketService
 from stockdash.users.deps import CurrentReader
 
 router = APIRouter(
@@ -66,18 +68,34 @@ async def sources(market: MarketDep) -> DataSourcesPublic:
 
 
 @router.get("/{symbol}", response_model=StockPublic, responses=error_responses(503))
-async def get_stock(symbol: str, market: MarketDep, _: CurrentReader) -> StockPublic:
+async def get_stock(symbol: str, request: Request, _: CurrentReader) -> Response:
     """Latest quote and key statistics (`stale: true` when the provider is failing)."""
-    return stock_public(await market.stock(await market.require_symbol(symbol)))
+    # The hot read routes take the market from the request: one dependency fewer to solve.
+    market = container_of(request).market
+    view = await market.stock(await market.require_symbol(symbol))
+    return Response(stock_public_json(view), media_type="application/json")
 
 
 @router.get("/{symbol}/history", response_model=HistoryPublic, responses=error_responses(503))
 async def get_history(
-    symbol: str, market: MarketDep, _: CurrentReader, range: Range = "1y"
-) -> HistoryPublic:
+    symbol: str, request: Request, _: CurrentReader, range: Range = "1y"
+) -> Response:
     """Daily bars for a range, oldest first (`stale: true` when the provider is failing)."""
+    market = container_of(request).market
     canonical = await market.require_symbol(symbol)
     view = await market.history_view(canonical)
+    body = memo_json(
+        f"history:{canonical}:{range}",
+        view,
+        lambda: _history_public(market, canonical, view, range).model_dump_json().encode(),
+    )
+    return Response(body, media_type="application/json")
+
+
+def _history_public(
+    market: MarketService, canonical: str, view: HistoryView, range: Range
+) -> HistoryPublic:
+    """The history response for one range of a view."""
     bars = view.bars
     days = RANGE_DAYS[range]
     if days is not None and bars:

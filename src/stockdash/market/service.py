@@ -52,6 +52,8 @@ PROFILE_TTL = 24 * 3600.0
 # dashboard (20 stocks), whose cold load reads each history twice; not all, as a long parsed
 # history takes a megabyte or two.
 PARSED_HISTORIES = 32
+# Quotes are small and read on every stock page: keep the parsed form of every symbol's.
+PARSED_VIEWS = 1024
 LAST_GOOD_TTL = 7 * 24 * 3600.0  # how long the last good history/fundamentals stay servable
 UNAVAILABLE = "market_data_unavailable"
 
@@ -181,6 +183,7 @@ class MarketService:
             f"stockdash-write-batch-{id(self)}", default=None
         )
         self._parsed_history: ParsedTexts[HistoryView] = ParsedTexts()
+        self._parsed_views: ParsedTexts[StockView] = ParsedTexts(PARSED_VIEWS)
         self._parsed_fundamentals: ParsedTexts[FundamentalsView] = ParsedTexts()
         self._sourced_check: tuple[object, bool] = (None, False)
         self._restore_attachment: AttachmentRestorer | None = None
@@ -237,7 +240,15 @@ class MarketService:
 
     async def _cached_view(self, symbol: str) -> StockView | None:
         cached = await self.cache.get(f"stock:{symbol}")
-        return None if cached is None else self._view_from(json.loads(cached), stale=False)
+        if cached is None:
+            return None
+        # The same text parses to the same (immutable) view: callers may memoise on its identity.
+        seen = self._parsed_views.get(symbol, cached)
+        if seen is None:
+            seen = self._parsed_views.put(
+                symbol, cached, self._view_from(json.loads(cached), stale=False)
+            )
+        return seen
 
     async def _load_view(self, symbol: str) -> StockView:
         # Re-check: a flight that finished between our cache miss and now has filled it.

@@ -11,8 +11,9 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from stockdash.apikeys import service as apikeys
+from stockdash.container import ContainerDep, container_of
 from stockdash.core.config import Settings
-from stockdash.core.container import InfrastructureDep, get_infrastructure
+from stockdash.core.container import get_infrastructure
 from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import Forbidden, NotAuthenticated
 from stockdash.core.ratelimit import RateLimiter, RateLimiterDep, client_ip
@@ -31,17 +32,18 @@ def _unauthenticated(message: str) -> NotAuthenticated:
 
 
 async def get_current_user(
-    infra: InfrastructureDep,
+    container: ContainerDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The active user the bearer token belongs to; 401 otherwise.
 
-    It uses its own short session so no transaction (and, on SQLite, no write lock) is held
-    for the rest of the request.
+    Served from the current-user cache while the user's version is unchanged; otherwise read
+    with its own short read-only session, so no transaction (and, on SQLite, no write lock) is
+    held for the rest of the request.
     """
     if not token:
         raise _unauthenticated("Not authenticated: send `Authorization: Bearer <token>`.")
-    settings = infra.settings
+    settings = container.settings
     try:
         claims = decode_access_token(
             token, secret=settings.jwt_secret_key, algorithm=settings.jwt_algorithm
@@ -49,8 +51,12 @@ async def get_current_user(
         user_id, version = int(claims["sub"]), claims.get("ver")
     except (TokenError, ValueError) as exc:
         raise _unauthenticated("Invalid or expired token.") from exc
-    async with infra.sessionmaker() as session:
-        user = await SqlUserRepository(session).get(user_id)
+
+    async def load() -> User | None:
+        async with container.read_sessionmaker() as session:
+            return await SqlUserRepository(session).get(user_id)
+
+    user = await container.user_cache.user(user_id, load)
     # A password change bumps token_version, so tokens issued before it stop working.
     if user is None or not user.is_active or version != user.token_version:
         raise _unauthenticated("Invalid or expired token.")
@@ -72,34 +78,36 @@ async def limit_user(limiter: RateLimiterDep, settings: Settings, user: User) ->
     await limiter.hit(limit, "api-user", str(user.id))
 
 
+# The per-request dependencies below take the container from the request rather than as a
+# dependency of their own: every dependency node costs a little on every request.
+
+
 async def get_api_user(
     request: Request,
-    infra: InfrastructureDep,
-    limiter: RateLimiterDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The bearer token's user, rate-limited; an API key alone is refused (403)."""
+    container = container_of(request)
     if not token and request.headers.get("x-api-key"):
         _refuse_api_key(request)
-    user = await get_current_user(infra, token)
-    await limit_user(limiter, infra.settings, user)
+    user = await get_current_user(container, token)
+    await limit_user(container.rate_limiter, container.settings, user)
     return user
 
 
 async def get_reader(
     request: Request,
-    infra: InfrastructureDep,
-    limiter: RateLimiterDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> User:
     """The user behind a bearer token or, on GET routes, a read-only API key; rate-limited."""
     if token or not api_key:
-        return await get_api_user(request, infra, limiter, token)
+        return await get_api_user(request, token)
+    container = container_of(request)
     if request.method not in ("GET", "HEAD"):
         _refuse_api_key(request)
-    settings = infra.settings
-    owner = await apikeys.authenticate(infra.sessionmaker, api_key)
+    settings, limiter = container.settings, container.rate_limiter
+    owner = await apikeys.authenticate(container.sessionmaker, api_key)
     if owner is None:
         raise NotAuthenticated("Invalid API key.", code="invalid_api_key")
     await limiter.hit(settings.rate_limit_api_key, "api-key", str(owner.key_id))

@@ -7,6 +7,7 @@ from typing import Protocol
 from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stockdash.core.db import record_change
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
 
@@ -57,7 +58,11 @@ class SqlWatchlistRepository:
         """Delete an entry; whether one existed."""
         stmt = delete(UserStock).where(UserStock.user_id == user_id, UserStock.symbol == symbol)
         result = await self.session.execute(stmt)
-        return bool(getattr(result, "rowcount", 0))
+        removed = bool(getattr(result, "rowcount", 0))
+        if removed:
+            # A bulk DELETE passes no flush: tell the commit listeners (the user cache) directly.
+            record_change(self.session, UserStock(user_id=user_id, symbol=symbol))
+        return removed
 
     async def tracked_symbols(self) -> dict[str, list[str]]:
         """Every symbol at least one active user tracks, with the tiers of those users."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import time
 
-from fastapi import APIRouter, BackgroundTasks, Response, status
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
-from stockdash.container import ContainerDep
+from stockdash.container import ContainerDep, container_of
 from stockdash.core.deps import SessionDep, SettingsDep
 from stockdash.core.errors import ServiceUnavailable, error_responses
 from stockdash.jobs.queue import JobQueue
@@ -26,9 +26,11 @@ router = APIRouter(
 
 
 @router.get("", response_model=WatchlistPublic)
-async def get_watchlist(user: CurrentReader, session: SessionDep) -> WatchlistPublic:
+async def get_watchlist(user: CurrentReader, request: Request) -> Response:
     """The symbols you track, with your plan's limit."""
-    return await service.get_watchlist(session, user)
+    container = container_of(request)
+    body = await service.watchlist_json(container.user_cache, container.read_sessionmaker, user)
+    return Response(body, media_type="application/json")
 
 
 @router.post(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.errors import Conflict, Forbidden, NotFound
 from stockdash.subscriptions import tiers
+from stockdash.users.cache import CurrentUserCache
 from stockdash.users.models import User
 from stockdash.users.service import lock_user
 from stockdash.watchlist.models import UserStock
@@ -18,6 +21,49 @@ from stockdash.watchlist.schemas import WatchlistItem, WatchlistPublic
 
 SymbolResolver = Callable[[str], Awaitable[str | None]]
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9.]{1,12}")
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEntry:
+    """One tracked symbol of a user (a domain value, not a database row)."""
+
+    symbol: str
+    added_at: datetime
+
+
+async def cached_entries(
+    user_cache: CurrentUserCache, read: async_sessionmaker[AsyncSession], user_id: int
+) -> tuple[WatchEntry, ...]:
+    """A user's watchlist, oldest first, kept with the cached user (any change to it moves the
+    user to a new version, so the next request reads it again); `read` opens a read-only
+    session only when the database must answer."""
+
+    async def load() -> tuple[WatchEntry, ...]:
+        async with read() as session:
+            rows = await list_entries(session, user_id)
+        return tuple(WatchEntry(r.symbol, r.added_at) for r in rows)
+
+    return await user_cache.attached(user_id, "watchlist", load)
+
+
+async def watchlist_json(
+    user_cache: CurrentUserCache, read: async_sessionmaker[AsyncSession], user: User
+) -> bytes:
+    """The user's `WatchlistPublic` as JSON, rendered once per version of the user."""
+
+    async def render() -> bytes:
+        items = await cached_entries(user_cache, read, user.id)
+        return (
+            WatchlistPublic(
+                data=[WatchlistItem(symbol=i.symbol, added_at=i.added_at) for i in items],
+                count=len(items),
+                max_stocks=tiers.max_stocks(user.subscription_tier),
+            )
+            .model_dump_json()
+            .encode()
+        )
+
+    return await user_cache.attached(user.id, "watchlist.json", render)
 
 
 async def list_entries(session: AsyncSession, user_id: int) -> list[UserStock]:
@@ -35,16 +81,6 @@ async def tracked_symbols(sessionmaker: async_sessionmaker[AsyncSession]) -> dic
     async with sessionmaker() as session:
         tracked = await SqlWatchlistRepository(session).tracked_symbols()
     return {symbol: tiers.highest_tier(list(t)) for symbol, t in tracked.items()}
-
-
-async def get_watchlist(session: AsyncSession, user: User) -> WatchlistPublic:
-    """A user's watchlist and limit."""
-    items = await list_entries(session, user.id)
-    return WatchlistPublic(
-        data=[WatchlistItem.model_validate(i) for i in items],
-        count=len(items),
-        max_stocks=tiers.max_stocks(user.subscription_tier),
-    )
 
 
 async def add_symbol(

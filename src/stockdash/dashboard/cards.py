@@ -1,0 +1,190 @@
+"""Dashboard cards as ready JSON: built once per (symbol, tier, view, inputs version), then served
+as bytes without re-validating or re-serialising anything.
+
+A card has three fragments: the quote (`StockPublic`), the sparkline and the analyses (in full or
+summarised) for one tier. They are stored in the market cache (Redis when configured) under keys
+that carry the symbol's *inputs version*, a digest of everything the card shows; a small key per
+symbol names the current version. A warm dashboard therefore costs one `get_many` of those
+version keys (one MGET, one round trip) plus lookups in this process's LRU of fragments, which
+needs no invalidation because its keys carry the version.
+
+The refresh publishes new cards right after it stored new data (`publish`); a dashboard that
+finds none builds the cards it needs on the spot (the analyses themselves are cached too). The
+version keys expire with the market data, so a card is never older than the data cache allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cachetools import LRUCache
+
+from stockdash.analysis.analysts import METHODOLOGY_VERSIONS
+from stockdash.analysis.schemas import MultiAIAnalysis
+from stockdash.analysis.service import AnalysisService, inputs_digest
+from stockdash.dashboard.schemas import DashboardView, MultiAISummary
+from stockdash.market.cache import MemoryCache
+from stockdash.market.public import stock_public
+from stockdash.market.service import MarketService
+from stockdash.subscriptions import tiers
+
+logger = logging.getLogger(__name__)
+
+SPARKLINE_DAYS = 30
+VIEWS: tuple[DashboardView, ...] = ("summary", "full")
+# Bumped when a fragment's shape changes; the methodology versions join it, so a new model
+# version never serves an old card.
+CARD_FORMAT = "1:" + ",".join(f"{m}={v}" for m, v in sorted(METHODOLOGY_VERSIONS.items()))
+PREFIX = "card:" + hashlib.sha256(CARD_FORMAT.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True, slots=True)
+class CardJson:
+    """One card's fragments, each a JSON text."""
+
+    quote: str
+    analysis: str
+    sparkline: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """A freshly built card: its version and every fragment key with its text."""
+
+    version: str
+    fragments: dict[str, str]
+
+
+def version_key(symbol: str) -> str:
+    """The key naming a symbol's current inputs version."""
+    return f"{PREFIX}:{symbol}:ver"
+
+
+def fragment_keys(symbol: str, version: str, tier: str, view: DashboardView) -> tuple[str, ...]:
+    """The keys of a card's quote, analysis and sparkline fragments."""
+    base = f"{PREFIX}:{symbol}:{version}"
+    return (f"{base}:quote", f"{base}:{tier}:{view}", f"{base}:spark")
+
+
+class CardStore:
+    """Builds, stores and serves dashboard cards as JSON fragments."""
+
+    def __init__(
+        self, market: MarketService, analysis: AnalysisService, *, local_entries: int
+    ) -> None:
+        self.market = market
+        self.analysis = analysis
+        self.cache = market.cache
+        # An in-process LRU only in front of a shared cache: the memory cache already is one.
+        self._local_lru: LRUCache[str, str] | None = (
+            LRUCache(local_entries)
+            if local_entries and not isinstance(self.cache, MemoryCache)
+            else None
+        )
+
+    async def cards(
+        self, symbols: list[str], tier: str, view: DashboardView
+    ) -> list[CardJson | None]:
+        """Each symbol's card for a tier and view (None where it cannot be built now)."""
+        versions = await self.cache.get_many([version_key(s) for s in symbols])
+        wanted = {
+            s: fragment_keys(s, v, tier, view)
+            for s, v in zip(symbols, versions, strict=True)
+            if v is not None
+        }
+        found = await self._fragments([k for keys in wanted.values() for k in keys])
+        out: dict[str, CardJson] = {}
+        for symbol, keys in wanted.items():
+            texts = [found.get(k) for k in keys]
+            if all(t is not None for t in texts):
+                out[symbol] = CardJson(*texts)  # type: ignore[arg-type]
+        missing = [s for s in symbols if s not in out]
+        if missing:
+            built = await asyncio.gather(*(self._build_one(s, tier, view) for s in missing))
+            out.update({s: c for s, c in zip(missing, built, strict=True) if c is not None})
+        return [out.get(s) for s in symbols]
+
+    async def _fragments(self, keys: list[str]) -> dict[str, str]:
+        """Fragments by key: from this process's LRU, the rest in one `get_many`."""
+        found: dict[str, str] = {}
+        remote = keys
+        if self._local_lru is not None:
+            lru = self._local_lru
+            found = {k: lru[k] for k in keys if k in lru}
+            remote = [k for k in keys if k not in found]
+        if remote:
+            for key, text in zip(remote, await self.cache.get_many(remote), strict=True):
+                if text is not None:
+                    found[key] = text
+                    self._remember(key, text)
+        return found
+
+    def _remember(self, key: str, text: str) -> None:
+        if self._local_lru is not None:
+            self._local_lru[key] = text
+
+    async def _build_one(self, symbol: str, tier: str, view: DashboardView) -> CardJson | None:
+        """Build and store one card (None, logged, when its data cannot be loaded)."""
+        try:
+            built = await self._build(symbol, [tier], [view])
+        except Exception:  # one failing stock must not blank the whole dashboard
+            logger.exception("dashboard card for %s failed", symbol)
+            return None
+        await self._store(symbol, built)
+        keys = fragment_keys(symbol, built.version, tier, view)
+        return CardJson(*(built.fragments[k] for k in keys))
+
+    async def _build(
+        self, symbol: str, tier_names: Iterable[str], views: Iterable[DashboardView]
+    ) -> _Built:
+        """The fragments of a symbol's cards for these tiers and views, and their version."""
+        quote = stock_public(await self.market.stock(symbol)).model_dump_json()
+        inputs = await self.market.stock_data(symbol, last_bars=1)
+        digest = inputs_digest(inputs, await self.analysis.context())
+        version = hashlib.sha256(f"{digest}|{quote}".encode()).hexdigest()[:16]
+        bars = await self.market.history_tail(symbol, SPARKLINE_DAYS)
+        base = f"{PREFIX}:{symbol}:{version}"
+        fragments = {
+            f"{base}:quote": quote,
+            f"{base}:spark": json.dumps([b.close for b in bars]),
+        }
+        views = list(views)
+        for tier in tier_names:
+            # The summary leaves out the reasoning, so it needs no narration.
+            full = await self.analysis.for_tier(symbol, tier, narrate="full" in views)
+            for view in views:
+                fragments[f"{base}:{tier}:{view}"] = _analysis_json(full, view)
+        return _Built(version, fragments)
+
+    async def _store(self, symbol: str, built: _Built) -> None:
+        """Store the fragments, then point the symbol's version key at them (one pipeline)."""
+        for key, text in built.fragments.items():
+            self._remember(key, text)
+        items = {**built.fragments, version_key(symbol): built.version}
+        await self.cache.set_many(items, self.market.ttl)
+
+    async def publish(self, targets: dict[str, tiers.Tier]) -> int:
+        """Build and store the cards of freshly refreshed symbols, for every tier up to the highest
+        one tracking each (the refresh's step after storing data); how many symbols failed."""
+        failed = 0
+        for symbol, highest in targets.items():
+            allowed = tiers.TIER_ORDER[: tiers.TIER_ORDER.index(highest) + 1]
+            try:
+                built = await self._build(symbol, [t.value for t in allowed], VIEWS)
+                await self._store(symbol, built)
+            except Exception:  # a card that cannot be built now is built by the next dashboard
+                logger.exception("publishing dashboard cards for %s failed", symbol)
+                failed += 1
+        return failed
+
+
+def _analysis_json(full: MultiAIAnalysis, view: DashboardView) -> str:
+    """The analyses of a card in the view's shape, as JSON."""
+    if view == "summary":
+        return MultiAISummary.of(full).model_dump_json()
+    return full.model_dump_json()

@@ -1,0 +1,189 @@
+"""The current user (and what hangs off them, such as their watchlist), cached briefly in this
+process so an authenticated request need not query the database just to know who is calling.
+
+Correctness across processes comes from a per-user version: every commit that changes a user's
+row or one of their owned rows bumps it (`CurrentUserCache` is a `CommitListener` of the session
+factory), and a cached entry is used only while its version is still the current one. With Redis
+the version lives there (one GET per request, shared by every instance and worker); without Redis
+the embedded default is one process and the version lives in this process
+(`ProcessLocalUserVersions`). An entry also expires after a short TTL, a safety net for changes
+made outside the application (SQL by hand).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import redis.asyncio as aioredis
+from cachetools import TTLCache
+from redis.exceptions import RedisError
+from sqlalchemy import inspect
+from sqlalchemy.orm import make_transient_to_detached
+
+from stockdash.users.models import User
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# A version that cannot be read (Redis down): the cache is bypassed, the database answers.
+UNKNOWN = object()
+# How long a Redis version key outlives its last bump; an expired key reads as "no version",
+# which no entry cached after a bump carries, so expiry only ever costs a reload.
+VERSION_KEY_SECONDS = 7 * 24 * 3600
+
+
+class UserVersions(Protocol):
+    """Where the per-user versions live."""
+
+    async def current(self, user_id: int) -> object:
+        """The user's version now (UNKNOWN when it cannot be read)."""
+        ...
+
+    async def bump(self, user_ids: Iterable[int]) -> None:
+        """Move these users to a new version."""
+        ...
+
+
+class ProcessLocalUserVersions:
+    """Versions in this process only: right for the single-process embedded default."""
+
+    def __init__(self) -> None:
+        self._versions: dict[int, int] = {}
+
+    async def current(self, user_id: int) -> object:
+        """The user's version now."""
+        return self._versions.get(user_id, 0)
+
+    async def bump(self, user_ids: Iterable[int]) -> None:
+        """Move these users to a new version."""
+        for user_id in user_ids:
+            self._versions[user_id] = self._versions.get(user_id, 0) + 1
+
+
+class RedisUserVersions:
+    """Versions in Redis, shared by every API instance and worker."""
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str) -> None:
+        self._redis = client
+        self._prefix = f"{prefix}userver:"
+        self._outage_logged = False
+
+    async def current(self, user_id: int) -> object:
+        """The user's version now (UNKNOWN while Redis cannot answer)."""
+        try:
+            version = await self._redis.get(f"{self._prefix}{user_id}")
+        except (RedisError, OSError, TimeoutError):
+            self._log_outage("read")
+            return UNKNOWN
+        self._outage_logged = False
+        return version
+
+    async def bump(self, user_ids: Iterable[int]) -> None:
+        """Move these users to a new version (one pipelined round trip)."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    key = f"{self._prefix}{user_id}"
+                    pipe.incr(key)
+                    pipe.expire(key, VERSION_KEY_SECONDS)
+                await pipe.execute()
+        except (RedisError, OSError, TimeoutError):
+            # Instances keep a changed user for at most the cache TTL; say so once per outage.
+            self._log_outage("bump")
+
+    def _log_outage(self, what: str) -> None:
+        if not self._outage_logged:
+            logger.warning(
+                "user versions unavailable in Redis (%s): reading users from the database", what
+            )
+            self._outage_logged = True
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One cached user: a detached copy of their row, the version it was read at, attachments.
+
+    The copy is shared by the requests it serves and only ever read: code that changes a user
+    locks and re-reads the row in its own session (`users.service.lock_user`).
+    """
+
+    user: User
+    version: object
+    attached: dict[str, Any] = field(default_factory=dict)
+
+
+UserLoader = Callable[[], Awaitable[User | None]]
+
+
+class CurrentUserCache:
+    """Users by id, valid while their version is current; a listener of commits."""
+
+    def __init__(
+        self,
+        versions: UserVersions,
+        *,
+        owners: dict[type, Callable[[Any], int]],
+        ttl: float,
+        max_users: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.versions = versions
+        self._owners = owners
+        self._enabled = ttl > 0
+        self._entries: TTLCache[int, _Entry] = TTLCache(max_users, max(ttl, 1e-3), timer=clock)
+        self._columns = [c.key for c in inspect(User).column_attrs]
+
+    # -- CommitListener ------------------------------------------------------------------------
+
+    def key_of(self, obj: object) -> Hashable | None:
+        """The user a changed row belongs to (a user, or a row they own), else None."""
+        owner = self._owners.get(type(obj))
+        return None if owner is None else owner(obj)
+
+    async def committed(self, keys: set[Hashable]) -> None:
+        """Forget the changed users here and move them to a new version everywhere."""
+        user_ids = [int(k) for k in keys if isinstance(k, int)]
+        for user_id in user_ids:
+            self._entries.pop(user_id, None)
+        await self.versions.bump(user_ids)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def user(self, user_id: int, load: UserLoader) -> User | None:
+        """The user, from this process while current, else loaded (and cached)."""
+        if not self._enabled:
+            return await load()
+        version = await self.versions.current(user_id)
+        entry = self._entries.get(user_id)
+        if entry is not None and version is not UNKNOWN and entry.version == version:
+            return entry.user
+        # Read the version before the row: a change committed in between bumps it again later.
+        user = await load()
+        if user is not None and version is not UNKNOWN:
+            self._entries[user_id] = _Entry(self._detached_copy(user), version)
+        return user
+
+    async def attached(self, user_id: int, name: str, load: Callable[[], Awaitable[T]]) -> T:
+        """Something owned by the user (e.g. their watchlist), cached with the user's entry.
+
+        Call after `user()` in the same request: the entry it validated is the one used.
+        """
+        entry = self._entries.get(user_id) if self._enabled else None
+        if entry is not None and name in entry.attached:
+            value: T = entry.attached[name]
+            return value
+        value = await load()
+        # Loaded after the entry's version was read, so it is at least as new as that version.
+        if entry is not None and self._entries.get(user_id) is entry:
+            entry.attached[name] = value
+        return value
+
+    def _detached_copy(self, user: User) -> User:
+        """A detached copy of the row, owned by the cache (the loaded object stays the loader's)."""
+        copy = User(**{name: getattr(user, name) for name in self._columns})
+        make_transient_to_detached(copy)
+        return copy
