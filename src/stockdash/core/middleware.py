@@ -138,8 +138,15 @@ class RequestSizeLimitMiddleware:
 # (JSON allows "\ud800") cannot be encoded as UTF-8 by anything downstream.
 _INVALID_TEXT = re.compile("[\x00\ud800-\udfff]")
 _MAX_REPORTED = 10
+# No request body of this API holds more than a few hundred values; tens of thousands of keys or
+# items are an attack on the validator (one error, and one echoed input, per value).
+MAX_JSON_NODES = 5_000
 INVALID_TEXT_MESSAGE = "Text may not contain NUL characters or unpaired UTF-16 surrogates"
 Location = tuple[str | int, ...]
+
+
+class TooComplex(Exception):
+    """A JSON body with more keys and values than any request of this API needs."""
 
 
 class _NonFinite:
@@ -158,15 +165,25 @@ def _label(text: str) -> str:
     return _INVALID_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def invalid_json_locations(document: Any) -> tuple[list[Location], list[Location]]:
-    """Where a parsed JSON document holds invalid text, and where it holds NaN/Infinity (in order)."""
+def invalid_json_locations(
+    document: Any, max_nodes: int = MAX_JSON_NODES
+) -> tuple[list[Location], list[Location]]:
+    """Where a parsed JSON document holds invalid text, and where it holds NaN/Infinity (in order).
+
+    Raises TooComplex past `max_nodes` values (keys included), before walking any further.
+    """
     bad_text: list[Location] = []
     non_finite: list[Location] = []
     # (location, value, whether the key that leads there is itself invalid); iterative, so deep
     # nesting cannot overflow the stack.
     stack: list[tuple[Location, Any, bool]] = [(("body",), document, False)]
+    nodes = 1
     while stack and len(bad_text) + len(non_finite) < _MAX_REPORTED:
         loc, value, bad_key = stack.pop()
+        # Counted when their container is opened, so one huge object fails at once.
+        nodes += len(value) if isinstance(value, dict | list) else 0
+        if nodes > max_nodes:
+            raise TooComplex
         if bad_key or (isinstance(value, str) and _is_invalid(value)):
             bad_text.append(loc)
         if isinstance(value, _NonFinite):
@@ -255,7 +272,15 @@ class InvalidTextMiddleware:
             return _invalid_text([("body",)], "The body is not valid UTF-8")
         except (ValueError, RecursionError):
             return None  # not JSON: the route answers with its own validation error
-        bad_text, non_finite = invalid_json_locations(document)
+        try:
+            bad_text, non_finite = invalid_json_locations(document)
+        except TooComplex:
+            return error_body(
+                "body_too_complex",
+                f"The JSON body holds more than {MAX_JSON_NODES} keys and values; "
+                "no request needs that many.",
+                {"max_nodes": MAX_JSON_NODES},
+            )
         if bad_text:
             return _invalid_text(bad_text)
         if non_finite:
