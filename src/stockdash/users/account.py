@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stockdash.apikeys import service as apikeys
 from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, Forbidden, Unprocessable
@@ -149,11 +150,21 @@ async def send_password_reset(
         await deliver(sender, email)
 
 
-async def _set_password(session: AsyncSession, user: User, password_hash: str) -> None:
-    """Store a new password hash and revoke every earlier access and refresh token (caller commits)."""
-    user.password_hash = password_hash
+async def revoke_credentials(session: AsyncSession, user: User) -> None:
+    """Cut every way in at once: access tokens, refresh sessions and API keys (caller commits).
+
+    Used on password change and reset and on deactivation and reactivation, so an account taken
+    back (or switched on again) carries nothing an intruder obtained before.
+    """
     user.token_version += 1
     await sessions.revoke_all(session, user.id)
+    await apikeys.revoke_all(session, user.id)
+
+
+async def _set_password(session: AsyncSession, user: User, password_hash: str) -> None:
+    """Store a new password hash and revoke every earlier credential (the caller commits)."""
+    user.password_hash = password_hash
+    await revoke_credentials(session, user)
     await SqlEmailTokenRepository(session).invalidate(user.id, PASSWORD_RESET, utcnow())
 
 
