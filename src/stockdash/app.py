@@ -108,6 +108,7 @@ def create_app(
     app = SecureHeadersFastAPI(
         trust_proxy_headers=settings.trust_proxy_headers,
         hsts_max_age=settings.hsts_max_age_seconds,
+        max_header_bytes=settings.max_header_bytes,
         title="stockdash",
         version=__version__,
         description=(

@@ -142,7 +142,7 @@ def build_container(
     return container
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     """The app's container."""
     container: Container = request.app.state.container
     return container

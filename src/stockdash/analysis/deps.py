@@ -10,7 +10,7 @@ from stockdash.analysis.service import AnalysisService
 from stockdash.container import ContainerDep
 
 
-def get_analysis(container: ContainerDep) -> AnalysisService:
+async def get_analysis(container: ContainerDep) -> AnalysisService:
     """The app's analysis service."""
     return container.analysis
 

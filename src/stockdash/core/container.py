@@ -39,4 +39,9 @@ def get_infrastructure(request: Request) -> Infrastructure:
     return container
 
 
-InfrastructureDep = Annotated[Infrastructure, Depends(get_infrastructure)]
+async def infrastructure_dep(request: Request) -> Infrastructure:
+    """The same as a dependency: async, so FastAPI never spends a worker thread on it."""
+    return get_infrastructure(request)
+
+
+InfrastructureDep = Annotated[Infrastructure, Depends(infrastructure_dep)]

@@ -16,7 +16,7 @@ from stockdash.core.container import InfrastructureDep
 from stockdash.core.db import session_scope
 
 
-def get_settings_dep(infra: InfrastructureDep) -> Settings:
+async def get_settings_dep(infra: InfrastructureDep) -> Settings:
     """The app's settings."""
     return infra.settings
 
@@ -27,7 +27,7 @@ async def get_session(infra: InfrastructureDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_session_factory(infra: InfrastructureDep) -> async_sessionmaker[AsyncSession]:
+async def get_session_factory(infra: InfrastructureDep) -> async_sessionmaker[AsyncSession]:
     """The app's session factory, for work that outlives the request (background tasks)."""
     return infra.sessionmaker
 

@@ -29,6 +29,9 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# Answers under these paths carry tokens, keys or personal data: no cache may keep them
+# (RFC 6749 section 5.1). Public market data is cheap to serve again, so the rule is kept simple.
+NO_STORE_PREFIXES = ("/api/",)
 # Swagger UI and ReDoc load their scripts from a CDN and run inline code, so they get no CSP.
 CSP_EXEMPT_PREFIXES = ("/docs", "/redoc")
 
@@ -64,8 +67,12 @@ class SecurityHeadersMiddleware:
             "Referrer-Policy": "strict-origin-when-cross-origin",
             "Cross-Origin-Opener-Policy": "same-origin",
         }
-        if not str(scope.get("path", "")).startswith(CSP_EXEMPT_PREFIXES):
+        path = str(scope.get("path", ""))
+        if not path.startswith(CSP_EXEMPT_PREFIXES):
             headers["Content-Security-Policy"] = CSP
+        if path.startswith(NO_STORE_PREFIXES):
+            headers["Cache-Control"] = "no-store"
+            headers["Pragma"] = "no-cache"
         if self.hsts_max_age and self._is_https(scope):
             headers["Strict-Transport-Security"] = f"max-age={self.hsts_max_age}; includeSubDomains"
         return headers
@@ -75,6 +82,25 @@ class SecurityHeadersMiddleware:
             return True
         proto = Headers(scope=scope).get("x-forwarded-proto", "")
         return self.trust_proxy_headers and proto.split(",")[0].strip().lower() == "https"
+
+
+class HeaderSizeLimitMiddleware:
+    """Refuse requests whose headers together exceed max_bytes with 431, before any work."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ()))
+            if size > self.max_bytes:
+                message = f"The request headers are larger than the {self.max_bytes} bytes allowed."
+                details = {"max_bytes": self.max_bytes}
+                body = error_body("headers_too_large", message, details)
+                await _send_json(send, 431, body)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(HTTPException):
@@ -367,16 +393,24 @@ class SecureHeadersFastAPI(FastAPI):
     """
 
     def __init__(
-        self, *args: Any, trust_proxy_headers: bool, hsts_max_age: int, **kwargs: Any
+        self,
+        *args: Any,
+        trust_proxy_headers: bool,
+        hsts_max_age: int,
+        max_header_bytes: int,
+        **kwargs: Any,
     ) -> None:
         self._trust_proxy_headers = trust_proxy_headers
         self._hsts_max_age = hsts_max_age
+        self._max_header_bytes = max_header_bytes
         super().__init__(*args, **kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Starlette's stack, wrapped in the security headers."""
+        """Starlette's stack behind the header size limit, wrapped in the security headers."""
         return SecurityHeadersMiddleware(
-            super().build_middleware_stack(),
+            HeaderSizeLimitMiddleware(
+                super().build_middleware_stack(), max_bytes=self._max_header_bytes
+            ),
             trust_proxy_headers=self._trust_proxy_headers,
             hsts_max_age=self._hsts_max_age,
         )

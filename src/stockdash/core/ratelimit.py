@@ -167,7 +167,7 @@ def build_rate_limiter(settings: Settings) -> RateLimiter:
     return RateLimiter(storage, enabled=settings.rate_limit_enabled, pool=pool)
 
 
-def get_rate_limiter(infra: InfrastructureDep) -> RateLimiter:
+async def get_rate_limiter(infra: InfrastructureDep) -> RateLimiter:
     """The app's rate limiter."""
     return infra.rate_limiter
 

@@ -10,7 +10,7 @@ from stockdash.container import ContainerDep
 from stockdash.market.service import MarketService
 
 
-def get_market(container: ContainerDep) -> MarketService:
+async def get_market(container: ContainerDep) -> MarketService:
     """The app's market data service."""
     return container.market
 

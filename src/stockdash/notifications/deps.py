@@ -10,7 +10,7 @@ from stockdash.container import ContainerDep
 from stockdash.notifications.email import EmailSender
 
 
-def get_email_sender(container: ContainerDep) -> EmailSender:
+async def get_email_sender(container: ContainerDep) -> EmailSender:
     """How routes send email: a queued job (delivered over SMTP or to the outbox)."""
     return container.email_sender
 

@@ -10,7 +10,7 @@ from stockdash.container import ContainerDep
 from stockdash.subscriptions.billing import BillingProvider
 
 
-def get_billing(container: ContainerDep) -> BillingProvider:
+async def get_billing(container: ContainerDep) -> BillingProvider:
     """The app's billing provider."""
     return container.billing
 

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stockdash.apikeys import service as apikeys
 from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
-from stockdash.core.errors import Conflict, Forbidden, Unprocessable
+from stockdash.core.errors import Conflict, Unprocessable
 from stockdash.core.security import hash_password, hash_token, new_opaque_token, verify_password
 from stockdash.notifications.email import Email, EmailSender, deliver
 from stockdash.users import emails, service, sessions
 from stockdash.users.models import EmailToken, User
 from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate
+from stockdash.users.service import LoginAttempt, WrongPassword, login_bucket
 from stockdash.users.token_repository import SqlEmailTokenRepository
 
 logger = logging.getLogger(__name__)
@@ -181,23 +182,38 @@ async def reset_password(
     await session.commit()
 
 
+def _wrong_password() -> WrongPassword:
+    return WrongPassword("The current password is not correct.")
+
+
 async def change_password(
-    session: AsyncSession, user_id: int, current: str, new_password: str, settings: Settings
+    session: AsyncSession,
+    user_id: int,
+    current: str,
+    new_password: str,
+    settings: Settings,
+    *,
+    attempt: LoginAttempt,
 ) -> None:
-    """Change a signed-in user's password after checking the current one; 403 if wrong."""
+    """Change a signed-in user's password after checking the current one; 403 if wrong.
+
+    The check counts against the same failed-login limits as a login (`attempt`), so a stolen
+    session cannot guess the password outside them.
+    """
     repo = SqlUserRepository(session)
     user = await repo.get(user_id)
     checked_hash = user.password_hash if user is not None else None
     # The two slow hash operations run outside any transaction.
     await session.commit()
-    if user is None or not await verify_password(
-        current, checked_hash, rounds=settings.bcrypt_rounds
-    ):
-        raise Forbidden("The current password is not correct.", code="wrong_password")
+    async with attempt(login_bucket("", user)):
+        if user is None or not await verify_password(
+            current, checked_hash, rounds=settings.bcrypt_rounds
+        ):
+            raise _wrong_password()
     password_hash = await hash_password(new_password, rounds=settings.bcrypt_rounds)
     user = await repo.lock(user_id)
     if user is None or user.password_hash != checked_hash:
         # Changed by a concurrent request since we checked it: the checked password is stale.
-        raise Forbidden("The current password is not correct.", code="wrong_password")
+        raise _wrong_password()
     await _set_password(session, user, password_hash)
     await session.commit()

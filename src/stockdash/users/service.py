@@ -15,6 +15,13 @@ from stockdash.users.models import User
 from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate, UserPublic
 
+
+class WrongPassword(Forbidden):
+    """The current password given to confirm a change was wrong (a failed attempt)."""
+
+    code = "wrong_password"
+
+
 # Wraps one password check, given the failed-login bucket it counts against.
 LoginAttempt = Callable[[str], AbstractAsyncContextManager[None]]
 
