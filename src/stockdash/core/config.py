@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_expiration_hours: float = Field(24, gt=0, le=24 * 30)
     bcrypt_rounds: int = Field(12, ge=4, le=16)
+    # zxcvbn score (0-4) a new password needs; 3 = "safely unguessable", 0 turns the check off.
+    password_min_score: int = Field(3, ge=0, le=4)
     access_token_expire_minutes: float = Field(15, gt=0, le=24 * 60)
     email_verification_expire_hours: float = Field(48, gt=0, le=24 * 30)
     password_reset_expire_minutes: float = Field(60, gt=0, le=24 * 60)

@@ -32,8 +32,6 @@ CSP = "; ".join(
 # Answers under these paths carry tokens, keys or personal data: no cache may keep them
 # (RFC 6749 section 5.1). Public market data is cheap to serve again, so the rule is kept simple.
 NO_STORE_PREFIXES = ("/api/",)
-# Swagger UI and ReDoc load their scripts from a CDN and run inline code, so they get no CSP.
-CSP_EXEMPT_PREFIXES = ("/docs", "/redoc")
 
 
 class SecurityHeadersMiddleware:
@@ -68,8 +66,7 @@ class SecurityHeadersMiddleware:
             "Cross-Origin-Opener-Policy": "same-origin",
         }
         path = str(scope.get("path", ""))
-        if not path.startswith(CSP_EXEMPT_PREFIXES):
-            headers["Content-Security-Policy"] = CSP
+        headers["Content-Security-Policy"] = CSP
         if path.startswith(NO_STORE_PREFIXES):
             headers["Cache-Control"] = "no-store"
             headers["Pragma"] = "no-cache"

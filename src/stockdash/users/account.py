@@ -19,6 +19,7 @@ from stockdash.core.security import hash_password, hash_token, new_opaque_token,
 from stockdash.notifications.email import Email, EmailSender, deliver
 from stockdash.users import emails, service, sessions
 from stockdash.users.models import EmailToken, User
+from stockdash.users.passwords import check_strength
 from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate
 from stockdash.users.service import LoginAttempt, WrongPassword, login_bucket
@@ -88,7 +89,9 @@ async def sign_up(
     session: AsyncSession, data: UserCreate, settings: Settings
 ) -> tuple[User, Email]:
     """Create an account and its first verification link in one transaction (nothing on failure)."""
-    user = await service.register(session, data, rounds=settings.bcrypt_rounds)
+    user = await service.register(
+        session, data, rounds=settings.bcrypt_rounds, min_score=settings.password_min_score
+    )
     email = await _verification_email(session, user, settings)
     await session.commit()
     return user, email
@@ -172,10 +175,16 @@ async def _set_password(session: AsyncSession, user: User, password_hash: str) -
 async def reset_password(
     session: AsyncSession, raw_token: str, new_password: str, settings: Settings
 ) -> None:
-    """Set a new password with a reset token; the token is spent."""
+    """Set a new password with a reset token; the token is spent (not if the password is weak)."""
+    check_strength(new_password, [], settings.password_min_score)
     # Hash first: the transaction below holds row locks (and, on SQLite, the write lock).
     password_hash = await hash_password(new_password, rounds=settings.bcrypt_rounds)
     user = await _consume(session, raw_token, PASSWORD_RESET)
+    try:
+        check_strength(new_password, [user.username, user.email], settings.password_min_score)
+    except Unprocessable:
+        await session.rollback()  # the link stays usable for a better password
+        raise
     await _set_password(session, user, password_hash)
     # Following the emailed link proved the user controls the address.
     user.email_verified = True
@@ -210,6 +219,7 @@ async def change_password(
             current, checked_hash, rounds=settings.bcrypt_rounds
         ):
             raise _wrong_password()
+    check_strength(new_password, [user.username, user.email], settings.password_min_score)
     password_hash = await hash_password(new_password, rounds=settings.bcrypt_rounds)
     user = await repo.lock(user_id)
     if user is None or user.password_hash != checked_hash:
