@@ -1,14 +1,14 @@
-"""Abusive request bodies: validation errors stay small, cheap and off the event loop's back."""
+"""Abusive request bodies: validation errors stay small and cheap (the /healthz-while-abused
+check runs against a real server in test_served.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import httpx
 
-from tests.conftest import UserFactory, assert_error
+from tests.conftest import assert_error
 
 # About 1 MB of JSON with tens of thousands of unknown keys: each one a validation error.
 MANY_KEYS = json.dumps({f"k{i:05d}": i for i in range(60_000)})
@@ -76,29 +76,6 @@ async def test_long_inputs_are_truncated_in_the_echo(client: httpx.AsyncClient) 
     error = assert_error(r, 422)
     assert len(r.content) < 4_096, len(r.content)
     assert error["details"]
-
-
-async def test_healthz_answers_while_abusive_bodies_are_rejected(
-    client: httpx.AsyncClient, make_user: UserFactory
-) -> None:
-    """An upper bound with generous slack: /healthz never waits behind the abusive requests."""
-    user = await make_user()
-    abuse = [
-        asyncio.create_task(client.post("/api/v1/auth/refresh", content=MANY_KEYS, headers=JSON))
-        for _ in range(4)
-    ]
-    worst = 0.0
-    while not all(t.done() for t in abuse):
-        started = time.perf_counter()
-        r = await client.get("/healthz")
-        worst = max(worst, time.perf_counter() - started)
-        assert r.status_code == 200
-        await asyncio.sleep(0.01)
-    for task in abuse:
-        assert_error(await task, 422)
-    me = await client.get("/api/v1/users/me", headers=user.headers)
-    assert me.status_code == 200
-    assert worst < 1.5, worst
 
 
 async def test_a_form_with_tens_of_thousands_of_fields_is_cheap(client: httpx.AsyncClient) -> None:
