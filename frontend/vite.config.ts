@@ -9,7 +9,9 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     sourcemap: false,
-    chunkSizeWarningLimit: 600,
+    // 600 kB, except the password-strength estimator's dictionaries (~820 kB), which load lazily
+    // and only on pages with a new-password field.
+    chunkSizeWarningLimit: 850,
   },
   server: {
     port: 5173,

@@ -46,6 +46,7 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 RATE_LIMIT_NAMES = (
     "login_ip",
     "login_account",
+    "login_account_total",
     "register_ip",
     "verify_resend",
     "password_reset",

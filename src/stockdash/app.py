@@ -19,6 +19,7 @@ from stockdash.analysis.router import router as analysis_router
 from stockdash.apikeys.router import router as apikeys_router
 from stockdash.container import Container, build_container
 from stockdash.core.config import Settings, get_settings
+from stockdash.core.docs import mount_docs
 from stockdash.core.errors import document_validation_errors, install_error_handlers
 from stockdash.core.health import router as health_router
 from stockdash.core.metrics_route import router as metrics_router
@@ -110,6 +111,7 @@ def create_app(
     app = SecureHeadersFastAPI(
         trust_proxy_headers=settings.trust_proxy_headers,
         hsts_max_age=settings.hsts_max_age_seconds,
+        max_header_bytes=settings.max_header_bytes,
         title="stockdash",
         version=__version__,
         description=(
@@ -118,6 +120,9 @@ def create_app(
             '`{"error": {"code", "message", "details"}}`.'
         ),
         lifespan=lifespan,
+        # FastAPI's pages load scripts from a CDN: /docs is served from packaged files instead.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.container = services
     install_error_handlers(app)
@@ -132,6 +137,7 @@ def create_app(
         allow_methods=["*"],
         allow_headers=["*"],
     )
+    mount_docs(app)
     app.include_router(health_router)
     app.include_router(metrics_router)
     include_api(app)

@@ -54,7 +54,7 @@ CHECKS = [
     ignored_auth,
 ]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
-PASSWORD = "fuzz-pass-1"
+PASSWORD = "fuzz-ochre-walnut-ferry-1"
 
 # Operations that must have answered 2xx at least once for each identity.
 MUST_SUCCEED = {

@@ -66,10 +66,14 @@ async def test_logins_work_in_development_with_a_blank_secret(
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
     ):
-        creds = {"username": "devuser", "email": "dev@example.com", "password": "password-1"}
+        creds = {
+            "username": "devuser",
+            "email": "dev@example.com",
+            "password": "ochre-walnut-ferry-41",
+        }
         assert (await c.post("/api/v1/auth/register", json=creds)).status_code == 201
         r = await c.post(
-            "/api/v1/auth/login", data={"username": "devuser", "password": "password-1"}
+            "/api/v1/auth/login", data={"username": "devuser", "password": "ochre-walnut-ferry-41"}
         )
         assert r.status_code == 200, r.text
         me = await c.get(
@@ -191,12 +195,13 @@ async def test_data_survives_a_restart(settings: Settings, snapshot: SnapshotPro
                     json={
                         "username": "keeper",
                         "email": "k@example.com",
-                        "password": "password-1",
+                        "password": "ochre-walnut-ferry-41",
                     },
                 )
                 assert registered.status_code == 201, registered.text
             login = await c.post(
-                "/api/v1/auth/login", data={"username": "keeper", "password": "password-1"}
+                "/api/v1/auth/login",
+                data={"username": "keeper", "password": "ochre-walnut-ferry-41"},
             )
             assert login.status_code == 200, login.text
             h = {"Authorization": f"Bearer {login.json()['access_token']}"}
@@ -242,7 +247,7 @@ def test_serve_migrates_and_create_admin_works(tmp_path: Path) -> None:
             "--username",
             "root",
             "--password",
-            "password-123",
+            "ochre-walnut-ferry-45",
         ],
         env=env,
         capture_output=True,
@@ -269,7 +274,7 @@ def test_serve_migrates_and_create_admin_works(tmp_path: Path) -> None:
                     time.sleep(0.2)
             r = httpx.post(
                 f"http://127.0.0.1:{port}/api/v1/auth/login",
-                data={"username": "root", "password": "password-123"},
+                data={"username": "root", "password": "ochre-walnut-ferry-45"},
                 timeout=10,
             )
             assert r.status_code == 200, r.text

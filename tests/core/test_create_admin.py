@@ -57,7 +57,7 @@ def _run(async_fn: Any, settings: Settings) -> Any:
 def _add_user(settings: Settings, username: str, email: str, password: str) -> None:
     async def add(session: Any) -> None:
         data = UserCreate(username=username, email=email, password=password)
-        await service.register(session, data, rounds=4)
+        await service.register(session, data, rounds=4, min_score=0)
         await session.commit()
 
     _run(add, settings)
@@ -84,7 +84,7 @@ def _create_admin(email: str, username: str, password: str) -> Result:
 
 
 def test_creates_an_admin_then_reports_that_it_exists(cli_settings: Settings) -> None:
-    first = _create_admin("root@example.com", "root", "password-123")
+    first = _create_admin("root@example.com", "root", "ochre-walnut-ferry-45")
     assert first.exit_code == 0, first.output
     assert "Created admin root <root@example.com>" in first.output
     users, audit = _state(cli_settings)
@@ -92,7 +92,7 @@ def test_creates_an_admin_then_reports_that_it_exists(cli_settings: Settings) ->
     [(actor, action, target, details)] = audit
     assert (actor, action, details) == (None, "user.create_admin", {"via": "cli"})
     assert target.isdigit()
-    again = _create_admin("ROOT@example.com", "Root", "password-123")
+    again = _create_admin("ROOT@example.com", "Root", "ochre-walnut-ferry-45")
     assert again.exit_code == 0, again.output
     assert "already an admin; nothing changed" in again.output
     assert len(_state(cli_settings)[1]) == 1
@@ -118,7 +118,7 @@ def test_promotes_an_existing_account_with_its_password_and_audits_it(
         # The email exists under another username: it used to be promoted silently.
         ("alice@example.com", "root", "alice-pass-1", "--username alice"),
         # The username belongs to another account: it used to crash with a traceback.
-        ("root@example.com", "alice", "password-123", "belongs to another account"),
+        ("root@example.com", "alice", "ochre-walnut-ferry-45", "belongs to another account"),
         # Email and username each belong to a different account.
         ("alice@example.com", "bob", "alice-pass-1", "yet another account"),
         # The right account, the wrong password: create-admin never changes a password.

@@ -26,7 +26,7 @@ async def test_without_smtp_mail_goes_to_the_outbox_and_the_log(
     assert isinstance(app.state.container.delivery_sender, OutboxEmailSender)
     r = await client.post(
         "/api/v1/auth/register",
-        json={"username": "eve", "email": "eve@example.com", "password": "password-1"},
+        json={"username": "eve", "email": "eve@example.com", "password": "ochre-walnut-ferry-41"},
     )
     assert r.status_code == 201
     (path,) = (settings.data_dir / "outbox").glob("*.eml")

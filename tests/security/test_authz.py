@@ -71,7 +71,11 @@ async def test_deactivated_users_old_token_fails_at_once(
     await client.patch(
         f"/api/v1/admin/users/{user.id}", json={"is_active": True}, headers=admin.headers
     )
-    assert (await client.get("/api/v1/users/me", headers=user.headers)).status_code == 200
+    # Reactivation revives nothing: the old token stays dead, a new login works.
+    assert_error(await client.get("/api/v1/users/me", headers=user.headers), 401)
+    fresh = (await client.post("/api/v1/auth/login", data=login)).json()["access_token"]
+    me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {fresh}"})
+    assert me.status_code == 200
 
 
 async def test_no_response_contains_a_password_or_api_key_hash(

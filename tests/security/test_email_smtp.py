@@ -86,7 +86,7 @@ async def test_registration_mail_arrives_and_its_link_works_once(
     inbox, _ = smtp
     r = await client.post(
         "/api/v1/auth/register",
-        json={"username": "mia", "email": "mia@example.com", "password": "password-1"},
+        json={"username": "mia", "email": "mia@example.com", "password": "ochre-walnut-ferry-41"},
     )
     assert r.status_code == 201 and r.json()["email_verified"] is False
     (message,) = await inbox.wait_for("mia@example.com")
@@ -101,7 +101,9 @@ async def test_registration_mail_arrives_and_its_link_works_once(
     again = await client.post("/api/v1/auth/verify", json={"token": token})
     assert_error(again, 422, "invalid_token")
 
-    r = await client.post("/api/v1/auth/login", data={"username": "mia", "password": "password-1"})
+    r = await client.post(
+        "/api/v1/auth/login", data={"username": "mia", "password": "ochre-walnut-ferry-41"}
+    )
     me = await client.get(
         "/api/v1/users/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
     )
@@ -114,7 +116,7 @@ async def test_password_reset_mail_arrives_and_its_link_works_once(
     inbox, _ = smtp
     await client.post(
         "/api/v1/auth/register",
-        json={"username": "noah", "email": "noah@example.com", "password": "password-1"},
+        json={"username": "noah", "email": "noah@example.com", "password": "ochre-walnut-ferry-41"},
     )
     r = await client.post("/api/v1/auth/password-reset/request", json={"email": "Noah@Example.com"})
     assert r.status_code == 202
@@ -137,7 +139,7 @@ async def test_an_unreachable_smtp_server_never_fails_the_request(
     app.state.container.delivery_sender.port = free_port()  # nothing listens there
     r = await client.post(
         "/api/v1/auth/register",
-        json={"username": "ola", "email": "ola@example.com", "password": "password-1"},
+        json={"username": "ola", "email": "ola@example.com", "password": "ochre-walnut-ferry-41"},
     )
     assert r.status_code == 201
     # The send_email job retried, then gave up: it is a dead letter and the outbox keeps the mail.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -29,11 +30,21 @@ async def test_every_response_carries_the_security_headers(client: httpx.AsyncCl
         assert directive in CSP
 
 
-async def test_api_docs_are_served_without_csp(client: httpx.AsyncClient) -> None:
-    r = await client.get("/docs")
-    assert r.status_code == 200
-    assert "Content-Security-Policy" not in r.headers
-    assert r.headers["X-Content-Type-Options"] == "nosniff"
+async def test_api_docs_load_nothing_from_elsewhere_and_run_under_the_csp(
+    client: httpx.AsyncClient,
+) -> None:
+    for page in ("/docs", "/redoc"):
+        r = await client.get(page)
+        assert r.status_code == 200
+        assert r.headers["Content-Security-Policy"] == CSP
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", r.text, re.S)
+        assert scripts and all(not body.strip() for _, body in scripts)  # no inline code
+        for url in re.findall(r'(?:src|href|spec-url)="([^"]+)"', r.text):
+            assert url.startswith("/"), url  # no CDN
+            asset = await client.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content, url
 
 
 async def test_hsts_only_over_https(client: httpx.AsyncClient) -> None:

@@ -71,7 +71,11 @@ async def clients(
 
 async def _register(client: httpx.AsyncClient) -> dict[str, str]:
     n = next(_names)
-    creds = {"username": f"rl{n}", "email": f"rl{n}@example.com", "password": "pw-12345678"}
+    creds = {
+        "username": f"rl{n}",
+        "email": f"rl{n}@example.com",
+        "password": "ochre-walnut-ferry-42",
+    }
     r = await client.post("/api/v1/auth/register", json=creds)
     assert r.status_code == 201, r.text
     return creds
@@ -168,10 +172,14 @@ async def test_registration_is_limited_per_ip(clients: ClientFactory) -> None:
     via_proxy = {"X-Forwarded-For": "198.51.100.4"}
     for _ in range(5):
         n = next(_names)
-        creds = {"username": f"rl{n}", "email": f"rl{n}@example.com", "password": "pw-12345678"}
+        creds = {
+            "username": f"rl{n}",
+            "email": f"rl{n}@example.com",
+            "password": "ochre-walnut-ferry-42",
+        }
         r = await client.post("/api/v1/auth/register", json=creds, headers=via_proxy)
         assert r.status_code == 201, r.text
-    sixth = {"username": "sixth", "email": "sixth@example.com", "password": "pw-12345678"}
+    sixth = {"username": "sixth", "email": "sixth@example.com", "password": "ochre-walnut-ferry-42"}
     _assert_limited(await client.post("/api/v1/auth/register", json=sixth, headers=via_proxy))
     # A forged left-most entry does not make the same client look new.
     forged = {"X-Forwarded-For": "203.0.113.9, 198.51.100.4"}
@@ -339,7 +347,11 @@ async def test_the_default_sign_up_limit_lets_contract_checks_through(
     default = Settings.model_fields["rate_limit_register_ip"].default
     assert default == "20/minute;200/hour"
     client = await clients(rate_limit_register_ip=default)
-    body = {"username": "contract", "email": "contract@example.com", "password": "pw-12345678"}
+    body = {
+        "username": "contract",
+        "email": "contract@example.com",
+        "password": "ochre-walnut-ferry-42",
+    }
     expected = [201, *[409, 422] * 9, 409]
     for status in expected:
         payload = {**body, "password": "short"} if status == 422 else body

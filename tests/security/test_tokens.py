@@ -221,7 +221,11 @@ async def test_verification_token_is_single_use_and_expires(
     for name in ("early", "late"):
         r = await client.post(
             "/api/v1/auth/register",
-            json={"username": name, "email": f"{name}@example.com", "password": "password-1"},
+            json={
+                "username": name,
+                "email": f"{name}@example.com",
+                "password": "ochre-walnut-ferry-41",
+            },
         )
         assert r.status_code == 201
     early = link_token(mailbox.to("early@example.com")[0].text, "verify-email")

@@ -79,9 +79,13 @@ async def test_billing_provider_can_refuse_a_change(
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            creds = {"username": "payer", "email": "payer@example.com", "password": "pw-123456"}
+            creds = {
+                "username": "payer",
+                "email": "payer@example.com",
+                "password": "ochre-walnut-ferry-43",
+            }
             assert (await client.post("/api/v1/auth/register", json=creds)).status_code == 201
-            login = {"username": "payer", "password": "pw-123456"}
+            login = {"username": "payer", "password": "ochre-walnut-ferry-43"}
             token = (await client.post("/api/v1/auth/login", data=login)).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             r = await client.put(TIER, json={"tier": "pro"}, headers=headers)

@@ -12,7 +12,11 @@ from tests.conftest import UserFactory, assert_error
 async def test_register_returns_public_user_without_hash(client: httpx.AsyncClient) -> None:
     r = await client.post(
         "/api/v1/auth/register",
-        json={"username": "alice", "email": "Alice@Example.com", "password": "s3cret-pass"},
+        json={
+            "username": "alice",
+            "email": "Alice@Example.com",
+            "password": "ochre-walnut-ferry-44",
+        },
     )
     assert r.status_code == 201
     body = r.json()
@@ -48,9 +52,13 @@ async def test_register_returns_public_user_without_hash(client: httpx.AsyncClie
 async def test_duplicates_conflict(
     client: httpx.AsyncClient, first: dict[str, str], second: dict[str, str], code: str
 ) -> None:
-    r = await client.post("/api/v1/auth/register", json={**first, "password": "password-1"})
+    r = await client.post(
+        "/api/v1/auth/register", json={**first, "password": "ochre-walnut-ferry-41"}
+    )
     assert r.status_code == 201
-    r = await client.post("/api/v1/auth/register", json={**second, "password": "password-1"})
+    r = await client.post(
+        "/api/v1/auth/register", json={**second, "password": "ochre-walnut-ferry-41"}
+    )
     assert_error(r, 409, code)
 
 

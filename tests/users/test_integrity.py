@@ -61,7 +61,11 @@ async def test_registration_writes_nothing_when_the_verification_token_fails(
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         r = await client.post(
             REGISTER,
-            json={"username": "half", "email": "half@example.com", "password": "password-1"},
+            json={
+                "username": "half",
+                "email": "half@example.com",
+                "password": "ochre-walnut-ferry-41",
+            },
         )
     assert_error(r, 500, "internal_error")
     assert await _count(app, User.id) == 0
@@ -72,7 +76,12 @@ async def test_registration_stores_the_user_and_its_token_together(
     app: Any, client: httpx.AsyncClient
 ) -> None:
     r = await client.post(
-        REGISTER, json={"username": "whole", "email": "whole@example.com", "password": "pw-123456"}
+        REGISTER,
+        json={
+            "username": "whole",
+            "email": "whole@example.com",
+            "password": "ochre-walnut-ferry-43",
+        },
     )
     assert r.status_code == 201, r.text
     assert (await _count(app, User.id), await _count(app, EmailToken.id)) == (1, 1)
@@ -91,7 +100,9 @@ async def test_concurrent_sign_ups_differing_only_by_case_let_exactly_one_throug
 ) -> None:
     answers = await asyncio.gather(
         *(
-            client.post(REGISTER, json={"username": u, "email": e, "password": "password-1"})
+            client.post(
+                REGISTER, json={"username": u, "email": e, "password": "ochre-walnut-ferry-41"}
+            )
             for u, e in variants
         )
     )

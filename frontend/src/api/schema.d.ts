@@ -257,7 +257,9 @@ export interface paths {
         put?: never;
         /**
          * Change Password
-         * @description Change your password; every earlier session, this one included, is signed out.
+         * @description Change your password; every earlier session and API key, this one included, is revoked.
+         *
+         *     A wrong current password counts as a failed login (429 past the limits).
          */
         post: operations["change_password_api_v1_users_me_password_post"];
         delete?: never;
@@ -1820,7 +1822,7 @@ export interface components {
         UserCreate: {
             /**
              * Username
-             * @description 3-32 letters, digits, `_`, `.` or `-`.
+             * @description 3-32 letters, digits, `_`, `.` or `-`; starting and ending with a letter or digit, no two of `_.-` in a row.
              */
             username: string;
             /**
@@ -1830,7 +1832,7 @@ export interface components {
             email: string;
             /**
              * Password
-             * @description At least 8 characters.
+             * @description At least 8 characters, and not easy to guess (zxcvbn score >= PASSWORD_MIN_SCORE, 3 by default; 422 `weak_password` otherwise).
              */
             password: string;
         };
@@ -2064,6 +2066,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     login_api_v1_auth_login_post: {
@@ -2117,6 +2128,15 @@ export interface operations {
             };
             /** @description rate limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description service unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2361,6 +2381,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     read_me_api_v1_users_me_get: {
@@ -2441,6 +2470,24 @@ export interface operations {
             };
             /** @description Invalid input: a field failed validation (`validation_error`, FastAPI's field errors in `details`), or the path, query or body holds a NUL character or an unpaired surrogate (`invalid_text`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description service unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

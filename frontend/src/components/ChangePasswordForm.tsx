@@ -4,6 +4,7 @@ import { ApiError, errorMessage } from '../api/client';
 import { changePassword } from '../api/endpoints';
 import { MIN_PASSWORD, newPasswordError } from '../lib/password';
 import { useToast } from '../toast';
+import { PasswordMeter } from './PasswordMeter';
 import { Alert, Button, Card } from './ui';
 
 export function ChangePasswordForm() {
@@ -48,7 +49,8 @@ export function ChangePasswordForm() {
         <div className="field">
           <label htmlFor="pw-new">New password</label>
           <input id="pw-new" className="input" type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} aria-describedby="pw-new-hint" />
-          <span id="pw-new-hint" className="field-hint">At least {MIN_PASSWORD} characters.</span>
+          <span id="pw-new-hint" className="field-hint">At least {MIN_PASSWORD} characters, and not easy to guess.</span>
+          <PasswordMeter password={next} />
         </div>
         <div className="field">
           <label htmlFor="pw-confirm">Confirm new password</label>

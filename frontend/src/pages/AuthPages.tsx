@@ -4,6 +4,7 @@ import { errorMessage } from '../api/client';
 import { register } from '../api/endpoints';
 import { useAuth } from '../auth';
 import { Alert, Button, Card } from '../components/ui';
+import { PasswordMeter } from '../components/PasswordMeter';
 
 export function LoginPage() {
   const { token, login } = useAuth();
@@ -106,7 +107,8 @@ export function RegisterPage() {
           <div className="field">
             <label htmlFor="reg-password">Password</label>
             <input id="reg-password" className="input" type="password" autoComplete="new-password" required minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} aria-describedby="reg-password-hint" />
-            <span id="reg-password-hint" className="field-hint">At least 8 characters.</span>
+            <span id="reg-password-hint" className="field-hint">At least 8 characters, and not easy to guess.</span>
+            <PasswordMeter password={password} context={[username, email]} />
           </div>
           {error ? <Alert kind="error" data-testid="auth-error">{error}</Alert> : null}
           <Button type="submit" variant="primary" loading={busy} data-testid="register-submit">

@@ -7,6 +7,7 @@ import { Link, useSearchParams } from 'react-router-dom';
 import { ApiError, errorMessage } from '../api/client';
 import { confirmPasswordReset, queryKeys, requestPasswordReset, verifyEmail } from '../api/endpoints';
 import { useAuth } from '../auth';
+import { PasswordMeter } from '../components/PasswordMeter';
 import { Alert, Button, Card } from '../components/ui';
 import { MIN_PASSWORD, newPasswordError } from '../lib/password';
 
@@ -185,7 +186,8 @@ export function ResetPasswordPage() {
                 onChange={(e) => setPassword(e.target.value)}
                 aria-describedby="reset-password-hint"
               />
-              <span id="reset-password-hint" className="field-hint">At least {MIN_PASSWORD} characters.</span>
+              <span id="reset-password-hint" className="field-hint">At least {MIN_PASSWORD} characters, and not easy to guess.</span>
+              <PasswordMeter password={password} />
             </div>
             <div className="field">
               <label htmlFor="reset-confirm">Confirm new password</label>

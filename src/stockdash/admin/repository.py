@@ -49,6 +49,11 @@ class SqlAdminRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def owner_id(self) -> int | None:
+        """The owner: the first account that became an admin (the lowest id among admins)."""
+        stmt = select(func.min(User.id)).where(User.role == "admin")
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def search_users(
         self, f: UserFilter, *, offset: int, limit: int
     ) -> tuple[list[User], int]:

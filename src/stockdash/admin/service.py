@@ -23,6 +23,7 @@ from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.subscriptions import service as subscriptions
 from stockdash.subscriptions.tiers import TIER_ORDER
+from stockdash.users.account import revoke_credentials
 from stockdash.users.models import User
 from stockdash.users.service import lock_user, to_public
 
@@ -49,6 +50,17 @@ def _refuse_self_lockout(actor: User, user_id: int, data: AdminUserUpdate) -> No
         raise Conflict("You cannot remove your own admin role.", code="cannot_modify_self")
 
 
+async def _refuse_owner_lockout(session: AsyncSession, user_id: int, data: AdminUserUpdate) -> None:
+    """Nobody else may demote or deactivate the owner (the first admin): admins cannot oust them."""
+    if data.role != "user" and data.is_active is not False:
+        return
+    if await SqlAdminRepository(session).owner_id() == user_id:
+        raise Conflict(
+            "The owner (the first administrator) cannot be demoted or deactivated.",
+            code="cannot_modify_owner",
+        )
+
+
 async def update_user(
     session: AsyncSession, actor: User, user_id: int, data: AdminUserUpdate
 ) -> User:
@@ -57,6 +69,7 @@ async def update_user(
     user = await lock_user(session, user_id)
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
+    await _refuse_owner_lockout(session, user_id, data)
     changes: dict[str, Any] = {}
     if data.tier is not None and data.tier.value != user.subscription_tier:
         changes["tier"] = {"from": user.subscription_tier, "to": data.tier.value}
@@ -67,6 +80,8 @@ async def update_user(
     if data.is_active is not None and data.is_active != user.is_active:
         changes["is_active"] = {"from": user.is_active, "to": data.is_active}
         user.is_active = data.is_active
+        # Both ways: a reactivated account must not revive what it held before.
+        await revoke_credentials(session, user)
     await audit(session, actor, "user.update", "user", user.id, {"changes": changes})
     await session.commit()
     return user

@@ -113,7 +113,7 @@ def load_report(path: Path | None = None) -> ModelPerformanceReport:
         ) from exc
 
 
-def results_path() -> Path:
+async def results_path() -> Path:
     """Where the route reads the report from (override this dependency to change it)."""
     return DEFAULT_RESULTS_PATH
 

@@ -43,6 +43,11 @@ class SqlApiKeyRepository:
         result = await self.session.execute(stmt)
         return bool(getattr(result, "rowcount", 0))
 
+    async def remove_all(self, user_id: int) -> int:
+        """Delete every key of a user; how many there were."""
+        result = await self.session.execute(delete(ApiKey).where(ApiKey.user_id == user_id))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def touch(self, key_id: int, when: datetime) -> None:
         """Record a use."""
         await self.session.execute(

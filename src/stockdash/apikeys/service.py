@@ -82,6 +82,11 @@ async def delete_key(session: AsyncSession, user_id: int, key_id: int) -> None:
     await session.commit()
 
 
+async def revoke_all(session: AsyncSession, user_id: int) -> int:
+    """Delete every key of a user in the caller's transaction (the caller commits)."""
+    return await SqlApiKeyRepository(session).remove_all(user_id)
+
+
 async def authenticate(factory: async_sessionmaker[AsyncSession], raw: str) -> KeyOwner | None:
     """The key and its active owner for a presented key, recording the use; None if invalid."""
     prefix = parse_prefix(raw)

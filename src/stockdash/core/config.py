@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_expiration_hours: float = Field(24, gt=0, le=24 * 30)
     bcrypt_rounds: int = Field(12, ge=4, le=16)
+    # zxcvbn score (0-4) a new password needs; 3 = "safely unguessable", 0 turns the check off.
+    password_min_score: int = Field(3, ge=0, le=4)
     access_token_expire_minutes: float = Field(15, gt=0, le=24 * 60)
     email_verification_expire_hours: float = Field(48, gt=0, le=24 * 30)
     password_reset_expire_minutes: float = Field(60, gt=0, le=24 * 60)
@@ -118,6 +120,8 @@ class Settings(BaseSettings):
     # HTTP
     cors_origins: list[str] = ["http://127.0.0.1:5173", "http://localhost:5173"]
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    # All request headers together (nginx's default large_client_header_buffers is 4 x 8 KiB).
+    max_header_bytes: int = Field(32 * 1024, ge=4096)
     trust_proxy_headers: bool = False
     trusted_proxy_hops: int = Field(1, ge=1, le=10)
     hsts_max_age_seconds: int = Field(31_536_000, ge=0)
@@ -129,6 +133,8 @@ class Settings(BaseSettings):
     rate_limit_key_prefix: str = "stockdash-rl"
     rate_limit_login_ip: str = "10/minute"
     rate_limit_login_account: str = "5/minute"
+    # Every client together, per account: the ceiling a distributed guesser can reach.
+    rate_limit_login_account_total: str = "50/hour"
     rate_limit_register_ip: str = "20/minute;200/hour"
     rate_limit_verify_resend: str = "3/hour"
     rate_limit_password_reset: str = "5/hour"  # noqa: S105 - a rate, not a secret
@@ -182,6 +188,7 @@ class Settings(BaseSettings):
     @field_validator(
         "rate_limit_login_ip",
         "rate_limit_login_account",
+        "rate_limit_login_account_total",
         "rate_limit_register_ip",
         "rate_limit_verify_resend",
         "rate_limit_password_reset",

@@ -42,7 +42,7 @@ def get_infrastructure(request: Request) -> Infrastructure:
 
 
 async def infrastructure_dep(request: Request) -> Infrastructure:
-    """`get_infrastructure` as a dependency (async: FastAPI runs sync ones in a thread)."""
+    """The same as a dependency: async, so FastAPI never spends a worker thread on it."""
     return get_infrastructure(request)
 
 

@@ -127,29 +127,58 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
 
+# A caller's mistake needs a few errors to fix, not one per bad value: the rest are counted.
+MAX_REPORTED_ERRORS = 10
+MAX_ECHOED_CHARS = 64
+_SECRET_FIELDS = ("password", "token", "secret", "key")
+
+
+def _is_secret(loc: Sequence[Any]) -> bool:
+    return any(isinstance(p, str) and any(s in p.lower() for s in _SECRET_FIELDS) for p in loc)
+
+
+def _echo(value: Any) -> Any:
+    """A short, encodable copy of a scalar input; containers and long bytes are left out."""
+    if isinstance(value, bytes):
+        value = _encode_bytes(value[: MAX_ECHOED_CHARS * 4])
+    if isinstance(value, str):
+        text = printable(value)
+        return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "…"
+    if value is None or isinstance(value, bool | int | float):
+        return json_safe(value)
+    return None
+
+
+def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One error reported with its place, type and message, its input truncated (never secrets)."""
+    loc = [
+        p if isinstance(p, int) else printable(str(p))[:MAX_ECHOED_CHARS]
+        for p in error.get("loc", ())
+    ]
+    out: dict[str, Any] = {"type": str(error.get("type")), "loc": loc, "msg": str(error.get("msg"))}
+    if "input" in error and not _is_secret(loc):
+        out["input"] = _echo(error["input"])
+    ctx = error.get("ctx")
+    if isinstance(ctx, dict):
+        out["ctx"] = {
+            str(k): _echo(v) if not isinstance(v, Exception) else str(v) for k, v in ctx.items()
+        }
+    return out
+
+
 def _validation_details(errors: Sequence[Any]) -> list[Any]:
-    """FastAPI's error list, made encodable whatever the input was (bytes, NaN, surrogates)."""
-    try:
-        encoded = jsonable_encoder(errors, custom_encoder={Exception: str, bytes: _encode_bytes})
-    except Exception:
-        # Never fail while reporting bad input: keep where and what, drop the echoed input.
-        encoded = [
-            {
-                "type": str(e.get("type")),
-                "loc": [str(p) for p in e.get("loc", ())],
-                "msg": str(e.get("msg")),
-            }
-            for e in errors
-        ]
-    safe: list[Any] = json_safe(encoded)
-    return safe
+    """The first few of FastAPI's errors, small and encodable whatever the input was."""
+    return [_bounded_error(e) for e in errors[:MAX_REPORTED_ERRORS]]
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = _validation_details(exc.errors())
-    fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in details})
+    errors = exc.errors()
+    details = _validation_details(errors)
+    fields = list(dict.fromkeys(".".join(str(p) for p in e["loc"][1:]) or "body" for e in details))
     message = "Invalid input: " + ", ".join(fields) if fields else "Invalid input."
+    if len(errors) > len(details):
+        message += f" (and {len(errors) - len(details)} more errors)"
     return JSONResponse(error_body("validation_error", message, details), status_code=422)
 
 

@@ -29,8 +29,9 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-# Swagger UI and ReDoc load their scripts from a CDN and run inline code, so they get no CSP.
-CSP_EXEMPT_PREFIXES = ("/docs", "/redoc")
+# Answers under these paths carry tokens, keys or personal data: no cache may keep them
+# (RFC 6749 section 5.1). Public market data is cheap to serve again, so the rule is kept simple.
+NO_STORE_PREFIXES = ("/api/",)
 
 
 class SecurityHeadersMiddleware:
@@ -64,8 +65,11 @@ class SecurityHeadersMiddleware:
             "Referrer-Policy": "strict-origin-when-cross-origin",
             "Cross-Origin-Opener-Policy": "same-origin",
         }
-        if not str(scope.get("path", "")).startswith(CSP_EXEMPT_PREFIXES):
-            headers["Content-Security-Policy"] = CSP
+        path = str(scope.get("path", ""))
+        headers["Content-Security-Policy"] = CSP
+        if path.startswith(NO_STORE_PREFIXES):
+            headers["Cache-Control"] = "no-store"
+            headers["Pragma"] = "no-cache"
         if self.hsts_max_age and self._is_https(scope):
             headers["Strict-Transport-Security"] = f"max-age={self.hsts_max_age}; includeSubDomains"
         return headers
@@ -75,6 +79,25 @@ class SecurityHeadersMiddleware:
             return True
         proto = Headers(scope=scope).get("x-forwarded-proto", "")
         return self.trust_proxy_headers and proto.split(",")[0].strip().lower() == "https"
+
+
+class HeaderSizeLimitMiddleware:
+    """Refuse requests whose headers together exceed max_bytes with 431, before any work."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ()))
+            if size > self.max_bytes:
+                message = f"The request headers are larger than the {self.max_bytes} bytes allowed."
+                details = {"max_bytes": self.max_bytes}
+                body = error_body("headers_too_large", message, details)
+                await _send_json(send, 431, body)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(HTTPException):
@@ -138,8 +161,15 @@ class RequestSizeLimitMiddleware:
 # (JSON allows "\ud800") cannot be encoded as UTF-8 by anything downstream.
 _INVALID_TEXT = re.compile("[\x00\ud800-\udfff]")
 _MAX_REPORTED = 10
+# No request body of this API holds more than a few hundred values; tens of thousands of keys or
+# items are an attack on the validator (one error, and one echoed input, per value).
+MAX_JSON_NODES = 5_000
 INVALID_TEXT_MESSAGE = "Text may not contain NUL characters or unpaired UTF-16 surrogates"
 Location = tuple[str | int, ...]
+
+
+class TooComplex(Exception):
+    """A JSON body with more keys and values than any request of this API needs."""
 
 
 class _NonFinite:
@@ -158,15 +188,25 @@ def _label(text: str) -> str:
     return _INVALID_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def invalid_json_locations(document: Any) -> tuple[list[Location], list[Location]]:
-    """Where a parsed JSON document holds invalid text, and where it holds NaN/Infinity (in order)."""
+def invalid_json_locations(
+    document: Any, max_nodes: int = MAX_JSON_NODES
+) -> tuple[list[Location], list[Location]]:
+    """Where a parsed JSON document holds invalid text, and where it holds NaN/Infinity (in order).
+
+    Raises TooComplex past `max_nodes` values (keys included), before walking any further.
+    """
     bad_text: list[Location] = []
     non_finite: list[Location] = []
     # (location, value, whether the key that leads there is itself invalid); iterative, so deep
     # nesting cannot overflow the stack.
     stack: list[tuple[Location, Any, bool]] = [(("body",), document, False)]
+    nodes = 1
     while stack and len(bad_text) + len(non_finite) < _MAX_REPORTED:
         loc, value, bad_key = stack.pop()
+        # Counted when their container is opened, so one huge object fails at once.
+        nodes += len(value) if isinstance(value, dict | list) else 0
+        if nodes > max_nodes:
+            raise TooComplex
         if bad_key or (isinstance(value, str) and _is_invalid(value)):
             bad_text.append(loc)
         if isinstance(value, _NonFinite):
@@ -255,7 +295,15 @@ class InvalidTextMiddleware:
             return _invalid_text([("body",)], "The body is not valid UTF-8")
         except (ValueError, RecursionError):
             return None  # not JSON: the route answers with its own validation error
-        bad_text, non_finite = invalid_json_locations(document)
+        try:
+            bad_text, non_finite = invalid_json_locations(document)
+        except TooComplex:
+            return error_body(
+                "body_too_complex",
+                f"The JSON body holds more than {MAX_JSON_NODES} keys and values; "
+                "no request needs that many.",
+                {"max_nodes": MAX_JSON_NODES},
+            )
         if bad_text:
             return _invalid_text(bad_text)
         if non_finite:
@@ -342,16 +390,24 @@ class SecureHeadersFastAPI(FastAPI):
     """
 
     def __init__(
-        self, *args: Any, trust_proxy_headers: bool, hsts_max_age: int, **kwargs: Any
+        self,
+        *args: Any,
+        trust_proxy_headers: bool,
+        hsts_max_age: int,
+        max_header_bytes: int,
+        **kwargs: Any,
     ) -> None:
         self._trust_proxy_headers = trust_proxy_headers
         self._hsts_max_age = hsts_max_age
+        self._max_header_bytes = max_header_bytes
         super().__init__(*args, **kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Starlette's stack, wrapped in the security headers."""
+        """Starlette's stack behind the header size limit, wrapped in the security headers."""
         return SecurityHeadersMiddleware(
-            super().build_middleware_stack(),
+            HeaderSizeLimitMiddleware(
+                super().build_middleware_stack(), max_bytes=self._max_header_bytes
+            ),
             trust_proxy_headers=self._trust_proxy_headers,
             hsts_max_age=self._hsts_max_age,
         )

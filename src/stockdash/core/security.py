@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import os
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-import anyio.to_thread
 import bcrypt
 import jwt
 from cachetools import LRUCache
 
+from stockdash.core.errors import ServiceUnavailable
+
 BCRYPT_ROUNDS = 12
+# A bearer token of this app is ~300 characters; nothing longer is worth decoding.
+MAX_ACCESS_TOKEN_CHARS = 4096
 _ISSUER = "stockdash"
 
 
@@ -54,9 +61,46 @@ def _verify_sync(password: str, password_hash: str | None, rounds: int) -> bool:
     return _check_sync(password, password_hash)
 
 
+T = TypeVar("T")
+
+
+class PasswordHasher:
+    """bcrypt on its own small pool, so password checks never take the threads other work needs.
+
+    bcrypt is CPU-bound: more threads than cores only make every check slower. Past
+    `max_pending` checks in flight the next one is refused at once (503 with Retry-After)
+    rather than queued for seconds.
+    """
+
+    def __init__(self, threads: int, max_pending: int) -> None:
+        self.threads = threads
+        self.max_pending = max_pending
+        self.pending = 0
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="bcrypt")
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Run one hash operation on the pool; 503 password_check_busy when the queue is full."""
+        if self.pending >= self.max_pending:
+            raise ServiceUnavailable(
+                "The server is busy checking passwords; try again in a moment.",
+                code="password_check_busy",
+                headers={"Retry-After": "1"},
+            )
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        finally:
+            self.pending -= 1
+
+
+_CORES = os.cpu_count() or 1
+# One thread per core; a queue of a few seconds' worth of checks at the default cost.
+HASHER = PasswordHasher(threads=_CORES, max_pending=16 * _CORES)
+
+
 async def hash_password(password: str, *, rounds: int = BCRYPT_ROUNDS) -> str:
-    """Hash a password with bcrypt in a worker thread (it takes ~250 ms at 12 rounds)."""
-    return await anyio.to_thread.run_sync(_hash_sync, password, rounds)
+    """Hash a password with bcrypt on the password pool (it takes ~250 ms at 12 rounds)."""
+    return await HASHER.run(_hash_sync, password, rounds)
 
 
 async def verify_password(
@@ -67,7 +111,7 @@ async def verify_password(
     With no hash (an unknown user) it checks against a dummy hash of the same cost and answers
     False, so both paths take the same time.
     """
-    return await anyio.to_thread.run_sync(_verify_sync, password, password_hash, rounds)
+    return await HASHER.run(_verify_sync, password, password_hash, rounds)
 
 
 def new_opaque_token() -> str:
@@ -125,6 +169,8 @@ _verified_process_local: LRUCache[tuple[str, str, str], dict[str, Any]] = LRUCac
 
 def decode_access_token(token: str, *, secret: str, algorithm: str) -> dict[str, Any]:
     """Verify signature, expiry, issuer and type; return the claims."""
+    if len(token) > MAX_ACCESS_TOKEN_CHARS:
+        raise TokenError("token too long")
     key = (token, secret, algorithm)
     known = _verified_process_local.get(key)
     if known is not None:

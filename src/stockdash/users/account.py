@@ -11,15 +11,18 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stockdash.apikeys import service as apikeys
 from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
-from stockdash.core.errors import Conflict, Forbidden, Unprocessable
+from stockdash.core.errors import Conflict, Unprocessable
 from stockdash.core.security import hash_password, hash_token, new_opaque_token, verify_password
 from stockdash.notifications.email import Email, EmailSender, deliver
 from stockdash.users import emails, service, sessions
 from stockdash.users.models import EmailToken, User
+from stockdash.users.passwords import check_strength
 from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate
+from stockdash.users.service import LoginAttempt, WrongPassword, login_bucket
 from stockdash.users.token_repository import SqlEmailTokenRepository
 
 logger = logging.getLogger(__name__)
@@ -86,7 +89,9 @@ async def sign_up(
     session: AsyncSession, data: UserCreate, settings: Settings
 ) -> tuple[User, Email]:
     """Create an account and its first verification link in one transaction (nothing on failure)."""
-    user = await service.register(session, data, rounds=settings.bcrypt_rounds)
+    user = await service.register(
+        session, data, rounds=settings.bcrypt_rounds, min_score=settings.password_min_score
+    )
     email = await _verification_email(session, user, settings)
     await session.commit()
     return user, email
@@ -149,44 +154,76 @@ async def send_password_reset(
         await deliver(sender, email)
 
 
-async def _set_password(session: AsyncSession, user: User, password_hash: str) -> None:
-    """Store a new password hash and revoke every earlier access and refresh token (caller commits)."""
-    user.password_hash = password_hash
+async def revoke_credentials(session: AsyncSession, user: User) -> None:
+    """Cut every way in at once: access tokens, refresh sessions and API keys (caller commits).
+
+    Used on password change and reset and on deactivation and reactivation, so an account taken
+    back (or switched on again) carries nothing an intruder obtained before.
+    """
     user.token_version += 1
     await sessions.revoke_all(session, user.id)
+    await apikeys.revoke_all(session, user.id)
+
+
+async def _set_password(session: AsyncSession, user: User, password_hash: str) -> None:
+    """Store a new password hash and revoke every earlier credential (the caller commits)."""
+    user.password_hash = password_hash
+    await revoke_credentials(session, user)
     await SqlEmailTokenRepository(session).invalidate(user.id, PASSWORD_RESET, utcnow())
 
 
 async def reset_password(
     session: AsyncSession, raw_token: str, new_password: str, settings: Settings
 ) -> None:
-    """Set a new password with a reset token; the token is spent."""
+    """Set a new password with a reset token; the token is spent (not if the password is weak)."""
+    check_strength(new_password, [], settings.password_min_score)
     # Hash first: the transaction below holds row locks (and, on SQLite, the write lock).
     password_hash = await hash_password(new_password, rounds=settings.bcrypt_rounds)
     user = await _consume(session, raw_token, PASSWORD_RESET)
+    try:
+        check_strength(new_password, [user.username, user.email], settings.password_min_score)
+    except Unprocessable:
+        await session.rollback()  # the link stays usable for a better password
+        raise
     await _set_password(session, user, password_hash)
     # Following the emailed link proved the user controls the address.
     user.email_verified = True
     await session.commit()
 
 
+def _wrong_password() -> WrongPassword:
+    return WrongPassword("The current password is not correct.")
+
+
 async def change_password(
-    session: AsyncSession, user_id: int, current: str, new_password: str, settings: Settings
+    session: AsyncSession,
+    user_id: int,
+    current: str,
+    new_password: str,
+    settings: Settings,
+    *,
+    attempt: LoginAttempt,
 ) -> None:
-    """Change a signed-in user's password after checking the current one; 403 if wrong."""
+    """Change a signed-in user's password after checking the current one; 403 if wrong.
+
+    The check counts against the same failed-login limits as a login (`attempt`), so a stolen
+    session cannot guess the password outside them.
+    """
     repo = SqlUserRepository(session)
     user = await repo.get(user_id)
     checked_hash = user.password_hash if user is not None else None
     # The two slow hash operations run outside any transaction.
     await session.commit()
-    if user is None or not await verify_password(
-        current, checked_hash, rounds=settings.bcrypt_rounds
-    ):
-        raise Forbidden("The current password is not correct.", code="wrong_password")
+    async with attempt(login_bucket("", user)):
+        if user is None or not await verify_password(
+            current, checked_hash, rounds=settings.bcrypt_rounds
+        ):
+            raise _wrong_password()
+    check_strength(new_password, [user.username, user.email], settings.password_min_score)
     password_hash = await hash_password(new_password, rounds=settings.bcrypt_rounds)
     user = await repo.lock(user_id)
     if user is None or user.password_hash != checked_hash:
         # Changed by a concurrent request since we checked it: the checked password is stale.
-        raise Forbidden("The current password is not correct.", code="wrong_password")
+        raise _wrong_password()
     await _set_password(session, user, password_hash)
     await session.commit()

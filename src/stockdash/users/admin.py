@@ -35,18 +35,26 @@ async def ensure_admin(settings: Settings, data: UserCreate) -> AdminOutcome:
     engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
     try:
         async with create_sessionmaker(engine)() as session:
-            return await _ensure_admin(session, data, settings.bcrypt_rounds)
+            return await _ensure_admin(session, data, settings)
     finally:
         await engine.dispose()
 
 
-async def _ensure_admin(session: AsyncSession, data: UserCreate, rounds: int) -> AdminOutcome:
+async def _ensure_admin(
+    session: AsyncSession, data: UserCreate, settings: Settings
+) -> AdminOutcome:
+    rounds = settings.bcrypt_rounds
     repo = SqlUserRepository(session)
     by_email = await repo.get_by_email(data.email)
     by_name = await repo.get_by_username(data.username)
     if by_email is None and by_name is None:
         user = await service.register(
-            session, data, rounds=rounds, role="admin", email_verified=True
+            session,
+            data,
+            rounds=rounds,
+            min_score=settings.password_min_score,
+            role="admin",
+            email_verified=True,
         )
         await audit(session, None, "user.create_admin", "user", user.id, CLI_ACTOR)
         await session.commit()

@@ -18,8 +18,10 @@ from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import Forbidden, NotAuthenticated
 from stockdash.core.ratelimit import RateLimiter, RateLimiterDep, client_ip
 from stockdash.core.security import TokenError, decode_access_token
+from stockdash.users.identity import canonical_email
 from stockdash.users.models import User
 from stockdash.users.repository import SqlUserRepository
+from stockdash.users.service import WrongPassword
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 api_key_scheme = APIKeyHeader(
@@ -143,22 +145,26 @@ async def limit_verify_resend(
 async def failed_login_guard(
     request: Request, limiter: RateLimiter, account: str
 ) -> AsyncIterator[None]:
-    """Reserve a failed-login slot for the client IP and the account around a password check.
+    """Reserve failed-login slots for the client IP and the account around a password check.
 
-    A wrong password (NotAuthenticated) keeps the slot; any other outcome gives it back, so only
-    failed attempts count, yet parallel guesses never get more checks than the limits allow.
+    A wrong password (NotAuthenticated, WrongPassword) keeps the slots; any other outcome gives
+    them back, so only failed attempts count, yet parallel guesses never get more checks than
+    the limits allow. The account is limited per client, so a guesser elsewhere cannot lock its
+    owner out, and across all clients by a higher ceiling against distributed guessing.
     """
     settings: Settings = get_infrastructure(request).settings
+    ip = client_ip(request)
     reservation = await limiter.reserve(
         [
-            (settings.rate_limit_login_ip, ("login-ip", client_ip(request))),
-            (settings.rate_limit_login_account, ("login-account", account)),
+            (settings.rate_limit_login_ip, ("login-ip", ip)),
+            (settings.rate_limit_login_account, ("login-account", account, ip)),
+            (settings.rate_limit_login_account_total, ("login-account-total", account)),
         ],
         what="failed logins",
     )
     try:
         yield
-    except NotAuthenticated:
+    except (NotAuthenticated, WrongPassword):
         raise
     except Exception:
         await reservation.release()
@@ -167,16 +173,21 @@ async def failed_login_guard(
 
 
 async def limit_password_reset(request: Request, limiter: RateLimiterDep) -> None:
-    """Count a password-reset request against the client's IP and the address it names."""
+    """Count a password-reset request against the client's IP (the address: `limit_reset_address`)."""
     settings: Settings = get_infrastructure(request).settings
     limit = settings.rate_limit_password_reset
     await limiter.hit(limit, "reset-ip", client_ip(request), what="password-reset requests")
-    try:
-        email = str((await request.json()).get("email", "")).strip().lower()
-    except (ValueError, AttributeError):
-        return  # malformed bodies are refused by validation with 422
-    if email:
-        await limiter.hit(limit, "reset-email", email, what="password-reset requests")
+
+
+async def limit_reset_address(limiter: RateLimiter, settings: Settings, address: str) -> None:
+    """Count a password-reset request against the mailbox a validated address names.
+
+    Keyed on the canonical address, so other spellings of one mailbox share one quota.
+    """
+    limit = settings.rate_limit_password_reset
+    await limiter.hit(
+        limit, "reset-email", canonical_email(address), what="password-reset requests"
+    )
 
 
 async def limit_register(request: Request, limiter: RateLimiterDep) -> None:

@@ -19,6 +19,7 @@ from stockdash.users.deps import (
     failed_login_guard,
     limit_password_reset,
     limit_register,
+    limit_reset_address,
     limit_verify_resend,
 )
 from stockdash.users.schemas import (
@@ -41,7 +42,7 @@ users_router = APIRouter(prefix="/users", tags=["users"], responses=error_respon
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses=error_responses(403, 409, 429),
+    responses=error_responses(403, 409, 429, 503),
     dependencies=[Depends(limit_register)],
 )
 async def register(
@@ -59,7 +60,9 @@ async def register(
     return service.to_public(user)
 
 
-@auth_router.post("/login", response_model=TokenResponse, responses=error_responses(401, 403, 429))
+@auth_router.post(
+    "/login", response_model=TokenResponse, responses=error_responses(401, 403, 429, 503)
+)
 async def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -145,6 +148,7 @@ async def request_password_reset(
     body: PasswordResetRequest,
     factory: SessionFactoryDep,
     settings: SettingsDep,
+    limiter: RateLimiterDep,
     background: BackgroundTasks,
     sender: EmailSenderDep,
 ) -> MessageResponse:
@@ -153,11 +157,14 @@ async def request_password_reset(
     The lookup, the token and the email all happen after the answer, so its timing is the same
     for every address too.
     """
+    await limit_reset_address(limiter, settings, body.email)
     background.add_task(account.send_password_reset, factory, sender, body.email, settings)
     return MessageResponse(message=account.RESET_REQUESTED_MESSAGE)
 
 
-@auth_router.post("/password-reset/confirm", response_model=MessageResponse)
+@auth_router.post(
+    "/password-reset/confirm", response_model=MessageResponse, responses=error_responses(503)
+)
 async def confirm_password_reset(
     body: PasswordResetConfirm, session: SessionDep, settings: SettingsDep
 ) -> MessageResponse:
@@ -170,13 +177,26 @@ async def confirm_password_reset(
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=error_responses(403, 422),
+    responses=error_responses(403, 422, 429, 503),
 )
 async def change_password(
-    body: PasswordChange, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    request: Request,
+    body: PasswordChange,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
 ) -> Response:
-    """Change your password; every earlier session, this one included, is signed out."""
+    """Change your password; every earlier session and API key, this one included, is revoked.
+
+    A wrong current password counts as a failed login (429 past the limits).
+    """
     await account.change_password(
-        session, user.id, body.current_password, body.new_password, settings
+        session,
+        user.id,
+        body.current_password,
+        body.new_password,
+        settings,
+        attempt=partial(failed_login_guard, request, limiter),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,16 +5,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
 
 from stockdash.subscriptions.tiers import AnalystModel, Tier
+from stockdash.users.identity import USERNAME_PATTERN, canonical_email, looks_like_another, nfkc
 
+
+def _nfkc(value: object) -> object:
+    return nfkc(value) if isinstance(value, str) else value
+
+
+def _email(address: str) -> str:
+    local = address.rpartition("@")[0]
+    if looks_like_another(local):
+        raise ValueError("the part before @ mixes in letters that look like Latin ones")
+    return canonical_email(address)
+
+
+# NFKC first, so a fullwidth "alice" is the plain one (and taken if "alice" is).
 Username = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"
-    ),
+    BeforeValidator(_nfkc),
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=32, pattern=USERNAME_PATTERN),
 ]
+# One spelling per mailbox: NFKC, lower case, punycode domain; look-alike local parts refused.
+Email = Annotated[EmailStr, BeforeValidator(_nfkc), AfterValidator(_email)]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 
 
@@ -23,9 +46,15 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: Username = Field(description="3-32 letters, digits, `_`, `.` or `-`.")
-    email: EmailStr
-    password: Password = Field(description="At least 8 characters.")
+    username: Username = Field(
+        description="3-32 letters, digits, `_`, `.` or `-`; starting and ending with a letter "
+        "or digit, no two of `_.-` in a row."
+    )
+    email: Email
+    password: Password = Field(
+        description="At least 8 characters, and not easy to guess (zxcvbn score >= "
+        "PASSWORD_MIN_SCORE, 3 by default; 422 `weak_password` otherwise)."
+    )
 
 
 class UserPublic(BaseModel):
@@ -80,7 +109,7 @@ class PasswordResetRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: Email
 
 
 class PasswordResetConfirm(BaseModel):

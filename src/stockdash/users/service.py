@@ -11,9 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stockdash.core.errors import Conflict, Forbidden, NotAuthenticated
 from stockdash.core.security import hash_password, verify_password
 from stockdash.subscriptions import tiers
+from stockdash.users.identity import canonical_login
 from stockdash.users.models import User
+from stockdash.users.passwords import check_strength
 from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate, UserPublic
+
+
+class WrongPassword(Forbidden):
+    """The current password given to confirm a change was wrong (a failed attempt)."""
+
+    code = "wrong_password"
+
 
 # Wraps one password check, given the failed-login bucket it counts against.
 LoginAttempt = Callable[[str], AbstractAsyncContextManager[None]]
@@ -51,6 +60,7 @@ async def register(
     data: UserCreate,
     *,
     rounds: int,
+    min_score: int,
     role: str = "user",
     email_verified: bool = False,
 ) -> User:
@@ -59,6 +69,7 @@ async def register(
     Usernames and emails are unique case-insensitively: the check below gives the precise
     message, the unique indexes on lower(username) and lower(email) settle concurrent sign-ups.
     """
+    check_strength(data.password, [data.username, data.email], min_score)
     # Hash before the first query: on SQLite the transaction holds the write lock until commit.
     password_hash = await hash_password(data.password, rounds=rounds)
     repo = SqlUserRepository(session)
@@ -110,7 +121,7 @@ async def authenticate(
     `attempt(bucket)` wraps the password check (the failed-login limits). A deactivated account
     gets 403 only after its password has been checked, so it reveals nothing to a guesser.
     """
-    user = await SqlUserRepository(session).get_by_login(login)
+    user = await SqlUserRepository(session).get_by_login(canonical_login(login))
     # End the read before the slow hash check: on SQLite every transaction holds the write lock.
     await session.commit()
     async with attempt(login_bucket(login, user)):
