@@ -33,6 +33,7 @@ from stockdash.analysis.context import (
     DEFAULT_TAX_RATE,
     MarketContext,
     check_rates,
+    sector_beta_medians,
     sector_pe_medians,
 )
 from stockdash.analysis.metrics import daily_returns, finite, usable_bars
@@ -258,9 +259,11 @@ def market_context_at(
     # A daily index return only uses closes of that day and the day before, so slicing the
     # full-period index at t equals recomputing it from every symbol's bars up to t (tested).
     rates = assumptions or Assumptions()
+    index = {d: r for d, r in index_returns.items() if d <= day}
     return MarketContext(
         sector_pe_median=sector_pe_medians(stocks),
-        index_returns={d: r for d, r in index_returns.items() if d <= day},
+        index_returns=index,
+        sector_beta_median=sector_beta_medians(stocks, index),
         risk_free_rate=rates.risk_free_rate,
         equity_risk_premium=rates.equity_risk_premium,
         as_of=day,
@@ -284,11 +287,12 @@ def score_universe(
     ctx: MarketContext,
     models: Sequence[ModelName] = ALL,
 ) -> dict[ModelName, dict[str, float]]:
-    """Score of every stock under every model."""
+    """Score of every stock under every model; a not-rated stock has no score to rank by."""
     scores: dict[ModelName, dict[str, float]] = {m: {} for m in models}
     for symbol, data in stocks.items():
         for model, analysis in run_all(data, ctx, tuple(models)).items():
-            scores[model][symbol] = analysis.score
+            if analysis.score is not None:
+                scores[model][symbol] = analysis.score
     return scores
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stockdash.analysis.analysts._common import (
+    NotRated,
     build_analysis,
     excluded,
     info,
@@ -15,7 +16,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "basic-1.1"
+VERSION = "basic-2.0"
 NOMINAL_MAX = 100.0
 
 
@@ -30,10 +31,8 @@ def _inputs(m: StockMetrics, ctx: MarketContext) -> list[Factor]:
         ),
         input_factor(m, "MACD line", "macd", m.macd, "EMA12 - EMA26 of the closes."),
         input_factor(m, "MACD signal line", "macd", m.macd_signal, "EMA9 of the MACD line."),
-        input_factor(
-            m, "52-week high", "week52_position", m.week52_high, "Highest high, 365 days."
-        ),
-        input_factor(m, "52-week low", "week52_position", m.week52_low, "Lowest low, 365 days."),
+        input_factor(m, "52-week high", "week52_position", m.week52_high, _range_text(m, "high")),
+        input_factor(m, "52-week low", "week52_position", m.week52_low, _range_text(m, "low")),
         input_factor(m, "P/E", "pe", m.pe, "Quote P/E, else price / diluted EPS."),
         info(
             "Sector median P/E",
@@ -43,6 +42,16 @@ def _inputs(m: StockMetrics, ctx: MarketContext) -> list[Factor]:
             else f"Missing: no sector median P/E for {m.sector}.",
         ),
     ]
+
+
+def _range_text(m: StockMetrics, end: str) -> str:
+    """Where the 52-week figure comes from: a full year of bars, else the quote."""
+    if m.week52_source == "quote":
+        return (
+            f"The quote's 52-week {end}: the daily bars reach back less than a year "
+            f"({m.history_bars} bars), too short to measure it."
+        )
+    return f"{'Highest high' if end == 'high' else 'Lowest low'} of the bars of the last 365 days."
 
 
 def _trend(m: StockMetrics, window: int, band: float, max_points: float) -> Factor:
@@ -198,6 +207,9 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         _valuation(m, ctx),
         _earnings_growth(m),
     ]
+    problem: NotRated | None = None
+    if m.price is None:
+        problem = ("no_price", m.why_missing("price"))
     return build_analysis(
         model="basic",
         label="Basic analyst",
@@ -207,4 +219,5 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         data_quality=history_quality(m.history_bars),
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
+        not_rated=problem,
     )

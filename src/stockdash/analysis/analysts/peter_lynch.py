@@ -6,6 +6,7 @@ from itertools import pairwise
 from typing import Literal
 
 from stockdash.analysis.analysts._common import (
+    NotRated,
     assumption,
     build_analysis,
     excluded,
@@ -20,7 +21,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "peter_lynch-1.1"
+VERSION = "peter_lynch-2.0"
 NOMINAL_MAX = 100.0
 
 Category = Literal[
@@ -216,6 +217,9 @@ def _dividend_peg(m: StockMetrics, max_points: float) -> Factor:
 
 def _debt(m: StockMetrics, max_points: float) -> Factor:
     name, benchmark = "Debt/equity", "full at <= 0.33 (Lynch's 25% debt), 0 at >= 1.0"
+    if m.valuation_type == "financial":
+        reason = "not meaningful for a bank or insurer (deposits and float are its raw material)"
+        return excluded(name, reason, max_points, benchmark)
     latest = m.years[-1] if m.years else None
     if latest and latest.shareholders_equity is not None and latest.shareholders_equity <= 0:
         return scored(name, None, benchmark, 0.0, max_points, "Shareholders' equity is negative.")
@@ -309,6 +313,9 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
                 NO_YIELD_QUALITY,
             )
         )
+    problem: NotRated | None = None
+    if not m.years:
+        problem = ("no_fundamentals", "no fiscal year of statements published")
     return build_analysis(
         model="peter_lynch",
         label="Peter Lynch analyst",
@@ -319,4 +326,5 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
         notes=notes,
+        not_rated=problem,
     )
