@@ -11,6 +11,7 @@ from stockdash.analysis.analysts.peter_lynch import classify, peg_fraction
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import cagr, compute_metrics, ema_series, macd, rsi_wilder
 from stockdash.market.types import FundamentalsYear
+from tests.analysis.analysis_reference import log_linear_growth
 from tests.analysis.analysis_builders import make_stock, make_year
 
 
@@ -39,12 +40,13 @@ def with_net_income(values: list[float], **extra: float | None) -> list[Fundamen
         # A cyclical industry whose earnings never swung is classified by its growth.
         ([100, 108, 117, 126, 136], "Industrials", "Aerospace & Defense", "stalwart"),  # 8%
         # Fee-based pipelines are not cyclical even in the Energy sector.
-        ([100, 110, 70, 110, 130], "Energy", "Oil & Gas Storage & Transportation", "stalwart"),
+        # Trend growth 5.4% (regression 5.4%, last-3-year CAGR 5.7%): slow grower, not cyclical.
+        ([100, 110, 70, 110, 130], "Energy", "Oil & Gas Storage & Transportation", "slow_grower"),
         # Banks, telecoms and utilities with a bad year are not cyclicals (NVDA/JPM/VZ/NEE).
-        ([100, 110, 70, 110, 130], "Financials", "Diversified Banks", "stalwart"),
+        ([100, 110, 70, 110, 130], "Financials", "Diversified Banks", "slow_grower"),
         ([100, 70, 95, 90, 100], "Communication Services", "Integrated Telecommunication Services",
          "slow_grower"),
-        ([100, 110, 70, 110, 130], "Utilities", "Electric Utilities", "stalwart"),
+        ([100, 110, 70, 110, 130], "Utilities", "Electric Utilities", "slow_grower"),
         ([100, 110, -20, 50, 90], "Technology", "Application Software", "turnaround"),
         ([100, 110, 120, 130, -10], "Technology", "Application Software", "turnaround"),
         # In a cyclical industry a loss is part of the cycle, not a turnaround.
@@ -95,7 +97,18 @@ def test_growth_after_losses_needs_three_years_of_recovery() -> None:
     recent = compute_metrics(make_stock(years=with_net_income([-10, -5, 20, 30, 40])))
     assert recent.net_income_cagr is None and recent.earnings_growth_undefined
     older = compute_metrics(make_stock(years=with_net_income([-10, 20, 25, 30, 40])))
-    assert older.net_income_cagr == pytest.approx((40 / 20) ** (1 / 3) - 1)
+    # Trend growth from the first profitable year: min(log-linear regression, 3-year CAGR).
+    regression = log_linear_growth([2021, 2022, 2023, 2024], [20, 25, 30, 40])
+    assert older.net_income_cagr == pytest.approx(min(regression, (40 / 20) ** (1 / 3) - 1))
+    assert regression < (40 / 20) ** (1 / 3) - 1
+
+
+def test_growth_from_a_trough_is_capped_by_the_recent_trend() -> None:
+    """TSLA-like EPS: a trough start year no longer earns full growth marks."""
+    m = compute_metrics(make_stock(years=with_net_income([20, 160, 360, 430, 110])))
+    three_year = (110 / 160) ** (1 / 3) - 1  # 2021 -> 2024: falling
+    assert m.net_income_cagr == pytest.approx(three_year)
+    assert m.net_income_cagr < 0 < (110 / 20) ** (1 / 4) - 1  # end points said +53% a year
 
 
 def test_split_suspected_eps_falls_back_to_net_income_growth() -> None:
@@ -105,7 +118,7 @@ def test_split_suspected_eps_falls_back_to_net_income_growth() -> None:
     ]
     m = compute_metrics(make_stock(years=years))
     assert m.eps_cagr is None and "split" in m.why_missing("eps_cagr")
-    assert m.earnings_growth_source == "net income CAGR"
+    assert m.earnings_growth_source == "net income trend growth"
     assert m.shares_cagr is None
 
 

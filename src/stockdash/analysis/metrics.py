@@ -478,6 +478,8 @@ class SharesCheck:
 
 def nearest_split(ratio: float) -> float | None:
     """The usual split ratio (or its inverse) within 15% of `ratio`, if any."""
+    if not ratio > 1e-300:
+        return None
     candidates = [n for s in SPLIT_RATIOS for n in (s, 1 / s)]
     best = min(candidates, key=lambda n: abs(math.log(ratio / n)))
     return best if abs(math.log(ratio / best)) <= SPLIT_MATCH else None
@@ -506,10 +508,12 @@ def check_shares(
     split = nearest_split(ratio)
     eps_ratio = _ratio(_positive(filed_eps), _positive(quote_eps))
     # Too few reported shares (ratio < 1) come with too high a filed EPS, by the same factor.
+    both = finite(eps_ratio * split) if split is not None and eps_ratio is not None else None
     if (
         split is not None
-        and eps_ratio is not None
-        and abs(math.log(eps_ratio * split)) <= EPS_MATCH
+        and both is not None
+        and both > 0
+        and abs(math.log(both)) <= EPS_MATCH
     ):
         return SharesCheck(implied, ratio, (
             f"reported shares x price = {ratio:.2f}x the market cap and the filed EPS is "
@@ -525,9 +529,9 @@ def check_shares(
 def _earnings_growth(figures: _FundamentalFigures) -> tuple[float | None, str | None]:
     """EPS CAGR when EPS looks split-consistent, else net income CAGR."""
     if figures.values["eps_cagr"] is not None:
-        return figures.values["eps_cagr"], "EPS CAGR"
+        return figures.values["eps_cagr"], "EPS trend growth"
     if figures.values["net_income_cagr"] is not None:
-        return figures.values["net_income_cagr"], "net income CAGR"
+        return figures.values["net_income_cagr"], "net income trend growth"
     return None, None
 
 
