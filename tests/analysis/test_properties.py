@@ -6,7 +6,7 @@ import json
 import re
 from datetime import date
 
-from hypothesis import assume, HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from stockdash.analysis.analysts import run_all, run_analyst

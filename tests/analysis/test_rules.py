@@ -11,8 +11,8 @@ from stockdash.analysis.analysts.peter_lynch import classify, peg_fraction
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import cagr, compute_metrics, ema_series, macd, rsi_wilder
 from stockdash.market.types import FundamentalsYear
-from tests.analysis.analysis_reference import log_linear_growth
 from tests.analysis.analysis_builders import make_stock, make_year
+from tests.analysis.analysis_reference import log_linear_growth
 
 
 def with_net_income(values: list[float], **extra: float | None) -> list[FundamentalsYear]:

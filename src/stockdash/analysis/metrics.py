@@ -509,12 +509,7 @@ def check_shares(
     eps_ratio = _ratio(_positive(filed_eps), _positive(quote_eps))
     # Too few reported shares (ratio < 1) come with too high a filed EPS, by the same factor.
     both = finite(eps_ratio * split) if split is not None and eps_ratio is not None else None
-    if (
-        split is not None
-        and both is not None
-        and both > 0
-        and abs(math.log(both)) <= EPS_MATCH
-    ):
+    if split is not None and both is not None and both > 0 and abs(math.log(both)) <= EPS_MATCH:
         return SharesCheck(implied, ratio, (
             f"reported shares x price = {ratio:.2f}x the market cap and the filed EPS is "
             f"{eps_ratio:.2f}x the quote's: a {1 / split:g}:1 split after the filing; shares taken as "
