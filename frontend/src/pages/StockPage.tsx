@@ -227,7 +227,7 @@ function AnalysisSection({ symbol }: { symbol: string }) {
               />
               {overrides && dcf.data ? (
                 <p className="small" data-testid="dcf-override-note">
-                  Showing your assumptions (was {Math.round(base.score)}).
+                  Showing your assumptions (was {base.score === null ? 'not rated' : Math.round(base.score)}).
                 </p>
               ) : null}
               {dcf.isError ? <Alert kind="error">{dcf.error.message}</Alert> : null}
