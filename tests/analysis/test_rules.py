@@ -138,3 +138,11 @@ def test_buffett_uses_fcf_proxy_when_da_missing(ctx: MarketContext) -> None:
     owner = next(f for f in a.factors if f.name == "Owner earnings")
     assert owner.value == (190 - 45) * 1e6
     assert "proxy owner earnings = free cash flow" in owner.explanation
+
+
+def test_negative_equity_years_earn_no_roe_credit() -> None:
+    """HD/ORLY/SBUX: years below zero equity count as ROE 0, not as missing years."""
+    years = [make_year(i, shareholders_equity=-50e6) for i in range(3)]
+    years += [make_year(3, shareholders_equity=20e6), make_year(4, shareholders_equity=30e6)]
+    m = compute_metrics(make_stock(years=years))
+    assert m.roe_average == pytest.approx((0 + 0 + 0 + 125 / 20 + 150 / 30) / 5)

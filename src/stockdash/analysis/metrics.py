@@ -382,7 +382,7 @@ def _fundamental_figures(
         values[name] = _latest(years, name)
         if values[name] is None:
             missing[name] = "no fiscal year published" if not years else f"latest year lacks {name}"
-    roes = [y.roe for y in years if y.roe is not None]
+    roes = scored_roes(years)
     values["roe_average"] = finite(mean(roes)) if roes else None
     margins = [y.gross_margin for y in years if y.gross_margin is not None]
     values["gross_margin_stdev"] = spread(statistics.pstdev, margins) if len(margins) >= 3 else None
@@ -440,6 +440,25 @@ def _fundamental_figures(
     flags["had_loss"] = any(v <= 0 for v in earnings[:-1])
     counts["earnings_years"] = len(earnings)
     return _FundamentalFigures(years, values, flags, counts, missing)
+
+
+def scored_roes(years: Sequence[YearFigures]) -> list[float]:
+    """ROE per year with net income and equity; a year of zero or negative equity counts as 0.
+
+    Dropping those years let a company that bought back its equity below zero (HD, ORLY, SBUX)
+    earn full ROE marks from the few years its equity was tiny and positive.
+    """
+    out: list[float] = []
+    for y in years:
+        if y.roe is not None:
+            out.append(y.roe)
+        elif (
+            y.net_income is not None
+            and y.shareholders_equity is not None
+            and y.shareholders_equity <= 0
+        ):
+            out.append(0.0)
+    return out
 
 
 def debt_basis(year: FundamentalsYear) -> str:

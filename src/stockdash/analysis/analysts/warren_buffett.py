@@ -20,7 +20,7 @@ from stockdash.analysis.analysts._common import (
     smooth_text,
 )
 from stockdash.analysis.context import MarketContext
-from stockdash.analysis.metrics import StockMetrics, finite
+from stockdash.analysis.metrics import StockMetrics, finite, scored_roes
 from stockdash.analysis.schemas import Analysis, Factor
 
 VERSION = "warren_buffett-2.0"
@@ -95,8 +95,8 @@ def _roe_level(m: StockMetrics) -> Factor:
         "0 at <= 5%, full at >= 15% (average over available years)",
         linear(m.roe_average, 0.05, ROE_TARGET),
         15,
-        f"Average return on equity over {len([y for y in m.years if y.roe is not None])} "
-        f"years is {pct(m.roe_average)}.",
+        f"Average return on equity over {len(scored_roes(m.years))} years is "
+        f"{pct(m.roe_average)} (a year of negative equity counts as 0).",
     )
 
 
@@ -104,7 +104,7 @@ def _roe_consistency(m: StockMetrics) -> Factor:
     if _negative_equity(m):
         text = "Shareholders' equity is negative: ROE is not meaningful and scores 0."
         return scored("ROE consistency", None, "0 with negative equity", 0.0, 10, text)
-    roes = [y.roe for y in m.years if y.roe is not None]
+    roes = scored_roes(m.years)
     if not roes:
         return excluded("ROE consistency", "no year with net income and positive equity", 10)
     share = sum(r >= ROE_TARGET for r in roes) / len(roes)
