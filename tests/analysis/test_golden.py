@@ -109,7 +109,8 @@ def test_basic_golden(stock: StockData, ctx: MarketContext) -> None:
     expected = {
         "Price vs 50-day MA": 10 * ramp(PRICE / sma50 - 1, -0.05, 0.05),
         "Price vs 200-day MA": 15 * ramp(PRICE / sma200 - 1, -0.10, 0.10),
-        "RSI-14": 10.0 if 40 <= rsi <= 70 else 5.0 if 30 <= rsi <= 80 else 0.0,
+        # Smooth plateau: logistic rise 25 -> 45 times logistic fall 65 -> 85.
+        "RSI-14": 10 * logistic(rsi, 25, 45) * logistic(-rsi, -85, -65),
         "MACD(12,26,9)": 5.0 * (line > signal) + 5.0 * (line > 0),
         "Annualised volatility": 10 * ramp(vol, 0.60, 0.20),
         "52-week range position": 10 * (PRICE - low) / (high - low),

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from stockdash.analysis.analysts import run_analyst
-from stockdash.analysis.analysts.peter_lynch import classify, peg_fraction
+from stockdash.analysis.analysts.basic import rsi_fraction
+from stockdash.analysis.analysts.peter_lynch import classify, growth_fraction, peg_fraction
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import cagr, compute_metrics, ema_series, macd, rsi_wilder
 from stockdash.market.types import FundamentalsYear
@@ -146,3 +147,12 @@ def test_negative_equity_years_earn_no_roe_credit() -> None:
     years += [make_year(3, shareholders_equity=20e6), make_year(4, shareholders_equity=30e6)]
     m = compute_metrics(make_stock(years=years))
     assert m.roe_average == pytest.approx((0 + 0 + 0 + 125 / 20 + 150 / 30) / 5)
+
+
+def test_rsi_and_lynch_growth_mappings_have_no_cliff() -> None:
+    """A hair across an old threshold moves the points by a hair, not by half of them."""
+    for threshold in (30.0, 40.0, 70.0, 80.0):
+        assert abs(rsi_fraction(threshold + 1e-6) - rsi_fraction(threshold - 1e-6)) < 1e-6
+    assert rsi_fraction(55.0) > 0.95 and rsi_fraction(15.0) < 0.02 and rsi_fraction(95.0) < 0.02
+    assert growth_fraction(0.40 + 1e-9) == pytest.approx(growth_fraction(0.40), abs=1e-6)
+    assert growth_fraction(0.50) == pytest.approx(0.8) and growth_fraction(0.9) == 0.6

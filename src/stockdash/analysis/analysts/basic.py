@@ -11,6 +11,7 @@ from stockdash.analysis.analysts._common import (
     linear,
     pct,
     scored,
+    smooth,
 )
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
@@ -73,21 +74,30 @@ def _trend(m: StockMetrics, window: int, band: float, max_points: float) -> Fact
     )
 
 
+RSI_BENCHMARK = (
+    "smooth: 12% of the points at RSI 25 rising to 88% at 45, 88% at 65 falling to 12% at 85 "
+    "(oversold and overbought ends score low, no cliff)"
+)
+
+
+def rsi_fraction(rsi: float) -> float:
+    """Product of a logistic rise (25 -> 45) and a logistic fall (65 -> 85): a smooth plateau."""
+    return smooth(rsi, 25.0, 45.0) * smooth(-rsi, -85.0, -65.0)
+
+
 def _rsi(m: StockMetrics) -> Factor:
     if m.rsi14 is None:
         return excluded("RSI-14", m.why_missing("rsi14"), 10)
     rsi = m.rsi14
-    if 40 <= rsi <= 70:
-        fraction, verdict = 1.0, "healthy momentum"
-    elif 30 <= rsi < 40 or 70 < rsi <= 80:
-        fraction, verdict = 0.5, "weak" if rsi < 40 else "overbought"
-    else:
-        fraction, verdict = 0.0, "oversold" if rsi < 30 else "strongly overbought"
+    verdict = (
+        "oversold" if rsi < 30 else "weak" if rsi < 40 else "healthy momentum" if rsi <= 70
+        else "overbought" if rsi <= 80 else "strongly overbought"
+    )  # fmt: skip
     return scored(
         "RSI-14",
         rsi,
-        "full 40-70, half 30-40 or 70-80, else 0",
-        fraction,
+        RSI_BENCHMARK,
+        rsi_fraction(rsi),
         10,
         f"Wilder RSI-14 is {rsi:.1f} ({verdict}).",
     )

@@ -155,9 +155,12 @@ def peg_fraction(peg: float) -> float:
 
 
 def growth_fraction(growth: float) -> float:
-    """0 at <= 0%, linear to full at 20%, full to 40%, 60% above 40% (hard to sustain)."""
+    """0 at <= 0%, linear to full at 20%, full to 40%, then down to 60% at >= 60% (unsustainable).
+
+    The decline is a ramp, not a cliff: 40.1% growth no longer loses 40% of the points at once.
+    """
     if growth > 0.40:
-        return 0.6
+        return 1.0 - 0.4 * linear(growth, 0.40, 0.60)
     return linear(growth, 0.0, FAST_GROWTH)
 
 
@@ -252,7 +255,7 @@ def _consistency(m: StockMetrics, max_points: float) -> Factor:
 
 
 def _growth(m: StockMetrics, max_points: float) -> Factor:
-    name, benchmark = "Earnings growth", "0 at <= 0%, full at 20-40%, 60% above 40%"
+    name, benchmark = "Earnings growth", "0 at <= 0%, full at 20-40%, linear down to 60% at >= 60%"
     if m.earnings_growth_undefined:
         return scored(name, None, benchmark, 0.0, max_points, _undefined_growth(m))
     if m.earnings_growth is None:
