@@ -81,3 +81,40 @@ def owner_earnings_value(
     pv = sum(owner * (1 + growth) ** t / (1 + discount) ** t for t in range(1, 11))
     tv = owner * (1 + growth) ** 10 * (1 + terminal) / (discount - terminal)
     return (pv + tv / (1 + discount) ** 10) / shares
+
+
+def log_linear_growth(years: list[int], values: list[float]) -> float:
+    """exp(least-squares slope of ln(value) on year) - 1, written out by hand."""
+    n = len(years)
+    ys = [math.log(v) for v in values]
+    mx, my = sum(years) / n, sum(ys) / n
+    slope = sum((x - mx) * (y - my) for x, y in zip(years, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in years
+    )
+    return math.exp(slope) - 1
+
+
+def blume(beta: float) -> float:
+    """Blume (1971) adjusted beta."""
+    return (2 / 3) * beta + 1 / 3
+
+
+def excess_return_per_share(book: float, roe: float, r: float, g: float, shares: float) -> float:
+    """Damodaran's stable excess-return model: equity = BV + (ROE - r) x BV / (r - g)."""
+    return (book + (roe - r) * book / (r - g)) / shares
+
+
+def gordon_dividend_value(dps: float, r: float, g: float) -> float:
+    """Gordon growth: next year's dividend / (r - g)."""
+    return dps * (1 + g) / (r - g)
+
+
+def logistic(v: float, low: float, high: float) -> float:
+    """Smooth 0..1 mapping: 1 / (1 + e^(-4 (v - mid) / (high - low)))."""
+    return 1 / (1 + math.exp(-4 * (v - (low + high) / 2) / (high - low)))
+
+
+def trend_growth(years: list[int], values: list[float]) -> float:
+    """min(log-linear regression growth, CAGR over the last three years)."""
+    recent = (values[-1] / values[-4]) ** (1 / 3) - 1
+    return min(log_linear_growth(years, values), recent)

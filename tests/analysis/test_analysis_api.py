@@ -107,6 +107,7 @@ SUMMARY_FIELDS = {
     "score",
     "signal",
     "confidence",
+    "not_rated_reason",
     "summary",
     "inputs_as_of",
     "methodology_version",
@@ -199,15 +200,19 @@ async def test_every_snapshot_symbol_gets_four_valid_analyses(snapshot: Snapshot
         assert sorted(results) == ["basic", "dcf_math", "peter_lynch", "warren_buffett"], symbol
         for analysis in results.values():
             again = Analysis.model_validate_json(analysis.model_dump_json())
-            assert 0 <= again.score <= 100 and 0 <= again.confidence <= 1, symbol
+            if again.score is None:
+                assert again.signal == "not_rated" and again.confidence == 0, symbol
+                assert again.not_rated_reason and "does not rate" in again.summary, symbol
+            else:
+                assert 0 <= again.score <= 100 and 0 <= again.confidence <= 1, symbol
             for factor in again.factors:
                 if isinstance(factor.value, float):
                     assert math.isfinite(factor.value), (symbol, factor.name)
                 assert not re.search(r"\b(nan|inf)\b", factor.explanation, re.I), symbol
         if data.quote.price is None or data.quote.source == "demo":  # no real price
             unpriced.add(symbol)
-            upside = {f.name: f for f in results["dcf_math"].factors}["Upside to base-case value"]
-            assert upside.max_points == 0 and upside.value is None, symbol
+            assert results["dcf_math"].score is None, symbol
+            assert results["basic"].not_rated_reason == "no_price", symbol
             margin = {f.name: f for f in results["warren_buffett"].factors}["Margin of safety"]
             assert margin.max_points == 0 or margin.value is None, symbol
     assert unpriced  # the snapshot has symbols without a real price; they were checked

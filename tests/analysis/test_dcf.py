@@ -60,17 +60,26 @@ def test_debt_is_counted_once_not_twice(stock: StockData, ctx: MarketContext) ->
     )
 
 
-def test_unknown_debt_means_all_equity_weights_and_lower_confidence(
-    stock: StockData, ctx: MarketContext
-) -> None:
+def test_unknown_debt_is_not_rated_never_zero_debt(ctx: MarketContext) -> None:
+    """Missing debt used to count as zero debt (F +212%); now the DCF declines with the reason."""
     years = [make_year(i, total_debt=None) for i in range(5)]
     a = run_analyst("dcf_math", make_stock(years=years), ctx)
     v = factor_values(a)
-    assert v["Debt weight"] == 0.0 and v["Equity weight"] == 1.0
-    assert v["WACC"] == pytest.approx(v["Cost of equity"])  # type: ignore[arg-type]
-    assert v["Total debt"] is None and v["Net debt"] == 0.0
-    assert "total debt unknown" in a.reasoning
-    assert a.confidence < run_analyst("dcf_math", stock, ctx).confidence
+    assert a.score is None and a.signal == "not_rated" and a.confidence == 0
+    assert a.not_rated_reason == "debt_unknown" and "total debt" in a.summary
+    assert v["Total debt"] is None and v["Net debt"] is None
+    assert not any(f.max_points > 0 for f in a.factors)
+
+
+def test_long_term_only_debt_is_a_stated_lower_bound(stock: StockData, ctx: MarketContext) -> None:
+    label = "fundamentals-sec-annual ltDebt (long-term debt only; no short-term debt)"
+    years = [make_year(i) for i in range(4)]
+    years.append(dataclasses.replace(make_year(4), sources={"total_debt": label}))
+    a = run_analyst("dcf_math", make_stock(years=years), ctx)
+    explanations = {f.name: f.explanation for f in a.factors}
+    assert "lower bound" in explanations["Total debt"]
+    assert "net debt is a lower bound" in a.reasoning
+    assert a.confidence == pytest.approx(run_analyst("dcf_math", stock, ctx).confidence * 0.8)
 
 
 def test_missing_cash_is_stated_and_lowers_confidence(stock: StockData, ctx: MarketContext) -> None:
@@ -100,7 +109,9 @@ def test_overrides_replace_and_are_echoed(stock: StockData, ctx: MarketContext) 
     explanations = {f.name: f.explanation for f in a.factors}
     assert explanations["Discount rate"] == "User override (replaces the WACC)."
     assert "not used" in explanations["WACC"] and v["WACC"] != 0.09
-    expected = dcf_per_share(145e6, 0.07, 0.02, 0.09, 70e6, 96e6)
+    # Normalised FCF: mean of the last three years' OCF - capex = (120 + 125 + 145) / 3 million.
+    assert v["Base FCF"] == pytest.approx((160 - 40 + 165 - 40 + 190 - 45) / 3 * 1e6)
+    expected = dcf_per_share((120e6 + 125e6 + 145e6) / 3, 0.07, 0.02, 0.09, 70e6, 96e6)
     assert v["Value per share"] == pytest.approx(expected, rel=1e-9)
 
 
@@ -123,14 +134,23 @@ def test_higher_override_discount_lowers_value(stock: StockData, ctx: MarketCont
     assert per_share == sorted(per_share, reverse=True)  # type: ignore[type-var]
 
 
-def test_negative_fcf_cannot_value(ctx: MarketContext) -> None:
-    years = [make_year(i) for i in range(4)] + [make_year(4, operating_cash_flow=10e6)]
+def test_negative_normalised_fcf_is_not_rated(ctx: MarketContext) -> None:
+    years = [make_year(i) for i in range(2)]
+    years += [make_year(i, operating_cash_flow=10e6) for i in range(2, 5)]
     a = run_analyst("dcf_math", make_stock(years=years), ctx)
-    assert a.confidence == 0.0
-    assert a.score == 50.0 and a.signal == "neutral"
-    assert "cannot value on FCF" in a.reasoning
-    assert factor_values(a)["Base FCF"] == -35e6
+    assert a.confidence == 0.0 and a.score is None and a.signal == "not_rated"
+    assert a.not_rated_reason == "negative_cash_flow"
+    assert factor_values(a)["Base FCF"] == pytest.approx((-30e6 - 30e6 - 35e6) / 3)
     assert "Value per share" not in factor_values(a)
+
+
+def test_capex_missing_falls_back_to_depreciation(stock: StockData, ctx: MarketContext) -> None:
+    years = [make_year(i, capital_expenditure=None) for i in range(5)]
+    a = run_analyst("dcf_math", make_stock(years=years), ctx)
+    # OCF - D&A of the last three years: (160 - 24 + 165 - 25 + 190 - 28) / 3 million.
+    assert factor_values(a)["Base FCF"] == pytest.approx((136 + 140 + 162) / 3 * 1e6)
+    assert "depreciation used as maintenance capex" in a.reasoning
+    assert a.confidence == pytest.approx(run_analyst("dcf_math", stock, ctx).confidence * 0.8)
 
 
 def test_beta_fallback_is_stated(stock: StockData) -> None:
@@ -138,7 +158,7 @@ def test_beta_fallback_is_stated(stock: StockData) -> None:
     a = run_analyst("dcf_math", stock, ctx)
     v = factor_values(a)
     assert v["Beta"] == 1.0
-    assert "fallback beta 1.0" in {f.name: f.explanation for f in a.factors}["Beta"]
+    assert "fallback beta 1.0" in {f.name: f.explanation for f in a.factors}["Beta"].lower()
     assert v["Cost of equity"] == pytest.approx(0.09)
     assert v["Discount rate"] == pytest.approx(
         wacc(0.04, 1.0, 0.05, 0.015, 0.21, v["Market value of equity"], 160e6)  # type: ignore[arg-type]

@@ -30,11 +30,14 @@ from tests.analysis.analysis_builders import (
     synthetic_closes,
 )
 from tests.analysis.analysis_reference import (
+    blume,
     dcf_per_share,
+    logistic,
     macd,
     owner_earnings_value,
     ramp,
     sma,
+    trend_growth,
     volatility,
     wacc,
     wilder_rsi,
@@ -43,7 +46,13 @@ from tests.analysis.analysis_reference import (
 CLOSES = synthetic_closes()
 PRICE = CLOSES[-1]
 EPS = [n / s for n, s in zip(NET_INCOME, SHARES, strict=True)]
-EPS_CAGR = (EPS[-1] / EPS[0]) ** 0.25 - 1
+YEARS = [2020, 2021, 2022, 2023, 2024]
+# Growth is the trend (regression) capped by the last three years' CAGR, never two end points.
+EPS_CAGR = trend_growth(YEARS, EPS)
+REVENUE_GROWTH = trend_growth(YEARS, [float(r) for r in REVENUE])
+BETA = blume(1.5)  # the fixture's index makes the raw OLS beta exactly 1.5
+COST_OF_EQUITY = 0.04 + BETA * 0.05
+FCF_NORMALISED = sum(o - c for o, c in zip(OCF[-3:], CAPEX[-3:], strict=True)) / 3 * 1e6
 PE = PRICE / EPS[-1]
 YIELD = DPS[-1] / PRICE
 
@@ -69,15 +78,19 @@ def test_metrics_match_reference(stock: StockData, ctx: MarketContext) -> None:
     assert m.macd == pytest.approx(line, rel=1e-9)
     assert m.macd_signal == pytest.approx(signal, rel=1e-9)
     assert m.volatility == pytest.approx(volatility(CLOSES), rel=1e-9)
-    assert m.beta == pytest.approx(1.5, rel=1e-9)
+    assert m.beta_raw == pytest.approx(1.5, rel=1e-9) and m.beta_method == "daily"
+    assert m.beta == pytest.approx(BETA, rel=1e-9)
     assert m.week52_high == pytest.approx(max(c * 1.01 for c in CLOSES))  # 260 weekdays < 1 year
     assert m.roe == pytest.approx(150 / 800)
     assert m.debt_to_equity == pytest.approx(0.2)
     assert m.fcf == pytest.approx((190 - 45) * 1e6)
+    assert m.fcf_normalised == pytest.approx(FCF_NORMALISED) and m.fcf_normalised_years == 3
     assert m.net_debt == pytest.approx((160 - 90) * 1e6)
-    assert m.revenue_cagr == pytest.approx(1.5**0.25 - 1)
+    assert m.revenue_cagr == pytest.approx(REVENUE_GROWTH)
     assert m.eps_cagr == pytest.approx(EPS_CAGR)
-    assert m.shares_cagr == pytest.approx((96 / 100) ** 0.25 - 1)
+    assert m.shares_cagr == pytest.approx(trend_growth(YEARS, [float(x) for x in SHARES]))
+    assert m.week52_source == "bars" and m.valuation_type == "general"
+    assert m.debt_basis == "total" and m.shares_note is None
     assert m.pe == pytest.approx(PE)
     assert m.dividend_yield == pytest.approx(YIELD)
     assert m.missing == {}
@@ -96,7 +109,8 @@ def test_basic_golden(stock: StockData, ctx: MarketContext) -> None:
     expected = {
         "Price vs 50-day MA": 10 * ramp(PRICE / sma50 - 1, -0.05, 0.05),
         "Price vs 200-day MA": 15 * ramp(PRICE / sma200 - 1, -0.10, 0.10),
-        "RSI-14": 10.0 if 40 <= rsi <= 70 else 5.0 if 30 <= rsi <= 80 else 0.0,
+        # Smooth plateau: logistic rise 25 -> 45 times logistic fall 65 -> 85.
+        "RSI-14": 10 * logistic(rsi, 25, 45) * logistic(-rsi, -85, -65),
         "MACD(12,26,9)": 5.0 * (line > signal) + 5.0 * (line > 0),
         "Annualised volatility": 10 * ramp(vol, 0.60, 0.20),
         "52-week range position": 10 * (PRICE - low) / (high - low),
@@ -113,12 +127,14 @@ def test_basic_golden(stock: StockData, ctx: MarketContext) -> None:
 
 def buffett_intrinsic_per_share() -> float:
     owner = (NET_INCOME[-1] + DA[-1] - CAPEX[-1]) * 1e6
-    return owner_earnings_value(owner, min(EPS_CAGR, 0.08), 0.10, 0.025, SHARES[-1] * 1e6)
+    # The DCF's CAPM cost of equity, no longer a flat 10%.
+    return owner_earnings_value(owner, min(EPS_CAGR, 0.08), COST_OF_EQUITY, 0.025, SHARES[-1] * 1e6)
 
 
 def test_buffett_golden(stock: StockData, ctx: MarketContext) -> None:
     a = run_analyst("warren_buffett", stock, ctx)
     f = by_name(a)
+    assert f["Discount rate"][0] == pytest.approx(COST_OF_EQUITY, rel=1e-12)
     roes = [n / e for n, e in zip(NET_INCOME, EQUITY, strict=True)]
     margins = [g / r for g, r in zip(GROSS, REVENUE, strict=True)]
     mean = sum(margins) / 5
@@ -135,8 +151,8 @@ def test_buffett_golden(stock: StockData, ctx: MarketContext) -> None:
         "Earnings consistency": 10 * (0.5 * 1.0 + 0.5 * rising),
         "FCF consistency": 10 * sum(x > 0 for x in fcf) / 5,
         "Gross-margin stability": 10 * ramp(stdev, 0.10, 0.02),
-        "Share-count trend": 5 * ramp((96 / 100) ** 0.25 - 1, 0.03, -0.01),
-        "Margin of safety": 20 * ramp(margin_of_safety, 0.0, 0.30),
+        "Share-count trend": 5 * ramp(trend_growth(YEARS, [float(x) for x in SHARES]), 0.03, -0.01),
+        "Margin of safety": 20 * logistic(margin_of_safety, 0.0, 0.30),
     }
     for name, points in expected.items():
         assert f[name][1] == pytest.approx(points, abs=1e-9), name
@@ -149,7 +165,8 @@ def test_buffett_golden(stock: StockData, ctx: MarketContext) -> None:
 def test_lynch_golden(stock: StockData, ctx: MarketContext) -> None:
     a = run_analyst("peter_lynch", stock, ctx)
     f = by_name(a)
-    assert f["Lynch category"][0] == "stalwart"  # EPS CAGR 11.8% is in 10-20%
+    assert 0.06 <= EPS_CAGR < 0.20
+    assert f["Lynch category"][0] == "stalwart"  # EPS trend growth is in 6-20%
     peg = PE / (EPS_CAGR * 100)
     assert 1 < peg < 2
     dividend_ratio = (EPS_CAGR * 100 + YIELD * 100) / PE
@@ -172,10 +189,10 @@ def test_dcf_golden(stock: StockData, ctx: MarketContext) -> None:
     a = run_analyst("dcf_math", stock, ctx)
     f = by_name(a)
     equity, debt = PRICE * SHARES[-1] * 1e6, DEBT[-1] * 1e6
-    r = wacc(0.04, 1.5, 0.05, 0.015, 0.21, equity, debt)
-    assert 0.10 < r < 0.115  # between the after-tax cost of debt and the 11.5% cost of equity
-    g1 = 1.5**0.25 - 1
-    fcf, net_debt, shares = 145e6, 70e6, 96e6
+    r = wacc(0.04, BETA, 0.05, 0.015, 0.21, equity, debt)
+    assert 0.09 < r < COST_OF_EQUITY  # between the after-tax cost of debt and the cost of equity
+    g1 = REVENUE_GROWTH
+    fcf, net_debt, shares = FCF_NORMALISED, 70e6, 96e6
     base = dcf_per_share(fcf, g1, 0.025, r, net_debt, shares)
     bear = dcf_per_share(fcf, g1 * 0.5, 0.025, r + 0.02, net_debt, shares)
     bull = dcf_per_share(fcf, g1 * 1.5, 0.025, r - 0.01, net_debt, shares)
@@ -186,14 +203,18 @@ def test_dcf_golden(stock: StockData, ctx: MarketContext) -> None:
     assert f["Probability-weighted value"][0] == pytest.approx(weighted, rel=1e-9)
     assert f["Discount rate"][0] == pytest.approx(r, rel=1e-9)
     assert f["WACC"][0] == pytest.approx(r, rel=1e-9)
-    assert f["Cost of equity"][0] == pytest.approx(0.115, rel=1e-12)
+    assert f["Cost of equity"][0] == pytest.approx(COST_OF_EQUITY, rel=1e-12)
+    assert f["Valuation model"][0] == "fcff_dcf"
     assert f["Cost of debt"][0] == pytest.approx(0.055, rel=1e-12)
     assert f["Debt weight"][0] == pytest.approx(debt / (debt + equity), rel=1e-12)
     assert f["Equity value"][0] == pytest.approx(base * shares, rel=1e-9)
     expected = {
-        "Upside to base-case value": 50 * ramp(base / PRICE - 1, -0.30, 0.30),
-        "Upside to probability-weighted value": 30 * ramp(weighted / PRICE - 1, -0.30, 0.30),
-        "Bear-case downside": 20 * ramp(bear / PRICE - 1, -0.40, 0.0),
+        # Smooth in ln(value / price): 12% at half the price, 88% at twice it (bear: 0.5x..1x).
+        "Upside to base-case value": 50
+        * logistic(math.log(base / PRICE), -math.log(2), math.log(2)),
+        "Upside to probability-weighted value": 30
+        * logistic(math.log(weighted / PRICE), -math.log(2), math.log(2)),
+        "Bear-case downside": 20 * logistic(math.log(bear / PRICE), -math.log(2), 0.0),
     }
     for name, points in expected.items():
         assert f[name][1] == pytest.approx(points, abs=1e-9), name

@@ -42,7 +42,9 @@ def test_bank_without_capex_or_operating_income(ctx: MarketContext) -> None:
     assert "proxy owner earnings = net income" in owner
     assert buffett.confidence < 1.0
     dcf = result["dcf_math"]
-    assert dcf.confidence == 0.0 and "no free cash flow" in dcf.reasoning
+    # No industry, so not valued as a bank: without capex or D&A there is no cash flow to value.
+    assert dcf.score is None and dcf.signal == "not_rated" and dcf.confidence == 0.0
+    assert dcf.not_rated_reason == "capex_unknown" and "capex" in dcf.summary
 
 
 def test_negative_earnings(ctx: MarketContext) -> None:
@@ -75,8 +77,10 @@ def test_empty_price_history(stock: StockData, ctx: MarketContext) -> None:
 def test_nothing_at_all(ctx: MarketContext) -> None:
     result = run_all(make_stock(closes=[], years=[], sector=None), ctx)
     for model in MODELS:
-        assert result[model].confidence <= 0.2, model
-        assert 0 <= result[model].score <= 100
+        # No price and no statements: every model declines instead of inventing a score.
+        assert result[model].score is None and result[model].signal == "not_rated", model
+        assert result[model].confidence == 0 and result[model].not_rated_reason, model
+        assert "does not rate" in result[model].summary, model
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -117,6 +121,11 @@ def test_price_dependent_factors_need_a_real_price(how: str, ctx: MarketContext)
     result = run_all(_no_real_price(make_stock(closes=[]), how), ctx)
     for model, names in PRICE_DEPENDENT.items():
         analysis = result[model]
+        if model in ("basic", "dcf_math"):
+            # A price is a required input of these two: not rated rather than half-scored.
+            assert analysis.score is None and analysis.not_rated_reason == "no_price", model
+            assert "no real price" in analysis.summary, model
+            continue
         factors = {f.name: f for f in analysis.factors}
         for name in names:
             assert factors[name].max_points == 0 and factors[name].value is None, (model, name)

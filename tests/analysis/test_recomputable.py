@@ -9,7 +9,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.schemas import Analysis
 from stockdash.market.types import StockData
 from tests.analysis.analysis_builders import factor_floats
-from tests.analysis.analysis_reference import owner_earnings_value, ramp
+from tests.analysis.analysis_reference import logistic, owner_earnings_value
 
 
 def points(analysis: Analysis, name: str) -> float:
@@ -34,7 +34,7 @@ def test_buffett_intrinsic_value_from_factors(stock: StockData, ctx: MarketConte
     assert per_share == pytest.approx(expected, rel=1e-9)
     (margin,) = factor_floats(a, "Margin of safety")
     assert margin == pytest.approx(1 - price / per_share, rel=1e-12)
-    assert points(a, "Margin of safety") == pytest.approx(20 * ramp(margin, 0.0, 0.30))
+    assert points(a, "Margin of safety") == pytest.approx(20 * logistic(margin, 0.0, 0.30))
 
 
 def test_basic_raw_inputs_are_numbers(stock: StockData, ctx: MarketContext) -> None:

@@ -35,7 +35,44 @@ def test_score_must_match_factors() -> None:
     assert analysis(66.67, [factor(2, 3)]).score == 66.67
     with pytest.raises(ValueError):
         analysis(70.0, [factor(2, 3)])
-    assert analysis(50.0, [factor(0, 0)]).signal == "neutral"  # nothing scoreable
+    with pytest.raises(ValueError):  # nothing scoreable: no invented score of 50
+        analysis(50.0, [factor(0, 0)])
+
+
+def not_rated(model: str = "dcf_math", reason: str = "debt_unknown") -> Analysis:
+    return Analysis(model=model, score=None, signal="not_rated", confidence=0.0,  # type: ignore[arg-type]
+                    not_rated_reason=reason, summary="s", reasoning="r",  # type: ignore[arg-type]
+                    factors=[factor(0, 0)], inputs_as_of=AS_OF, methodology_version="t")  # fmt: skip
+
+
+def test_not_rated_is_a_first_class_answer() -> None:
+    a = not_rated()
+    assert (a.score, a.signal, a.confidence, a.not_rated_reason) == (
+        None, "not_rated", 0.0, "debt_unknown"
+    )  # fmt: skip
+    assert signal_for(None) == "not_rated"
+    for bad in (
+        {"signal": "neutral"},  # no score means not rated, never neutral
+        {"confidence": 0.5},
+        {"not_rated_reason": None},
+    ):
+        with pytest.raises(ValueError):
+            Analysis.model_validate({**a.model_dump(), **bad})
+    with pytest.raises(ValueError):  # a scored analysis carries no not-rated reason
+        Analysis.model_validate({**scored_at(60.0, 0.5, "basic").model_dump(),
+                                 "not_rated_reason": "debt_unknown"})  # fmt: skip
+
+
+def test_consensus_leaves_not_rated_analysts_out_and_says_so() -> None:
+    consensus = build_consensus([scored_at(80.0, 1.0, "basic"), scored_at(40.0, 0.5, "peter_lynch"),
+                                 not_rated()])  # fmt: skip
+    assert consensus is not None
+    assert consensus.score == pytest.approx((80 * 1.0 + 40 * 0.5) / 1.5, abs=0.005)
+    assert set(consensus.weights) == {"basic", "peter_lynch"}
+    assert consensus.not_rated == {"dcf_math": "debt_unknown"}
+    assert consensus.confidence == 0.75  # the mean over the rated analysts only
+    assert "Not-rated analysts are left out" in consensus.method
+    assert build_consensus([not_rated()]) is None
 
 
 def test_non_finite_rejected() -> None:
@@ -81,7 +118,7 @@ def test_consensus_weights_by_confidence_and_drops_zero_confidence() -> None:
     assert consensus is not None
     assert consensus.score == 80.0 and consensus.signal == "bullish"
     assert consensus.weights == {"basic": 1.0, "dcf_math": 0.0}
-    assert consensus.confidence == 0.5  # mean confidence of everything shown
+    assert consensus.confidence == 0.5  # mean confidence of the rated analysts
     weighted = build_consensus([scored_at(90.0, 0.9, "basic"), scored_at(30.0, 0.3, "dcf_math")])
     assert weighted is not None and weighted.score == 75.0  # (0.9 x 90 + 0.3 x 30) / 1.2
     assert build_consensus([scored_at(50.0, 0.0, "dcf_math")]) is None

@@ -779,14 +779,16 @@ export interface components {
              */
             model: "basic" | "warren_buffett" | "peter_lynch" | "dcf_math";
             /** Score */
-            score: number;
+            score: number | null;
             /**
              * Signal
              * @enum {string}
              */
-            signal: "bullish" | "neutral" | "bearish";
+            signal: "bullish" | "neutral" | "bearish" | "not_rated";
             /** Confidence */
             confidence: number;
+            /** Not Rated Reason */
+            not_rated_reason?: ("no_scoreable_factors" | "no_price" | "no_fundamentals" | "cash_flow_unknown" | "capex_unknown" | "debt_unknown" | "shares_unknown" | "shares_inconsistent" | "negative_cash_flow" | "no_book_value" | "no_dividend" | "model_not_applicable" | "implausible_value" | "not_computable") | null;
             /** Summary */
             summary: string;
             /** Reasoning */
@@ -816,14 +818,16 @@ export interface components {
              */
             model: "basic" | "warren_buffett" | "peter_lynch" | "dcf_math";
             /** Score */
-            score: number;
+            score: number | null;
             /**
              * Signal
              * @enum {string}
              */
-            signal: "bullish" | "neutral" | "bearish";
+            signal: "bullish" | "neutral" | "bearish" | "not_rated";
             /** Confidence */
             confidence: number;
+            /** Not Rated Reason */
+            not_rated_reason?: ("no_scoreable_factors" | "no_price" | "no_fundamentals" | "cash_flow_unknown" | "capex_unknown" | "debt_unknown" | "shares_unknown" | "shares_inconsistent" | "negative_cash_flow" | "no_book_value" | "no_dividend" | "model_not_applicable" | "implausible_value" | "not_computable") | null;
             /** Summary */
             summary: string;
             /**
@@ -1021,7 +1025,7 @@ export interface components {
              * Signal
              * @enum {string}
              */
-            signal: "bullish" | "neutral" | "bearish";
+            signal: "bullish" | "neutral" | "bearish" | "not_rated";
             /** Agreement */
             agreement: number;
             /**
@@ -1038,6 +1042,13 @@ export interface components {
              * @default
              */
             method: string;
+            /**
+             * Not Rated
+             * @description Analysts left out because they are not rated.
+             */
+            not_rated?: {
+                [key: string]: "no_scoreable_factors" | "no_price" | "no_fundamentals" | "cash_flow_unknown" | "capex_unknown" | "debt_unknown" | "shares_unknown" | "shares_inconsistent" | "negative_cash_flow" | "no_book_value" | "no_dividend" | "model_not_applicable" | "implausible_value" | "not_computable";
+            };
         };
         /**
          * Dashboard

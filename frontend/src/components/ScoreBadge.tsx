@@ -17,7 +17,8 @@ export const ScoreBadge = memo(function ScoreBadge({
   testId?: string;
 }) {
   const tone = scoreTone(score);
-  const value = typeof score === 'number' && Number.isFinite(score) ? Math.round(score) : '—';
+  // null is an answer: the analyst declined to score (missing or implausible inputs).
+  const value = typeof score === 'number' && Number.isFinite(score) ? Math.round(score) : score === null ? 'Not rated' : '—';
   const label = model ? `${modelName(model)} score ${value}` : `Score ${value}`;
   return (
     <Badge
@@ -39,7 +40,7 @@ export const ScoreBadge = memo(function ScoreBadge({
 export function SignalBadge({ signal }: { signal: string | null | undefined }) {
   return (
     <Badge tone={signalTone(signal)} data-testid="signal">
-      {signal ?? 'n/a'}
+      {signal === 'not_rated' ? 'Not rated' : (signal ?? 'n/a')}
     </Badge>
   );
 }

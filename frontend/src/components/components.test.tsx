@@ -20,7 +20,7 @@ describe('ScoreBadge', () => {
     const b = screen.getByTestId('b');
     expect(b).toHaveAttribute('data-tone', tone);
     expect(b).toHaveClass(`badge-${tone}`);
-    expect(b).toHaveAccessibleName(`Basic score ${score === null ? '—' : score}`);
+    expect(b).toHaveAccessibleName(`Basic score ${score === null ? 'Not rated' : score}`);
   });
 
   it('rounds and shows a short model label', () => {

@@ -17,7 +17,7 @@ import {
   formatPrice,
   formatRatioPercent,
 } from '../lib/format';
-import { sortModels } from '../lib/models';
+import { modelName, sortModels } from '../lib/models';
 
 const PriceChart = lazy(() => import('../components/PriceChart'));
 const RANGES: HistoryRange[] = ['1m', '3m', '6m', '1y', '5y', 'max'];
@@ -208,6 +208,11 @@ function AnalysisSection({ symbol }: { symbol: string }) {
             <span className="muted small" title={a.consensus.method || undefined}>
               agreement {formatNumber(a.consensus.agreement * 100, 0)}% · confidence {formatNumber(a.consensus.confidence * 100, 0)}%
             </span>
+            {Object.keys(a.consensus.not_rated ?? {}).length ? (
+              <span className="muted small" data-testid="consensus-not-rated">
+                leaves out (not rated): {Object.keys(a.consensus.not_rated ?? {}).map(modelName).join(', ')}
+              </span>
+            ) : null}
           </div>
         ) : null}
       </div>
@@ -227,7 +232,7 @@ function AnalysisSection({ symbol }: { symbol: string }) {
               />
               {overrides && dcf.data ? (
                 <p className="small" data-testid="dcf-override-note">
-                  Showing your assumptions (was {Math.round(base.score)}).
+                  Showing your assumptions (was {base.score === null ? 'not rated' : Math.round(base.score)}).
                 </p>
               ) : null}
               {dcf.isError ? <Alert kind="error">{dcf.error.message}</Alert> : null}

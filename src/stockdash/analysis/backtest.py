@@ -33,6 +33,7 @@ from stockdash.analysis.context import (
     DEFAULT_TAX_RATE,
     MarketContext,
     check_rates,
+    sector_beta_medians,
     sector_pe_medians,
 )
 from stockdash.analysis.metrics import daily_returns, finite, usable_bars
@@ -60,6 +61,7 @@ LEADERS = 4  # best performers named to illustrate survivorship in the first sub
 # Fewer months are not annualised (no Sharpe, Sortino or p.a. returns), and a sub-period shorter
 # than this is merged into its neighbour instead of getting a table of its own.
 MIN_MONTHS = 12
+MIN_SECTOR_NAMES = 5  # a within-sector rank correlation needs at least this many names
 # A stock enters the universe once its bars span a year (52-week range, a year of returns for
 # volatility and beta) and number at least 200 (the 200-day moving average): with less, the
 # analysts score it on fewer factors than its peers and the scores are not comparable.
@@ -258,9 +260,11 @@ def market_context_at(
     # A daily index return only uses closes of that day and the day before, so slicing the
     # full-period index at t equals recomputing it from every symbol's bars up to t (tested).
     rates = assumptions or Assumptions()
+    index = {d: r for d, r in index_returns.items() if d <= day}
     return MarketContext(
         sector_pe_median=sector_pe_medians(stocks),
-        index_returns={d: r for d, r in index_returns.items() if d <= day},
+        index_returns=index,
+        sector_beta_median=sector_beta_medians(stocks, index),
         risk_free_rate=rates.risk_free_rate,
         equity_risk_premium=rates.equity_risk_premium,
         as_of=day,
@@ -284,11 +288,12 @@ def score_universe(
     ctx: MarketContext,
     models: Sequence[ModelName] = ALL,
 ) -> dict[ModelName, dict[str, float]]:
-    """Score of every stock under every model."""
+    """Score of every stock under every model; a not-rated stock has no score to rank by."""
     scores: dict[ModelName, dict[str, float]] = {m: {} for m in models}
     for symbol, data in stocks.items():
         for model, analysis in run_all(data, ctx, tuple(models)).items():
-            scores[model][symbol] = analysis.score
+            if analysis.score is not None:
+                scores[model][symbol] = analysis.score
     return scores
 
 
@@ -304,6 +309,54 @@ def scores_at(
     index = index_returns if index_returns is not None else all_index_returns(panel)
     ctx = market_context_at(list(stocks.values()), index, day, assumptions)
     return score_universe(stocks, ctx, models)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthScores:
+    """Scores at a rebalance date plus who was not rated and each symbol's sector."""
+
+    scores: dict[ModelName, dict[str, float]]
+    not_rated: dict[ModelName, int]
+    sectors: dict[str, str]
+
+
+def month_scores(
+    panel: Panel,
+    day: date,
+    models: Sequence[ModelName],
+    index_returns: Mapping[date, float],
+    assumptions: Assumptions | None,
+) -> MonthScores:
+    """Point-in-time scores at day, counting the not-rated names per model."""
+    stocks = universe_at(panel, day)
+    ctx = market_context_at(list(stocks.values()), index_returns, day, assumptions)
+    scores: dict[ModelName, dict[str, float]] = {m: {} for m in models}
+    not_rated: dict[ModelName, int] = dict.fromkeys(models, 0)
+    for symbol, data in stocks.items():
+        for model, analysis in run_all(data, ctx, tuple(models)).items():
+            if analysis.score is None:
+                not_rated[model] += 1
+            else:
+                scores[model][symbol] = analysis.score
+    sectors = {s: d.profile.sector or "Unknown" for s, d in stocks.items()}
+    return MonthScores(scores, not_rated, sectors)
+
+
+def sector_ics(
+    scores: Mapping[str, float], returns: Mapping[str, float], sectors: Mapping[str, str]
+) -> dict[str, float]:
+    """Spearman IC of score vs forward return within each sector with enough scored names."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for symbol in scores:
+        if symbol in returns:
+            members[sectors.get(symbol, "Unknown")].append(symbol)
+    out: dict[str, float] = {}
+    for sector, names in sorted(members.items()):
+        if len(names) >= MIN_SECTOR_NAMES:
+            ic = spearman([scores[n] for n in names], [returns[n] for n in names])
+            if ic is not None:
+                out[sector] = ic
+    return out
 
 
 def close_on_or_before(series: Series, day: date) -> float | None:
@@ -483,6 +536,9 @@ class Month:
     universe_return: float
     models: Mapping[ModelName, ModelMonth]
     symbols: frozenset[str] = frozenset()  # the universe of this month
+    not_rated: Mapping[ModelName, int] = field(default_factory=dict)  # universe names unscored
+    # Rank IC within each sector with at least MIN_SECTOR_NAMES scored names this month.
+    sector_ic: Mapping[ModelName, Mapping[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,15 +659,19 @@ def simulate(
     held: dict[ModelName, dict[str, float]] = {m: {} for m in models}
     months: list[Month] = []
     for i, (start, end) in enumerate(itertools.pairwise(dates)):
-        scores = scores_at(panel, start, models, index, assumptions)
-        returns = forward_returns(panel, scores[models[0]], start, end)
+        scored = month_scores(panel, start, models, index, assumptions)
+        scores = scored.scores
+        # The universe is every stock scored at t, rated or not (forward returns need a close).
+        returns = forward_returns(panel, sorted(scored.sectors), start, end)
         rows: dict[ModelName, ModelMonth] = {}
         for model in models:
             rows[model], held[model] = _model_month(
                 scores[model], returns, held[model], transaction_cost_bps
             )
         universe = statistics.fmean(returns.values()) if returns else 0.0
-        months.append(Month(start, end, len(returns), universe, rows, frozenset(returns)))
+        ics = {m: sector_ics(scores[m], returns, scored.sectors) for m in models}
+        months.append(Month(start, end, len(returns), universe, rows, frozenset(returns),
+                            scored.not_rated, ics))  # fmt: skip
         if progress:
             progress(i + 1, len(dates) - 1)
     return months
@@ -1029,12 +1089,22 @@ def render_markdown(result: BacktestResult, report: ModelPerformanceReport) -> s
             f"transaction cost {result.transaction_cost_bps:g} bps of one-way turnover. The same "
             "figures are served by `GET /api/v1/models/performance`.",
             "",
+            "## Does any model show skill?",
+            "",
+            skill_verdict(report.models),
+            "",
             "## Whole period",
             "",
             *_table(report.models),
+            "",
+            *_not_rated_lines(result),
+            "",
+            *_sector_lines(result),
             *(["", "## By universe size", *segments] if segments else []),
             "",
             *_definitions(result.assumptions),
+            "",
+            *_bias_lines(result),
             "",
             "## Caveats",
             "",
@@ -1042,6 +1112,98 @@ def render_markdown(result: BacktestResult, report: ModelPerformanceReport) -> s
             "",
         ]
     )
+
+
+SKILL_T = 2.0  # |t| of the mean monthly rank IC needed before calling a model skilled
+
+
+def skill_verdict(models: Sequence[ModelFigures]) -> str:
+    """One plain sentence: does any model's rank IC and top quintile beat chance and the universe?"""
+    skilled = [
+        m.model
+        for m in models
+        if m.rank_ic_t_stat is not None and m.rank_ic_t_stat >= SKILL_T and m.excess_return > 0
+    ]
+    ts = ", ".join(
+        f"{m.model} t = {_num(m.rank_ic_t_stat)}, excess {_pct(m.excess_return)}" for m in models
+    )
+    if skilled:
+        return (
+            f"Possibly: {', '.join(skilled)} ranked stocks better than chance (rank IC t >= "
+            f"{SKILL_T:g}) and its top quintile beat the universe ({ts}); with the biases below "
+            "this is not evidence of skill on its own."
+        )
+    return (
+        f"No. No model's mean monthly rank IC reaches t >= {SKILL_T:g} together with a top "
+        f"quintile that beats the equal-weight universe ({ts}). On this data the scores show no "
+        "skill at picking stocks."
+    )
+
+
+def _not_rated_lines(result: BacktestResult) -> list[str]:
+    """Share of the universe each model declined to score (missing or implausible inputs)."""
+    lines = [
+        "## Not rated",
+        "",
+        "A not-rated stock has no score, so it is neither ranked nor held by that model.",
+        "",
+        "| Model | Mean share not rated | Highest month |",
+        "|---|---|---|",
+    ]
+    for model in result.months[0].models if result.months else ():
+        shares = [m.not_rated.get(model, 0) / len(m.symbols) for m in result.months if m.symbols]
+        if shares:
+            mean_share, top = statistics.fmean(shares) * 100, max(shares) * 100
+            lines.append(f"| {model} | {mean_share:.1f} % | {top:.1f} % |")
+    return lines
+
+
+def _sector_lines(result: BacktestResult) -> list[str]:
+    """Mean within-sector rank IC per model and sector, with its t-statistic and months."""
+    models = list(result.months[0].models) if result.months else []
+    sectors = sorted({s for m in result.months for ics in m.sector_ic.values() for s in ics})
+    lines = [
+        "## By sector",
+        "",
+        f"Mean monthly rank IC within each sector (t-statistic; months with at least "
+        f"{MIN_SECTOR_NAMES} scored names in the sector).",
+        "",
+        "| Sector | " + " | ".join(models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for sector in sectors:
+        cells = []
+        for model in models:
+            values = [m.sector_ic[model][sector] for m in result.months
+                      if sector in m.sector_ic.get(model, {})]  # fmt: skip
+            cells.append(
+                f"{statistics.fmean(values):.3f} ({_num(t_stat(values))}, {len(values)})"
+                if values
+                else "n/a"
+            )
+        lines.append(f"| {sector} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _bias_lines(result: BacktestResult) -> list[str]:
+    """The biases that make these figures an upper bound on what the models could have done."""
+    universe = _universe_text(result.data)
+    return [
+        "## Bias",
+        "",
+        f"* **Survivorship**: the universe is {universe}: only today's S&P 500 members, every one "
+        "of which survived to today; delisted, acquired and dropped companies are missing, which "
+        "flatters any strategy and understates losses.",
+        "* **Small early universe**: before 2024-02 only the large caps with long price files "
+        "are in it, so the early years test a handful of mega caps, not the index.",
+        "* **Filing dates are estimates** (fiscal period end + 75 days): a filing that was "
+        "really later is used too early (look-ahead), one that was earlier too late.",
+        "* **Restated figures**: SEC values are the latest filing's numbers for each year, "
+        "including later restatements and split adjustments that were not known at the time.",
+        "* **Derived quotes**: P/E, market cap and yield are rebuilt from the close and the filed "
+        "statements, not the quotes investors saw; the shares-vs-market-cap check cannot fire "
+        "point in time because the market cap is built from the same share count.",
+    ]
 
 
 def _definitions(rates: Assumptions) -> list[str]:

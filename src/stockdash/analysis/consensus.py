@@ -9,24 +9,27 @@ from stockdash.analysis.schemas import SCORE_DECIMALS, Analysis, Consensus, sign
 
 MAX_SCORE_SPREAD = 50.0  # largest possible weighted stdev of scores in [0, 100]
 METHOD = (
-    "score = sum(confidence x score) / sum(confidence) over the analysts with confidence > 0 "
-    "(weights below); confidence = mean confidence of all analysts shown; signal from the score, "
-    "neutral below confidence 0.35; agreement = 1 - weighted stdev of the scores / 50 "
-    "(1 = identical scores, 0 = half the weight at 0 and half at 100)."
+    "Not-rated analysts are left out (listed in not_rated): they count neither in the score nor "
+    "in the confidence. score = sum(confidence x score) / sum(confidence) over the rated analysts "
+    "with confidence > 0 (weights below); confidence = mean confidence of the rated analysts; "
+    "signal from the score, neutral below confidence 0.35; agreement = 1 - weighted stdev of the "
+    "scores / 50 (1 = identical scores, 0 = half the weight at 0 and half at 100)."
 )
 
 
 def build_consensus(analyses: Iterable[Analysis]) -> Consensus | None:
-    """Weighted consensus; None when no analyst has any confidence (nothing to agree on)."""
+    """Weighted consensus of the rated analysts; None when none is rated with any confidence."""
     items = list(analyses)
-    total = sum(a.confidence for a in items)
-    if not items or total <= 0:
+    not_rated = {a.model: a.not_rated_reason for a in items if a.score is None}
+    rated = [(a, a.score) for a in items if a.score is not None]
+    total = sum(a.confidence for a, _ in rated)
+    if not rated or total <= 0:
         return None
-    weights = {a.model: a.confidence / total for a in items}
-    mean = sum(weights[a.model] * a.score for a in items)
-    variance = sum(weights[a.model] * (a.score - mean) ** 2 for a in items)
+    weights = {a.model: a.confidence / total for a, _ in rated}
+    mean = sum(weights[a.model] * score for a, score in rated)
+    variance = sum(weights[a.model] * (score - mean) ** 2 for a, score in rated)
     agreement = min(max(1.0 - math.sqrt(variance) / MAX_SCORE_SPREAD, 0.0), 1.0)
-    confidence = round(total / len(items), 3)
+    confidence = round(total / len(rated), 3)
     score = round(mean, SCORE_DECIMALS)
     return Consensus(
         score=score,
@@ -35,4 +38,5 @@ def build_consensus(analyses: Iterable[Analysis]) -> Consensus | None:
         confidence=confidence,
         weights=weights,
         method=METHOD,
+        not_rated={m: r for m, r in not_rated.items() if r is not None},
     )

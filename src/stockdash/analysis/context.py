@@ -6,15 +6,33 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from stockdash.analysis.metrics import daily_returns, finite, mean, stock_pe, usable_bars
+from stockdash.analysis.metrics import (
+    BETA_WINDOW_DAYS,
+    beta_against,
+    blume,
+    daily_returns,
+    finite,
+    mean,
+    stock_pe,
+    usable_bars,
+)
+from stockdash.core.config import Settings
 from stockdash.market.types import StockData
 
-DEFAULT_RISK_FREE_RATE = 0.04
-DEFAULT_EQUITY_RISK_PREMIUM = 0.05
-DEFAULT_CREDIT_SPREAD = 0.015  # pre-tax cost of debt = rf + spread (roughly a BBB/A spread)
-DEFAULT_TAX_RATE = 0.21  # US federal statutory corporate rate since 2018
+
+def _setting_default(name: str) -> float:
+    """The settings' default for a finance assumption: one default everywhere (no second copy)."""
+    value = Settings.model_fields[name].default
+    assert isinstance(value, float)
+    return value
+
+
+DEFAULT_RISK_FREE_RATE = _setting_default("risk_free_rate")
+DEFAULT_EQUITY_RISK_PREMIUM = _setting_default("equity_risk_premium")
+DEFAULT_CREDIT_SPREAD = _setting_default("dcf_credit_spread")  # roughly a BBB/A spread
+DEFAULT_TAX_RATE = _setting_default("dcf_tax_rate")  # US federal statutory rate since 2018
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +46,9 @@ class MarketContext:
     as_of: date = date(1970, 1, 1)
     credit_spread: float = DEFAULT_CREDIT_SPREAD
     tax_rate: float = DEFAULT_TAX_RATE
+    # Median Blume-adjusted beta of the sector's stocks with a year or more of returns: the
+    # labelled stand-in for a stock whose own history is too short.
+    sector_beta_median: Mapping[str, float] = field(default_factory=dict)
 
     def parameters(self) -> dict[str, float]:
         """The finance assumptions every analysis depends on (part of the cache key)."""
@@ -59,6 +80,22 @@ def equal_weight_index_returns(stocks: Iterable[StockData]) -> dict[date, float]
     return {day: mean(values) for day, values in sorted(by_date.items())}
 
 
+def sector_beta_medians(
+    stocks: Iterable[StockData], index_returns: Mapping[date, float]
+) -> dict[str, float]:
+    """Median Blume-adjusted beta per sector over stocks with a measured (>= 1 year) beta."""
+    by_sector: dict[str, list[float]] = defaultdict(list)
+    for stock in stocks:
+        if not stock.profile.sector:
+            continue
+        start = stock.quote.as_of - timedelta(days=BETA_WINDOW_DAYS)
+        bars = [b for b in usable_bars(stock.history, stock.quote.as_of) if b.date >= start]
+        raw, _, _ = beta_against(daily_returns(bars), index_returns)
+        if raw is not None:
+            by_sector[stock.profile.sector].append(blume(raw))
+    return {sector: statistics.median(betas) for sector, betas in sorted(by_sector.items())}
+
+
 def check_rates(
     risk_free_rate: float, equity_risk_premium: float, credit_spread: float, tax_rate: float
 ) -> None:
@@ -85,9 +122,11 @@ def build_market_context(
     universe = list(stocks)
     check_rates(risk_free_rate, equity_risk_premium, credit_spread, tax_rate)
     latest = max((s.quote.as_of for s in universe), default=date(1970, 1, 1))
+    index = equal_weight_index_returns(universe)
     return MarketContext(
         sector_pe_median=sector_pe_medians(universe),
-        index_returns=equal_weight_index_returns(universe),
+        index_returns=index,
+        sector_beta_median=sector_beta_medians(universe, index),
         risk_free_rate=risk_free_rate,
         equity_risk_premium=equity_risk_premium,
         as_of=as_of or latest,

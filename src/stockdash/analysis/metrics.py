@@ -15,7 +15,42 @@ TRADING_DAYS = 252
 MAX_YEARS = 10  # fiscal years kept for level/consistency figures
 GROWTH_YEARS = 5  # growth rates use at most the last 5 fiscal-year intervals
 MIN_RECOVERY_YEARS = 3
-MIN_BETA_OBSERVATIONS = 60
+MIN_DAILY_BETA_RETURNS = 250  # about a year of daily returns: the least a beta is measured on
+MIN_WEEKLY_BETA_RETURNS = 104  # two years of weekly returns, preferred over daily ones
+MAX_WEEKLY_BETA_RETURNS = 260  # five years
+BETA_WINDOW_DAYS = 5 * 366 + 14
+BLUME_WEIGHT = 2 / 3  # Blume (1971): adjusted beta = 2/3 raw + 1/3 x 1.0
+NORMALISED_FCF_YEARS = 3  # base cash flow = mean of the last 3 years, not one (possibly odd) year
+RECENT_GROWTH_YEARS = (
+    3  # the last 3 years' CAGR caps the trend, so a trough start cannot inflate it
+)
+WEEK52_MIN_DAYS = 358
+SPLIT_RATIOS = (1.5, 2.0, 3.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0)
+SPLIT_MATCH = math.log(1.15)
+EPS_MATCH = math.log(
+    1.5
+)  # a year of earnings change between the filing and the quote  # bars must reach back ~a year before a range is called "52-week"
+# Shares x price may differ from the quote's market cap by this factor (share classes, buybacks
+# since the filing) before the count is replaced by market cap / price.
+SHARES_TOLERANCE = 1.25
+# Per-share units of share classes whose reported EPS is not per share of the listed class.
+# Berkshire: the figure is Class A EPS / 1000; a Class B share is 1/1500 of a Class A share (its
+# charter), so Class B EPS = Class A EPS / 1500 = reported x 1000 / 1500.
+SHARE_CLASS_EPS_FACTOR: dict[str, tuple[float, str]] = {
+    "BRK.B": (
+        1000 / 1500,
+        "reported EPS is Class A EPS / 1000; a Class B share is 1/1500 of a Class A share, so "
+        "Class B EPS = reported x 1000 / 1500",
+    ),
+}
+LONG_TERM_ONLY_MARK = "ltDebt"  # the snapshot's source label of a long-term-only debt figure
+FINANCIAL_INDUSTRIES = frozenset(
+    {
+        "Diversified Banks", "Regional Banks", "Asset Management & Custody Banks",
+        "Investment Banking & Brokerage", "Consumer Finance", "Property & Casualty Insurance",
+        "Life & Health Insurance", "Multi-line Insurance", "Reinsurance", "Multi-Sector Holdings",
+    }
+)  # fmt: skip
 MIN_VOLATILITY_RETURNS = 20
 SPLIT_SUSPECT_LOW = 0.6  # a year-over-year per-share jump outside 0.6x..1.67x looks like a split
 SPLIT_SUSPECT_HIGH = 1 / 0.6
@@ -87,6 +122,7 @@ class YearFigures:
     net_margin: float | None
     debt_to_equity: float | None
     fcf: float | None
+    fcf_basis: str | None
     operating_cash_flow: float | None
     capital_expenditure: float | None
     depreciation_amortization: float | None
@@ -158,6 +194,19 @@ class StockMetrics:
     total_debt: float | None = None
     cash: float | None = None
     net_debt_assumes_zero_cash: bool = False  # cash not reported: net debt = total debt
+    # --- data-quality gates (docs/analysts.md, "Data quality") ---
+    debt_basis: str | None = None  # "total", "long_term_only" (a lower bound) or None (unknown)
+    fcf_normalised: float | None = None  # mean FCF of the last NORMALISED_FCF_YEARS years
+    fcf_normalised_years: int = 0
+    fcf_uses_depreciation: bool = False  # some year's capex unknown: D&A stands in for it
+    shares_reported: float | None = None  # the filing's count before the market-cap check
+    shares_ratio: float | None = None  # reported shares x price / market cap
+    shares_note: str | None = None  # what the share-count check found and did
+    eps_unit_note: str | None = None  # share-class unit correction applied to EPS
+    beta_raw: float | None = None  # OLS beta before the Blume adjustment
+    beta_method: str | None = None  # "weekly" or "daily"
+    week52_source: str | None = None  # "bars" (a year of bars) or "quote"
+    valuation_type: str = "general"  # "general", "financial", "reit" or "utility"
 
     @property
     def earnings_growth_undefined(self) -> bool:
@@ -181,14 +230,26 @@ def point_in_time_fundamentals(
 
 
 def free_cash_flow(year: FundamentalsYear) -> float | None:
-    """Reported FCF, else operating cash flow minus capex; None if neither is possible."""
+    """Reported FCF, else operating cash flow minus capex (or D&A); None if neither is possible."""
+    return free_cash_flow_with_basis(year)[0]
+
+
+def free_cash_flow_with_basis(year: FundamentalsYear) -> tuple[float | None, str | None]:
+    """(FCF, basis): reported; OCF - capex; else OCF - D&A (maintenance capex proxy); else None.
+
+    Depreciation stands in for capex only when capex is unknown: it approximates the spending
+    needed to keep the assets, so the figure omits growth capex (the models lower confidence).
+    """
     reported = finite(year.free_cash_flow)
     if reported is not None:
-        return reported
+        return reported, "reported"
     ocf, capex = finite(year.operating_cash_flow), finite(year.capital_expenditure)
-    if ocf is None or capex is None:
-        return None
-    return finite(ocf - abs(capex))
+    if ocf is not None and capex is not None:
+        return finite(ocf - abs(capex)), "ocf_minus_capex"
+    depreciation = _non_negative(year.depreciation_amortization)
+    if ocf is not None and depreciation is not None:
+        return finite(ocf - depreciation), "ocf_minus_depreciation"
+    return None, None
 
 
 def year_figures(year: FundamentalsYear) -> YearFigures:
@@ -198,6 +259,7 @@ def year_figures(year: FundamentalsYear) -> YearFigures:
     equity = finite(year.shareholders_equity)
     debt = _non_negative(year.total_debt)
     capex = finite(year.capital_expenditure)
+    fcf, fcf_basis = free_cash_flow_with_basis(year)
     return YearFigures(
         fiscal_year=year.fiscal_year,
         period_end=year.period_end,
@@ -209,7 +271,8 @@ def year_figures(year: FundamentalsYear) -> YearFigures:
         operating_margin=_ratio(year.operating_income, revenue),
         net_margin=_ratio(net_income, revenue),
         debt_to_equity=_ratio(debt, equity) if debt is not None else None,
-        fcf=free_cash_flow(year),
+        fcf=fcf,
+        fcf_basis=fcf_basis if fcf is not None else None,
         operating_cash_flow=finite(year.operating_cash_flow),
         capital_expenditure=abs(capex) if capex is not None else None,
         depreciation_amortization=finite(year.depreciation_amortization),
@@ -234,11 +297,41 @@ def _series_cagr(
         return None, "growth undefined: the latest value is zero or negative"
     # After losses, measure from the first positive year, but only over >= 3 years of recovery.
     start = next(i for i, p in enumerate(pairs) if p[1] > 0)
-    first_year, first = pairs[start]
+    first_year = pairs[start][0]
     if start > 0 and last_year - first_year < MIN_RECOVERY_YEARS:
         return None, "growth undefined: zero or negative values within the last 3 years"
-    result = cagr(first, last, last_year - first_year)
+    result = trend_growth(pairs[start:])
     return result, None if result is not None else "growth not computable"
+
+
+def log_linear_growth(pairs: Sequence[tuple[int, float]]) -> float | None:
+    """exp(slope) - 1 of a least-squares line through ln(value) by year (positive values only)."""
+    points = [(float(year), math.log(value)) for year, value in pairs if value > 0]
+    if len(points) < 2:
+        return None
+    mean_x = mean([x for x, _ in points])
+    mean_y = mean([y for _, y in points])
+    var_x = sum((x - mean_x) ** 2 for x, _ in points)
+    if var_x <= 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / var_x
+    return finite(math.exp(slope) - 1.0) if slope < 700 else None
+
+
+def trend_growth(pairs: Sequence[tuple[int, float]]) -> float | None:
+    """min(log-linear trend over all the years, CAGR of the last 3 years where known).
+
+    End points alone reward a trough start year (TSLA 2020 -> 2025); the regression uses every
+    year, and the recent CAGR keeps a business whose figure has since fallen from scoring high.
+    """
+    if len(pairs) < 2:
+        return None
+    last_year, last = pairs[-1]
+    trend = log_linear_growth(pairs)
+    earlier = [p for p in pairs if p[0] == last_year - RECENT_GROWTH_YEARS]
+    recent = cagr(earlier[0][1], last, RECENT_GROWTH_YEARS) if earlier else None
+    known = [g for g in (trend, recent) if g is not None]
+    return min(known) if known else None
 
 
 def _split_suspected(per_share: Sequence[float | None], totals: Sequence[float | None]) -> bool:
@@ -276,9 +369,12 @@ def _latest(years: Sequence[YearFigures], name: str) -> float | None:
 def _fundamental_figures(
     fundamentals: Sequence[FundamentalsYear], as_of: date
 ) -> _FundamentalFigures:
-    years = tuple(year_figures(f) for f in point_in_time_fundamentals(fundamentals, as_of))
+    published = point_in_time_fundamentals(fundamentals, as_of)
+    years = tuple(year_figures(f) for f in published)
     missing: dict[str, str] = {}
     values: dict[str, float | None] = {}
+    flags: dict[str, bool] = {}
+    counts: dict[str, int] = {}
     for name in (
         "roe", "gross_margin", "operating_margin", "net_margin", "debt_to_equity", "fcf",
         "shares_outstanding",
@@ -286,7 +382,7 @@ def _fundamental_figures(
         values[name] = _latest(years, name)
         if values[name] is None:
             missing[name] = "no fiscal year published" if not years else f"latest year lacks {name}"
-    roes = [y.roe for y in years if y.roe is not None]
+    roes = scored_roes(years)
     values["roe_average"] = finite(mean(roes)) if roes else None
     margins = [y.gross_margin for y in years if y.gross_margin is not None]
     values["gross_margin_stdev"] = spread(statistics.pstdev, margins) if len(margins) >= 3 else None
@@ -297,6 +393,19 @@ def _fundamental_figures(
     values["net_debt"] = finite(debt - (cash or 0.0)) if debt is not None else None
     if values["net_debt"] is None:
         missing["net_debt"] = "total debt not reported"
+    basis = debt_basis(published[-1]) if published and debt is not None else None
+    flags["long_term_debt_only"] = basis == "long_term_only"
+    recent_fcf = [y.fcf for y in years[-NORMALISED_FCF_YEARS:] if y.fcf is not None]
+    values["fcf_normalised"] = finite(mean(recent_fcf)) if recent_fcf else None
+    counts["fcf_normalised_years"] = len(recent_fcf)
+    flags["fcf_uses_depreciation"] = any(
+        y.fcf_basis == "ocf_minus_depreciation" for y in years[-NORMALISED_FCF_YEARS:]
+    )
+    if values["fcf_normalised"] is None:
+        missing["fcf_normalised"] = (
+            "no free cash flow in the last 3 years (operating cash flow, or both capex and D&A, "
+            "missing)"
+        )
     if cash is None:
         missing["cash"] = "no fiscal year published" if not years else "latest year lacks cash"
     for name, series in (
@@ -328,16 +437,115 @@ def _fundamental_figures(
         missing["positive_fcf_share"] = "no year with free cash flow (capex or cash flow missing)"
     if not increases:
         missing["earnings_increase_share"] = "fewer than 2 years of net income"
-    flags = {"had_loss": any(v <= 0 for v in earnings[:-1])}
-    return _FundamentalFigures(years, values, flags, {"earnings_years": len(earnings)}, missing)
+    flags["had_loss"] = any(v <= 0 for v in earnings[:-1])
+    counts["earnings_years"] = len(earnings)
+    return _FundamentalFigures(years, values, flags, counts, missing)
+
+
+def scored_roes(years: Sequence[YearFigures]) -> list[float]:
+    """ROE per year with net income and equity; a year of zero or negative equity counts as 0.
+
+    Dropping those years let a company that bought back its equity below zero (HD, ORLY, SBUX)
+    earn full ROE marks from the few years its equity was tiny and positive.
+    """
+    out: list[float] = []
+    for y in years:
+        if y.roe is not None:
+            out.append(y.roe)
+        elif (
+            y.net_income is not None
+            and y.shareholders_equity is not None
+            and y.shareholders_equity <= 0
+        ):
+            out.append(0.0)
+    return out
+
+
+def debt_basis(year: FundamentalsYear) -> str:
+    """ "long_term_only" when the debt figure is the filing's long-term debt alone, else "total"."""
+    source = year.sources.get("total_debt", "")
+    return "long_term_only" if LONG_TERM_ONLY_MARK in source else "total"
+
+
+def valuation_type(sector: str | None, industry: str | None) -> str:
+    """Which valuation suits the business: banks/insurers, REITs, utilities or cash flows."""
+    if industry in FINANCIAL_INDUSTRIES:
+        return "financial"
+    if sector == "Real Estate" and industry is not None and "REIT" in industry:
+        return "reit"
+    if sector == "Utilities":
+        return "utility"
+    return "general"
+
+
+def share_class_years(symbol: str, years: Sequence[YearFigures]) -> tuple[YearFigures, ...]:
+    """Years with EPS in units of the listed share class (see SHARE_CLASS_EPS_FACTOR)."""
+    if symbol not in SHARE_CLASS_EPS_FACTOR:
+        return tuple(years)
+    factor = SHARE_CLASS_EPS_FACTOR[symbol][0]
+    return tuple(replace(y, eps=y.eps * factor if y.eps is not None else None) for y in years)
+
+
+@dataclass(frozen=True, slots=True)
+class SharesCheck:
+    """Outcome of checking the filing's share count against market cap / price."""
+
+    shares: float | None
+    ratio: float | None
+    note: str | None
+
+
+def nearest_split(ratio: float) -> float | None:
+    """The usual split ratio (or its inverse) within 15% of `ratio`, if any."""
+    if not ratio > 1e-300:
+        return None
+    candidates = [n for s in SPLIT_RATIOS for n in (s, 1 / s)]
+    best = min(candidates, key=lambda n: abs(math.log(ratio / n)))
+    return best if abs(math.log(ratio / best)) <= SPLIT_MATCH else None
+
+
+def check_shares(
+    reported: float | None,
+    price: float | None,
+    market_cap: float | None,
+    filed_eps: float | None,
+    quote_eps: float | None,
+) -> SharesCheck:
+    """Keep the count within 1.25x of market cap / price; fix a confirmed split, else refuse.
+
+    A split counts as confirmed when the filing's EPS over the quote's EPS moves by about the same
+    ratio as the share count (both are on the pre-split basis); any other gap (merger, spin-off,
+    stale market cap) cannot be resolved from the data, so the count is refused (None).
+    """
+    if reported is None or price is None or market_cap is None:
+        note = None if reported is None else "not checked: no market cap and price to compare"
+        return SharesCheck(reported, None, note)
+    ratio = finite(reported * price / market_cap)
+    if ratio is None or 1 / SHARES_TOLERANCE <= ratio <= SHARES_TOLERANCE:
+        return SharesCheck(reported, ratio, None)
+    implied = market_cap / price
+    split = nearest_split(ratio)
+    eps_ratio = _ratio(_positive(filed_eps), _positive(quote_eps))
+    # Too few reported shares (ratio < 1) come with too high a filed EPS, by the same factor.
+    both = finite(eps_ratio * split) if split is not None and eps_ratio is not None else None
+    if split is not None and both is not None and both > 0 and abs(math.log(both)) <= EPS_MATCH:
+        return SharesCheck(implied, ratio, (
+            f"reported shares x price = {ratio:.2f}x the market cap and the filed EPS is "
+            f"{eps_ratio:.2f}x the quote's: a {1 / split:g}:1 split after the filing; shares taken as "
+            f"market cap / price = {implied:.0f}"
+        ))  # fmt: skip
+    return SharesCheck(None, ratio, (
+        f"reported shares x price = {ratio:.2f}x the quote's market cap (tolerance "
+        f"{SHARES_TOLERANCE:g}x) and no split explains it: the share count is not used"
+    ))  # fmt: skip
 
 
 def _earnings_growth(figures: _FundamentalFigures) -> tuple[float | None, str | None]:
     """EPS CAGR when EPS looks split-consistent, else net income CAGR."""
     if figures.values["eps_cagr"] is not None:
-        return figures.values["eps_cagr"], "EPS CAGR"
+        return figures.values["eps_cagr"], "EPS trend growth"
     if figures.values["net_income_cagr"] is not None:
-        return figures.values["net_income_cagr"], "net income CAGR"
+        return figures.values["net_income_cagr"], "net income trend growth"
     return None, None
 
 
@@ -396,7 +604,10 @@ def price_to_earnings(
 def stock_pe(data: StockData) -> float | None:
     """P/E of one stock exactly as the metrics layer computes it (positive or None)."""
     quote = real_quote(data.quote)
-    years = [year_figures(f) for f in point_in_time_fundamentals(data.fundamentals, quote.as_of)]
+    years = share_class_years(
+        data.profile.symbol,
+        [year_figures(f) for f in point_in_time_fundamentals(data.fundamentals, quote.as_of)],
+    )
     price, _ = market_price(quote, usable_bars(data.history, quote.as_of))
     return price_to_earnings(quote, years, price)[0]
 
@@ -507,15 +718,20 @@ def annualised_volatility(closes: Sequence[float]) -> float | None:
 
 def week52_range(
     bars: Sequence[Bar], quote: Quote, as_of: date
-) -> tuple[float | None, float | None]:
-    """52-week (365 calendar days) high and low from bars (high/low, else close), else quote."""
+) -> tuple[float | None, float | None, str | None]:
+    """(high, low, source): a year of bars (high/low, else close), else the quote's range.
+
+    Bars reaching back less than a year would make a shorter range look like a 52-week one
+    (ADSK: 67 bars gave 257.96 against the quote's 329.09), so they are not used for it.
+    """
     start = as_of - timedelta(days=365)
     recent = [b for b in bars if b.date > start]
-    if recent:
+    if recent and bars[0].date <= as_of - timedelta(days=WEEK52_MIN_DAYS):
         highs = [_positive(b.high) or b.close for b in recent]
         lows = [_positive(b.low) or b.close for b in recent]
-        return max(highs), min(lows)
-    return _positive(quote.week52_high), _positive(quote.week52_low)
+        return max(highs), min(lows), "bars"
+    high, low = _positive(quote.week52_high), _positive(quote.week52_low)
+    return high, low, "quote" if high is not None and low is not None else None
 
 
 def daily_returns(bars: Sequence[Bar]) -> dict[date, float]:
@@ -523,22 +739,64 @@ def daily_returns(bars: Sequence[Bar]) -> dict[date, float]:
     return {bars[i].date: bars[i].close / bars[i - 1].close - 1.0 for i in range(1, len(bars))}
 
 
-def beta_against(
-    stock_returns: Mapping[date, float], index_returns: Mapping[date, float]
-) -> tuple[float | None, int]:
-    """OLS beta (cov/var, population) over the last 252 common dates; needs >= 60 of them."""
-    common = sorted(d for d in stock_returns if d in index_returns)[-TRADING_DAYS:]
-    pairs = [(finite(stock_returns[d]), finite(index_returns[d])) for d in common]
-    xs = [x for y, x in pairs if x is not None and y is not None]
-    ys = [y for y, x in pairs if x is not None and y is not None]
-    if len(xs) < MIN_BETA_OBSERVATIONS:
-        return None, len(xs)
+def ols_beta(pairs: Sequence[tuple[float, float]]) -> float | None:
+    """cov(stock, index) / var(index) over (stock, index) return pairs; None without variance."""
+    ys = [y for y, _ in pairs]
+    xs = [x for _, x in pairs]
+    if len(xs) < 2:
+        return None
     mean_x, mean_y = mean(xs), mean(ys)
     var_x = sum((x - mean_x) ** 2 for x in xs)
     if not var_x > 0 or finite(var_x) is None:
-        return None, len(xs)
+        return None
     cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
-    return finite(cov / var_x), len(xs)
+    return finite(cov / var_x)
+
+
+def _finite_pairs(
+    stock_returns: Mapping[date, float], index_returns: Mapping[date, float]
+) -> list[tuple[date, float, float]]:
+    """(date, stock, index) for every date both have a finite return, oldest first."""
+    days = sorted(d for d in stock_returns if d in index_returns)
+    return [
+        (d, stock_returns[d], index_returns[d])
+        for d in days
+        if math.isfinite(stock_returns[d]) and math.isfinite(index_returns[d])
+    ]
+
+
+def weekly_pairs(daily: Sequence[tuple[date, float, float]]) -> list[tuple[float, float]]:
+    """Compound common daily returns into (stock, index) returns per ISO week."""
+    weeks: dict[tuple[int, int], list[float]] = {}
+    for day, y, x in daily:
+        iso = day.isocalendar()
+        growth = weeks.setdefault((iso[0], iso[1]), [1.0, 1.0])
+        growth[0] *= 1.0 + y
+        growth[1] *= 1.0 + x
+    return [(g[0] - 1.0, g[1] - 1.0) for _, g in sorted(weeks.items())]
+
+
+def beta_against(
+    stock_returns: Mapping[date, float], index_returns: Mapping[date, float]
+) -> tuple[float | None, int, str | None]:
+    """(raw OLS beta, observations, "weekly"/"daily"): 2-5 years weekly, else 1 year daily.
+
+    Fewer than a year of daily returns give no beta (the models then use a sector median).
+    """
+    daily = _finite_pairs(stock_returns, index_returns)
+    weekly = weekly_pairs(daily)[-MAX_WEEKLY_BETA_RETURNS:]
+    # The first and last weeks may be partial; a full set of 104+ weeks outweighs that.
+    if len(weekly) >= MIN_WEEKLY_BETA_RETURNS:
+        return ols_beta(weekly), len(weekly), "weekly"
+    recent = [(y, x) for _, y, x in daily[-TRADING_DAYS:]]
+    if len(recent) >= MIN_DAILY_BETA_RETURNS:
+        return ols_beta(recent), len(recent), "daily"
+    return None, len(recent), None
+
+
+def blume(beta: float) -> float:
+    """Blume-adjusted beta: 2/3 x raw + 1/3 x 1.0 (betas drift towards the market's)."""
+    return BLUME_WEIGHT * beta + (1.0 - BLUME_WEIGHT)
 
 
 # --- assembly ---------------------------------------------------------------------------------
@@ -557,24 +815,37 @@ def compute_metrics(
     price, price_source = market_price(quote, bars)
     if price is None:
         missing["price"] = price_source
-    pe, negative_earnings, pe_reason = price_to_earnings(quote, fund.years, price)
+    symbol = data.profile.symbol
+    years = share_class_years(symbol, fund.years)
+    pe, negative_earnings, pe_reason = price_to_earnings(quote, years, price)
     growth, growth_source = _earnings_growth(fund)
     macd_values = macd(closes)
-    high, low = week52_range(bars, quote, as_of)
-    beta, beta_n = beta_against(daily_returns(bars), index_returns or {})
+    high, low, range_source = week52_range(bars, quote, as_of)
+    # Only the last five years (plus a margin for the first week) can enter the beta.
+    beta_start = as_of - timedelta(days=BETA_WINDOW_DAYS)
+    beta_bars = [b for b in bars if b.date >= beta_start]
+    raw_beta, beta_n, beta_method = beta_against(daily_returns(beta_bars), index_returns or {})
+    beta = blume(raw_beta) if raw_beta is not None else None
+    market_cap = market_capitalisation(quote, data.profile, price)
+    reported_shares = fund.values["shares_outstanding"]
+    shares = check_shares(
+        reported_shares, price, market_cap, years[-1].eps if years else None, finite(quote.eps)
+    )
+    if shares.shares is None and reported_shares is not None:
+        missing["shares_outstanding"] = shares.note or "share count refused"
     drawdown = finite(min(price / high - 1.0, 0.0)) if price is not None and high else None
     if pe_reason:
         missing["pe"] = pe_reason
     if growth is None:
         missing["earnings_growth"] = fund.missing.get("net_income_cagr", "no earnings history")
     metrics = StockMetrics(
-        symbol=data.profile.symbol,
+        symbol=symbol,
         as_of=as_of,
         sector=data.profile.sector,
         price=price,
-        market_cap=market_capitalisation(quote, data.profile, price),
+        market_cap=market_cap,
         price_to_book=price_to_book(quote, price),
-        years=fund.years,
+        years=years,
         roe=fund.values["roe"],
         roe_average=fund.values["roe_average"],
         gross_margin=fund.values["gross_margin"],
@@ -584,7 +855,7 @@ def compute_metrics(
         debt_to_equity=fund.values["debt_to_equity"],
         fcf=fund.values["fcf"],
         net_debt=fund.values["net_debt"],
-        shares_outstanding=fund.values["shares_outstanding"],
+        shares_outstanding=shares.shares,
         revenue_cagr=fund.values["revenue_cagr"],
         net_income_cagr=fund.values["net_income_cagr"],
         eps_cagr=fund.values["eps_cagr"],
@@ -599,7 +870,7 @@ def compute_metrics(
         had_loss=fund.flags["had_loss"],
         negative_earnings=negative_earnings,
         pe=pe,
-        dividend_yield=dividend_yield(quote, fund.years, price),
+        dividend_yield=dividend_yield(quote, years, price),
         history_bars=len(closes),
         sma50=simple_moving_average(closes, 50),
         sma200=simple_moving_average(closes, 200),
@@ -621,6 +892,24 @@ def compute_metrics(
         cash=fund.values["cash"],
         net_debt_assumes_zero_cash=fund.values["net_debt"] is not None
         and fund.values["cash"] is None,
+        debt_basis=None
+        if fund.values["total_debt"] is None
+        else "long_term_only"
+        if fund.flags["long_term_debt_only"]
+        else "total",
+        fcf_normalised=fund.values["fcf_normalised"],
+        fcf_normalised_years=fund.counts["fcf_normalised_years"],
+        fcf_uses_depreciation=fund.flags["fcf_uses_depreciation"],
+        shares_reported=reported_shares,
+        shares_ratio=shares.ratio,
+        shares_note=shares.note,
+        eps_unit_note=SHARE_CLASS_EPS_FACTOR[symbol][1]
+        if symbol in SHARE_CLASS_EPS_FACTOR
+        else None,
+        beta_raw=raw_beta,
+        beta_method=beta_method,
+        week52_source=range_source,
+        valuation_type=valuation_type(data.profile.sector, data.profile.industry),
     )
     return _with_history_reasons(metrics)
 
@@ -651,13 +940,14 @@ def _with_history_reasons(metrics: StockMetrics) -> StockMetrics:
         if getattr(metrics, name) is None:
             missing.setdefault(name, too_few if metrics.history_bars < needed else NOT_COMPUTABLE)
     beta_reason = (
-        f"fewer than {MIN_BETA_OBSERVATIONS} finite daily returns overlapping the index "
-        f"({metrics.beta_observations})"
-        if metrics.beta_observations < MIN_BETA_OBSERVATIONS
+        f"fewer than {MIN_DAILY_BETA_RETURNS} daily returns (a year) overlapping the index "
+        f"({metrics.beta_observations}) and fewer than {MIN_WEEKLY_BETA_RETURNS} weekly ones"
+        if metrics.beta_method is None
         else "not computable: the index or stock returns have no finite variance"
     )
     others = {
-        "week52_position": "no 52-week range (no recent bars or quote high/low) or no real price",
+        "week52_position": "no 52-week range (under a year of bars and no quote high/low) "
+        "or no real price",
         "drawdown_from_high": "no 52-week high or no real price",
         "beta": beta_reason,
         "price": "no positive price in quote or history",

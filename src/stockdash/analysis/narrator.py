@@ -408,7 +408,8 @@ def invented_numbers(text: str, analysis: Analysis) -> list[str]:
 
 def source_numbers(analysis: Analysis) -> Iterator[Decimal]:
     """Every number the narration may legitimately quote, already scaled."""
-    yield from _scaled((analysis.score, analysis.inputs_as_of.year), EXACT)
+    scores = () if analysis.score is None else (analysis.score,)
+    yield from _scaled((*scores, analysis.inputs_as_of.year), EXACT)
     yield from _scaled((analysis.confidence,), VALUE_SCALES)
     yield from _scaled(_numbers_in((analysis.summary, analysis.reasoning)), TEXT_SCALES)
     for factor in analysis.factors:

@@ -10,18 +10,39 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 ModelName = Literal["basic", "warren_buffett", "peter_lynch", "dcf_math"]
 MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)
-Signal = Literal["bullish", "neutral", "bearish"]
+Signal = Literal["bullish", "neutral", "bearish", "not_rated"]
+# Machine-readable reasons an analyst declines to score (docs/analysts.md, "Not rated").
+NotRatedReason = Literal[
+    "no_scoreable_factors",
+    "no_price",
+    "no_fundamentals",
+    "cash_flow_unknown",
+    "capex_unknown",
+    "debt_unknown",
+    "shares_unknown",
+    "shares_inconsistent",
+    "negative_cash_flow",
+    "no_book_value",
+    "no_dividend",
+    "model_not_applicable",
+    "implausible_value",
+    "not_computable",
+]
 
 BULLISH_AT = 65.0
 BEARISH_AT = 40.0
-NEUTRAL_SCORE = 50.0
 SCORE_DECIMALS = 2
 # Below this confidence the factors are too few to take a side: the signal is neutral.
 CONFIDENCE_FLOOR = 0.35
 
 
-def signal_for(score: float, confidence: float = 1.0) -> Signal:
-    """Bullish at score >= 65, bearish at <= 40, else neutral; always neutral below the floor."""
+def signal_for(score: float | None, confidence: float = 1.0) -> Signal:
+    """Bullish at score >= 65, bearish at <= 40, else neutral; neutral below the floor.
+
+    No score is "not_rated": an analyst that cannot support a number never takes a side.
+    """
+    if score is None:
+        return "not_rated"
     if confidence < CONFIDENCE_FLOOR:
         return "neutral"
     if score >= BULLISH_AT:
@@ -31,10 +52,10 @@ def signal_for(score: float, confidence: float = 1.0) -> Signal:
     return "neutral"
 
 
-def score_from_points(points: float, max_points: float) -> float:
-    """Score = points / max_points * 100 rounded to 2 dp; 50 (neutral) when nothing is scoreable."""
+def score_from_points(points: float, max_points: float) -> float | None:
+    """Score = points / max_points * 100 rounded to 2 dp; None (not rated) when nothing scores."""
     if max_points <= 0:
-        return NEUTRAL_SCORE
+        return None
     return round(points / max_points * 100.0, SCORE_DECIMALS)
 
 
@@ -81,9 +102,10 @@ class Analysis(_Strict):
     """One analyst's verdict; score is exactly sum(points) / sum(max_points) * 100 (2 dp)."""
 
     model: ModelName
-    score: float = Field(ge=0, le=100)
+    score: float | None = Field(ge=0, le=100)
     signal: Signal
     confidence: float = Field(ge=0, le=1)
+    not_rated_reason: NotRatedReason | None = None
     summary: str
     reasoning: str
     factors: list[Factor]
@@ -98,15 +120,27 @@ class Analysis(_Strict):
 
     @model_validator(mode="after")
     def _score_matches_factors(self) -> Analysis:
+        if self.score is None:
+            return self._check_not_rated()
+        if self.not_rated_reason is not None:
+            raise ValueError("a scored analysis has no not_rated_reason")
         points = sum(f.points for f in self.factors)
         max_points = sum(f.max_points for f in self.factors)
         expected = score_from_points(points, max_points)
-        if abs(expected - self.score) > 1e-9:
+        if expected is None or abs(expected - self.score) > 1e-9:
             raise ValueError(f"score {self.score} != {expected} recomputed from factors")
         if self.signal != signal_for(self.score, self.confidence):
             raise ValueError(
                 f"signal {self.signal} does not match score {self.score} "
                 f"at confidence {self.confidence}"
+            )
+        return self
+
+    def _check_not_rated(self) -> Analysis:
+        """Not rated: no score, signal not_rated, confidence 0 and a reason."""
+        if self.signal != "not_rated" or self.confidence != 0 or self.not_rated_reason is None:
+            raise ValueError(
+                "an analysis without a score is not_rated, confidence 0, with a reason"
             )
         return self
 
@@ -120,6 +154,9 @@ class Consensus(_Strict):
     confidence: float = Field(default=1.0, ge=0, le=1)
     weights: dict[ModelName, float] = Field(default_factory=dict)
     method: str = ""
+    not_rated: dict[ModelName, NotRatedReason] = Field(
+        default_factory=dict, description="Analysts left out because they are not rated."
+    )
 
 
 class LockedModel(_Strict):

@@ -13,6 +13,7 @@ from stockdash.analysis.schemas import (
     LockedModel,
     ModelName,
     MultiAIAnalysis,
+    NotRatedReason,
     Signal,
 )
 from stockdash.market.schemas import StockPublic
@@ -46,9 +47,10 @@ class AnalysisSummary(_Summary):
     """One analyst's verdict without its factors, reasoning and details."""
 
     model: ModelName
-    score: float = Field(ge=0, le=100)
+    score: float | None = Field(ge=0, le=100)
     signal: Signal
     confidence: float = Field(ge=0, le=1)
+    not_rated_reason: NotRatedReason | None = None
     summary: str
     inputs_as_of: date
     methodology_version: str

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics
 from stockdash.analysis.schemas import (
     CONFIDENCE_FLOOR,
     Analysis,
     Factor,
     ModelName,
+    NotRatedReason,
     score_from_points,
     signal_for,
 )
+
+# Why a model declines to score: (machine-readable reason, plain-language reason).
+NotRated = tuple[NotRatedReason, str]
+# A model value above this multiple of the price is refused as implausible (an input is likely
+# wrong: a stale share count, debt missing, a one-off cash flow), never scored.
+PLAUSIBLE_VALUE_RATIO = 3.0
+BETA_FLOOR, BETA_CAP, FALLBACK_BETA = 0.3, 2.5, 1.0
+LOGISTIC_SLOPE = 4.0  # 4 / width puts 12% and 88% of the points at the two anchors
 
 
 def linear(value: float, zero_at: float, full_at: float) -> float:
@@ -24,6 +35,24 @@ def linear(value: float, zero_at: float, full_at: float) -> float:
         return 1.0 if value >= full_at else 0.0
     fraction = (value - zero_at) / (full_at - zero_at)
     return min(max(fraction, 0.0), 1.0)
+
+
+def smooth(value: float, low: float, high: float) -> float:
+    """Logistic fraction: 50% halfway between `low` and `high`, 12% at `low`, 88% at `high`.
+
+    Unlike a clipped ramp it never saturates at a threshold, so scores keep spreading out.
+    """
+    if low == high:
+        return 1.0 if value >= high else 0.0
+    exponent = -LOGISTIC_SLOPE * (value - (low + high) / 2.0) / (high - low)
+    if exponent > 700:  # exp overflows: the fraction is 0 to double precision
+        return 0.0
+    return 1.0 / (1.0 + math.exp(exponent))
+
+
+def smooth_text(low: str, high: str) -> str:
+    """How `smooth` maps a value to points, for a factor's benchmark."""
+    return f"smooth logistic: 12% of the points at {low}, 50% halfway, 88% at {high}"
 
 
 def clean(value: float | str | None) -> float | str | None:
@@ -97,8 +126,6 @@ def _summary(
     label: str, symbol: str, score: float, signal: str, confidence: float, factors: Sequence[Factor]
 ) -> str:
     ranked = [f for f in factors if f.max_points > 0]
-    if not ranked:
-        return f"{label} cannot score {symbol}: too little data, so the view is neutral by default."
     if confidence < CONFIDENCE_FLOOR:
         return (
             f"{label} has too little data on {symbol} (confidence {confidence:.2f} < "
@@ -157,15 +184,34 @@ def build_analysis(
     methodology_version: str,
     notes: Sequence[str] = (),
     details: dict[str, Any] | None = None,
+    not_rated: NotRated | None = None,
 ) -> Analysis:
     """Assemble an Analysis: score from factors, confidence = coverage x data quality.
 
     Below CONFIDENCE_FLOOR the signal is neutral whatever the score (too little data to take a
-    side); the summary says so.
+    side); the summary says so. With `not_rated`, or when no factor can be scored, there is no
+    score at all: signal "not_rated", confidence 0 and the reason.
     """
     points = sum(f.points for f in factors)
     max_points = sum(f.max_points for f in factors)
     score = score_from_points(points, max_points)
+    if not_rated is None and score is None:
+        not_rated = ("no_scoreable_factors", "none of its factors can be scored with this data")
+    if not_rated is not None or score is None:
+        reason, text = not_rated or ("no_scoreable_factors", "nothing to score")
+        return Analysis(
+            model=model,
+            score=None,
+            signal="not_rated",
+            confidence=0.0,
+            not_rated_reason=reason,
+            summary=f"{label} does not rate {symbol}: {text}.",
+            reasoning=" ".join([f"{label} does not rate {symbol}: {text}.", *notes]),
+            factors=factors,
+            inputs_as_of=inputs_as_of,
+            methodology_version=methodology_version,
+            details=details,
+        )
     coverage = max_points / nominal_max if nominal_max > 0 else 0.0
     confidence = round(min(max(coverage * data_quality, 0.0), 1.0), 3)
     signal = signal_for(score, confidence)
@@ -195,3 +241,52 @@ def fundamentals_quality(years: int) -> float:
     if years >= 3:
         return 0.8
     return 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Capm:
+    """Cost of equity = rf + beta x ERP, shared by the DCF and the Buffett analyst."""
+
+    risk_free_rate: float
+    equity_risk_premium: float
+    beta: float
+    beta_note: str
+    beta_is_fallback: bool  # a sector median or 1.0 stands in for the stock's own beta
+
+    @property
+    def cost_of_equity(self) -> float:
+        """CAPM: rf + beta x ERP."""
+        return self.risk_free_rate + self.beta * self.equity_risk_premium
+
+
+def capm(m: StockMetrics, ctx: MarketContext) -> Capm:
+    """The stock's Blume-adjusted beta, else its sector's median beta, else 1.0 (labelled)."""
+    rf, erp = ctx.risk_free_rate, ctx.equity_risk_premium
+    clip = f"clipped to {BETA_FLOOR:g}..{BETA_CAP:g}"
+    if m.beta is not None and m.beta_raw is not None:
+        beta = min(max(m.beta, BETA_FLOOR), BETA_CAP)
+        note = (
+            f"Blume-adjusted beta 2/3 x {m.beta_raw:.3f} + 1/3 = {m.beta:.3f}, OLS on "
+            f"{m.beta_observations} {m.beta_method} returns vs the equal-weight index, {clip}"
+        )
+        return Capm(rf, erp, beta, note, False)
+    median = ctx.sector_beta_median.get(m.sector or "")
+    if median is not None:
+        beta = min(max(median, BETA_FLOOR), BETA_CAP)
+        note = (
+            f"sector median beta of {m.sector} ({median:.3f}, Blume-adjusted, stocks with a "
+            f"year or more of returns), {clip}: {m.why_missing('beta')}"
+        )
+        return Capm(rf, erp, beta, note, True)
+    return Capm(rf, erp, FALLBACK_BETA, f"fallback beta 1.0 ({m.why_missing('beta')})", True)
+
+
+def plausibility_problem(value: float, price: float) -> str | None:
+    """Why a per-share model value is implausible against the price, or None."""
+    if value > PLAUSIBLE_VALUE_RATIO * price:
+        return (
+            f"the model value {value:.2f} is {value / price:.1f}x the price {price:.2f}, above the "
+            f"{PLAUSIBLE_VALUE_RATIO:g}x plausibility ceiling (data-quality warning: an input is "
+            "likely wrong)"
+        )
+    return None

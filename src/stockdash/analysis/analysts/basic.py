@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stockdash.analysis.analysts._common import (
+    NotRated,
     build_analysis,
     excluded,
     info,
@@ -10,12 +11,13 @@ from stockdash.analysis.analysts._common import (
     linear,
     pct,
     scored,
+    smooth,
 )
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "basic-1.1"
+VERSION = "basic-2.0"
 NOMINAL_MAX = 100.0
 
 
@@ -30,10 +32,8 @@ def _inputs(m: StockMetrics, ctx: MarketContext) -> list[Factor]:
         ),
         input_factor(m, "MACD line", "macd", m.macd, "EMA12 - EMA26 of the closes."),
         input_factor(m, "MACD signal line", "macd", m.macd_signal, "EMA9 of the MACD line."),
-        input_factor(
-            m, "52-week high", "week52_position", m.week52_high, "Highest high, 365 days."
-        ),
-        input_factor(m, "52-week low", "week52_position", m.week52_low, "Lowest low, 365 days."),
+        input_factor(m, "52-week high", "week52_position", m.week52_high, _range_text(m, "high")),
+        input_factor(m, "52-week low", "week52_position", m.week52_low, _range_text(m, "low")),
         input_factor(m, "P/E", "pe", m.pe, "Quote P/E, else price / diluted EPS."),
         info(
             "Sector median P/E",
@@ -43,6 +43,16 @@ def _inputs(m: StockMetrics, ctx: MarketContext) -> list[Factor]:
             else f"Missing: no sector median P/E for {m.sector}.",
         ),
     ]
+
+
+def _range_text(m: StockMetrics, end: str) -> str:
+    """Where the 52-week figure comes from: a full year of bars, else the quote."""
+    if m.week52_source == "quote":
+        return (
+            f"The quote's 52-week {end}: the daily bars reach back less than a year "
+            f"({m.history_bars} bars), too short to measure it."
+        )
+    return f"{'Highest high' if end == 'high' else 'Lowest low'} of the bars of the last 365 days."
 
 
 def _trend(m: StockMetrics, window: int, band: float, max_points: float) -> Factor:
@@ -64,21 +74,30 @@ def _trend(m: StockMetrics, window: int, band: float, max_points: float) -> Fact
     )
 
 
+RSI_BENCHMARK = (
+    "smooth: 12% of the points at RSI 25 rising to 88% at 45, 88% at 65 falling to 12% at 85 "
+    "(oversold and overbought ends score low, no cliff)"
+)
+
+
+def rsi_fraction(rsi: float) -> float:
+    """Product of a logistic rise (25 -> 45) and a logistic fall (65 -> 85): a smooth plateau."""
+    return smooth(rsi, 25.0, 45.0) * smooth(-rsi, -85.0, -65.0)
+
+
 def _rsi(m: StockMetrics) -> Factor:
     if m.rsi14 is None:
         return excluded("RSI-14", m.why_missing("rsi14"), 10)
     rsi = m.rsi14
-    if 40 <= rsi <= 70:
-        fraction, verdict = 1.0, "healthy momentum"
-    elif 30 <= rsi < 40 or 70 < rsi <= 80:
-        fraction, verdict = 0.5, "weak" if rsi < 40 else "overbought"
-    else:
-        fraction, verdict = 0.0, "oversold" if rsi < 30 else "strongly overbought"
+    verdict = (
+        "oversold" if rsi < 30 else "weak" if rsi < 40 else "healthy momentum" if rsi <= 70
+        else "overbought" if rsi <= 80 else "strongly overbought"
+    )  # fmt: skip
     return scored(
         "RSI-14",
         rsi,
-        "full 40-70, half 30-40 or 70-80, else 0",
-        fraction,
+        RSI_BENCHMARK,
+        rsi_fraction(rsi),
         10,
         f"Wilder RSI-14 is {rsi:.1f} ({verdict}).",
     )
@@ -198,6 +217,9 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         _valuation(m, ctx),
         _earnings_growth(m),
     ]
+    problem: NotRated | None = None
+    if m.price is None:
+        problem = ("no_price", m.why_missing("price"))
     return build_analysis(
         model="basic",
         label="Basic analyst",
@@ -207,4 +229,5 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         data_quality=history_quality(m.history_bars),
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
+        not_rated=problem,
     )

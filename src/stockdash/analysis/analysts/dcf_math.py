@@ -1,43 +1,79 @@
-"""DCF analyst: three-stage FCFF DCF discounted at a WACC (CAPM equity cost), grid, scenarios."""
+"""DCF analyst: the valuation that suits the business, discounted at a CAPM cost of capital.
+
+* Most companies: a three-stage FCFF DCF on normalised free cash flow at a WACC.
+* Banks and insurers (debt is their raw material, capex is not reported): Damodaran's stable
+  excess-return model, value = book equity + (ROE - cost of equity) x book / (cost - growth).
+* REITs and utilities (regulated or pass-through payouts): a Gordon dividend discount model.
+Any required input missing or implausible makes the model decline ("not rated"), never guess.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 from stockdash.analysis.analysts._common import (
+    NotRated,
     assumption,
     build_analysis,
-    excluded,
+    capm,
     fundamentals_quality,
     info,
-    linear,
     pct,
+    plausibility_problem,
     scored,
+    smooth,
 )
 from stockdash.analysis.context import MarketContext
-from stockdash.analysis.metrics import StockMetrics, finite
+from stockdash.analysis.metrics import StockMetrics, finite, mean
 from stockdash.analysis.schemas import Analysis, DcfOverrides, Factor
 
-VERSION = "dcf_math-2.0"
+VERSION = "dcf_math-3.0"
 NOMINAL_MAX = 100.0
 HIGH_GROWTH_YEARS = 5
 FADE_YEARS = 5
 GROWTH_FLOOR, GROWTH_CAP = -0.05, 0.25
-BETA_FLOOR, BETA_CAP, FALLBACK_BETA = 0.5, 2.5, 1.0
 MAX_TERMINAL_GROWTH = 0.025
 MIN_SPREAD = 0.005  # discount rate must exceed terminal growth by this much for Gordon's formula
-WEAK_INPUT_QUALITY = 0.8  # a fallback for beta, market value, debt or growth
+WEAK_INPUT_QUALITY = 0.8  # a fallback for beta, market value, debt, capex or growth
 CASH_QUALITY = 0.9  # cash missing: counted as 0 in net debt (conservative)
+SHORT_HISTORY_QUALITY = 0.9  # fewer than 3 years behind the normalised figure
+ROE_YEARS = 5  # the excess-return model uses the mean ROE of the last 5 years
+MODELS = {
+    "general": ("fcff_dcf", "three-stage FCFF DCF on normalised free cash flow at a WACC"),
+    "financial": (
+        "excess_return",
+        "bank/insurer: excess-return model on book equity and ROE (Damodaran); operating cash "
+        "flow and capex do not measure what a lender or insurer can pay out",
+    ),
+    "reit": ("dividend_discount", "REIT: Gordon dividend discount model (REITs pay out most "
+             "of their income)"),
+    "utility": ("dividend_discount", "utility: Gordon dividend discount model (regulated, "
+                "dividend-paying; capex is financed with debt)"),
+}  # fmt: skip
 BASE_FCF_TEXT = (
-    "Latest reported free cash flow (operating cash flow - capex), used as the proxy for free "
-    "cash flow to the firm: it is after interest paid, so slightly conservative."
+    "Normalised free cash flow: mean of the last {n} years' operating cash flow - capex, used as "
+    "the proxy for free cash flow to the firm: it is after interest paid, so slightly "
+    "conservative."
 )
 SCENARIO_WEIGHTS = {"bear": 0.25, "base": 0.50, "bull": 0.25}
 GRID_DISCOUNT_STEPS = (-0.01, 0.0, 0.01)
 GRID_TERMINAL_STEPS = (-0.005, 0.0, 0.005)
 SCORED = (("Upside to base-case value", 50.0), ("Upside to probability-weighted value", 30.0),
           ("Bear-case downside", 20.0))  # fmt: skip
+# Points follow ln(value / price) through a logistic: a value twice the price is as good as one
+# half the price is bad, and no threshold saturates the score (docs/analysts.md).
+UPSIDE_ANCHORS = (0.5, 2.0)
+BEAR_ANCHORS = (0.5, 1.0)
+UPSIDE_BENCHMARK = (
+    "smooth logistic in ln(value / price): 12% of the points at value = 0.5x price, 50% at 1x, "
+    "88% at 2x; 0 if the value is not positive"
+)
+BEAR_BENCHMARK = (
+    "smooth logistic in ln(bear value / price): 12% of the points at 0.5x price, 50% at 0.71x, "
+    "88% at 1x; 0 if the value is not positive"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,37 +177,27 @@ class CostOfCapital:
 
 @dataclass(frozen=True, slots=True)
 class _Derived:
+    """What one valuation model produced: base inputs (None when it declined) and factors."""
+
     inputs: DcfInputs | None
     factors: list[Factor]
     quality: float
-    problem: str | None
+    problem: NotRated | None
     notes: list[str]
-    capital: CostOfCapital
+    details: dict[str, Any]
 
 
 def _stage1_growth(m: StockMetrics, terminal: float) -> tuple[float, str, bool]:
-    """(growth, source, is_fallback): revenue CAGR, else FCF CAGR, else net income CAGR."""
+    """(growth, source, is_fallback): revenue trend growth, else FCF's, else net income's."""
     for value, source in (
-        (m.revenue_cagr, "revenue CAGR"),
-        (m.fcf_cagr, "FCF CAGR"),
-        (m.net_income_cagr, "net income CAGR"),
+        (m.revenue_cagr, "revenue trend growth"),
+        (m.fcf_cagr, "FCF trend growth"),
+        (m.net_income_cagr, "net income trend growth"),
     ):
         if value is not None:
             clipped = min(max(value, GROWTH_FLOOR), GROWTH_CAP)
             return clipped, f"{source} {pct(value)} clipped to -5%..25%", False
     return terminal, "no growth history: stage-1 growth set to terminal growth", True
-
-
-def _beta(m: StockMetrics) -> tuple[float, str, bool]:
-    if m.beta is None:
-        return FALLBACK_BETA, f"fallback beta 1.0 ({m.why_missing('beta')})", True
-    clipped = min(max(m.beta, BETA_FLOOR), BETA_CAP)
-    return (
-        clipped,
-        f"OLS beta {m.beta:.3f} on {m.beta_observations} daily returns vs the equal-weight "
-        "index, clipped to 0.5..2.5",
-        False,
-    )
 
 
 class _Quality:
@@ -187,18 +213,34 @@ class _Quality:
         self.notes.append(assumption(text, multiplier))
 
 
+def _equity_cost_factors(
+    m: StockMetrics, ctx: MarketContext, quality: _Quality, unused: str
+) -> tuple[float, list[Factor]]:
+    """CAPM cost of equity and its inputs as factors (shared with the Buffett analyst)."""
+    cost = capm(m, ctx)
+    if cost.beta_is_fallback and not unused:
+        quality.lower(WEAK_INPUT_QUALITY, "stock's own beta unknown; " + cost.beta_note)
+    return cost.cost_of_equity, [
+        info("Risk-free rate", ctx.risk_free_rate, "Setting RISK_FREE_RATE." + unused),
+        info(
+            "Equity risk premium", ctx.equity_risk_premium, "Setting EQUITY_RISK_PREMIUM." + unused
+        ),
+        info("Beta", cost.beta, cost.beta_note[:1].upper() + cost.beta_note[1:] + "." + unused),
+        info("Cost of equity", cost.cost_of_equity, "CAPM: rf + beta x ERP." + unused),
+    ]
+
+
 def _capital(
     m: StockMetrics, ctx: MarketContext, quality: _Quality, overridden: bool
 ) -> tuple[CostOfCapital, list[Factor]]:
     """The WACC and every input of it as factors."""
-    rf, erp = ctx.risk_free_rate, ctx.equity_risk_premium
-    beta, beta_note, beta_fallback = _beta(m)
-    capital = CostOfCapital(
-        rf, beta, erp, ctx.credit_spread, ctx.tax_rate, m.market_cap, m.total_debt
-    )
     unused = " (not used: the discount rate is a user override)" if overridden else ""
-    if beta_fallback and not overridden:
-        quality.lower(WEAK_INPUT_QUALITY, "beta unknown; 1.0 used")
+    _, factors = _equity_cost_factors(m, ctx, quality, unused)
+    beta = next(float(f.value) for f in factors if f.name == "Beta" and f.value is not None)
+    capital = CostOfCapital(
+        ctx.risk_free_rate, beta, ctx.equity_risk_premium, ctx.credit_spread, ctx.tax_rate,
+        m.market_cap, m.total_debt,
+    )  # fmt: skip
     if m.market_cap is None and not overridden:
         quality.lower(WEAK_INPUT_QUALITY, "market value of equity unknown; WACC = cost of equity")
     equity_text = (
@@ -206,21 +248,12 @@ def _capital(
         if m.market_cap is not None
         else f"Missing ({m.why_missing('market_cap')}): weights 100% equity, WACC = cost of equity."
     )
-    debt_text = (
-        "Total debt, latest fiscal year (book value)."
-        if m.total_debt is not None
-        else "Missing (total debt not reported): weights 100% equity, WACC = cost of equity."
-    )
-    factors = [
-        info("Risk-free rate", rf, "Setting RISK_FREE_RATE." + unused),
-        info("Equity risk premium", erp, "Setting EQUITY_RISK_PREMIUM." + unused),
-        info("Beta", beta, beta_note + "." + unused),
-        info("Cost of equity", capital.cost_of_equity, "CAPM: rf + beta x ERP." + unused),
+    factors += [
         info("Credit spread", ctx.credit_spread, "Setting DCF_CREDIT_SPREAD." + unused),
         info("Cost of debt", capital.cost_of_debt, "Pre-tax: rf + credit spread." + unused),
         info("Tax rate", ctx.tax_rate, "Setting DCF_TAX_RATE (interest tax shield)." + unused),
         info("Market value of equity", m.market_cap, equity_text + unused),
-        info("Total debt", m.total_debt, debt_text + unused),
+        info("Total debt", m.total_debt, _debt_text(m) + unused),
         info("Equity weight", capital.equity_weight, "E / (D + E)." + unused),
         info("Debt weight", capital.debt_weight, "D / (D + E)." + unused),
         info(
@@ -233,19 +266,27 @@ def _capital(
     return capital, factors
 
 
-def _net_debt(m: StockMetrics, quality: _Quality) -> tuple[float, list[Factor]]:
-    """Net debt used to go from enterprise to equity value, with its inputs as factors."""
+def _debt_text(m: StockMetrics) -> str:
+    if m.total_debt is None:
+        return "Missing: total debt not reported (unknown, never taken as 0)."
+    if m.debt_basis == "long_term_only":
+        return (
+            "Long-term debt only, latest fiscal year (book value): debt due within a year is not "
+            "in the data, so this is a lower bound (data-quality warning)."
+        )
+    return "Total debt (short- plus long-term), latest fiscal year (book value)."
+
+
+def _net_debt(m: StockMetrics, quality: _Quality) -> tuple[float | None, list[Factor]]:
+    """Net debt from enterprise to equity value (None: unknown), with its inputs as factors."""
     cash_text = "Cash, latest fiscal year."
     if m.net_debt is None:
+        return None, [info("Net debt", None, "Missing: total debt not reported.")]
+    if m.debt_basis == "long_term_only":
         quality.lower(
             WEAK_INPUT_QUALITY,
-            "total debt unknown; net debt taken as 0 and the WACC weights 100% equity",
+            "only long-term debt is reported; net debt is a lower bound, the value an upper bound",
         )
-        return 0.0, [
-            info("Cash", m.cash, cash_text if m.cash is not None else "Missing."),
-            info("Net debt", 0.0, "Debt not reported: net debt assumed 0 (equity may be "
-                 "overstated)."),
-        ]  # fmt: skip
     if m.net_debt_assumes_zero_cash:
         quality.lower(CASH_QUALITY, "cash not reported; net debt = total debt (cash taken as 0)")
         return m.net_debt, [
@@ -258,29 +299,54 @@ def _net_debt(m: StockMetrics, quality: _Quality) -> tuple[float, list[Factor]]:
     ]
 
 
-def _shares(m: StockMetrics) -> tuple[float | None, list[Factor]]:
-    """Reported shares, else market cap / price (stated)."""
+def _shares(
+    m: StockMetrics, quality: _Quality
+) -> tuple[float | None, list[Factor], NotRated | None]:
+    """Checked share count, else market cap / price (stated); refused counts are not rated."""
     if m.shares_outstanding is not None:
-        shares = m.shares_outstanding
-        return shares, [info("Shares", shares, "Latest reported shares outstanding.")]
+        text = "Latest reported diluted shares, checked against market cap / price"
+        if m.shares_note:
+            quality.lower(SHORT_HISTORY_QUALITY, "share count replaced: " + m.shares_note)
+            text = "Corrected: " + m.shares_note
+        return m.shares_outstanding, [info("Shares", m.shares_outstanding, text + ".")], None
+    if m.shares_reported is not None:
+        reason = m.shares_note or "reported share count refused"
+        return None, [info("Shares", None, f"Refused: {reason}.")], ("shares_inconsistent", reason)
     implied = finite(m.market_cap / m.price) if m.market_cap and m.price else None
     if implied is not None:
         text = "Implied: market cap / price (no reported share count)."
-        return implied, [info("Shares", implied, text)]
-    return None, [info("Shares", None, "Missing: no share count and no market cap and price.")]
+        return implied, [info("Shares", implied, text)], None
+    reason = "no share count and no market cap to imply one"
+    return None, [info("Shares", None, f"Missing: {reason}.")], ("shares_unknown", reason)
 
 
-def _derive(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None) -> _Derived:
-    """Collect every DCF parameter as a factor; `problem` says why valuation is impossible."""
-    o = overrides or DcfOverrides()
-    quality = _Quality(fundamentals_quality(len(m.years)))
-    capital, factors = _capital(m, ctx, quality, o.discount_rate is not None)
-    discount = o.discount_rate if o.discount_rate is not None else capital.wacc
+def _terminal(ctx: MarketContext, o: DcfOverrides) -> tuple[float, Factor]:
     terminal = (
         o.terminal_growth
         if o.terminal_growth is not None
         else min(MAX_TERMINAL_GROWTH, ctx.risk_free_rate)
     )
+    text = "User override." if o.terminal_growth is not None else "min(2.5%, risk-free rate)."
+    return terminal, info("Terminal growth", terminal, text)
+
+
+def _fcf_problem(m: StockMetrics) -> NotRated:
+    """Why there is no normalised free cash flow."""
+    latest = m.years[-1] if m.years else None
+    if latest is not None and latest.operating_cash_flow is not None:
+        return "capex_unknown", (
+            "operating cash flow is reported but neither capex nor depreciation (its "
+            "maintenance-capex fallback) is"
+        )
+    return "cash_flow_unknown", m.why_missing("fcf_normalised")
+
+
+def _derive_fcff(m: StockMetrics, ctx: MarketContext, o: DcfOverrides) -> _Derived:
+    """Collect every FCFF DCF parameter as a factor; `problem` says why it declines."""
+    quality = _Quality(fundamentals_quality(len(m.years)))
+    capital, factors = _capital(m, ctx, quality, o.discount_rate is not None)
+    discount = o.discount_rate if o.discount_rate is not None else capital.wacc
+    terminal, terminal_factor = _terminal(ctx, o)
     growth, growth_note, growth_fallback = _stage1_growth(m, terminal)
     if o.growth is not None:
         growth, growth_note, growth_fallback = o.growth, "user override", False
@@ -292,36 +358,146 @@ def _derive(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None)
             discount,
             "User override (replaces the WACC)." if o.discount_rate is not None else "The WACC.",
         ),
-        info(
-            "Terminal growth",
-            terminal,
-            "User override." if o.terminal_growth is not None else "min(2.5%, risk-free rate).",
-        ),
+        terminal_factor,
         info("Stage-1 growth", growth, growth_note[:1].upper() + growth_note[1:] + "."),
         info("High-growth years", float(HIGH_GROWTH_YEARS), "Years at stage-1 growth."),
         info(
             "Fade years", float(FADE_YEARS), "Years of linear fade from stage-1 to terminal growth."
         ),
     ]
+    details = {"cost_of_capital": {
+        "cost_of_equity": capital.cost_of_equity, "cost_of_debt": capital.cost_of_debt,
+        "tax_rate": capital.tax_rate, "equity_weight": capital.equity_weight,
+        "debt_weight": capital.debt_weight, "wacc": capital.wacc, "discount_rate": discount,
+    }}  # fmt: skip
 
-    def stop(problem: str) -> _Derived:
-        return _Derived(None, factors, quality.value, problem, quality.notes, capital)
+    def stop(problem: NotRated) -> _Derived:
+        return _Derived(None, factors, quality.value, problem, quality.notes, details)
 
-    if m.fcf is None:
-        factors.append(info("Base FCF", None, f"Missing: {m.why_missing('fcf')}."))
-        return stop(f"no free cash flow ({m.why_missing('fcf')})")
-    factors.append(info("Base FCF", m.fcf, BASE_FCF_TEXT))
-    if m.fcf <= 0:
-        return stop("latest free cash flow is not positive: cannot value on FCF")
+    if m.fcf_normalised is None:
+        factors.append(info("Base FCF", None, f"Missing: {m.why_missing('fcf_normalised')}."))
+        return stop(_fcf_problem(m))
+    text = BASE_FCF_TEXT.format(n=m.fcf_normalised_years)
+    if m.fcf_uses_depreciation:
+        quality.lower(WEAK_INPUT_QUALITY, "capex unknown in some year; depreciation used as "
+                      "maintenance capex (growth capex omitted)")  # fmt: skip
+        text += " Where capex is unknown, depreciation stands in as maintenance capex."
+    if m.fcf_normalised_years < 3:
+        quality.lower(SHORT_HISTORY_QUALITY, f"FCF averaged over {m.fcf_normalised_years} year(s)")
+    factors.append(info("Base FCF", m.fcf_normalised, text))
+    if m.fcf_normalised <= 0:
+        return stop(("negative_cash_flow", "normalised free cash flow is not positive"))
     net_debt, debt_factors = _net_debt(m, quality)
-    shares, share_factors = _shares(m)
+    shares, share_factors, share_problem = _shares(m, quality)
     factors += debt_factors + share_factors
-    if shares is None or shares <= 0:
-        return stop("no share count")
+    if net_debt is None:
+        return stop(("debt_unknown", "total debt is not reported, so equity value is unknown"))
+    if share_problem is not None or shares is None or shares <= 0:
+        return stop(share_problem or ("shares_unknown", "no share count"))
     if discount - terminal < MIN_SPREAD:
-        return stop("discount rate does not exceed terminal growth by 0.5 pt")
-    inputs = DcfInputs(m.fcf, growth, terminal, discount, net_debt, shares)
-    return _Derived(inputs, factors, quality.value, None, quality.notes, capital)
+        return stop(("not_computable", "discount rate does not exceed terminal growth by 0.5 pt"))
+    inputs = DcfInputs(m.fcf_normalised, growth, terminal, discount, net_debt, shares)
+    return _Derived(inputs, factors, quality.value, None, quality.notes, details)
+
+
+def normalised_roe(m: StockMetrics) -> tuple[float | None, int]:
+    """Mean ROE of the last 5 fiscal years with positive equity, and how many years."""
+    roes = [y.roe for y in m.years[-ROE_YEARS:] if y.roe is not None]
+    return (finite(mean(roes)), len(roes)) if roes else (None, 0)
+
+
+def excess_return_value(
+    book: float, roe: float, cost_of_equity: float, growth: float, shares: float
+) -> float | None:
+    """Per share: (book + (ROE - r) x book / (r - g)) / shares; None unless r > g."""
+    if cost_of_equity <= growth or shares <= 0:
+        return None
+    return finite((book + (roe - cost_of_equity) * book / (cost_of_equity - growth)) / shares)
+
+
+def dividend_discount_value(dps: float, cost_of_equity: float, growth: float) -> float | None:
+    """Gordon: DPS x (1 + g) / (r - g); None unless r > g."""
+    if cost_of_equity <= growth:
+        return None
+    return finite(dps * (1.0 + growth) / (cost_of_equity - growth))
+
+
+@dataclass(frozen=True, slots=True)
+class _EquityModel:
+    """Inputs of the excess-return or dividend model: everything but the discount rate."""
+
+    kind: str
+    base: float  # book equity (excess return) or dividend per share (DDM)
+    roe: float
+    growth: float
+    shares: float
+
+    def per_share(self, rate: float) -> float | None:
+        """Value per share at cost of equity `rate`."""
+        if self.kind == "excess_return":
+            return excess_return_value(self.base, self.roe, rate, self.growth, self.shares)
+        return dividend_discount_value(self.base, rate, self.growth)
+
+
+def _equity_model_inputs(
+    m: StockMetrics, kind: str, quality: _Quality
+) -> tuple[float | None, float, list[Factor], NotRated | None]:
+    """(base, ROE, factors, problem) of the excess-return or dividend model."""
+    latest = m.years[-1] if m.years else None
+    if kind == "excess_return":
+        book = latest.shareholders_equity if latest else None
+        roe, years = normalised_roe(m)
+        factors = [
+            info("Book equity", book, "Shareholders' equity, latest fiscal year."),
+            info("Normalised ROE", roe, f"Mean return on equity of the last {years} year(s)."),
+        ]
+        if book is None or book <= 0 or roe is None:
+            return None, 0.0, factors, ("no_book_value", "no positive book equity and ROE")
+        if years < 3:
+            quality.lower(SHORT_HISTORY_QUALITY, f"ROE averaged over {years} year(s)")
+        return book, roe, factors, None
+    dps = latest.dividends_per_share if latest else None
+    text = "Dividends per share, latest fiscal year."
+    if (dps is None or dps <= 0) and m.dividend_yield and m.price:
+        dps, text = m.dividend_yield * m.price, "Quote dividend yield x price (no filed DPS)."
+    factors = [info("Dividend per share", dps, text if dps else "Missing: no dividend reported.")]
+    if dps is None or dps <= 0:
+        return None, 0.0, factors, ("no_dividend", "no dividend to discount")
+    return dps, 0.0, factors, None
+
+
+def _derive_equity_model(
+    m: StockMetrics, ctx: MarketContext, o: DcfOverrides, kind: str
+) -> tuple[_Derived, _EquityModel | None, float]:
+    """Excess-return or dividend discount model inputs, every one a factor."""
+    quality = _Quality(fundamentals_quality(len(m.years)))
+    overridden = o.discount_rate is not None
+    unused = " (not used: the discount rate is a user override)" if overridden else ""
+    cost, factors = _equity_cost_factors(m, ctx, quality, unused)
+    rate = o.discount_rate if o.discount_rate is not None else cost
+    terminal, terminal_factor = _terminal(ctx, o)
+    growth = o.growth if o.growth is not None else terminal
+    factors += [
+        info("Discount rate", rate, "User override." if overridden else "The cost of equity."),
+        terminal_factor,
+        info("Stable growth", growth, "User override." if o.growth is not None
+             else "The terminal growth: a mature lender, insurer, REIT or utility."),
+    ]  # fmt: skip
+    base, roe, model_factors, problem = _equity_model_inputs(m, kind, quality)
+    factors += model_factors
+    shares: float | None = 1.0
+    if kind == "excess_return":
+        shares, share_factors, share_problem = _shares(m, quality)
+        factors += share_factors
+        problem = problem or share_problem
+    details: dict[str, Any] = {"cost_of_equity": cost, "discount_rate": rate, "model": kind}
+    if problem is None and rate - growth < MIN_SPREAD:
+        problem = ("not_computable", "cost of equity does not exceed growth by 0.5 pt")
+    if problem is not None or base is None or shares is None:
+        derived = _Derived(None, factors, quality.value, problem, quality.notes, details)
+        return derived, None, rate
+    model = _EquityModel(kind, base, roe, growth, shares)
+    return _Derived(None, factors, quality.value, None, quality.notes, details), model, rate
 
 
 def _scenarios(inputs: DcfInputs) -> dict[str, DcfInputs]:
@@ -333,6 +509,11 @@ def _scenarios(inputs: DcfInputs) -> dict[str, DcfInputs]:
         "base": inputs,
         "bull": replace(inputs, growth=g * 1.5 if g > 0 else g * 0.5, discount_rate=bull_rate),
     }
+
+
+def _equity_rates(rate: float, growth: float) -> dict[str, float]:
+    """Bear: cost of equity +2 pt; bull: -1 pt (at least growth + 1 pt)."""
+    return {"bear": rate + 0.02, "base": rate, "bull": max(rate - 0.01, growth + 0.01)}
 
 
 def _grid(inputs: DcfInputs) -> dict[str, Any]:
@@ -350,103 +531,166 @@ def _grid(inputs: DcfInputs) -> dict[str, Any]:
     return {"discount_rates": rates, "terminal_growths": terminals, "per_share": values}
 
 
-def _upside_factor(name: str, max_points: float, value: float, price: float) -> Factor:
+def upside_fraction(value: float, price: float, low: float, high: float) -> float:
+    """Smooth share of the points in ln(value / price), anchored at value = low x / high x price."""
+    if value <= 0:
+        return 0.0  # no equity value left for shareholders
+    return smooth(math.log(value / price), math.log(low), math.log(high))
+
+
+def _upside_factor(name: str, max_points: float, value: float, price: float, why: str) -> Factor:
     upside = finite(value / price - 1.0)
     if upside is None:
-        return excluded(name, "value / price not representable", max_points)
+        return info(name, None, "Not scored: value / price not representable.")
     if name == "Bear-case downside":
         return scored(
             name,
             upside,
-            "full if the bear value >= price, 0 at <= -40%",
-            linear(upside, -0.40, 0.0),
+            BEAR_BENCHMARK,
+            upside_fraction(value, price, *BEAR_ANCHORS),
             max_points,
             f"Bear-case value {value:.2f} is {pct(upside)} vs price {price:.2f}.",
         )
     return scored(
         name,
         upside,
-        "0 at <= -30%, full at >= +30% vs price",
-        linear(upside, -0.30, 0.30),
+        UPSIDE_BENCHMARK,
+        upside_fraction(value, price, *UPSIDE_ANCHORS),
         max_points,
-        f"Value {value:.2f} per share is {pct(upside)} vs price {price:.2f}.",
+        f"Value {value:.2f} per share is {pct(upside)} vs price {price:.2f}: {why}.",
     )
 
 
-def analyse(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None = None) -> Analysis:
-    """Run the DCF, the scenarios and the sensitivity grid and score the upside."""
-    derived = _derive(m, ctx, overrides)
-    factors = list(derived.factors)
-    details: dict[str, Any] | None = None
-    problem = derived.problem
-    base = discounted_cash_flow(derived.inputs) if derived.inputs else None
-    if derived.inputs is not None and base is None:
-        problem = "DCF not computable with these inputs (numeric overflow)"
-    if derived.inputs is not None and base is not None:
-        scenario_results = {
-            k: discounted_cash_flow(v) for k, v in _scenarios(derived.inputs).items()
-        }
-        factors += _result_factors(derived.inputs, base)
-        values = {k: r.per_share for k, r in scenario_results.items() if r is not None}
-        for key, scenario in _scenarios(derived.inputs).items():
-            if key != "base" and key in values:
-                factors.append(
-                    info(
-                        f"{key.capitalize()} scenario value",
-                        values[key],
-                        f"Growth {scenario.growth!r}, discount rate {scenario.discount_rate!r}, "
-                        f"weight {SCENARIO_WEIGHTS[key]:.0%}.",
-                    )
-                )
-        weighted = (
-            sum(SCENARIO_WEIGHTS[k] * v for k, v in values.items()) if len(values) == 3 else None
-        )
-        if weighted is not None:
-            factors.append(
-                info("Probability-weighted value", weighted, "25% bear + 50% base + 25% bull.")
-            )
-        grid = _grid(derived.inputs)
+@dataclass(frozen=True, slots=True)
+class _Valued:
+    """Per-share values of the chosen model: base, scenarios and the weighted value."""
+
+    base: float
+    scenarios: dict[str, float]
+    weighted: float | None
+    factors: list[Factor]
+    details: dict[str, Any]
+
+
+def _weighted(values: dict[str, float]) -> float | None:
+    return sum(SCENARIO_WEIGHTS[k] * v for k, v in values.items()) if len(values) == 3 else None
+
+
+def _value_fcff(inputs: DcfInputs) -> _Valued | None:
+    base = discounted_cash_flow(inputs)
+    if base is None:
+        return None
+    scenarios = _scenarios(inputs)
+    results = {k: discounted_cash_flow(v) for k, v in scenarios.items()}
+    values = {k: r.per_share for k, r in results.items() if r is not None}
+    factors = _result_factors(inputs, base)
+    for key, scenario in scenarios.items():
+        if key != "base" and key in values:
+            factors.append(info(
+                f"{key.capitalize()} scenario value", values[key],
+                f"Growth {scenario.growth!r}, discount rate {scenario.discount_rate!r}, "
+                f"weight {SCENARIO_WEIGHTS[key]:.0%}.",
+            ))  # fmt: skip
+    weighted = _weighted(values)
+    if weighted is not None:
         factors.append(
-            info(
-                "Sensitivity grid",
-                _grid_text(grid),
-                "Per-share value; rows discount rate -1/0/+1 pt, "
-                "columns terminal growth -0.5/0/+0.5 pt.",
-            )
+            info("Probability-weighted value", weighted, "25% bear + 50% base + 25% bull.")
         )
-        details = {
-            "sensitivity": grid,
-            "scenarios": {
-                k: {
-                    "growth": s.growth,
-                    "discount_rate": s.discount_rate,
-                    "weight": SCENARIO_WEIGHTS[k],
-                    "per_share": values.get(k),
-                }
-                for k, s in _scenarios(derived.inputs).items()
-            },
-            "probability_weighted": weighted,
-            "growth_path": list(base.growth_path),
-            "cost_of_capital": {
-                "cost_of_equity": derived.capital.cost_of_equity,
-                "cost_of_debt": derived.capital.cost_of_debt,
-                "tax_rate": derived.capital.tax_rate,
-                "equity_weight": derived.capital.equity_weight,
-                "debt_weight": derived.capital.debt_weight,
-                "wacc": derived.capital.wacc,
-                "discount_rate": derived.inputs.discount_rate,
-            },
-        }
-        factors += _scored_factors(
-            m,
-            {
-                "Upside to base-case value": base.per_share,
-                "Upside to probability-weighted value": weighted,
-                "Bear-case downside": values.get("bear"),
-            },
+    grid = _grid(inputs)
+    factors.append(info("Sensitivity grid", _grid_text(grid), "Per-share value; rows discount "
+                        "rate -1/0/+1 pt, columns terminal growth -0.5/0/+0.5 pt."))  # fmt: skip
+    details = {
+        "sensitivity": grid,
+        "scenarios": {
+            k: {"growth": s.growth, "discount_rate": s.discount_rate,
+                "weight": SCENARIO_WEIGHTS[k], "per_share": values.get(k)}
+            for k, s in scenarios.items()
+        },
+        "probability_weighted": weighted,
+        "growth_path": list(base.growth_path),
+    }  # fmt: skip
+    return _Valued(base.per_share, values, weighted, factors, details)
+
+
+def _value_equity(model: _EquityModel, rate: float) -> _Valued | None:
+    rates = _equity_rates(rate, model.growth)
+    values = {k: v for k, r in rates.items() if (v := model.per_share(r)) is not None}
+    if "base" not in values:
+        return None
+    formula = (
+        "(book + (ROE - r) x book / (r - g)) / shares"
+        if model.kind == "excess_return"
+        else "DPS x (1 + g) / (r - g)"
+    )
+    factors = [info("Value per share", values["base"], f"{formula} at r = the discount rate.")]
+    for key in ("bear", "bull"):
+        if key in values:
+            factors.append(info(f"{key.capitalize()} scenario value", values[key],
+                f"Discount rate {rates[key]!r}, weight {SCENARIO_WEIGHTS[key]:.0%}."))  # fmt: skip
+    weighted = _weighted(values)
+    if weighted is not None:
+        factors.append(
+            info("Probability-weighted value", weighted, "25% bear + 50% base + 25% bull.")
         )
+    details = {
+        "scenarios": {
+            k: {"discount_rate": r, "weight": SCENARIO_WEIGHTS[k], "per_share": values.get(k)}
+            for k, r in rates.items()
+        },
+        "probability_weighted": weighted,
+    }
+    return _Valued(values["base"], values, weighted, factors, details)
+
+
+def _why(m: StockMetrics, model: str, valued: _Valued) -> str:
+    """One clause on what drives the value, for the upside factor."""
+    if model == "fcff_dcf":
+        return "normalised FCF grown and discounted at the WACC, less net debt"
+    if model == "excess_return":
+        return "book equity plus the present value of ROE above the cost of equity"
+    return "the dividend growing at the stable rate, discounted at the cost of equity"
+
+
+def _derive(
+    m: StockMetrics, ctx: MarketContext, o: DcfOverrides
+) -> tuple[str, _Derived, _Valued | None]:
+    """Run the model suited to the company: (model name, derivation, values or None)."""
+    model = MODELS[m.valuation_type][0]
+    if model == "fcff_dcf":
+        derived = _derive_fcff(m, ctx, o)
+        if derived.inputs is None:
+            return model, derived, None
+        valued = _value_fcff(derived.inputs)
     else:
-        factors += [excluded(name, problem or "cannot value", points) for name, points in SCORED]
+        derived, equity, rate = _derive_equity_model(m, ctx, o, model)
+        if equity is None:
+            return model, derived, None
+        valued = _value_equity(equity, rate)
+    if valued is None:
+        problem: NotRated = ("not_computable", "value not computable with these inputs")
+        return model, replace(derived, problem=problem), None
+    return model, derived, valued
+
+
+def analyse(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None = None) -> Analysis:
+    """Value the company with the model its sector calls for and score the upside."""
+    o = overrides or DcfOverrides()
+    model, derived, valued = _derive(m, ctx, o)
+    factors = [info("Valuation model", model, MODELS[m.valuation_type][1][:1].upper()
+                    + MODELS[m.valuation_type][1][1:] + ".")]  # fmt: skip
+    factors += derived.factors
+    problem = derived.problem
+    details: dict[str, Any] | None = None
+    if m.price is None and problem is None:
+        problem = ("no_price", m.why_missing("price"))
+    if valued is not None and problem is None:
+        factors += valued.factors
+        details = {**derived.details, **valued.details, "model": model}
+        implausible = plausibility_problem(valued.base, m.price) if m.price else None
+        if implausible:
+            problem = ("implausible_value", implausible)
+        else:
+            factors += _scored_factors(m, valued, _why(m, model, valued))
     return build_analysis(
         model="dcf_math",
         label="DCF analyst",
@@ -456,8 +700,9 @@ def analyse(m: StockMetrics, ctx: MarketContext, overrides: DcfOverrides | None 
         data_quality=derived.quality,
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
-        notes=([f"Cannot value: {problem}."] if problem else []) + derived.notes,
+        notes=derived.notes,
         details=details,
+        not_rated=problem,
     )
 
 
@@ -485,14 +730,20 @@ def _result_factors(inputs: DcfInputs, base: DcfResult) -> list[Factor]:
     ]
 
 
-def _scored_factors(m: StockMetrics, values: dict[str, float | None]) -> list[Factor]:
+def _scored_factors(m: StockMetrics, valued: _Valued, why: str) -> list[Factor]:
+    assert m.price is not None  # checked by the caller
+    values = {
+        "Upside to base-case value": valued.base,
+        "Upside to probability-weighted value": valued.weighted,
+        "Bear-case downside": valued.scenarios.get("bear"),
+    }
     factors = []
     for name, points in SCORED:
         value = values.get(name)
-        if m.price is None:
-            factors.append(excluded(name, m.why_missing("price"), points))
-        elif value is None:
-            factors.append(excluded(name, "value not computable", points))
+        if value is None:
+            factors.append(
+                info(name, None, f"Not scored ({points:g} points excluded): value not computable.")
+            )
         else:
-            factors.append(_upside_factor(name, points, value, m.price))
+            factors.append(_upside_factor(name, points, value, m.price, why))
     return factors

@@ -6,6 +6,7 @@ from itertools import pairwise
 from typing import Literal
 
 from stockdash.analysis.analysts._common import (
+    NotRated,
     assumption,
     build_analysis,
     excluded,
@@ -20,7 +21,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "peter_lynch-1.1"
+VERSION = "peter_lynch-2.0"
 NOMINAL_MAX = 100.0
 
 Category = Literal[
@@ -154,9 +155,12 @@ def peg_fraction(peg: float) -> float:
 
 
 def growth_fraction(growth: float) -> float:
-    """0 at <= 0%, linear to full at 20%, full to 40%, 60% above 40% (hard to sustain)."""
+    """0 at <= 0%, linear to full at 20%, full to 40%, then down to 60% at >= 60% (unsustainable).
+
+    The decline is a ramp, not a cliff: 40.1% growth no longer loses 40% of the points at once.
+    """
     if growth > 0.40:
-        return 0.6
+        return 1.0 - 0.4 * linear(growth, 0.40, 0.60)
     return linear(growth, 0.0, FAST_GROWTH)
 
 
@@ -216,6 +220,9 @@ def _dividend_peg(m: StockMetrics, max_points: float) -> Factor:
 
 def _debt(m: StockMetrics, max_points: float) -> Factor:
     name, benchmark = "Debt/equity", "full at <= 0.33 (Lynch's 25% debt), 0 at >= 1.0"
+    if m.valuation_type == "financial":
+        reason = "not meaningful for a bank or insurer (deposits and float are its raw material)"
+        return excluded(name, reason, max_points, benchmark)
     latest = m.years[-1] if m.years else None
     if latest and latest.shareholders_equity is not None and latest.shareholders_equity <= 0:
         return scored(name, None, benchmark, 0.0, max_points, "Shareholders' equity is negative.")
@@ -248,7 +255,7 @@ def _consistency(m: StockMetrics, max_points: float) -> Factor:
 
 
 def _growth(m: StockMetrics, max_points: float) -> Factor:
-    name, benchmark = "Earnings growth", "0 at <= 0%, full at 20-40%, 60% above 40%"
+    name, benchmark = "Earnings growth", "0 at <= 0%, full at 20-40%, linear down to 60% at >= 60%"
     if m.earnings_growth_undefined:
         return scored(name, None, benchmark, 0.0, max_points, _undefined_growth(m))
     if m.earnings_growth is None:
@@ -309,6 +316,9 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
                 NO_YIELD_QUALITY,
             )
         )
+    problem: NotRated | None = None
+    if not m.years:
+        problem = ("no_fundamentals", "no fiscal year of statements published")
     return build_analysis(
         model="peter_lynch",
         label="Peter Lynch analyst",
@@ -319,4 +329,5 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
         notes=notes,
+        not_rated=problem,
     )

@@ -5,23 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stockdash.analysis.analysts._common import (
+    NotRated,
     assumption,
     build_analysis,
+    capm,
     excluded,
     fundamentals_quality,
     info,
     linear,
     pct,
+    plausibility_problem,
     scored,
+    smooth,
+    smooth_text,
 )
 from stockdash.analysis.context import MarketContext
-from stockdash.analysis.metrics import StockMetrics, finite
+from stockdash.analysis.metrics import StockMetrics, finite, scored_roes
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "warren_buffett-1.1"
+VERSION = "warren_buffett-2.0"
 NOMINAL_MAX = 100.0
 ROE_TARGET = 0.15
-MIN_DISCOUNT_RATE = 0.10
 GROWTH_FLOOR, GROWTH_CAP = -0.05, 0.08
 MAX_TERMINAL_GROWTH = 0.025
 PROJECTION_YEARS = 10
@@ -71,7 +75,18 @@ def intrinsic_value(earnings: float, growth: float, discount: float, terminal: f
     return value + terminal_value / (1.0 + discount) ** PROJECTION_YEARS
 
 
+def _negative_equity(m: StockMetrics) -> bool:
+    """True when the latest shareholders' equity is zero or negative (ROE meaningless)."""
+    latest = m.years[-1] if m.years else None
+    return bool(
+        latest and latest.shareholders_equity is not None and latest.shareholders_equity <= 0
+    )
+
+
 def _roe_level(m: StockMetrics) -> Factor:
+    if _negative_equity(m):
+        text = "Shareholders' equity is negative: ROE is not meaningful and scores 0."
+        return scored("ROE level", None, "0 with negative equity", 0.0, 15, text)
     if m.roe_average is None:
         return excluded("ROE level", "no year with net income and positive equity", 15)
     return scored(
@@ -80,13 +95,16 @@ def _roe_level(m: StockMetrics) -> Factor:
         "0 at <= 5%, full at >= 15% (average over available years)",
         linear(m.roe_average, 0.05, ROE_TARGET),
         15,
-        f"Average return on equity over {len([y for y in m.years if y.roe is not None])} "
-        f"years is {pct(m.roe_average)}.",
+        f"Average return on equity over {len(scored_roes(m.years))} years is "
+        f"{pct(m.roe_average)} (a year of negative equity counts as 0).",
     )
 
 
 def _roe_consistency(m: StockMetrics) -> Factor:
-    roes = [y.roe for y in m.years if y.roe is not None]
+    if _negative_equity(m):
+        text = "Shareholders' equity is negative: ROE is not meaningful and scores 0."
+        return scored("ROE consistency", None, "0 with negative equity", 0.0, 10, text)
+    roes = scored_roes(m.years)
     if not roes:
         return excluded("ROE consistency", "no year with net income and positive equity", 10)
     share = sum(r >= ROE_TARGET for r in roes) / len(roes)
@@ -115,6 +133,9 @@ def _operating_margin(m: StockMetrics) -> Factor:
 
 def _debt(m: StockMetrics) -> Factor:
     benchmark = "full at <= 0.5, 0 at >= 1.5"
+    if m.valuation_type == "financial":
+        return excluded("Debt/equity", "not meaningful for a bank or insurer (deposits and float "
+                        "are its raw material)", 10, benchmark)  # fmt: skip
     latest = m.years[-1] if m.years else None
     if latest and latest.shareholders_equity is not None and latest.shareholders_equity <= 0:
         return scored("Debt/equity", None, benchmark, 0.0, 10, "Shareholders' equity is negative.")
@@ -224,13 +245,14 @@ def _growth(m: StockMetrics) -> tuple[float, Factor, list[str]]:
 def _valuation(m: StockMetrics, ctx: MarketContext) -> _Valuation:
     """Owner earnings, intrinsic value and the margin-of-safety factor, every input a factor."""
     name, max_points = "Margin of safety", 20.0
-    benchmark = f"0 at <= 0%, full at >= {pct(WANTED_MARGIN_OF_SAFETY, 0)} below intrinsic value"
+    benchmark = smooth_text("0%", f"{pct(WANTED_MARGIN_OF_SAFETY, 0)} below intrinsic value")
     earnings = owner_earnings(m)
     if earnings is None:
         reason = "no net income or cash flow reported"
         return _Valuation([excluded(name, reason, max_points, benchmark)], 1.0, [])
     quality = PROXY_QUALITY if earnings.is_proxy else 1.0
-    discount = max(MIN_DISCOUNT_RATE, ctx.risk_free_rate + ctx.equity_risk_premium)
+    cost = capm(m, ctx)
+    discount = cost.cost_of_equity
     terminal = min(MAX_TERMINAL_GROWTH, ctx.risk_free_rate)
     growth, raw_growth, notes = _growth(m)
     quality *= NO_GROWTH_QUALITY if notes else 1.0
@@ -245,14 +267,18 @@ def _valuation(m: StockMetrics, ctx: MarketContext) -> _Valuation:
         ),
         info("Projection years", float(PROJECTION_YEARS), "Years of explicit growth."),
         info("Terminal growth", terminal, "min(2.5%, risk-free rate), forever after year 10."),
+        info("Beta", cost.beta, cost.beta_note[:1].upper() + cost.beta_note[1:] + "."),
         info(
             "Discount rate",
             discount,
-            f"Equity rate: max(10%, rf {pct(ctx.risk_free_rate, 2)} + ERP "
-            f"{pct(ctx.equity_risk_premium, 2)}); owner earnings are cash to shareholders, "
+            f"CAPM cost of equity, the DCF's: rf {pct(ctx.risk_free_rate, 2)} + beta x ERP "
+            f"{pct(ctx.equity_risk_premium, 2)}; owner earnings are cash to shareholders, "
             "so no debt is subtracted.",
         ),
     ]
+    if discount - terminal < 0.005:
+        factors.append(excluded(name, "cost of equity does not exceed terminal growth", max_points))
+        return _Valuation(factors, quality, notes)
     if earnings.value <= 0:
         text = "Owner earnings are not positive: no intrinsic value."
         return _Valuation([*factors, scored(name, None, benchmark, 0.0, max_points, text)],
@@ -265,7 +291,8 @@ def _valuation(m: StockMetrics, ctx: MarketContext) -> _Valuation:
         return _Valuation(factors, quality, notes)
     total = finite(intrinsic_value(earnings.value, growth, discount, terminal))
     per_share = finite(total / m.shares_outstanding) if total is not None else None
-    factors.append(info("Shares outstanding", m.shares_outstanding, "Latest fiscal year."))
+    factors.append(info("Shares outstanding", m.shares_outstanding,
+                        m.shares_note or "Latest fiscal year, checked against market cap / price."))  # fmt: skip
     if total is None or per_share is None or per_share <= 0:
         factors.append(excluded(name, "intrinsic value not computable", max_points, benchmark))
         return _Valuation(factors, quality, notes)
@@ -280,13 +307,17 @@ def _valuation(m: StockMetrics, ctx: MarketContext) -> _Valuation:
     if margin is None:
         factors.append(excluded(name, "price / intrinsic value not representable", max_points))
         return _Valuation(factors, quality, notes)
+    factors.append(info("Price", m.price, f"Source: {m.price_source}."))
+    implausible = plausibility_problem(per_share, m.price)
+    if implausible:
+        factors.append(excluded(name, implausible, max_points, benchmark))
+        return _Valuation(factors, quality, [*notes, f"Data-quality warning: {implausible}."])
     factors += [
-        info("Price", m.price, f"Source: {m.price_source}."),
         scored(
             name,
             margin,
             benchmark,
-            linear(margin, 0.0, WANTED_MARGIN_OF_SAFETY),
+            smooth(margin, 0.0, WANTED_MARGIN_OF_SAFETY),
             max_points,
             f"Price {m.price:.2f} vs intrinsic value {per_share:.2f}: "
             f"margin of safety {pct(margin)}.",
@@ -310,6 +341,9 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         *valuation.factors,
     ]
     quality = fundamentals_quality(len(m.years)) * valuation.quality
+    problem: NotRated | None = None
+    if not m.years:
+        problem = ("no_fundamentals", "no fiscal year of statements published")
     return build_analysis(
         model="warren_buffett",
         label="Warren Buffett analyst",
@@ -320,4 +354,5 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         inputs_as_of=m.as_of,
         methodology_version=VERSION,
         notes=valuation.notes,
+        not_rated=problem,
     )

@@ -1,0 +1,195 @@
+"""Golden tests per sector type: each value against an independent calculation in the test.
+
+Hand-built companies for an industrial, a bank, an insurer, a REIT and a utility (the same
+statements, so only the sector decides the model); the real snapshot for the dual-class (BRK.B)
+and post-split (BKNG) names, whose raw filings the test reads and corrects itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from stockdash.analysis.analysts import run_all, run_analyst
+from stockdash.analysis.context import MarketContext, build_market_context
+from stockdash.analysis.metrics import compute_metrics
+from stockdash.analysis.schemas import Analysis
+from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.market.types import StockData
+from tests.analysis.analysis_builders import (
+    CAPEX,
+    DEBT,
+    DPS,
+    EQUITY,
+    NET_INCOME,
+    OCF,
+    REVENUE,
+    SHARES,
+    factor_values,
+    make_stock,
+    make_year,
+    synthetic_closes,
+)
+from tests.analysis.analysis_reference import (
+    blume,
+    dcf_per_share,
+    excess_return_per_share,
+    gordon_dividend_value,
+    logistic,
+    trend_growth,
+    wacc,
+)
+
+PRICE = synthetic_closes()[-1]
+COST_OF_EQUITY = 0.04 + blume(1.5) * 0.05  # rf 4% + Blume beta x ERP 5%
+G = 0.025  # min(2.5%, rf)
+LN2 = math.log(2)
+
+
+def expected_score(base: float, weighted: float, bear: float) -> float:
+    """50/30/20 points, smooth in ln(value / price) (bear: 0.5x .. 1x the price)."""
+    points = (
+        50 * logistic(math.log(base / PRICE), -LN2, LN2)
+        + 30 * logistic(math.log(weighted / PRICE), -LN2, LN2)
+        + 20 * logistic(math.log(bear / PRICE), -LN2, 0.0)
+    )
+    return round(points, 2)
+
+
+def sector_stock(sector: str, industry: str, **overrides: float | None) -> StockData:
+    years = [make_year(i, **overrides) for i in range(5)]
+    return make_stock(years=years, sector=sector, industry=industry)
+
+
+def test_industrial_is_valued_on_normalised_free_cash_flow(ctx: MarketContext) -> None:
+    a = run_analyst("dcf_math", sector_stock("Industrials", "Industrial Machinery"), ctx)
+    v = factor_values(a)
+    assert v["Valuation model"] == "fcff_dcf"
+    fcf = sum(o - c for o, c in zip(OCF[-3:], CAPEX[-3:], strict=True)) / 3 * 1e6
+    r = wacc(0.04, blume(1.5), 0.05, 0.015, 0.21, PRICE * SHARES[-1] * 1e6, DEBT[-1] * 1e6)
+    g1 = trend_growth([2020, 2021, 2022, 2023, 2024], [float(x) for x in REVENUE])
+    base = dcf_per_share(fcf, g1, G, r, 70e6, 96e6)
+    bear = dcf_per_share(fcf, g1 * 0.5, G, r + 0.02, 70e6, 96e6)
+    bull = dcf_per_share(fcf, g1 * 1.5, G, r - 0.01, 70e6, 96e6)
+    assert v["Value per share"] == pytest.approx(base, rel=1e-9)
+    assert a.score == expected_score(base, 0.25 * bear + 0.5 * base + 0.25 * bull, bear)
+
+
+@pytest.mark.parametrize(
+    "industry", ["Diversified Banks", "Regional Banks", "Property & Casualty Insurance"]
+)
+def test_banks_and_insurers_use_the_excess_return_model(industry: str, ctx: MarketContext) -> None:
+    """Damodaran: equity = book + (ROE - cost of equity) x book / (cost - g); no cash flows."""
+    stock = sector_stock("Financials", industry, capital_expenditure=None)
+    result = run_all(stock, ctx)
+    a = result["dcf_math"]
+    v = factor_values(a)
+    assert v["Valuation model"] == "excess_return"
+    roe = sum(n / e for n, e in zip(NET_INCOME, EQUITY, strict=True)) / 5
+    book, shares = EQUITY[-1] * 1e6, SHARES[-1] * 1e6
+    assert v["Normalised ROE"] == pytest.approx(roe, rel=1e-12)
+    assert v["Discount rate"] == pytest.approx(COST_OF_EQUITY, rel=1e-12)
+    base = excess_return_per_share(book, roe, COST_OF_EQUITY, G, shares)
+    bear = excess_return_per_share(book, roe, COST_OF_EQUITY + 0.02, G, shares)
+    bull = excess_return_per_share(book, roe, COST_OF_EQUITY - 0.01, G, shares)
+    assert v["Value per share"] == pytest.approx(base, rel=1e-12)
+    assert v["Bear scenario value"] == pytest.approx(bear, rel=1e-12)
+    assert a.score == expected_score(base, 0.25 * bear + 0.5 * base + 0.25 * bull, bear)
+    assert "Base FCF" not in v and "WACC" not in v  # no cash-flow or debt step for a lender
+    for model in ("warren_buffett", "peter_lynch"):
+        debt = {f.name: f for f in result[model].factors}["Debt/equity"]
+        assert debt.max_points == 0 and "bank or insurer" in debt.explanation, model
+
+
+@pytest.mark.parametrize(
+    ("sector", "industry"), [("Real Estate", "Retail REITs"), ("Utilities", "Electric Utilities")]
+)
+def test_reits_and_utilities_use_the_dividend_discount_model(
+    sector: str, industry: str, ctx: MarketContext
+) -> None:
+    a = run_analyst("dcf_math", sector_stock(sector, industry), ctx)
+    v = factor_values(a)
+    assert v["Valuation model"] == "dividend_discount"
+    dps = DPS[-1]
+    base = gordon_dividend_value(dps, COST_OF_EQUITY, G)
+    bear = gordon_dividend_value(dps, COST_OF_EQUITY + 0.02, G)
+    bull = gordon_dividend_value(dps, COST_OF_EQUITY - 0.01, G)
+    assert v["Value per share"] == pytest.approx(base, rel=1e-12)
+    assert a.score == expected_score(base, 0.25 * bear + 0.5 * base + 0.25 * bull, bear)
+
+
+def test_a_reit_without_a_dividend_is_not_rated(ctx: MarketContext) -> None:
+    a = run_analyst(
+        "dcf_math", sector_stock("Real Estate", "Office REITs", dividends_per_share=None), ctx
+    )
+    assert a.score is None and a.signal == "not_rated" and a.not_rated_reason == "no_dividend"
+
+
+def _real(symbols: tuple[str, ...]) -> tuple[dict[str, StockData], MarketContext]:
+    snapshot = SnapshotProvider()
+
+    async def load() -> dict[str, StockData]:
+        quotes, profiles = snapshot.universe_quotes(), snapshot.universe_profiles()
+        return {
+            s: StockData(
+                profile=profiles[s],
+                quote=quotes[s],
+                history=await snapshot.history(s, None, None),
+                fundamentals=await snapshot.fundamentals(s),
+            )
+            for s in symbols
+        }
+
+    stocks = asyncio.run(load())
+    return stocks, build_market_context(stocks.values(), as_of=snapshot.as_of())
+
+
+def _by_name(a: Analysis) -> dict[str, object]:
+    return factor_values(a)
+
+
+def test_dual_class_eps_is_per_class_b_share() -> None:
+    """BRK.B: the filed EPS is Class A EPS / 1000; a B share is 1/1500 of an A share."""
+    stocks, ctx = _real(("BRK.B", "JPM", "AAPL"))
+    data = stocks["BRK.B"]
+    latest = max(data.fundamentals, key=lambda y: y.period_end)
+    assert latest.eps_diluted is not None and data.quote.price is not None
+    class_b_eps = latest.eps_diluted * 1000 / 1500
+    assert 19 < class_b_eps < 22  # ~20.7, not 31.04
+    m = compute_metrics(data, ctx.index_returns)
+    assert m.pe == pytest.approx(data.quote.price / class_b_eps, rel=1e-9)
+    assert m.eps_unit_note is not None and "1/1500" in m.eps_unit_note
+    basic = _by_name(run_analyst("basic", data, ctx))
+    assert basic["P/E"] == pytest.approx(data.quote.price / class_b_eps, rel=1e-9)
+    dcf = run_analyst("dcf_math", data, ctx)
+    # No share count and no market cap in the data: the bank model declines, never guesses.
+    assert dcf.score is None and dcf.not_rated_reason == "shares_unknown"
+
+
+def test_post_split_share_count_is_corrected_from_the_market_cap() -> None:
+    """BKNG: the filing's pre-split count with the post-split price gave +4027% upside."""
+    stocks, ctx = _real(("BKNG", "AAPL", "MSFT"))
+    data = stocks["BKNG"]
+    quote = data.quote
+    latest = max(data.fundamentals, key=lambda y: y.period_end)
+    assert quote.price and quote.market_cap and latest.shares_outstanding
+    ratio = latest.shares_outstanding * quote.price / quote.market_cap
+    assert ratio < 0.1  # the raw data really is off by a split
+    m = compute_metrics(data, ctx.index_returns)
+    assert m.shares_outstanding == pytest.approx(quote.market_cap / quote.price, rel=1e-12)
+    assert m.shares_note is not None and "25:1 split" in m.shares_note
+    a = run_analyst("dcf_math", data, ctx)
+    v = factor_values(a)
+    fcf, g1, gt, r, net_debt, shares = (
+        float(v[k])  # type: ignore[arg-type]
+        for k in (
+            "Base FCF", "Stage-1 growth", "Terminal growth", "Discount rate", "Net debt", "Shares"
+        )
+    )  # fmt: skip
+    assert shares == pytest.approx(quote.market_cap / quote.price, rel=1e-12)
+    value = dcf_per_share(fcf, g1, gt, r, net_debt, shares)
+    assert v["Value per share"] == pytest.approx(value, rel=1e-9)
+    assert value < 3 * quote.price  # within the plausibility ceiling now
+    assert "split" in {f.name: f.explanation for f in a.factors}["Shares"]
