@@ -91,7 +91,16 @@ class CardStore:
         self, symbols: list[str], tier: str, view: DashboardView
     ) -> list[CardJson | None]:
         """Each symbol's card for a tier and view (None where it cannot be built now)."""
-        versions = await self.cache.get_many([version_key(s) for s in symbols])
+        return await self.cards_at(symbols, await self.versions(symbols), tier, view)
+
+    async def versions(self, symbols: list[str]) -> list[str | None]:
+        """Each symbol's current inputs version (None: no card yet), in one `get_many`."""
+        return await self.cache.get_many([version_key(s) for s in symbols])
+
+    async def cards_at(
+        self, symbols: list[str], versions: list[str | None], tier: str, view: DashboardView
+    ) -> list[CardJson | None]:
+        """The cards at these versions; missing ones are built (None where that fails)."""
         wanted = {
             s: fragment_keys(s, v, tier, view)
             for s, v in zip(symbols, versions, strict=True)

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from stockdash.container import container_of
 from stockdash.core.errors import error_responses
 from stockdash.dashboard.schemas import DashboardResponse, DashboardView
-from stockdash.dashboard.service import build_dashboard
+from stockdash.dashboard.service import dashboard_json
 from stockdash.users.deps import CurrentReader
-from stockdash.watchlist.service import cached_entries
 
 # Listed under "analysis" in the OpenAPI document, where it has always been.
 router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
@@ -44,6 +43,7 @@ async def dashboard(
 ) -> Response:
     """Every watchlist stock with its quote, sparkline and analyses (in full or summarised)."""
     container = container_of(request)
-    entries = await cached_entries(container.user_cache, container.read_sessionmaker, user.id)
-    body = await build_dashboard(entries, user.subscription_tier, container.cards, view)
+    body = await dashboard_json(
+        container.user_cache, container.read_sessionmaker, user, container.cards, view
+    )
     return Response(body, media_type="application/json")

@@ -7,11 +7,14 @@ import json
 from datetime import datetime
 
 from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.dashboard.cards import CardJson, CardStore
 from stockdash.dashboard.schemas import DashboardView
 from stockdash.subscriptions import tiers
-from stockdash.watchlist.service import WatchEntry
+from stockdash.users.cache import CurrentUserCache
+from stockdash.users.models import User
+from stockdash.watchlist.service import WatchEntry, cached_entries
 
 UNAVAILABLE_CARD = "Data for this stock is unavailable right now."
 _UNAVAILABLE = json.dumps(UNAVAILABLE_CARD)
@@ -33,11 +36,32 @@ def item_json(entry: WatchEntry, card: CardJson | None) -> str:
     )
 
 
-async def build_dashboard(
-    entries: tuple[WatchEntry, ...], tier: str, cards: CardStore, view: DashboardView = "full"
+async def dashboard_json(
+    user_cache: CurrentUserCache,
+    read: async_sessionmaker[AsyncSession],
+    user: User,
+    cards: CardStore,
+    view: DashboardView,
 ) -> bytes:
-    """The dashboard (`Dashboard` or `DashboardSummary`) for these watchlist entries, as JSON."""
-    loaded = await cards.cards([e.symbol for e in entries], tier, view)
+    """The user's dashboard as JSON; the same body again while neither the user (tier,
+    watchlist) nor any card's version changed: then a request costs one version lookup."""
+    entries = await cached_entries(user_cache, read, user.id)
+    symbols = [e.symbol for e in entries]
+    versions = await cards.versions(symbols)
+    slot = f"dashboard.{view}"
+    seen: tuple[list[str | None], bytes] | None = user_cache.recall(user.id, slot)
+    if seen is not None and seen[0] == versions:
+        return seen[1]
+    loaded = await cards.cards_at(symbols, versions, user.subscription_tier, view)
+    body = _assemble(entries, user.subscription_tier, loaded)
+    if None not in versions and None not in loaded:
+        # Only a body made entirely of stored cards: one with a built or failed card is not
+        # what the next request, with the new versions, would assemble.
+        user_cache.remember(user.id, slot, (versions, body))
+    return body
+
+
+def _assemble(entries: tuple[WatchEntry, ...], tier: str, loaded: list[CardJson | None]) -> bytes:
     items = ",".join(item_json(e, c) for e, c in zip(entries, loaded, strict=True))
     body = f'{{"data":[{items}],"count":{len(entries)},"max_stocks":{tiers.max_stocks(tier)}}}'
     return body.encode()

@@ -182,6 +182,18 @@ class CurrentUserCache:
             entry.attached[name] = value
         return value
 
+    def recall(self, user_id: int, name: str) -> Any:
+        """What `remember` kept with the user's current entry (None if nothing)."""
+        entry = self._entries.get(user_id) if self._enabled else None
+        return None if entry is None else entry.attached.get(name)
+
+    def remember(self, user_id: int, name: str, value: object) -> None:
+        """Keep a value derived from the user's current state with their entry (dropped with it
+        when the user changes)."""
+        entry = self._entries.get(user_id) if self._enabled else None
+        if entry is not None:
+            entry.attached[name] = value
+
     def _detached_copy(self, user: User) -> User:
         """A detached copy of the row, owned by the cache (the loaded object stays the loader's)."""
         copy = User(**{name: getattr(user, name) for name in self._columns})
