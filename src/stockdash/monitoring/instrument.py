@@ -15,6 +15,12 @@ from stockdash.core.metrics import DB_QUERY_SECONDS, REGISTRY
 
 # Route templates, not raw paths, are the handler label (bounded); status grouped as 2xx..5xx.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Created once per process: the instrumentator's metric factories return None for a metric that
+# is already registered, so a second app in the same process (tests) would record nothing.
+_HTTP_METRICS = [
+    metrics.requests(registry=REGISTRY),
+    metrics.latency(buckets=LATENCY_BUCKETS, registry=REGISTRY),
+]
 _OPERATIONS = frozenset({"select", "insert", "update", "delete"})
 _STARTED = "stockdash_query_started"
 
@@ -29,8 +35,9 @@ def instrument_http(app: FastAPI) -> None:
         excluded_handlers=["/metrics"],
         registry=REGISTRY,
     )
-    instrumentator.add(metrics.requests(registry=REGISTRY))
-    instrumentator.add(metrics.latency(buckets=LATENCY_BUCKETS, registry=REGISTRY))
+    for metric in _HTTP_METRICS:
+        if metric is not None:
+            instrumentator.add(metric)
     instrumentator.instrument(app)
 
 

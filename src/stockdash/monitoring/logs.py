@@ -123,18 +123,11 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         status = 500  # what the client gets if the app fails before answering
+        logged = False
 
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        HTTP_IN_FLIGHT.inc()
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            HTTP_IN_FLIGHT.dec()
+        def log() -> None:
+            nonlocal logged
+            logged = True
             client = scope.get("client")
             self.logger.info(
                 "request",
@@ -144,3 +137,21 @@ class AccessLogMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 client=client[0] if client else None,
             )
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+            # Logged when the response is complete, not after the background tasks that run
+            # in the same call (a watchlist add's warm-up would count as response time).
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                log()
+
+        HTTP_IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            if not logged:
+                log()
