@@ -211,3 +211,23 @@ def _exported_names() -> set[str]:
     for path in (ROOT / "src/stockdash").rglob("*.py"):
         names |= {_family(n) for n in re.findall(r'"(stockdash_[a-z_]+)"', path.read_text())}
     return names
+
+
+def test_a_worker_serves_its_own_metrics() -> None:
+    """`stockdash worker`/`scheduler` with METRICS_PORT: job outcomes and refresh figures are
+    scraped from the role's own port (it serves no API)."""
+    from stockdash.core.metrics import JOBS
+    from stockdash.monitoring.instrument import serve_metrics
+    from tests.conftest import free_port
+
+    port = free_port()
+    serve_metrics(port)
+    JOBS.labels("send_email", "succeeded").inc()
+    r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
+    assert value(samples, "stockdash_jobs_total", kind="send_email", outcome="succeeded") >= 1
+    assert ("stockdash_refresh_last_success_timestamp_seconds", frozenset()) in samples

@@ -15,7 +15,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 async def metrics(container: ContainerDep) -> Response:
-    """Prometheus metrics in the text exposition format: user, system and business families."""
+    """Prometheus metrics in the text exposition format (all worker processes in multiprocess
+    mode)."""
     settings = container.settings
     shared = await render_snapshot(container.sessionmaker, settings, settings.metrics_top_symbols)
     return Response(render_metrics() + shared, media_type=CONTENT_TYPE_LATEST)
