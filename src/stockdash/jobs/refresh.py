@@ -65,8 +65,8 @@ async def run_refresh_cycle(
         finally:
             report.seconds = time.perf_counter() - started
             REFRESH_CYCLE_SECONDS.observe(report.seconds)
-            REFRESH_LAST_SUCCESS.set_to_current_time()
             REFRESH_SYMBOLS.set(report.symbols)
+        REFRESH_LAST_SUCCESS.set_to_current_time()  # only a cycle that got through
     log_report("refresh cycle", report)
     return report
 
