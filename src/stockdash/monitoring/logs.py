@@ -58,6 +58,14 @@ def add_request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableM
     return event
 
 
+def drop_color_message(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: uvicorn's ANSI-coloured copy of its message is noise in JSON."""
+    event.pop("color_message", None)
+    return event
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -65,6 +73,7 @@ def _shared_processors() -> list[Any]:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        drop_color_message,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
 
