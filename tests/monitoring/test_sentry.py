@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -68,7 +69,9 @@ async def test_a_forced_error_reaches_sentry(
             transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
         ) as client,
     ):
-        r = await client.get("/boom")
+        r = await client.get(
+            "/boom", headers={"Authorization": "Bearer sekrit-bearer-1", "Cookie": "sid=sekrit-2"}
+        )
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "internal_error"
     sentry_sdk.flush(timeout=5)
@@ -78,6 +81,8 @@ async def test_a_forced_error_reaches_sentry(
         await asyncio.sleep(0.05)
     event = next(body for body in received if b"forced failure" in body)
     assert b"RuntimeError" in event and b'"environment":"test"' in event.replace(b" ", b"")
+    leaked = [m.start() for m in re.finditer(b"sekrit", event)]
+    assert not leaked, [event[max(0, i - 150) : i + 30] for i in leaked]
 
 
 def test_no_dsn_means_no_sentry(settings: Settings) -> None:

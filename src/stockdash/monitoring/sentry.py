@@ -18,8 +18,10 @@ def init_sentry(settings: Settings, role: str) -> bool:
         environment=settings.environment,
         release=f"stockdash@{__version__}",
         traces_sample_rate=settings.sentry_traces_sample_rate,
-        # No user emails, IPs, cookies or auth headers in events.
-        send_default_pii=False,
+        # PII collection is left at the SDK's default, off: no user emails, IPs, cookies or
+        # auth headers in the request data. Frame locals are off too: an ASGI scope in a frame
+        # holds the raw headers (bearer tokens, cookies, API keys), which no scrubber sees.
+        include_local_variables=False,
     )
     sentry_sdk.set_tag("role", role)
     return True
