@@ -11,18 +11,28 @@ TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?= -n 4 --dist loadgroup
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: help run install frontend test test-sqlite test-postgres test-frontend lint format client bench services clean
+.PHONY: help run install lock deploy-check frontend test test-sqlite test-postgres test-frontend lint format client bench services clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The lock file pins every version (`make lock` rewrites it from pyproject.toml); as constraints it
+# still lets a dependency just added to pyproject.toml install before the lock is rewritten.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c requirements-dev.lock -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the package with its dev tools
+install: $(STAMP) ## Create .venv and install the package with its dev tools (versions from the lock)
+
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --quiet
+lock: install ## Rewrite requirements.lock (image) and requirements-dev.lock (make install, CI) from pyproject.toml
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra dev -o requirements-dev.lock
+
+deploy-check: install ## Lint/validate Dockerfile, compose.yaml, Kubernetes overlays, nginx, Prometheus rules, workflows
+	bash scripts/deploy-check.sh
 
 # node_modules is (re)installed from the lock file only when it is missing or older than the lock.
 NODE_STAMP := frontend/node_modules/.package-lock.json
@@ -72,7 +82,7 @@ ifneq ($(HAS_FRONTEND),)
 	cd frontend && npm run lint && npm test && npm run e2e
 endif
 
-test: services lint test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL, Redis and RabbitMQ if they are down)
+test: services lint deploy-check test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL, Redis and RabbitMQ if they are down)
 
 client: install $(NODE_STAMP) ## Regenerate frontend/openapi.json and the typed client from the backend, then type-check against it
 	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && $(OPENAPI_DUMP) > "$$tmp" && cp "$$tmp" frontend/openapi.json

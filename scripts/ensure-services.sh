@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the PostgreSQL, Redis and RabbitMQ servers the tests use are installed and running on
-# 127.0.0.1, and that nginx is installed.
+# 127.0.0.1, and that nginx, promtool and kubectl (make deploy-check) are installed.
 # Idempotent: does nothing when both already answer.
 set -euo pipefail
 
@@ -67,4 +67,14 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   echo "installing nginx"
   apt_install nginx-light
 fi
-echo "PostgreSQL, Redis and RabbitMQ are up; nginx is installed."
+# make deploy-check: promtool (Debian's prometheus package; its service is not started) and
+# kubectl (for `kubectl kustomize`; from the Kubernetes apt repository these machines carry).
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing promtool (Debian prometheus)"
+  apt_install prometheus
+fi
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "installing kubectl"
+  apt_install kubectl
+fi
+echo "PostgreSQL, Redis and RabbitMQ are up; nginx, promtool and kubectl are installed."

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -22,7 +23,6 @@ from stockdash.core.config import Settings, get_settings
 from stockdash.core.docs import mount_docs
 from stockdash.core.errors import document_validation_errors, install_error_handlers
 from stockdash.core.health import router as health_router
-from stockdash.core.metrics_route import router as metrics_router
 from stockdash.core.middleware import (
     InvalidTextMiddleware,
     RequestSizeLimitMiddleware,
@@ -34,6 +34,10 @@ from stockdash.jobs.broker import BrokerUnavailable
 from stockdash.jobs.roles import run_schedule, start_broker
 from stockdash.market.router import router as market_router
 from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.monitoring.instrument import instrument_http, time_queries
+from stockdash.monitoring.logs import AccessLogMiddleware, configure_logging
+from stockdash.monitoring.router import router as metrics_router
+from stockdash.monitoring.sentry import init_sentry
 from stockdash.subscriptions.billing import BillingProvider
 from stockdash.subscriptions.router import router as subscriptions_router
 from stockdash.users.router import auth_router, users_router
@@ -81,7 +85,10 @@ def create_app(
     """
     settings = settings or (container.settings if container else get_settings())
     settings.check_secure()
+    configure_logging(settings.log_level, settings.log_format)
+    init_sentry(settings, "serve")
     services = container or build_container(settings, snapshot=snapshot, billing=billing)
+    time_queries(services.engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -127,7 +134,9 @@ def create_app(
     app.state.container = services
     install_error_handlers(app)
     document_validation_errors(app)
-    # Outermost last: CORS, then the size limit, then the text guard (which reads bounded bodies).
+    # Outermost last: the request id, the access log, CORS, then the size limit, then the text
+    # guard (which reads bounded bodies), then the HTTP metrics around the routes.
+    instrument_http(app)
     app.add_middleware(InvalidTextMiddleware)
     app.add_middleware(RequestSizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(
@@ -136,8 +145,11 @@ def create_app(
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
+        expose_headers=["X-Request-ID"],
     )
     mount_docs(app)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.include_router(health_router)
     app.include_router(metrics_router)
     include_api(app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -45,9 +45,9 @@ def main(
     ] = False,
 ) -> None:
     """Self-hostable AI stock dashboard."""
-    logging.basicConfig(
-        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from stockdash.monitoring.logs import configure_logging
+
+    configure_logging(get_settings().log_level, get_settings().log_format)
 
 
 @app.command()
@@ -104,6 +104,9 @@ def serve(
         reload=reload,
         workers=None if reload else workers,
         log_level=settings.log_level.lower(),
+        # The app's structlog pipeline formats every record, access lines included.
+        log_config=None,
+        access_log=False,
         # The app reads X-Forwarded-For itself (TRUST_PROXY_HEADERS, TRUSTED_PROXY_HOPS);
         # uvicorn's own rewriting would trust any loopback peer.
         proxy_headers=False,
@@ -189,6 +192,13 @@ def _run_role(settings: Settings, role: Callable[[Container], Awaitable[None]]) 
     fails fast (exit 3) with the reason."""
     from stockdash.container import build_container
     from stockdash.jobs.broker import BrokerUnavailable
+    from stockdash.jobs.roles import ROLE_ENV
+    from stockdash.monitoring.instrument import serve_metrics
+    from stockdash.monitoring.sentry import init_sentry
+
+    init_sentry(settings, os.environ.get(ROLE_ENV, "worker"))
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port)
 
     async def main() -> None:
         container = build_container(settings)

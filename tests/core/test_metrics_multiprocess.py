@@ -33,17 +33,31 @@ REFRESH_SYMBOLS.set(int(sys.argv[2]))
 REFRESH_CYCLE_SECONDS.observe(0.2)
 """
 
-# A scrape through the app's /metrics handler, printed as {sample name + labels: value}.
+# One API process: two requests through the real app (the HTTP instrumentator's metrics).
+API_WRITER = """
+import asyncio, sys, httpx
+from stockdash.app import create_app
+from stockdash.core.config import Settings
+app = create_app(Settings(_env_file=None, environment="development", data_dir=sys.argv[1],
+                          frontend_dist=sys.argv[1], refresh_interval_seconds=0))
+async def main():
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for _ in range(2):
+            assert (await c.get("/healthz")).status_code == 200
+asyncio.run(main())
+"""
+
+# A scrape of the process metrics /metrics serves, printed as {sample name + labels: value}.
 READER = """
-import asyncio, json
+import json
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
-from stockdash.core.metrics_route import metrics
-response = asyncio.run(metrics())
+from stockdash.core.metrics import render_metrics
 samples = {}
-for family in text_string_to_metric_families(response.body.decode()):
+for family in text_string_to_metric_families(render_metrics().decode()):
     for s in family.samples:
         samples[s.name + json.dumps(s.labels, sort_keys=True)] = s.value
-print(json.dumps({"content_type": response.media_type, "samples": samples}))
+print(json.dumps({"content_type": CONTENT_TYPE_LATEST, "samples": samples}))
 """
 
 
@@ -128,3 +142,20 @@ def test_single_process_serves_registry(monkeypatch: pytest.MonkeyPatch) -> None
         assert b"stockdash_refresh_symbols 7.0" in body
     finally:
         metrics.REFRESH_SYMBOLS.set(before or 0)
+
+
+def test_http_metrics_sum_over_api_processes(tmp_path: Path) -> None:
+    """The instrumentator's request counter and latency histogram, written by two API processes,
+    are summed by one scrape (each process alone counted 2)."""
+    shared = tmp_path / "prom"
+    prepare_multiprocess_dir(shared)
+    for n in range(2):
+        run_python(API_WRITER, str(tmp_path / f"api{n}"), multiproc_dir=shared)
+
+    samples = json.loads(run_python(READER, multiproc_dir=shared))["samples"]
+
+    labels = '{"handler": "/healthz", "method": "GET", "status": "2xx"}'
+    assert samples["http_requests_total" + labels] == 4.0
+    assert samples["http_request_duration_seconds_count" + labels] == 4.0
+    # Requests in flight is a live sum: zero once both processes are done.
+    assert samples["stockdash_http_requests_in_flight{}"] == 0.0

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from stockdash.analysis.deps import AnalysisDep
 from stockdash.analysis.schemas import DcfOverrides, MultiAIAnalysis
 from stockdash.core.errors import Unprocessable, error_responses
+from stockdash.core.metrics import ANALYSES_SERVED
 from stockdash.market.deps import MarketDep
 from stockdash.users.deps import CurrentReader
 
@@ -53,4 +54,7 @@ async def stock_analysis(
     """The analyses your plan allows for one stock; the others are listed as locked."""
     canonical = await market.require_symbol(symbol)
     overrides = _overrides(discount_rate, terminal_growth, growth)
-    return await analysis.for_tier(canonical, user.subscription_tier, overrides)
+    result = await analysis.for_tier(canonical, user.subscription_tier, overrides)
+    for model in result.analyses:
+        ANALYSES_SERVED.labels(str(model)).inc()
+    return result

@@ -15,6 +15,7 @@ from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyPublic
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, NotFound
+from stockdash.core.metrics import API_KEY_REQUESTS
 from stockdash.users.models import User
 from stockdash.users.service import get_user, lock_user
 
@@ -89,6 +90,12 @@ async def revoke_all(session: AsyncSession, user_id: int) -> int:
 
 async def authenticate(factory: async_sessionmaker[AsyncSession], raw: str) -> KeyOwner | None:
     """The key and its active owner for a presented key, recording the use; None if invalid."""
+    owner = await _authenticate(factory, raw)
+    API_KEY_REQUESTS.labels("accepted" if owner else "rejected").inc()
+    return owner
+
+
+async def _authenticate(factory: async_sessionmaker[AsyncSession], raw: str) -> KeyOwner | None:
     prefix = parse_prefix(raw)
     if prefix is None:
         return None

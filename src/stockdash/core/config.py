@@ -31,7 +31,17 @@ class Settings(BaseSettings):
 
     environment: Environment = "development"
     log_level: str = "INFO"
+    # json: one JSON object per line (containers, log shippers); console: readable key=value.
+    log_format: Literal["json", "console"] = "json"
     data_dir: Path = Path("./data")
+
+    # Observability
+    sentry_dsn: str = ""
+    sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1)
+    # Port of the metrics endpoint of `stockdash worker`/`scheduler` (0: none); the API serves
+    # /metrics on its own port.
+    metrics_port: int = Field(0, ge=0, le=65535)
+    metrics_top_symbols: int = Field(20, ge=1, le=200)
 
     # Storage
     database_url: str = ""

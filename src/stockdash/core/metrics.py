@@ -81,6 +81,71 @@ SCHEDULER_TICKS = Counter(
     registry=REGISTRY,
 )
 
+# When the last refresh cycle finished (unix time): `time() - this` is the refresh's age, which
+# the RefreshCycleOverdue alert compares with stockdash_refresh_interval_seconds.
+REFRESH_LAST_SUCCESS = Gauge(
+    "stockdash_refresh_last_success_timestamp_seconds",
+    "Unix time at which the last refresh cycle finished.",
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
+
+# --- user metrics (the seed's registration rate, logins, plan changes) ------------------------
+USER_REGISTRATIONS = Counter(
+    "stockdash_user_registrations_total", "Accounts created.", registry=REGISTRY
+)
+USER_LOGINS = Counter(
+    "stockdash_user_logins_total",
+    "Password logins by outcome (success, failure).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+# Both labels are tiers (three values), so at most nine series.
+SUBSCRIPTION_CHANGES = Counter(
+    "stockdash_subscription_changes_total",
+    "Plan changes by direction (upgrade: a conversion; downgrade) and tiers.",
+    ["direction", "from_tier", "to_tier"],
+    registry=REGISTRY,
+)
+
+# --- system metrics beyond the HTTP instrumentator's ------------------------------------------
+# "livesum": the requests in flight in the processes alive now.
+HTTP_IN_FLIGHT = Gauge(
+    "stockdash_http_requests_in_flight",
+    "HTTP requests being served.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+DB_QUERY_SECONDS = Histogram(
+    "stockdash_db_query_seconds",
+    "Database statement latency.",
+    ["operation"],
+    registry=REGISTRY,
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+# --- business metrics -------------------------------------------------------------------------
+API_KEY_REQUESTS = Counter(
+    "stockdash_api_key_requests_total",
+    "Requests presenting an API key, by outcome (accepted, rejected).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+# By tier, not by symbol: the per-symbol view is the top-N gauge computed at scrape time
+# (stockdash.monitoring), which keeps the label set bounded whatever users track.
+WATCHLIST_ADDS = Counter(
+    "stockdash_watchlist_adds_total",
+    "Symbols added to watchlists, by the user's tier.",
+    ["tier"],
+    registry=REGISTRY,
+)
+ANALYSES_SERVED = Counter(
+    "stockdash_analyses_served_total",
+    "Analyses returned to users, by analyst model.",
+    ["model"],
+    registry=REGISTRY,
+)
+
 
 def multiprocess_dir() -> Path | None:
     """The shared metrics directory when running in multiprocess mode, else None."""

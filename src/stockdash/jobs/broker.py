@@ -10,6 +10,7 @@ from __future__ import annotations
 from taskiq import AsyncBroker, InMemoryBroker
 
 from stockdash.core.config import Settings
+from stockdash.jobs.tracing import JobContextMiddleware
 
 RUN_JOB_TASK = "stockdash.run_job"
 REFRESH_TICK_TASK = "stockdash.refresh_tick"
@@ -20,7 +21,13 @@ class BrokerUnavailable(RuntimeError):
 
 
 def build_broker(settings: Settings) -> AsyncBroker:
-    """The broker for these settings (not yet started)."""
+    """The broker for these settings (not yet started), carrying request ids to the jobs."""
+    broker = _broker_for(settings)
+    broker.add_middlewares(JobContextMiddleware())
+    return broker
+
+
+def _broker_for(settings: Settings) -> AsyncBroker:
     kind = settings.broker_kind
     if kind == "memory":
         # Process-local: a kicked job runs right here, awaited by whoever kicked it (the

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from stockdash.analysis.backtest import Assumptions, BacktestResult, Progress, run_backtest
 from stockdash.core.db import utcnow
-from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS, SCHEDULER_TICKS
+from stockdash.core.metrics import (
+    REFRESH_CYCLE_SECONDS,
+    REFRESH_LAST_SUCCESS,
+    REFRESH_SYMBOLS,
+    SCHEDULER_TICKS,
+)
 from stockdash.jobs.refresh import RefreshReport, log_report, refresh_batch, split_batches
 from stockdash.jobs.runner import DeadLetterHook, Handler, JobContext
 from stockdash.jobs.store import JobKind
@@ -65,6 +70,7 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
         retention = timedelta(days=container.settings.job_retention_days)
         purged = await container.jobs.purge_finished(utcnow() - retention)
         REFRESH_CYCLE_SECONDS.observe(time.perf_counter() - started)
+        REFRESH_LAST_SUCCESS.set_to_current_time()
         return {"symbols": len(targets), "batches": len(batches), "purged_jobs": purged}
 
     async def refresh_one_batch(ctx: JobContext) -> dict[str, Any]:

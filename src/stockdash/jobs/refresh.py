@@ -17,7 +17,7 @@ from stockdash.analysis.service import AnalysisService
 from stockdash.analysis.store import AnalysisRun
 from stockdash.core.errors import ServiceUnavailable
 from stockdash.core.locks import Locks, ProcessLocalLocks
-from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_SYMBOLS
+from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_LAST_SUCCESS, REFRESH_SYMBOLS
 from stockdash.dashboard.cards import CardStore
 from stockdash.market.service import MarketService
 from stockdash.market.types import ProviderError
@@ -69,6 +69,7 @@ async def run_refresh_cycle(
             report.seconds = time.perf_counter() - started
             REFRESH_CYCLE_SECONDS.observe(report.seconds)
             REFRESH_SYMBOLS.set(report.symbols)
+        REFRESH_LAST_SUCCESS.set_to_current_time()  # only a cycle that got through
     log_report("refresh cycle", report)
     return report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.errors import Conflict, NotFound
+from stockdash.core.metrics import SUBSCRIPTION_CHANGES
 from stockdash.subscriptions import tiers
 from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling, PaymentRequired
 from stockdash.subscriptions.models import SubscriptionEvent
@@ -88,7 +89,15 @@ async def apply_tier(
         changed_by_user_id=changed_by,
     )
     user.subscription_tier = tier.value
-    return await SqlSubscriptionEventRepository(session).add(event)
+    recorded = await SqlSubscriptionEventRepository(session).add(event)
+    _count_change(event.from_tier, event.to_tier)
+    return recorded
+
+
+def _count_change(from_tier: str, to_tier: str) -> None:
+    """Count a plan change as an upgrade (a conversion) or a downgrade."""
+    up = tiers.TIER_ORDER.index(tiers.Tier(to_tier)) > tiers.TIER_ORDER.index(tiers.Tier(from_tier))
+    SUBSCRIPTION_CHANGES.labels("upgrade" if up else "downgrade", from_tier, to_tier).inc()
 
 
 async def count_upgrades(session: AsyncSession) -> int:

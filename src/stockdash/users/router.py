@@ -9,7 +9,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, stat
 from fastapi.security import OAuth2PasswordRequestForm
 
 from stockdash.core.deps import SessionDep, SessionFactoryDep, SettingsDep
-from stockdash.core.errors import Forbidden, error_responses
+from stockdash.core.errors import AppError, Forbidden, error_responses
+from stockdash.core.metrics import USER_LOGINS, USER_REGISTRATIONS
 from stockdash.core.ratelimit import RateLimiterDep
 from stockdash.notifications.deps import EmailSenderDep
 from stockdash.notifications.email import deliver
@@ -56,6 +57,7 @@ async def register(
     if not settings.feature_user_registration:
         raise Forbidden("Registration is closed on this server.", code="registration_disabled")
     user, email = await account.sign_up(session, data, settings)
+    USER_REGISTRATIONS.inc()
     background.add_task(deliver, sender, email)
     return service.to_public(user)
 
@@ -71,13 +73,18 @@ async def login(
     limiter: RateLimiterDep,
 ) -> TokenResponse:
     """Exchange a username (or email) and password for an access and a refresh token."""
-    user = await service.authenticate(
-        session,
-        form.username,
-        form.password,
-        rounds=settings.bcrypt_rounds,
-        attempt=partial(failed_login_guard, request, limiter),
-    )
+    try:
+        user = await service.authenticate(
+            session,
+            form.username,
+            form.password,
+            rounds=settings.bcrypt_rounds,
+            attempt=partial(failed_login_guard, request, limiter),
+        )
+    except AppError:
+        USER_LOGINS.labels("failure").inc()
+        raise
+    USER_LOGINS.labels("success").inc()
     return _token_response(await sessions.start_session(session, user, settings))
 
 

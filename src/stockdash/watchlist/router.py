@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from stockdash.container import ContainerDep, container_of
 from stockdash.core.deps import SessionDep, SettingsDep
 from stockdash.core.errors import ServiceUnavailable, error_responses
+from stockdash.core.metrics import WATCHLIST_ADDS
 from stockdash.jobs.queue import JobQueue
 from stockdash.jobs.store import JobKind
 from stockdash.market.deps import MarketDep
@@ -56,6 +57,7 @@ async def add_to_watchlist(
         market.resolve_symbol,
         require_verified_email=settings.require_email_verification,
     )
+    WATCHLIST_ADDS.labels(user.subscription_tier).inc()
     background.add_task(warm_later, container.queue, item.symbol, user.subscription_tier)
     return WatchlistItem.model_validate(item)
 

@@ -1,0 +1,69 @@
+"""HTTP metrics (prometheus-fastapi-instrumentator) and database statement timing."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import start_http_server
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from stockdash.core.metrics import DB_QUERY_SECONDS, REGISTRY
+
+# Route templates, not raw paths, are the handler label (bounded); status grouped as 2xx..5xx.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Created once per process: the instrumentator's metric factories return None for a metric that
+# is already registered, so a second app in the same process (tests) would record nothing.
+_HTTP_METRICS = [
+    metrics.requests(registry=REGISTRY),
+    metrics.latency(buckets=LATENCY_BUCKETS, registry=REGISTRY),
+]
+_OPERATIONS = frozenset({"select", "insert", "update", "delete"})
+_STARTED = "stockdash_query_started"
+
+
+def instrument_http(app: FastAPI) -> None:
+    """Request count and latency by route template, method and status class."""
+    # Its in-progress gauge is off: it registers on prometheus_client's global registry once per
+    # app (a second app in one process fails); HTTP_IN_FLIGHT counts requests in flight instead.
+    instrumentator = Instrumentator(
+        should_group_status_codes=True,
+        should_group_untemplated=True,
+        excluded_handlers=["/metrics"],
+        registry=REGISTRY,
+    )
+    for metric in _HTTP_METRICS:
+        if metric is not None:
+            instrumentator.add(metric)
+    instrumentator.instrument(app)
+
+
+def time_queries(engine: AsyncEngine) -> None:
+    """Observe every statement's latency by operation (select, insert, update, delete, other)."""
+    sync_engine = engine.sync_engine
+    if event.contains(sync_engine, "before_cursor_execute", _before):
+        return
+    event.listen(sync_engine, "before_cursor_execute", _before)
+    event.listen(sync_engine, "after_cursor_execute", _after)
+
+
+def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    conn.info.setdefault(_STARTED, []).append(time.perf_counter())
+
+
+def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    started = conn.info.get(_STARTED)
+    if not started:
+        return
+    verb = statement.lstrip().split(None, 1)[0].lower() if statement.strip() else ""
+    DB_QUERY_SECONDS.labels(verb if verb in _OPERATIONS else "other").observe(
+        time.perf_counter() - started.pop()
+    )
+
+
+def serve_metrics(port: int) -> None:
+    """A worker's or scheduler's own /metrics (job outcomes, refresh timings), on a thread."""
+    start_http_server(port, addr="0.0.0.0", registry=REGISTRY)  # noqa: S104 - scraped from outside
