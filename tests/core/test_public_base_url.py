@@ -27,7 +27,7 @@ def test_serve_port_becomes_the_default(monkeypatch: pytest.MonkeyPatch) -> None
     # setenv first records the original state, so the value serve writes is undone too.
     monkeypatch.setenv("PUBLIC_BASE_URL", "unset")
     monkeypatch.delenv("PUBLIC_BASE_URL")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     _default_public_base_url(settings, "127.0.0.1", 8765)
     assert settings.public_base_url == "http://127.0.0.1:8765"
     # The app factory (in every uvicorn process) reads it from the environment.
@@ -38,7 +38,7 @@ def test_serve_port_becomes_the_default(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_configured_public_base_url_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://stocks.example.test")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     _default_public_base_url(settings, "127.0.0.1", 8765)
     assert settings.public_base_url == "https://stocks.example.test"
     assert os.environ["PUBLIC_BASE_URL"] == "https://stocks.example.test"
