@@ -4,6 +4,7 @@ import { useLocation, useNavigate, Navigate } from 'react-router-dom';
 import { getRefreshToken, getToken, setRefreshToken, setToken, TOKEN_REFRESHED_EVENT, UNAUTHORIZED_EVENT } from './api/client';
 import { getMe, login as apiLogin, queryKeys } from './api/endpoints';
 import type { User } from './api/types';
+import { clearSnapshots } from './lib/snapshot';
 
 interface AuthCtx {
   token: string | null;
@@ -36,6 +37,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setRefreshToken(null);
     setTokenState(null);
     qc.clear();
+    clearSnapshots();
     navigate('/login', { replace: true });
   }, [qc, navigate]);
 
@@ -43,7 +45,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     const onUnauthorized = () => {
       setTokenState(null);
       qc.clear();
-      navigate('/login', { replace: true });
+      // Say why: the session ran out or was ended elsewhere (a password change signs out everywhere).
+      const from = window.location.pathname;
+      navigate('/login', { replace: true, state: { reason: 'expired', from: from.startsWith('/login') ? '/' : from } });
     };
     const onRefreshed = () => setTokenState(getToken());
     window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
@@ -58,6 +62,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     async (username: string, password: string) => {
       const t = await apiLogin(username, password);
       qc.clear();
+      clearSnapshots();
       setToken(t.access_token);
       setRefreshToken(t.refresh_token);
       setTokenState(t.access_token);

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
 import type { Dashboard, Watchlist } from '../api/types';
-import { makeItem, makeStock, makeUser, makeWatchlist, TIER_LIST } from '../test/fixtures';
+import { makeDashboard, makeItem, makeStock, makeUser, makeWatchlist, TIER_LIST } from '../test/fixtures';
 import { renderWithProviders } from '../test/utils';
 
 const USER = makeUser();
@@ -114,11 +114,71 @@ describe('DashboardPage', () => {
     expect(screen.getByTestId('watchlist-counter')).toHaveTextContent('5 / 5');
 
     const user = userEvent.setup();
-    await user.type(screen.getByRole('combobox'), 'XOM');
+    await user.type(screen.getByRole('combobox', { name: /search stocks/i }), 'XOM');
     await screen.findByTestId('search-option-XOM');
     await user.keyboard('{Enter}');
-    expect(await screen.findByTestId('toast-error')).toHaveTextContent('Your Free plan allows 5 stocks.');
+    expect(await screen.findByTestId('toast-error')).toHaveTextContent('Your watchlist is full (5 / 5). Upgrade to Pro');
     expect(api.addToWatchlist.mock.calls[0]?.[0]).toBe('XOM');
+  });
+
+  it('marks stocks already on the list in search and does not add them again', async () => {
+    api.getWatchlist.mockResolvedValue(makeWatchlist(['AAPL']));
+    api.getDashboard.mockResolvedValue({ data: [], count: 1, max_stocks: 5 });
+    api.searchStocks.mockResolvedValue([{ symbol: 'AAPL', name: 'Apple Inc.' }]);
+    renderWithProviders(<DashboardPage />);
+    const user = userEvent.setup();
+    await user.type(await screen.findByRole('combobox', { name: /search stocks/i }), 'AAPL');
+    expect(await screen.findByTestId('search-tracked')).toHaveTextContent('on your list');
+    await user.keyboard('{ArrowDown}{Enter}');
+    expect(await screen.findByTestId('toast-info')).toHaveTextContent('AAPL is already on your watchlist');
+    expect(api.addToWatchlist).not.toHaveBeenCalled();
+  });
+
+  it('sorts by a column header, filters by text and by signal', async () => {
+    const syms = ['AAPL', 'MSFT', 'KO'];
+    api.getWatchlist.mockResolvedValue(makeWatchlist(syms));
+    api.getDashboard.mockResolvedValue(makeDashboard(syms));
+    renderWithProviders(<DashboardPage />);
+    await waitFor(() => expect(screen.getByTestId('watchlist')).toHaveAttribute('data-scored', '3'));
+    const order = () => screen.getAllByTestId(/^stock-row-/).map((r) => r.dataset.testid?.replace('stock-row-', ''));
+    expect(order()).toEqual(syms);
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('sort-symbol'));
+    expect(order()).toEqual(['AAPL', 'KO', 'MSFT']);
+    expect(screen.getByTestId('sort-symbol').closest('[role="columnheader"]')).toHaveAttribute('aria-sort', 'ascending');
+    await user.click(screen.getByTestId('sort-symbol'));
+    expect(order()).toEqual(['MSFT', 'KO', 'AAPL']);
+    await user.type(screen.getByTestId('watchlist-filter'), 'ms');
+    expect(order()).toEqual(['MSFT']);
+    await user.clear(screen.getByTestId('watchlist-filter'));
+    await user.selectOptions(screen.getByTestId('signal-filter'), 'not_rated');
+    expect(screen.getByTestId('filter-empty')).toBeInTheDocument();
+  });
+
+  it('offers Undo after a removal, which adds the stock back', async () => {
+    api.getWatchlist.mockResolvedValueOnce(makeWatchlist(['AAPL', 'MSFT'])).mockResolvedValue(makeWatchlist(['MSFT']));
+    api.getDashboard.mockResolvedValue({ data: [], count: 2, max_stocks: 5 });
+    api.removeFromWatchlist.mockResolvedValue(undefined);
+    api.addToWatchlist.mockResolvedValue(makeWatchlist(['AAPL']).data[0]);
+    renderWithProviders(<DashboardPage />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Remove AAPL from watchlist' }));
+    expect(await screen.findByTestId('toast-info')).toHaveTextContent('Removed AAPL');
+    await userEvent.click(screen.getByTestId('toast-action'));
+    await waitFor(() => expect(api.addToWatchlist.mock.calls[0]?.[0]).toBe('AAPL'));
+  });
+
+  it('says the request failed (not "no data") and retries', async () => {
+    api.getWatchlist.mockResolvedValue(makeWatchlist(['AAPL']));
+    api.getDashboard.mockRejectedValueOnce(new ApiError(503, 'service_unavailable', 'db down: raw text')).mockResolvedValue(makeDashboard(['AAPL']));
+    renderWithProviders(<DashboardPage />);
+    const alert = await screen.findByTestId('dashboard-error', undefined, { timeout: 5000 });
+    expect(alert).toHaveTextContent('could not be loaded');
+    expect(alert).not.toHaveTextContent('raw text');
+    expect(screen.getByTestId('row-unavailable')).toBeInTheDocument();
+    expect(screen.queryByTestId('no-price')).toBeNull();
+    await userEvent.click(within(alert).getByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(screen.getByTestId('stock-row-AAPL')).toHaveAttribute('data-loaded', 'true'));
+    expect(screen.queryByTestId('dashboard-error')).toBeNull();
   });
 
   it('removes a stock optimistically', async () => {
