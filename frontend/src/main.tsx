@@ -28,3 +28,11 @@ createRoot(document.getElementById('root') as HTMLElement).render(
     </ThemeProvider>
   </StrictMode>,
 );
+
+// Installable app: the service worker keeps the shell for offline starts (production builds only;
+// the dev server's modules are not hashed and must never be served stale).
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  window.addEventListener('load', () => {
+    navigator.serviceWorker.register('/sw.js').catch(() => undefined);
+  });
+}

@@ -9,8 +9,10 @@ import { confirmPasswordReset, queryKeys, requestPasswordReset, verifyEmail } fr
 import { useAuth } from '../auth';
 import { Alert, Button, Card } from '../components/ui';
 import { MIN_PASSWORD, newPasswordError } from '../lib/password';
+import { usePageTitle } from '../lib/pageTitle';
 
 export function VerifyEmailPage() {
+  usePageTitle('Verify email');
   const [params] = useSearchParams();
   const token = params.get('token')?.trim() ?? '';
   const { token: session } = useAuth();
@@ -60,6 +62,7 @@ export function VerifyEmailPage() {
 }
 
 export function ForgotPasswordPage() {
+  usePageTitle('Forgot password');
   const [email, setEmail] = useState('');
   const [sent, setSent] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -120,6 +123,7 @@ export function ForgotPasswordPage() {
 }
 
 export function ResetPasswordPage() {
+  usePageTitle('Reset password');
   const [params] = useSearchParams();
   const token = params.get('token')?.trim() ?? '';
   const [password, setPassword] = useState('');
