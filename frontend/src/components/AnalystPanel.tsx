@@ -5,7 +5,7 @@ import { factorUnit, formatFactorValue, isExcluded, isInformational } from '../l
 import { formatDate, formatNumber } from '../lib/format';
 import { modelName, tierName } from '../lib/models';
 import { ScoreBadge, SignalBadge } from './ScoreBadge';
-import { Button, Card, LockIcon } from './ui';
+import { Button, Card, LockIcon, TableWrap } from './ui';
 
 export const AnalystPanel = memo(function AnalystPanel({ result, children }: { result: AnalystResult; children?: ReactNode }) {
   // Scored factors, and those left out for missing data, make the table; the model's
@@ -28,7 +28,7 @@ export const AnalystPanel = memo(function AnalystPanel({ result, children }: { r
       </p>
       {children}
       {scored.length ? (
-        <div className="table-wrap">
+        <TableWrap label={`${modelName(result.model)} factors`}>
           <table className="table factor-table" data-testid="factor-table">
             <caption className="visually-hidden">{modelName(result.model)} factor breakdown</caption>
             <thead>
@@ -45,7 +45,7 @@ export const AnalystPanel = memo(function AnalystPanel({ result, children }: { r
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       ) : null}
       {context.length ? (
         <details className="factor-context" data-testid="factor-info">

@@ -5,7 +5,7 @@ import { createApiKey, deleteApiKey, listApiKeys, queryKeys } from '../api/endpo
 import type { ApiKeyCreated } from '../api/types';
 import { formatDateTime } from '../lib/format';
 import { useToast } from '../toast';
-import { Alert, Button, Card, RetryAlert, Skeleton } from './ui';
+import { Alert, Button, Card, RetryAlert, Skeleton, TableWrap } from './ui';
 
 async function copyText(text: string): Promise<boolean> {
   try {
@@ -114,7 +114,7 @@ export function ApiKeysSection() {
           No keys yet.
         </p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="API keys">
           <table className="table table-stack" data-testid="api-keys-table">
             <thead>
               <tr>
@@ -153,7 +153,7 @@ export function ApiKeysSection() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </Card>
   );

@@ -6,7 +6,7 @@ import { ApiError, errorMessage } from '../api/client';
 import { adminAuditLog, adminListUsers, adminStats, adminUpdateUser, queryKeys } from '../api/endpoints';
 import type { AdminStats, AdminUserFilters, AdminUserList, AdminUserUpdate, Tier, User } from '../api/types';
 import { useAuth } from '../auth';
-import { Badge, Button, Card, EmptyState, PageLoader, Skeleton } from '../components/ui';
+import { Badge, Button, Card, EmptyState, PageLoader, Skeleton, TableWrap } from '../components/ui';
 import { useDebouncedValue } from '../hooks';
 import { ADMIN_PAGE_SIZE, pageCount, parseActive } from '../lib/admin';
 import { formatDate, formatDateTime, formatNumber } from '../lib/format';
@@ -412,7 +412,7 @@ function AuditLog() {
           No administrative actions yet.
         </p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Audit log">
           <table className="table" data-testid="admin-audit-table">
             <thead>
               <tr>
@@ -441,7 +441,7 @@ function AuditLog() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {pages > 1 ? (
         <div className="pager">

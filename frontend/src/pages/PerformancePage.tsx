@@ -5,7 +5,7 @@ import { ApiError, errorMessage } from '../api/client';
 import { getPerformance, queryKeys } from '../api/endpoints';
 import type { ModelPerformance } from '../api/types';
 import { baseChartOptions } from '../components/PriceChart';
-import { Alert, Card, EmptyState, PageLoader, RetryAlert } from '../components/ui';
+import { Alert, Card, EmptyState, PageLoader, RetryAlert, TableWrap } from '../components/ui';
 import { formatDateTime, formatNumber, formatRatioPercent } from '../lib/format';
 import { modelName, sortModels } from '../lib/models';
 import { usePageTitle } from '../lib/pageTitle';
@@ -107,7 +107,7 @@ export default function PerformancePage() {
       </div>
       <Card aria-labelledby="metrics-title">
         <h2 id="metrics-title">All figures</h2>
-        <div className="table-wrap">
+        <TableWrap label="Model performance figures">
           <table className="table" data-testid="performance-table">
             <thead>
               <tr>
@@ -138,7 +138,7 @@ export default function PerformancePage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       </Card>
     </div>
   );

@@ -6,7 +6,7 @@ import { addToWatchlist, getAnalysis, getFundamentals, getHistory, getStock, get
 import type { DcfOverrides, FundamentalsYear, HistoryRange, Stock } from '../api/types';
 import { AnalystPanel, DcfOverridesForm, LockedAnalystPanel } from '../components/AnalystPanel';
 import { ScoreBadge, SignalBadge } from '../components/ScoreBadge';
-import { Alert, Badge, Button, Card, EmptyState, RetryAlert, Skeleton } from '../components/ui';
+import { Alert, Badge, Button, Card, EmptyState, RetryAlert, Skeleton, TableWrap } from '../components/ui';
 import { usePageTitle } from '../lib/pageTitle';
 import { useToast } from '../toast';
 import {
@@ -370,7 +370,7 @@ function FundamentalsCard({ symbol }: { symbol: string }) {
       ) : f.data.data.length === 0 ? (
         <p className="muted">No fundamentals reported for {symbol}.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Fundamentals">
           <table className="table" data-testid="fundamentals-table">
             <thead>
               <tr>
@@ -398,7 +398,7 @@ function FundamentalsCard({ symbol }: { symbol: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </Card>
   );

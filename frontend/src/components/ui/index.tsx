@@ -133,3 +133,15 @@ export function RetryAlert({
     </div>
   );
 }
+
+/**
+ * A box a wide table scrolls sideways in. Focusable and named, so keyboard users can
+ * scroll it too (axe: scrollable-region-focusable).
+ */
+export function TableWrap({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}
