@@ -330,7 +330,7 @@ async function main() {
       await page.getByTestId('stock-price').waitFor(T);
       await page.getByTestId('history-error').getByTestId('retry').click();
       await page.getByTestId('price-chart').locator('canvas').first().waitFor(T);
-      await page.getByRole('link', { name: 'Dashboard' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
       const stale = page.getByTestId('dashboard-stale');
       if (await stale.count()) await stale.getByTestId('retry').click();
       await page.waitForFunction(() => !document.querySelector('[data-testid="dashboard-stale"]'), null, { timeout: 60_000 });

@@ -12,12 +12,15 @@ interface AuthCtx {
   userLoading: boolean;
   login: (username: string, password: string) => Promise<void>;
   logout: () => void;
+  /** The server ended the session (expired, or cut by a password change): the login page says so. */
+  sessionEnded: boolean;
 }
 
 const Ctx = createContext<AuthCtx | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [token, setTokenState] = useState<string | null>(getToken);
+  const [sessionEnded, setSessionEnded] = useState(false);
   const qc = useQueryClient();
   const navigate = useNavigate();
 
@@ -43,6 +46,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     const onUnauthorized = () => {
+      setSessionEnded(true);
       setTokenState(null);
       qc.clear();
       // Say why: the session ran out or was ended elsewhere (a password change signs out everywhere).
@@ -63,6 +67,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       const t = await apiLogin(username, password);
       qc.clear();
       clearSnapshots();
+      setSessionEnded(false);
       setToken(t.access_token);
       setRefreshToken(t.refresh_token);
       setTokenState(t.access_token);
@@ -71,8 +76,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const value = useMemo(
-    () => ({ token, user: me.data, userLoading: !!token && me.isPending, login, logout }),
-    [token, me.data, me.isPending, login, logout],
+    () => ({ token, user: me.data, userLoading: !!token && me.isPending, login, logout, sessionEnded }),
+    [token, me.data, me.isPending, login, logout, sessionEnded],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
@@ -85,9 +90,9 @@ export function useAuth(): AuthCtx {
 
 /** Renders children only when logged in; otherwise redirects to /login. */
 export function RequireAuth({ children }: { children: ReactNode }) {
-  const { token } = useAuth();
+  const { token, sessionEnded } = useAuth();
   const location = useLocation();
-  if (!token) return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  if (!token) return <Navigate to="/login" replace state={{ from: location.pathname, reason: sessionEnded ? 'expired' : undefined }} />;
   // Pages render at once (their own requests start in parallel with /users/me)
   // and cope with `user` still loading.
   return <>{children}</>;

@@ -1,10 +1,10 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useState } from 'react';
-import { Link, useParams } from 'react-router-dom';
+import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { ApiError, errorMessage } from '../api/client';
 import { addToWatchlist, getAnalysis, getFundamentals, getHistory, getStock, getWatchlist, queryKeys, removeFromWatchlist } from '../api/endpoints';
 import type { DcfOverrides, FundamentalsYear, HistoryRange, Stock } from '../api/types';
-import { AnalystPanel, DcfOverridesForm, LockedAnalystPanel } from '../components/AnalystPanel';
+import { AnalystPanel, dcfDefaults, DcfOverridesForm, LockedAnalystPanel } from '../components/AnalystPanel';
 import { ScoreBadge, SignalBadge } from '../components/ScoreBadge';
 import { Alert, Badge, Button, Card, EmptyState, RetryAlert, Skeleton, TableWrap } from '../components/ui';
 import { usePageTitle } from '../lib/pageTitle';
@@ -43,14 +43,14 @@ export default function StockPage() {
 
   return (
     <div className="stack" data-testid="stock-page">
-      <StockHeader symbol={symbol} stock={stock.data} />
+      <StockHeader symbol={symbol} stock={stock.data} failed={stock.isError} />
       {stock.isError ? (
         <RetryAlert title={`Could not load ${symbol}.`} message={errorMessage(stock.error)} onRetry={() => stock.refetch()} retrying={stock.isFetching} testId="stock-error" />
       ) : null}
       <ChartCard symbol={symbol} />
       <Card aria-labelledby="stats-title">
         <h2 id="stats-title">Key stats</h2>
-        <KeyStats stock={stock.data} />
+        {stock.isError && !stock.data ? <p className="muted">Not available until {symbol} loads.</p> : <KeyStats stock={stock.data} />}
       </Card>
       <AnalysisSection symbol={symbol} />
       <FundamentalsCard symbol={symbol} />
@@ -82,7 +82,7 @@ function WatchButton({ symbol }: { symbol: string }) {
   );
 }
 
-function StockHeader({ symbol, stock }: { symbol: string; stock: Stock | undefined }) {
+function StockHeader({ symbol, stock, failed }: { symbol: string; stock: Stock | undefined; failed: boolean }) {
   return (
     <div className="stock-head">
       <div>
@@ -140,7 +140,7 @@ function StockHeader({ symbol, stock }: { symbol: string; stock: Stock | undefin
             </div>
           </>
         ) : (
-          <Skeleton width={140} height={48} />
+          failed ? null : <Skeleton width={140} height={48} />
         )}
       </div>
     </div>
@@ -226,7 +226,10 @@ function KeyStats({ stock }: { stock: Stock | undefined }) {
 
 function AnalysisSection({ symbol }: { symbol: string }) {
   const analysis = useQuery({ queryKey: queryKeys.analysis(symbol), queryFn: () => getAnalysis(symbol), meta: { silent: true } });
-  const [overrides, setOverrides] = useState<DcfOverrides | null>(null);
+  // Overrides live in the address (?dcf_discount_rate=…), so a reload or a shared link keeps them.
+  const [params, setParams] = useSearchParams();
+  const overrides = overridesFromParams(params);
+  const setOverrides = (o: DcfOverrides | null) => setParams(overridesToParams(params, o), { replace: true });
   const dcf = useQuery({
     queryKey: queryKeys.analysis(symbol, overrides ?? undefined),
     queryFn: () => getAnalysis(symbol, overrides ?? undefined),
@@ -254,19 +257,21 @@ function AnalysisSection({ symbol }: { symbol: string }) {
   }
   const a = analysis.data;
   const models = sortModels(Object.keys(a.analyses));
+  // With DCF assumptions of your own, the consensus is the one computed with them.
+  const consensus = (overrides && dcf.data?.consensus) || a.consensus;
   return (
     <section aria-labelledby="analysts-title" className="stack">
       <div className="row" style={{ justifyContent: 'space-between' }}>
         <h2 id="analysts-title" style={{ margin: 0 }}>
           AI analysts
         </h2>
-        {a.consensus ? (
+        {consensus ? (
           <div className="row" data-testid="stock-consensus">
-            <span className="muted small">Consensus</span>
-            <ScoreBadge score={a.consensus.score} large />
-            <SignalBadge signal={a.consensus.signal} />
-            <span className="muted small" title={a.consensus.method || undefined}>
-              agreement {formatNumber(a.consensus.agreement * 100, 0)}% · confidence {formatNumber(a.consensus.confidence * 100, 0)}%
+            <span className="muted small">Consensus{overrides && dcf.data ? ' (with your DCF assumptions)' : ''}</span>
+            <ScoreBadge score={consensus.score} large testId="stock-consensus-score" />
+            <SignalBadge signal={consensus.signal} />
+            <span className="muted small" title={consensus.method || undefined}>
+              agreement {formatNumber(consensus.agreement * 100, 0)}% · confidence {formatNumber(consensus.confidence * 100, 0)}%
             </span>
           </div>
         ) : (
@@ -310,6 +315,8 @@ function AnalysisSection({ symbol }: { symbol: string }) {
           return (
             <AnalystPanel key={m} result={shown}>
               <DcfOverridesForm
+                defaults={dcfDefaults(base)}
+                initial={overrides}
                 busy={dcf.isFetching}
                 active={!!overrides}
                 onApply={(o) => setOverrides(o)}
@@ -366,7 +373,17 @@ function FundamentalsCard({ symbol }: { symbol: string }) {
       {f.isPending ? (
         <Skeleton height={200} />
       ) : f.isError ? (
-        <p className="muted">No fundamentals available ({f.error.message}).</p>
+        f.error instanceof ApiError && f.error.status === 404 ? (
+          <p className="muted">No fundamentals reported for {symbol}.</p>
+        ) : (
+          <RetryAlert
+            title="Could not load the fundamentals."
+            message={errorMessage(f.error)}
+            onRetry={() => f.refetch()}
+            retrying={f.isFetching}
+            testId="fundamentals-error"
+          />
+        )
       ) : f.data.data.length === 0 ? (
         <p className="muted">No fundamentals reported for {symbol}.</p>
       ) : (
@@ -402,4 +419,26 @@ function FundamentalsCard({ symbol }: { symbol: string }) {
       )}
     </Card>
   );
+}
+
+const OVERRIDE_PARAMS = ['discount_rate', 'terminal_growth', 'growth'] as const;
+
+function overridesFromParams(params: URLSearchParams): DcfOverrides | null {
+  const out: DcfOverrides = {};
+  for (const k of OVERRIDE_PARAMS) {
+    const raw = params.get(`dcf_${k}`);
+    const n = raw === null ? NaN : Number(raw);
+    if (Number.isFinite(n)) out[k] = n;
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+function overridesToParams(params: URLSearchParams, o: DcfOverrides | null): URLSearchParams {
+  const next = new URLSearchParams(params);
+  for (const k of OVERRIDE_PARAMS) {
+    const v = o?.[k];
+    if (typeof v === 'number') next.set(`dcf_${k}`, String(v));
+    else next.delete(`dcf_${k}`);
+  }
+  return next;
 }
