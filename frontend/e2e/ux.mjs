@@ -79,6 +79,8 @@ async function axeEverywhere(page, label, { shots } = {}) {
       await setTheme(page, theme);
       await axe(page, `${label} ${size} ${theme}`);
       if (shots && size === 'phone') {
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.waitForTimeout(250); // charts repaint with the theme's colours
         await page.screenshot({ path: join(SHOTS, `${shots}-phone-${theme}.png`), fullPage: false });
       }
     }
@@ -165,7 +167,6 @@ async function main() {
       await page.getByTestId('snapshot-note').waitFor(T);
       assert((await page.getByTestId('as-of').count()) === 0, 'rows do not repeat the common as-of');
       assert((await page.getByTestId('trend-30d').count()) > 0, '30-day % beside the sparklines');
-      await page.screenshot({ path: join(SHOTS, 'dashboard-table-light.png'), fullPage: false });
     });
 
     await step('sort by consensus (descending, then ascending), filter by text and signal', async () => {
@@ -343,10 +344,12 @@ async function main() {
       await page.goto(`${base}/plans`);
       await page.getByTestId('session-expired').waitFor(T);
       await logIn(user, 'battery-staple-42');
-      await page.getByTestId('watchlist-counter').waitFor(T);
+      // Back where the session ended.
+      await page.waitForURL(/\/plans$/, T);
+      await page.getByTestId('plans').waitFor(T);
     });
 
-    await step('admin: confirmation before changes, none offered on your own row, audit log; axe clean (screenshots)', async () => {
+    await step('admin: confirmation before changes, none offered on your own row, audit log; axe clean', async () => {
       await page.getByTestId('logout').click();
       await page.waitForURL(/\/login$/, T);
       const admin = `uxadm${Date.now().toString(36)}`;

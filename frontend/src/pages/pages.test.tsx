@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
 import type { Dashboard, Watchlist } from '../api/types';
-import { makeDashboard, makeItem, makeStock, makeUser, makeWatchlist, TIER_LIST } from '../test/fixtures';
+import { makeAnalysis, makeDashboard, makeItem, makeStock, makeUser, makeWatchlist, TIER_LIST } from '../test/fixtures';
 import { renderWithProviders } from '../test/utils';
 
 const USER = makeUser();
@@ -251,7 +251,7 @@ describe('StockPage', () => {
     renderStock();
     const stats = await screen.findByTestId('key-stats');
     expect(stats).toHaveTextContent('Market cap$2.50T');
-    expect(stats).toHaveTextContent('P/E30.25');
+    expect(stats).toHaveTextContent('P/E (trailing 12 months)30.25');
     expect(stats).toHaveTextContent('52-week high$120.00');
     expect(stats).not.toHaveTextContent('Volume');
     expect(stats).not.toHaveTextContent('—');
@@ -268,5 +268,33 @@ describe('StockPage', () => {
     expect(screen.getByTestId('price-note')).toHaveTextContent('No close in the last 5 trading days.');
     expect(screen.queryByTestId('stock-price')).toBeNull();
     expect(await screen.findByText('No price history available.')).toBeInTheDocument();
+  });
+});
+
+describe('StockPage DCF assumptions', () => {
+  it('starts from the model values, keeps overrides in the address, and the consensus follows them', async () => {
+    const dcf = makeAnalysis('AAPL', { basic: 70, dcf_math: 40 });
+    const dcfResult = dcf.analyses.dcf_math as NonNullable<(typeof dcf.analyses)['dcf_math']>;
+    dcfResult.factors = [
+      { name: 'Discount rate', value: 0.091, benchmark: null, points: 0, max_points: 0, explanation: 'The WACC.' },
+      { name: 'Terminal growth', value: 0.025, benchmark: null, points: 0, max_points: 0, explanation: '' },
+    ];
+    api.getStock.mockResolvedValue(makeStock('AAPL'));
+    api.getHistory.mockResolvedValue({ symbol: 'AAPL', range: '1y', bars: [], source: 'snapshot' });
+    api.getFundamentals.mockResolvedValue({ symbol: 'AAPL', currency: 'USD', data: [], source: 'snapshot' });
+    const withMine = makeAnalysis('AAPL', { basic: 70, dcf_math: 90 });
+    api.getAnalysis.mockImplementation(async (_s: string, o?: object) => (o ? withMine : dcf));
+    renderWithProviders(
+      <Routes>
+        <Route path="/stocks/:symbol" element={<StockPage />} />
+      </Routes>,
+      { route: '/stocks/AAPL?dcf_discount_rate=0.12' },
+    );
+    const rate = (await screen.findByTestId('dcf-discount_rate')) as HTMLInputElement;
+    expect(rate.value).toBe('12');
+    expect((screen.getByTestId('dcf-terminal_growth') as HTMLInputElement).value).toBe('2.5');
+    expect(screen.getByText('model: 9.1%')).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId('stock-consensus')).toHaveTextContent('with your DCF assumptions'));
+    expect(screen.getByTestId('stock-consensus-score')).toHaveTextContent(String(Math.round(withMine.consensus?.score ?? 0)));
   });
 });
