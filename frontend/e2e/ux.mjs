@@ -169,7 +169,7 @@ async function main() {
       assert((await page.getByTestId('trend-30d').count()) > 0, '30-day % beside the sparklines');
     });
 
-    await step('sort by consensus (descending, then ascending), filter by text and signal', async () => {
+    await step('sort by consensus (descending, then ascending), filter by text and signal, reorder by hand', async () => {
       const scores = async () =>
         page.$$eval('[data-testid^="stock-row-"]', (rows) =>
           rows.map((r) => Number(r.querySelector('[data-testid="consensus-score"] .num')?.textContent ?? NaN)),
@@ -192,6 +192,15 @@ async function main() {
       assert(shown === bullish || (shown === 0 && (await page.getByTestId('filter-empty').count()) === 1), `bullish filter: ${shown} rows, ${bullish} bullish`);
       await page.getByTestId('signal-filter').selectOption('all');
       await page.getByTestId('sort-select').selectOption('order');
+      // Reorder by hand (your order): MSFT up one place, kept across a reload.
+      const first = () => page.$eval('[data-testid^="stock-row-"]', (r) => r.getAttribute('data-testid'));
+      assert((await first()) === 'stock-row-AAPL', `first row: ${await first()}`);
+      await page.getByRole('button', { name: 'Move MSFT up' }).click();
+      assert((await first()) === 'stock-row-MSFT', `after moving MSFT up: ${await first()}`);
+      await page.reload();
+      await page.getByTestId('stock-row-MSFT').waitFor(T);
+      assert((await first()) === 'stock-row-MSFT', `order kept after reload: ${await first()}`);
+      await page.getByRole('button', { name: 'Move AAPL up' }).click();
     });
 
     await step('CSV export of the watchlist with its scores', async () => {

@@ -21,6 +21,10 @@ export interface StockRowProps {
   rowIndex?: number;
   /** The time most rows are "as of": a row repeats it only when its own differs. */
   commonAsOf?: string | null;
+  /** Reordering (shown in "your order" only): move this row by one place. */
+  onMove?: (symbol: string, delta: number) => void;
+  canMoveUp?: boolean;
+  canMoveDown?: boolean;
 }
 
 /** One watchlist row of the dashboard table. Memoised: re-renders only when its own item changes. */
@@ -33,6 +37,9 @@ export const StockRow = memo(function StockRow({
   onRemove,
   rowIndex,
   commonAsOf,
+  onMove,
+  canMoveUp = false,
+  canMoveDown = false,
 }: StockRowProps) {
   const quote = item?.quote ?? null;
   const analysis = item?.analysis ?? null;
@@ -132,6 +139,32 @@ export const StockRow = memo(function StockRow({
         ) : null}
       </div>
       <div role="cell" className="cell-actions">
+        {onMove ? (
+          <>
+            <button
+              type="button"
+              className="btn btn-ghost btn-icon move-btn"
+              onClick={() => onMove(symbol, -1)}
+              disabled={!canMoveUp}
+              aria-label={`Move ${symbol} up`}
+              title="Move up"
+              data-testid="move-up"
+            >
+              <span aria-hidden="true">▲</span>
+            </button>
+            <button
+              type="button"
+              className="btn btn-ghost btn-icon move-btn"
+              onClick={() => onMove(symbol, 1)}
+              disabled={!canMoveDown}
+              aria-label={`Move ${symbol} down`}
+              title="Move down"
+              data-testid="move-down"
+            >
+              <span aria-hidden="true">▼</span>
+            </button>
+          </>
+        ) : null}
         <button
           type="button"
           className="btn btn-ghost btn-icon btn-danger"

@@ -60,3 +60,13 @@ describe('dashboard table', () => {
     expect(ageInDays(null)).toBeNull();
   });
 });
+
+describe('custom order', () => {
+  it('applies a saved order, new symbols last, and moves within the ends', async () => {
+    const { applyCustomOrder, moveSymbol } = await import('./dashboardTable');
+    expect(applyCustomOrder(['A', 'B', 'C', 'D'], ['C', 'A', 'X'])).toEqual(['C', 'A', 'B', 'D']);
+    expect(moveSymbol(['A', 'B', 'C'], 'C', -1)).toEqual(['A', 'C', 'B']);
+    expect(moveSymbol(['A', 'B', 'C'], 'A', -1)).toEqual(['A', 'B', 'C']);
+    expect(moveSymbol(['A', 'B', 'C'], 'A', 5)).toEqual(['B', 'C', 'A']);
+  });
+});

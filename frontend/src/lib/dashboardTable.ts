@@ -202,3 +202,22 @@ export const SIGNAL_LABEL: Record<Exclude<SignalFilter, 'all'>, string> = {
 export function modelColumns(): { id: string; name: string }[] {
   return MODEL_ORDER.map((m) => ({ id: m, name: modelName(m) }));
 }
+
+/** The symbols in the user's own order (`order`); symbols it doesn't know keep their place at the end. */
+export function applyCustomOrder(symbols: string[], order: string[]): string[] {
+  if (!order.length) return symbols;
+  const rank = new Map(order.map((s, i) => [s, i]));
+  const known = symbols.filter((s) => rank.has(s)).sort((a, b) => (rank.get(a) as number) - (rank.get(b) as number));
+  return [...known, ...symbols.filter((s) => !rank.has(s))];
+}
+
+/** `ordered` with `symbol` moved by `delta` places (clamped to the ends). */
+export function moveSymbol(ordered: string[], symbol: string, delta: number): string[] {
+  const i = ordered.indexOf(symbol);
+  if (i === -1) return ordered;
+  const j = Math.min(Math.max(i + delta, 0), ordered.length - 1);
+  const next = [...ordered];
+  next.splice(i, 1);
+  next.splice(j, 0, symbol);
+  return next;
+}

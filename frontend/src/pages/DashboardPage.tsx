@@ -12,8 +12,10 @@ import { UpgradePrompt } from '../components/UpgradePrompt';
 import { VerifyEmailBanner } from '../components/VerifyEmailBanner';
 import { Alert, Button, EmptyState, LockIcon, RetryAlert, Skeleton } from '../components/ui';
 import {
+  applyCustomOrder,
   DEFAULT_SORT,
   filterSymbols,
+  moveSymbol,
   nextSort,
   SIGNAL_LABEL,
   sortFor,
@@ -34,6 +36,17 @@ import { useToast } from '../toast';
 /** A card's height (plus the gap) before it is measured. */
 const ROW_ESTIMATE_PX = 92;
 const SORT_KEY = 'stockdash.sort';
+const ORDER_KEY = 'stockdash.order.';
+
+/** The user's own row order, kept in this browser (per account). */
+function loadOrder(owner: string | undefined): string[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(ORDER_KEY + (owner ?? '')) ?? '[]') as unknown;
+    return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
+  } catch {
+    return [];
+  }
+}
 
 function loadSort(): Sort {
   try {
@@ -73,7 +86,22 @@ export default function DashboardPage() {
   }, [dashData]);
 
   const items = watchlist.data?.data ?? dashData?.data ?? [];
-  const symbols = useMemo(() => items.map((i) => i.symbol), [items]);
+  const [customOrder, setCustomOrder] = useState<string[]>(() => loadOrder(owner));
+  const symbols = useMemo(() => applyCustomOrder(items.map((i) => i.symbol), customOrder), [items, customOrder]);
+  const symbolsRef = useRef(symbols);
+  symbolsRef.current = symbols;
+  const onMove = useCallback(
+    (symbol: string, delta: number) => {
+      const next = moveSymbol(symbolsRef.current, symbol, delta);
+      setCustomOrder(next);
+      try {
+        localStorage.setItem(ORDER_KEY + (owner ?? ''), JSON.stringify(next));
+      } catch {
+        /* not kept: fine */
+      }
+    },
+    [owner],
+  );
   const tracked = useMemo(() => new Set(symbols), [symbols]);
   const count = watchlist.data?.count ?? items.length;
   const max = watchlist.data?.max_stocks ?? dashData?.max_stocks ?? user?.max_stocks ?? 0;
@@ -306,6 +334,8 @@ export default function DashboardPage() {
               sort={sort}
               onSort={(k) => setSort(nextSort(sort, k))}
               commonAsOf={summary.asOf}
+              // Moving rows only makes sense in your own order with every row shown.
+              onMove={sort.key === 'order' && sort.dir === 'asc' && shown.length === symbols.length ? onMove : undefined}
             />
           )}
         </>
@@ -318,7 +348,7 @@ export default function DashboardPage() {
 }
 
 const SORT_NAMES: Record<SortKey, string> = {
-  order: 'Your order (date added)',
+  order: 'Your order',
   symbol: 'Symbol',
   price: 'Price',
   change: 'Day change %',
@@ -337,6 +367,7 @@ interface RowsProps {
   sort: Sort;
   onSort: (key: SortKey) => void;
   commonAsOf: string | null;
+  onMove?: (symbol: string, delta: number) => void;
 }
 
 /** The watchlist as a table (ARIA table roles over a responsive grid); virtualised past VIRTUALIZE_THRESHOLD rows. */
@@ -414,7 +445,7 @@ function AnalystLegend({ showLocked }: { showLocked: boolean }) {
   );
 }
 
-function PlainRows({ symbols, bySymbol, loading, failed, removingSymbol, onRemove, commonAsOf }: RowsProps) {
+function PlainRows({ symbols, bySymbol, loading, failed, removingSymbol, onRemove, commonAsOf, onMove }: RowsProps) {
   return (
     <div className="stock-list" role="rowgroup">
       {symbols.map((s, i) => (
@@ -428,6 +459,9 @@ function PlainRows({ symbols, bySymbol, loading, failed, removingSymbol, onRemov
           onRemove={onRemove}
           rowIndex={i + 2}
           commonAsOf={commonAsOf}
+          onMove={onMove}
+          canMoveUp={i > 0}
+          canMoveDown={i < symbols.length - 1}
         />
       ))}
     </div>
@@ -435,7 +469,7 @@ function PlainRows({ symbols, bySymbol, loading, failed, removingSymbol, onRemov
 }
 
 /** Window-scrolled virtual list: only the rows near the viewport are mounted. */
-function VirtualRows({ symbols, bySymbol, loading, failed, removingSymbol, onRemove, commonAsOf }: RowsProps) {
+function VirtualRows({ symbols, bySymbol, loading, failed, removingSymbol, onRemove, commonAsOf, onMove }: RowsProps) {
   const listRef = useRef<HTMLDivElement>(null);
   const [offset, setOffset] = useState(0);
   // The list's distance from the page top, measured after layout (it is 0 before mount).
@@ -476,6 +510,9 @@ function VirtualRows({ symbols, bySymbol, loading, failed, removingSymbol, onRem
               onRemove={onRemove}
               rowIndex={v.index + 2}
               commonAsOf={commonAsOf}
+              onMove={onMove}
+              canMoveUp={v.index > 0}
+              canMoveDown={v.index < symbols.length - 1}
             />
           </div>
         );

@@ -153,6 +153,24 @@ describe('DashboardPage', () => {
     await user.clear(screen.getByTestId('watchlist-filter'));
     await user.selectOptions(screen.getByTestId('signal-filter'), 'not_rated');
     expect(screen.getByTestId('filter-empty')).toBeInTheDocument();
+    localStorage.clear();
+  });
+
+  it('moves rows in your own order and keeps it', async () => {
+    const syms = ['AAPL', 'MSFT', 'KO'];
+    api.getWatchlist.mockResolvedValue(makeWatchlist(syms));
+    api.getDashboard.mockResolvedValue(makeDashboard(syms));
+    renderWithProviders(<DashboardPage />);
+    await screen.findByTestId('stock-row-KO');
+    const order = () => screen.getAllByTestId(/^stock-row-/).map((r) => r.dataset.testid?.replace('stock-row-', ''));
+    expect(screen.getByRole('button', { name: 'Move AAPL up' })).toBeDisabled();
+    await userEvent.click(screen.getByRole('button', { name: 'Move KO up' }));
+    expect(order()).toEqual(['AAPL', 'KO', 'MSFT']);
+    expect(JSON.parse(localStorage.getItem('stockdash.order.') ?? '[]')).toEqual(['AAPL', 'KO', 'MSFT']);
+    // Sorted by a column, rows are not movable.
+    await userEvent.click(screen.getByTestId('sort-symbol'));
+    expect(screen.queryByRole('button', { name: 'Move KO up' })).toBeNull();
+    localStorage.clear();
   });
 
   it('offers Undo after a removal, which adds the stock back', async () => {
