@@ -53,7 +53,7 @@ async function axe(page, label) {
   await page.waitForFunction(() => !document.querySelector('[aria-busy="true"], .skeleton'), null, T).catch(() => undefined);
   const res = await new AxeBuilder({ page }).analyze();
   const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  axeRuns.push({ label, violations: res.violations.length, bad: bad.length });
+  axeRuns.push({ label, violations: res.violations.length, bad: bad.length, ids: res.violations.map((v) => `${v.id} (${v.impact})`) });
   assert(
     bad.length === 0,
     `axe (${label}): ${bad
@@ -391,7 +391,8 @@ async function main() {
 
     await step('no uncaught page errors', async () => {
       assert(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
-      console.log(`    axe: ${axeRuns.length} runs, 0 serious/critical (${axeRuns.reduce((a, r) => a + r.violations, 0)} minor/moderate findings in total)`);
+      const minor = [...new Set(axeRuns.flatMap((r) => r.ids))];
+      console.log(`    axe: ${axeRuns.length} runs, 0 serious/critical; ${axeRuns.reduce((a, r) => a + r.violations, 0)} minor/moderate findings (${minor.join(', ') || 'none'})`);
     });
     await context.close();
   } finally {
