@@ -133,6 +133,20 @@ async function main() {
       await axeEverywhere(page, 'login');
     });
 
+    await step('Free plan: the stock page with locked analysts is axe clean', async () => {
+      const free = `uxfree${Date.now().toString(36)}`;
+      const reg = await apiCall(base, 'POST', '/auth/register', { body: { username: free, email: `${free}@example.com`, password } });
+      assert(reg.status === 201 || reg.status === 200, `register: ${reg.status}`);
+      await logIn(free, password);
+      await page.goto(`${base}/stocks/AAPL`);
+      await page.getByTestId('analyst-locked-dcf_math').waitFor(T);
+      await page.getByTestId('price-chart').locator('canvas').first().waitFor(T);
+      await axeEverywhere(page, 'stock (free, locked analysts)');
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login$/, T);
+      await page.goto(`${base}/login`); // a fresh login page: the next user starts at the dashboard
+    });
+
     await step('sign up (API), Expert plan, 20 stocks; log in through the page', async () => {
       const reg = await apiCall(base, 'POST', '/auth/register', { body: { username: user, email: `${user}@example.com`, password } });
       assert(reg.status === 201 || reg.status === 200, `register: ${reg.status} ${JSON.stringify(reg.data)}`);

@@ -14,6 +14,8 @@ interface AuthCtx {
   logout: () => void;
   /** The server ended the session (expired, or cut by a password change): the login page says so. */
   sessionEnded: boolean;
+  /** The user logged out: the next login starts at the dashboard, not the page they left. */
+  signedOut: boolean;
 }
 
 const Ctx = createContext<AuthCtx | null>(null);
@@ -21,6 +23,7 @@ const Ctx = createContext<AuthCtx | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [token, setTokenState] = useState<string | null>(getToken);
   const [sessionEnded, setSessionEnded] = useState(false);
+  const [signedOut, setSignedOut] = useState(false);
   const qc = useQueryClient();
   const navigate = useNavigate();
 
@@ -38,6 +41,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
     setToken(null);
     setRefreshToken(null);
+    setSignedOut(true);
     setTokenState(null);
     qc.clear();
     clearSnapshots();
@@ -68,6 +72,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       qc.clear();
       clearSnapshots();
       setSessionEnded(false);
+      setSignedOut(false);
       setToken(t.access_token);
       setRefreshToken(t.refresh_token);
       setTokenState(t.access_token);
@@ -76,8 +81,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const value = useMemo(
-    () => ({ token, user: me.data, userLoading: !!token && me.isPending, login, logout, sessionEnded }),
-    [token, me.data, me.isPending, login, logout, sessionEnded],
+    () => ({ token, user: me.data, userLoading: !!token && me.isPending, login, logout, sessionEnded, signedOut }),
+    [token, me.data, me.isPending, login, logout, sessionEnded, signedOut],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
@@ -90,9 +95,12 @@ export function useAuth(): AuthCtx {
 
 /** Renders children only when logged in; otherwise redirects to /login. */
 export function RequireAuth({ children }: { children: ReactNode }) {
-  const { token, sessionEnded } = useAuth();
+  const { token, sessionEnded, signedOut } = useAuth();
   const location = useLocation();
-  if (!token) return <Navigate to="/login" replace state={{ from: location.pathname, reason: sessionEnded ? 'expired' : undefined }} />;
+  if (!token) {
+    if (signedOut) return <Navigate to="/login" replace />;
+    return <Navigate to="/login" replace state={{ from: location.pathname, reason: sessionEnded ? 'expired' : undefined }} />;
+  }
   // Pages render at once (their own requests start in parallel with /users/me)
   // and cope with `user` still loading.
   return <>{children}</>;

@@ -114,7 +114,7 @@ export function ApiKeysSection() {
           No keys yet.
         </p>
       ) : (
-        <TableWrap label="API keys">
+        <TableWrap label="Your API keys">
           <table className="table table-stack" data-testid="api-keys-table">
             <thead>
               <tr>

@@ -412,7 +412,7 @@ function AuditLog() {
           No administrative actions yet.
         </p>
       ) : (
-        <TableWrap label="Audit log">
+        <TableWrap label="Audit log entries">
           <table className="table" data-testid="admin-audit-table">
             <thead>
               <tr>

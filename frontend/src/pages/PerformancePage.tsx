@@ -107,7 +107,7 @@ export default function PerformancePage() {
       </div>
       <Card aria-labelledby="metrics-title">
         <h2 id="metrics-title">All figures</h2>
-        <TableWrap label="Model performance figures">
+        <TableWrap label="Figures per model">
           <table className="table" data-testid="performance-table">
             <thead>
               <tr>

@@ -387,7 +387,7 @@ function FundamentalsCard({ symbol }: { symbol: string }) {
       ) : f.data.data.length === 0 ? (
         <p className="muted">No fundamentals reported for {symbol}.</p>
       ) : (
-        <TableWrap label="Fundamentals">
+        <TableWrap label="Fundamentals by fiscal year">
           <table className="table" data-testid="fundamentals-table">
             <thead>
               <tr>
