@@ -25,15 +25,19 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts `stockdash serve` on a fresh SQLite file; resolves once /readyz answers 200. */
-export async function startBackend({ logName = 'backend.log', env = {} } = {}) {
+/**
+ * Starts `stockdash serve` on a fresh SQLite file; resolves once /readyz answers 200.
+ * `dir` and `port` restart a stopped backend on its own database and address
+ * (`stop({ keepDir: true })` first), as a restarted server would come back.
+ */
+export async function startBackend({ logName = 'backend.log', env = {}, dir: reuseDir, port: reusePort } = {}) {
   const bin = process.env.STOCKDASH_BIN ?? join(REPO, '.venv', 'bin', 'stockdash');
   if (!existsSync(bin)) throw new Error(`backend not found at ${bin} (create the venv first)`);
   if (!existsSync(join(FRONTEND, 'dist', 'index.html'))) throw new Error('frontend/dist missing: run `npm run build` first');
-  const dir = mkdtempSync(join(tmpdir(), 'stockdash-e2e-'));
-  const port = await freePort();
+  const dir = reuseDir ?? mkdtempSync(join(tmpdir(), 'stockdash-e2e-'));
+  const port = reusePort ?? (await freePort());
   const logPath = join(dir, logName);
-  const log = createWriteStream(logPath);
+  const log = createWriteStream(logPath, { flags: 'a' });
   // DATA_DIR: emails land in DATA_DIR/outbox (no SMTP), so each run gets its own.
   const backendEnv = {
     DATABASE_URL: `sqlite+aiosqlite:///${join(dir, 'e2e.db')}`,
@@ -69,14 +73,14 @@ export async function startBackend({ logName = 'backend.log', env = {} } = {}) {
     }
     await sleep(250);
   }
-  const stop = async () => {
+  const stop = async ({ keepDir = false } = {}) => {
     if (exited === null) {
       child.kill('SIGTERM');
       for (let i = 0; i < 40 && exited === null; i++) await sleep(100);
       if (exited === null) child.kill('SIGKILL');
     }
     log.end();
-    if (!process.env.KEEP_E2E_TMP) rmSync(dir, { recursive: true, force: true });
+    if (!keepDir && !process.env.KEEP_E2E_TMP) rmSync(dir, { recursive: true, force: true });
   };
   return { base, port, dir, logPath, stop, bin, env: backendEnv, outbox: join(backendEnv.DATA_DIR, 'outbox') };
 }

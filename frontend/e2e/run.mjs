@@ -374,6 +374,7 @@ async function main() {
       await page.waitForFunction(() => document.querySelectorAll('[data-testid^="admin-user-row-"]').length === 1, null, T);
       // The e2e user tracks 6 stocks: Free (5) is refused with a 409 whose message is toasted.
       expectApiError(409, 'PATCH', `/api/v1/admin/users/${await userId(page, backend.base, user)}`);
+      page.once('dialog', (d) => void d.accept()); // admin changes are confirmed first
       await page.getByTestId(`admin-tier-${user}`).selectOption('free');
       const toastText = ((await page.getByTestId('toast-error').first().locator('p').textContent({ timeout: 30_000 })) ?? '').trim();
       assert(toastText.length > 0, 'expected the 409 message in a toast');

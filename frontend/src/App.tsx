@@ -5,6 +5,16 @@ import { Layout } from './components/Layout';
 import { EmptyState } from './components/ui';
 import { LoginPage, RegisterPage } from './pages/AuthPages';
 import DashboardPage from './pages/DashboardPage';
+import { usePageTitle } from './lib/pageTitle';
+
+function NotFound() {
+  usePageTitle('Page not found');
+  return (
+    <EmptyState title="Page not found" action={<Link to="/">Go to the dashboard</Link>}>
+      Nothing lives at this address.
+    </EmptyState>
+  );
+}
 
 const StockPage = lazy(() => import('./pages/StockPage'));
 const PlansPage = lazy(() => import('./pages/PlansPage'));
@@ -32,11 +42,7 @@ export function App() {
         <Route path="/admin" element={<RequireAuth><AdminPage /></RequireAuth>} />
         <Route
           path="*"
-          element={
-            <EmptyState title="Page not found" action={<Link to="/">Go to the dashboard</Link>}>
-              Nothing lives at this address.
-            </EmptyState>
-          }
+          element={<NotFound />}
         />
       </Route>
     </Routes>

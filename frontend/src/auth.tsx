@@ -4,6 +4,7 @@ import { useLocation, useNavigate, Navigate } from 'react-router-dom';
 import { getRefreshToken, getToken, setRefreshToken, setToken, TOKEN_REFRESHED_EVENT, UNAUTHORIZED_EVENT } from './api/client';
 import { getMe, login as apiLogin, queryKeys } from './api/endpoints';
 import type { User } from './api/types';
+import { clearSnapshots } from './lib/snapshot';
 
 interface AuthCtx {
   token: string | null;
@@ -11,12 +12,18 @@ interface AuthCtx {
   userLoading: boolean;
   login: (username: string, password: string) => Promise<void>;
   logout: () => void;
+  /** The server ended the session (expired, or cut by a password change): the login page says so. */
+  sessionEnded: boolean;
+  /** The user logged out: the next login starts at the dashboard, not the page they left. */
+  signedOut: boolean;
 }
 
 const Ctx = createContext<AuthCtx | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [token, setTokenState] = useState<string | null>(getToken);
+  const [sessionEnded, setSessionEnded] = useState(false);
+  const [signedOut, setSignedOut] = useState(false);
   const qc = useQueryClient();
   const navigate = useNavigate();
 
@@ -34,16 +41,21 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
     setToken(null);
     setRefreshToken(null);
+    setSignedOut(true);
     setTokenState(null);
     qc.clear();
+    clearSnapshots();
     navigate('/login', { replace: true });
   }, [qc, navigate]);
 
   useEffect(() => {
     const onUnauthorized = () => {
+      setSessionEnded(true);
       setTokenState(null);
       qc.clear();
-      navigate('/login', { replace: true });
+      // Say why: the session ran out or was ended elsewhere (a password change signs out everywhere).
+      const from = window.location.pathname;
+      navigate('/login', { replace: true, state: { reason: 'expired', from: from.startsWith('/login') ? '/' : from } });
     };
     const onRefreshed = () => setTokenState(getToken());
     window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
@@ -58,6 +70,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     async (username: string, password: string) => {
       const t = await apiLogin(username, password);
       qc.clear();
+      clearSnapshots();
+      setSessionEnded(false);
+      setSignedOut(false);
       setToken(t.access_token);
       setRefreshToken(t.refresh_token);
       setTokenState(t.access_token);
@@ -66,8 +81,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const value = useMemo(
-    () => ({ token, user: me.data, userLoading: !!token && me.isPending, login, logout }),
-    [token, me.data, me.isPending, login, logout],
+    () => ({ token, user: me.data, userLoading: !!token && me.isPending, login, logout, sessionEnded, signedOut }),
+    [token, me.data, me.isPending, login, logout, sessionEnded, signedOut],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
@@ -80,9 +95,12 @@ export function useAuth(): AuthCtx {
 
 /** Renders children only when logged in; otherwise redirects to /login. */
 export function RequireAuth({ children }: { children: ReactNode }) {
-  const { token } = useAuth();
+  const { token, sessionEnded, signedOut } = useAuth();
   const location = useLocation();
-  if (!token) return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  if (!token) {
+    if (signedOut) return <Navigate to="/login" replace />;
+    return <Navigate to="/login" replace state={{ from: location.pathname, reason: sessionEnded ? 'expired' : undefined }} />;
+  }
   // Pages render at once (their own requests start in parallel with /users/me)
   // and cope with `user` still loading.
   return <>{children}</>;

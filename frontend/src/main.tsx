@@ -28,3 +28,13 @@ createRoot(document.getElementById('root') as HTMLElement).render(
     </ThemeProvider>
   </StrictMode>,
 );
+
+// Installable app: the service worker keeps the shell for offline starts (production builds only;
+// the dev server's modules are not hashed and must never be served stale).
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  // Registered a few seconds after load: installing fetches the whole shell again, which
+  // should not compete with the first page's own requests.
+  window.addEventListener('load', () => {
+    window.setTimeout(() => void navigator.serviceWorker.register('/sw.js').catch(() => undefined), 3000);
+  });
+}

@@ -1,14 +1,20 @@
 import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from 'react';
 
 export type ToastKind = 'error' | 'success' | 'info';
+/** A button in the toast (Undo, Retry); clicking it also dismisses the toast. */
+export interface ToastAction {
+  label: string;
+  onClick: () => void;
+}
 interface Toast {
   id: number;
   kind: ToastKind;
   message: string;
+  action?: ToastAction;
 }
 
 interface ToastCtx {
-  push: (message: string, kind?: ToastKind) => void;
+  push: (message: string, kind?: ToastKind, action?: ToastAction) => void;
 }
 
 const Ctx = createContext<ToastCtx | null>(null);
@@ -24,14 +30,15 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const nextId = useRef(1);
   const dismiss = useCallback((id: number) => setToasts((ts) => ts.filter((t) => t.id !== id)), []);
   const push = useCallback(
-    (message: string, kind: ToastKind = 'error') => {
+    (message: string, kind: ToastKind = 'error', action?: ToastAction) => {
       const id = nextId.current++;
       setToasts((ts) => {
         // Don't stack the same message twice.
         if (ts.some((t) => t.message === message && t.kind === kind)) return ts;
-        return [...ts.slice(-3), { id, kind, message }];
+        return [...ts.slice(-3), { id, kind, message, action }];
       });
-      window.setTimeout(() => dismiss(id), kind === 'error' ? 6000 : 2500);
+      // A toast with an action (Undo) stays long enough to reach it.
+      window.setTimeout(() => dismiss(id), action ? 10_000 : kind === 'error' ? 6000 : 2500);
     },
     [dismiss],
   );
@@ -44,7 +51,20 @@ export function ToastProvider({ children }: { children: ReactNode }) {
         {toasts.map((t) => (
           <div key={t.id} className={`toast toast-${t.kind}`} role={t.kind === 'error' ? 'alert' : 'status'} data-testid={`toast-${t.kind}`}>
             <p>{t.message}</p>
-            <button type="button" className="btn btn-ghost btn-sm" aria-label="Dismiss" onClick={() => dismiss(t.id)}>
+            {t.action ? (
+              <button
+                type="button"
+                className="btn btn-sm"
+                data-testid="toast-action"
+                onClick={() => {
+                  dismiss(t.id);
+                  t.action?.onClick();
+                }}
+              >
+                {t.action.label}
+              </button>
+            ) : null}
+            <button type="button" className="btn btn-ghost btn-sm" aria-label="Dismiss" data-testid="toast-dismiss" onClick={() => dismiss(t.id)}>
               ×
             </button>
           </div>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -85,6 +86,7 @@ def serve(
     import uvicorn
 
     settings = _role_settings("serve")
+    _default_public_base_url(settings, host, port)
     if workers > 1 and not reload:
         _require_shared(settings, f"--workers {workers}")
         _prepare_metrics_dir(settings)
@@ -148,6 +150,32 @@ def scheduler() -> None:
 def _fail(message: str, code: int = 2) -> NoReturn:
     typer.secho(f"Refusing to start: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=code)
+
+
+# Addresses that bind every interface: not something a browser can open.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "", "::"})  # noqa: S104 - compared against, never bound
+
+
+def public_base_url_for(host: str, port: int) -> str:
+    """The address browsers reach `serve --host --port` at (a wildcard bind means this machine)."""
+    shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def _default_public_base_url(settings: Settings, host: str, port: int) -> None:
+    """Point email links at this server unless PUBLIC_BASE_URL was configured.
+
+    The app factory reads the settings again (in each uvicorn process), so the
+    environment is where the served port has to go, not just this settings object.
+    """
+    if "public_base_url" in settings.model_fields_set:
+        return
+    url = public_base_url_for(host, port)
+    os.environ["PUBLIC_BASE_URL"] = url
+    settings.public_base_url = url
+    get_settings.cache_clear()
 
 
 def _role_settings(role: str) -> Settings:

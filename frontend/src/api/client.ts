@@ -106,8 +106,24 @@ export function toApiError(status: number, body: unknown): ApiError {
   return new ApiError(status, `http_${status}`, `Request failed (${status})`);
 }
 
+export const OFFLINE_MESSAGE = "Can't reach the stockdash server. Check your connection, then retry.";
+
+/** Whether the request never got an answer (server down, network off). */
+export function isNetworkError(err: unknown): boolean {
+  return err instanceof TypeError || (err instanceof Error && /failed to fetch|networkerror|load failed/i.test(err.message));
+}
+
+/**
+ * What to tell a person: the API's own message for their mistakes (4xx, written for
+ * people), a plain sentence for server trouble and lost connections (never raw text).
+ */
 export function errorMessage(err: unknown): string {
-  if (err instanceof ApiError) return err.message;
+  if (err instanceof ApiError) {
+    if (err.status === 503) return 'A service stockdash depends on is down right now. Try again in a moment.';
+    if (err.status >= 500) return `The server had a problem (error ${err.status}). Try again in a moment.`;
+    return err.message;
+  }
+  if (isNetworkError(err)) return OFFLINE_MESSAGE;
   if (err instanceof Error) return err.message;
   return 'Something went wrong';
 }
@@ -157,4 +173,17 @@ export function unwrap<D>(result: { data?: D; error?: unknown; response: Respons
     throw toApiError(result.response.status, result.error);
   }
   return result.data as D;
+}
+
+/** The signed-in account's id from the access token's `sub` (read, not verified: only to label local data). */
+export function tokenSubject(token: string | null = getToken()): string | undefined {
+  const part = token?.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
+    return sub === undefined || sub === null ? undefined : String(sub);
+  } catch {
+    return undefined;
+  }
 }

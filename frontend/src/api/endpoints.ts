@@ -5,6 +5,7 @@ import type {
   AdminUserFilters,
   AdminUserList,
   AdminUserUpdate,
+  AuditLogList,
   ApiKeyCreated,
   ApiKeyList,
   Dashboard,
@@ -74,6 +75,10 @@ export async function createApiKey(name: string): Promise<ApiKeyCreated> {
 
 export async function deleteApiKey(id: number): Promise<void> {
   unwrap(await api.DELETE('/api/v1/api-keys/{key_id}', { params: { path: { key_id: id } } }));
+}
+
+export async function adminAuditLog(page: number, size = 20): Promise<AuditLogList> {
+  return unwrap(await api.GET('/api/v1/admin/audit', { params: { query: { page, size } } }));
 }
 
 export async function adminListUsers(filters: AdminUserFilters, signal?: AbortSignal): Promise<AdminUserList> {

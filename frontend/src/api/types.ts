@@ -24,6 +24,8 @@ export type ApiKeyList = Schemas['ApiKeyList'];
 export type AdminUserList = Schemas['AdminUserList'];
 export type AdminUserUpdate = Schemas['AdminUserUpdate'];
 export type AdminStats = Schemas['AdminStats'];
+export type AuditLogList = Schemas['AuditLogList'];
+export type AuditLogEntry = Schemas['AuditLogPublic'];
 /** The admin user list's filters as the page keeps them ('' = any tier). */
 export interface AdminUserFilters {
   q?: string;

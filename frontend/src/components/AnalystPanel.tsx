@@ -5,7 +5,7 @@ import { factorUnit, formatFactorValue, isExcluded, isInformational } from '../l
 import { formatDate, formatNumber } from '../lib/format';
 import { modelName, tierName } from '../lib/models';
 import { ScoreBadge, SignalBadge } from './ScoreBadge';
-import { Button, Card, LockIcon } from './ui';
+import { Button, Card, LockIcon, TableWrap } from './ui';
 
 export const AnalystPanel = memo(function AnalystPanel({ result, children }: { result: AnalystResult; children?: ReactNode }) {
   // Scored factors, and those left out for missing data, make the table; the model's
@@ -28,7 +28,7 @@ export const AnalystPanel = memo(function AnalystPanel({ result, children }: { r
       </p>
       {children}
       {scored.length ? (
-        <div className="table-wrap">
+        <TableWrap label={`${modelName(result.model)} factors`}>
           <table className="table factor-table" data-testid="factor-table">
             <caption className="visually-hidden">{modelName(result.model)} factor breakdown</caption>
             <thead>
@@ -45,7 +45,7 @@ export const AnalystPanel = memo(function AnalystPanel({ result, children }: { r
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       ) : null}
       {context.length ? (
         <details className="factor-context" data-testid="factor-info">
@@ -135,18 +135,40 @@ export function parseOverrides(values: { discount_rate: string; terminal_growth:
   return out;
 }
 
+/** The assumptions the DCF model used, read from its own factors (fractions), for the form's defaults. */
+export function dcfDefaults(result: AnalystResult): Partial<Record<keyof DcfOverrides, number>> {
+  const pick = (name: string) => {
+    const v = result.factors.find((f) => f.name === name)?.value;
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  };
+  return { discount_rate: pick('Discount rate'), terminal_growth: pick('Terminal growth'), growth: pick('Stage-1 growth') };
+}
+
+const asPercentText = (v: number | null | undefined) => (typeof v === 'number' ? String(Math.round(v * 10000) / 100) : '');
+
 export function DcfOverridesForm({
   onApply,
   onReset,
   busy,
   active,
+  defaults = {},
+  initial,
 }: {
   onApply: (o: DcfOverrides) => void;
   onReset: () => void;
   busy: boolean;
   active: boolean;
+  /** The model's own assumptions (fractions): shown, so an override starts from what was used. */
+  defaults?: Partial<Record<keyof DcfOverrides, number>>;
+  /** Overrides already applied (e.g. from the address after a reload). */
+  initial?: DcfOverrides | null;
 }) {
-  const [values, setValues] = useState({ discount_rate: '', terminal_growth: '', growth: '' });
+  const start = () => ({
+    discount_rate: asPercentText(initial?.discount_rate ?? defaults.discount_rate),
+    terminal_growth: asPercentText(initial?.terminal_growth ?? defaults.terminal_growth),
+    growth: asPercentText(initial?.growth ?? defaults.growth),
+  });
+  const [values, setValues] = useState(start);
   const [error, setError] = useState<string | null>(null);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -172,8 +194,12 @@ export function DcfOverridesForm({
         placeholder={hint}
         value={values[key]}
         onChange={(e) => setValues((v) => ({ ...v, [key]: e.target.value }))}
+        aria-describedby={`dcf-${key}-model`}
         data-testid={`dcf-${key}`}
       />
+      <span id={`dcf-${key}-model`} className="field-hint">
+        {defaults[key] !== undefined ? `model: ${asPercentText(defaults[key])}%` : 'model default'}
+      </span>
     </div>
   );
   return (
@@ -189,7 +215,11 @@ export function DcfOverridesForm({
           <Button
             size="sm"
             onClick={() => {
-              setValues({ discount_rate: '', terminal_growth: '', growth: '' });
+              setValues({
+                discount_rate: asPercentText(defaults.discount_rate),
+                terminal_growth: asPercentText(defaults.terminal_growth),
+                growth: asPercentText(defaults.growth),
+              });
               onReset();
             }}
           >

@@ -5,7 +5,7 @@ import { createApiKey, deleteApiKey, listApiKeys, queryKeys } from '../api/endpo
 import type { ApiKeyCreated } from '../api/types';
 import { formatDateTime } from '../lib/format';
 import { useToast } from '../toast';
-import { Alert, Button, Card, Skeleton } from './ui';
+import { Alert, Button, Card, RetryAlert, Skeleton, TableWrap } from './ui';
 
 async function copyText(text: string): Promise<boolean> {
   try {
@@ -108,14 +108,14 @@ export function ApiKeysSection() {
       {keys.isPending ? (
         <Skeleton height={60} />
       ) : keys.isError ? (
-        <Alert kind="error">Could not load your keys: {keys.error.message}</Alert>
+        <RetryAlert title="Could not load your keys." message={errorMessage(keys.error)} onRetry={() => keys.refetch()} retrying={keys.isFetching} />
       ) : keys.data.data.length === 0 ? (
         <p className="muted small" data-testid="api-keys-empty">
           No keys yet.
         </p>
       ) : (
-        <div className="table-wrap">
-          <table className="table" data-testid="api-keys-table">
+        <TableWrap label="Your API keys">
+          <table className="table table-stack" data-testid="api-keys-table">
             <thead>
               <tr>
                 <th>Name</th>
@@ -130,10 +130,12 @@ export function ApiKeysSection() {
             <tbody>
               {keys.data.data.map((k) => (
                 <tr key={k.id} data-testid={`api-key-row-${k.id}`}>
-                  <td>{k.name}</td>
-                  <td className="num">{k.prefix}…</td>
-                  <td>{formatDateTime(k.created_at)}</td>
-                  <td>{k.last_used_at ? formatDateTime(k.last_used_at) : 'never'}</td>
+                  <td data-label="Name">{k.name}</td>
+                  <td data-label="Key" className="num">
+                    {k.prefix}…
+                  </td>
+                  <td data-label="Created">{formatDateTime(k.created_at)}</td>
+                  <td data-label="Last used">{k.last_used_at ? formatDateTime(k.last_used_at) : 'never'}</td>
                   <td className="r">
                     <Button
                       size="sm"
@@ -151,7 +153,7 @@ export function ApiKeysSection() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </Card>
   );

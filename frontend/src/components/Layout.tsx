@@ -4,11 +4,16 @@ import { useAuth } from '../auth';
 import { ThemeToggle } from '../theme';
 import { Badge, PageLoader } from './ui';
 import { tierName } from '../lib/models';
+import { GO_KEYS, useShortcuts } from '../lib/shortcuts';
 
 export function Layout() {
   const { token, user, logout } = useAuth();
+  useShortcuts(!!token);
   return (
     <>
+      <a className="skip-link" href="#main" data-testid="skip-link">
+        Skip to content
+      </a>
       <header className="app-header">
         <div className="app-header-inner">
           <Link to="/" className="brand" aria-label="stockdash home">
@@ -33,7 +38,7 @@ export function Layout() {
           )}
           <div className="header-actions">
             {user ? (
-              <Badge tone="info" data-testid="tier-badge">
+              <Badge tone="info" data-testid="tier-badge" title="Your plan">
                 {tierName(user.subscription_tier)}
               </Badge>
             ) : null}
@@ -46,11 +51,22 @@ export function Layout() {
           </div>
         </div>
       </header>
-      <main className="main" id="main">
+      <main className="main" id="main" tabIndex={-1}>
         <Suspense fallback={<PageLoader />}>
           <Outlet />
         </Suspense>
       </main>
+      {token ? (
+        <footer className="app-footer small muted" data-testid="shortcuts-help">
+          Keyboard: <kbd>/</kbd> search stocks ·{' '}
+          {Object.entries(GO_KEYS).map(([k, v], i) => (
+            <span key={k}>
+              {i ? ' · ' : ''}
+              <kbd>g</kbd> <kbd>{k}</kbd> {v.name}
+            </span>
+          ))}
+        </footer>
+      ) : null}
     </>
   );
 }

@@ -107,6 +107,6 @@ describe('SymbolSearch combobox', () => {
     const user = userEvent.setup();
     const { input } = setup();
     await user.type(input, 'zzz');
-    await waitFor(() => expect(screen.getByTestId('search-empty')).toHaveTextContent('No matches'));
+    await waitFor(() => expect(screen.getByTestId('search-empty')).toHaveTextContent('No S&P 500 stock matches'));
   });
 });

@@ -12,16 +12,19 @@ export interface SymbolSearchProps {
   /** For tests: replaces the API search. */
   search?: (q: string) => Promise<SearchResult[]>;
   label?: string;
+  /** Symbols already on the watchlist: marked in the results. */
+  tracked?: ReadonlySet<string>;
 }
 
 /** Type-ahead symbol search following the WAI-ARIA combobox (list autocomplete) pattern. */
 export function SymbolSearch({
   onSelect,
   disabled = false,
-  placeholder = 'Add a stock — type a symbol or name',
+  placeholder = 'Add an S&P 500 stock — symbol or name (press /)',
   debounceMs = 200,
   search,
-  label = 'Search stocks to add',
+  label = 'Search stocks to add (S&P 500)',
+  tracked,
 }: SymbolSearchProps) {
   const id = useId();
   const listId = `${id}-listbox`;
@@ -109,6 +112,8 @@ export function SymbolSearch({
         disabled={disabled}
         value={text}
         data-testid="symbol-search"
+        data-shortcut="search"
+        aria-describedby={`${id}-hint`}
         onChange={(e) => {
           setText(e.target.value);
           setOpen(true);
@@ -118,11 +123,14 @@ export function SymbolSearch({
         onFocus={() => setOpen(true)}
         onBlur={() => setOpen(false)}
       />
+      <span id={`${id}-hint`} className="visually-hidden">
+        The stock universe is the S&amp;P 500. Use the arrow keys to pick a result and Enter to add it.
+      </span>
       <ul id={listId} role="listbox" aria-label="Matching stocks" className="listbox" hidden={!expanded}>
         {expanded && pending && options.length === 0 ? <li className="option-empty">Searching…</li> : null}
         {expanded && !pending && options.length === 0 ? (
           <li className="option-empty" data-testid="search-empty">
-            {results.isError ? 'Search failed' : `No matches for “${text.trim()}”`}
+            {results.isError ? 'Search failed: the server could not be reached.' : `No S&P 500 stock matches “${text.trim()}”`}
           </li>
         ) : null}
         {expanded
@@ -143,7 +151,13 @@ export function SymbolSearch({
               >
                 <span className="sym num">{o.symbol}</span>
                 <span className="name">{o.name}</span>
-                {o.exchange ? <span className="muted small">{o.exchange}</span> : null}
+                {tracked?.has(o.symbol.toUpperCase()) ? (
+                  <span className="badge badge-info small" data-testid="search-tracked">
+                    on your list
+                  </span>
+                ) : o.exchange ? (
+                  <span className="muted small">{o.exchange}</span>
+                ) : null}
               </li>
             ))
           : null}

@@ -20,7 +20,7 @@ describe('ScoreBadge', () => {
     const b = screen.getByTestId('b');
     expect(b).toHaveAttribute('data-tone', tone);
     expect(b).toHaveClass(`badge-${tone}`);
-    expect(b).toHaveAccessibleName(`Basic score ${score === null ? 'Not rated' : score}`);
+    expect(b).toHaveAccessibleName(score === null ? 'Basic not rated' : `Basic score ${score} of 100`);
   });
 
   it('rounds and shows a short model label', () => {
@@ -71,7 +71,7 @@ describe('StockRow', () => {
     expect(within(row).getByTestId('consensus-score')).toHaveTextContent('55');
     const badges = within(row).getAllByTestId(/^score-/);
     expect(badges.map((b) => b.dataset.testid)).toEqual(['score-basic', 'score-warren_buffett']);
-    expect(within(row).getByLabelText(/DCF locked, needs expert/)).toBeInTheDocument();
+    expect(within(row).getByText(/DCF locked, needs expert/)).toBeInTheDocument();
     const asOf = within(row).getByTestId('as-of');
     expect(asOf).toHaveTextContent('stale');
     expect(asOf).toHaveTextContent('demo');

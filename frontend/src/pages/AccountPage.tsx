@@ -7,15 +7,18 @@ import { VerifyEmailBanner } from '../components/VerifyEmailBanner';
 import { Badge, Button, Card, PageLoader } from '../components/ui';
 import { formatDateTime } from '../lib/format';
 import { modelName, sortModels, tierName } from '../lib/models';
+import { usePageTitle } from '../lib/pageTitle';
 import { useTheme } from '../theme';
 
 export default function AccountPage() {
+  usePageTitle('Account');
   const { user, logout } = useAuth();
   const { theme, setTheme } = useTheme();
   if (!user) return <PageLoader />;
   const rows: [string, ReactNode][] = [
     ['Username', user.username],
-    ['Email', <>{user.email} {user.email_verified ? <Badge tone="positive">verified</Badge> : <Badge>unverified</Badge>}</>],
+    // A break opportunity before the @ (never inside the name or domain), and a full-width row.
+    ['Email', <><span className="email">{emailParts(user.email)}</span> {user.email_verified ? <Badge tone="positive">verified</Badge> : <Badge>unverified</Badge>}</>],
     ['Plan', <>{tierName(user.subscription_tier)} · <Link to="/plans">change plan</Link></>],
     ['Watchlist limit', `${user.max_stocks} stocks`],
     ['AI analysts', sortModels(user.allowed_models).map(modelName).join(', ') || '—'],
@@ -29,7 +32,7 @@ export default function AccountPage() {
       <Card>
         <dl className="stats">
           {rows.map(([k, v]) => (
-            <div key={k}>
+            <div key={k} className={k === 'Email' ? 'stat-wide' : undefined}>
               <dt>{k}</dt>
               <dd>{v}</dd>
             </div>
@@ -52,5 +55,17 @@ export default function AccountPage() {
         <Button onClick={logout}>Log out</Button>
       </div>
     </div>
+  );
+}
+
+function emailParts(email: string): ReactNode {
+  const at = email.indexOf('@');
+  if (at <= 0) return email;
+  return (
+    <>
+      {email.slice(0, at)}
+      <wbr />
+      {email.slice(at)}
+    </>
   );
 }

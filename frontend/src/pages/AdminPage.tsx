@@ -3,14 +3,15 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { ApiError, errorMessage } from '../api/client';
-import { adminListUsers, adminStats, adminUpdateUser, queryKeys } from '../api/endpoints';
+import { adminAuditLog, adminListUsers, adminStats, adminUpdateUser, queryKeys } from '../api/endpoints';
 import type { AdminStats, AdminUserFilters, AdminUserList, AdminUserUpdate, Tier, User } from '../api/types';
 import { useAuth } from '../auth';
-import { Badge, Button, Card, EmptyState, PageLoader, Skeleton } from '../components/ui';
+import { Badge, Button, Card, EmptyState, PageLoader, Skeleton, TableWrap } from '../components/ui';
 import { useDebouncedValue } from '../hooks';
 import { ADMIN_PAGE_SIZE, pageCount, parseActive } from '../lib/admin';
-import { formatDate, formatNumber } from '../lib/format';
+import { formatDate, formatDateTime, formatNumber } from '../lib/format';
 import { TIER_ORDER, tierName } from '../lib/models';
+import { usePageTitle } from '../lib/pageTitle';
 import { useToast } from '../toast';
 
 function isForbidden(err: unknown): boolean {
@@ -26,6 +27,7 @@ export function AdminForbidden() {
 }
 
 export default function AdminPage() {
+  usePageTitle('Admin');
   const { user } = useAuth();
   if (!user) return <PageLoader />;
   if (user.role !== 'admin') return <AdminForbidden />;
@@ -42,6 +44,7 @@ function AdminConsole({ selfId }: { selfId: User['id'] }) {
       </div>
       <StatsPanel stats={stats.data} error={stats.error} />
       <UsersTable selfId={selfId} />
+      <AuditLog />
     </div>
   );
 }
@@ -187,7 +190,10 @@ export function UsersTable({ selfId }: { selfId: User['id'] }) {
   });
 
   const pendingId = update.isPending ? update.variables.id : undefined;
-  const change = (u: User, body: AdminUserUpdate) => update.mutate({ id: Number(u.id), body });
+  // Every admin change is confirmed first: they act on someone else's account at once.
+  const change = (u: User, body: AdminUserUpdate) => {
+    if (window.confirm(confirmText(u, body))) update.mutate({ id: Number(u.id), body });
+  };
 
   if (isForbidden(users.error)) return <AdminForbidden />;
 
@@ -321,23 +327,32 @@ export function UsersTable({ selfId }: { selfId: User['id'] }) {
                     </div>
                     <div role="cell">{formatDate(u.created_at)}</div>
                     <div role="cell" className="actions">
-                      <Button
-                        size="sm"
-                        disabled={busy}
-                        onClick={() => change(u, { role: u.role === 'admin' ? 'user' : 'admin' })}
-                        data-testid={`admin-role-${u.username}`}
-                      >
-                        {u.role === 'admin' ? 'Make user' : 'Make admin'}
-                      </Button>
-                      <Button
-                        size="sm"
-                        variant={u.is_active ? 'danger' : 'default'}
-                        disabled={busy}
-                        onClick={() => change(u, { is_active: !u.is_active })}
-                        data-testid={`admin-active-${u.username}`}
-                      >
-                        {u.is_active ? 'Deactivate' : 'Activate'}
-                      </Button>
+                      {self ? (
+                        // The server refuses changing your own role or status: don't offer it.
+                        <span className="muted small" data-testid="admin-self-note">
+                          Your own role and status are changed by another admin
+                        </span>
+                      ) : (
+                        <>
+                          <Button
+                            size="sm"
+                            disabled={busy}
+                            onClick={() => change(u, { role: u.role === 'admin' ? 'user' : 'admin' })}
+                            data-testid={`admin-role-${u.username}`}
+                          >
+                            {u.role === 'admin' ? 'Make user' : 'Make admin'}
+                          </Button>
+                          <Button
+                            size="sm"
+                            variant={u.is_active ? 'danger' : 'default'}
+                            disabled={busy}
+                            onClick={() => change(u, { is_active: !u.is_active })}
+                            data-testid={`admin-active-${u.username}`}
+                          >
+                            {u.is_active ? 'Deactivate' : 'Activate'}
+                          </Button>
+                        </>
+                      )}
                     </div>
                   </div>
                 );
@@ -357,6 +372,90 @@ export function UsersTable({ selfId }: { selfId: User['id'] }) {
           Next
         </Button>
       </div>
+    </Card>
+  );
+}
+
+/** The question asked before an admin change is sent. */
+export function confirmText(u: Pick<User, 'username' | 'subscription_tier' | 'role'>, body: AdminUserUpdate): string {
+  if (body.tier) return `Change ${u.username}'s plan from ${tierName(u.subscription_tier)} to ${tierName(body.tier)}?`;
+  if (body.role) return `Make ${u.username} ${body.role === 'admin' ? 'an administrator' : 'a normal user'}?`;
+  if (body.is_active === false) return `Deactivate ${u.username}? They are signed out at once and cannot log in until reactivated.`;
+  if (body.is_active === true) return `Reactivate ${u.username}?`;
+  return `Update ${u.username}?`;
+}
+
+const AUDIT_PAGE_SIZE = 20;
+
+/** The admin audit log, newest first: who changed what, when. */
+function AuditLog() {
+  const [page, setPage] = useState(1);
+  const log = useQuery({
+    queryKey: ['admin', 'audit', page],
+    queryFn: () => adminAuditLog(page, AUDIT_PAGE_SIZE),
+    placeholderData: keepPreviousData,
+    meta: { silent: true },
+  });
+  const pages = pageCount(log.data?.count ?? 0, AUDIT_PAGE_SIZE);
+  return (
+    <Card aria-labelledby="audit-title" data-testid="admin-audit">
+      <div className="card-title">
+        <h2 id="audit-title">Audit log</h2>
+        <span className="muted small">{log.data ? `${formatNumber(log.data.count, 0)} entries` : ''}</span>
+      </div>
+      {log.isError ? (
+        <p className="muted">Could not load the audit log: {errorMessage(log.error)}</p>
+      ) : !log.data ? (
+        <Skeleton height={120} />
+      ) : log.data.data.length === 0 ? (
+        <p className="muted" data-testid="admin-audit-empty">
+          No administrative actions yet.
+        </p>
+      ) : (
+        <TableWrap label="Audit log entries">
+          <table className="table" data-testid="admin-audit-table">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Admin</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {log.data.data.map((e) => (
+                <tr key={e.id}>
+                  <td>{formatDateTime(e.created_at)}</td>
+                  <td>{e.actor_user_id === null ? 'system' : `#${e.actor_user_id}`}</td>
+                  <td>{e.action.replace(/_/g, ' ')}</td>
+                  <td>
+                    {e.target_type} #{e.target_id}
+                  </td>
+                  <td className="small">
+                    {Object.entries(e.details)
+                      .map(([k, v]) => `${k.replace(/_/g, ' ')}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+                      .join(' · ')}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      )}
+      {pages > 1 ? (
+        <div className="pager">
+          <span className="muted small">
+            Page {page} of {pages}
+          </span>
+          <Button size="sm" disabled={page <= 1} onClick={() => setPage((p) => Math.max(1, p - 1))}>
+            Previous
+          </Button>
+          <Button size="sm" disabled={page >= pages || log.isPlaceholderData} onClick={() => setPage((p) => p + 1)}>
+            Next
+          </Button>
+        </div>
+      ) : null}
     </Card>
   );
 }

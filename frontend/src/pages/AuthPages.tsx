@@ -5,12 +5,35 @@ import { register } from '../api/endpoints';
 import { useAuth } from '../auth';
 import { Alert, Button, Card } from '../components/ui';
 import { PasswordMeter } from '../components/PasswordMeter';
+import { usePageTitle } from '../lib/pageTitle';
+
+/** What stockdash is, beside the sign-in form: a first visit should not be a bare login card. */
+function ProductIntro() {
+  return (
+    <section className="intro" aria-labelledby="intro-title" data-testid="product-intro">
+      <h2 id="intro-title" className="intro-title">Explainable AI scores for your S&amp;P 500 watchlist</h2>
+      <p>
+        stockdash tracks the stocks you pick and shows what four analyst models make of each: <b>Basic</b> (technical and
+        valuation check-up), <b>Warren Buffett</b> (value), <b>Peter Lynch</b> (growth at a reasonable price) and <b>DCF</b>{' '}
+        (discounted cash flow).
+      </p>
+      <ul>
+        <li>Every score lists its factors: the value, the rule and the points it earned.</li>
+        <li>Prices, candlestick charts and multi-year fundamentals for all S&amp;P 500 companies.</li>
+        <li>Free for 5 stocks; Pro and Expert add analysts and room for 10 or 20.</li>
+      </ul>
+      <p className="small muted">Self-hosted and open source: your watchlist stays on this server.</p>
+    </section>
+  );
+}
 
 export function LoginPage() {
   const { token, login } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
-  const from = (location.state as { from?: string } | null)?.from ?? '/';
+  const state = location.state as { from?: string; reason?: string } | null;
+  const from = state?.from ?? '/';
+  usePageTitle('Log in');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -34,8 +57,15 @@ export function LoginPage() {
 
   return (
     <div className="auth-wrap">
+      <ProductIntro />
       <Card className="auth-card" aria-labelledby="login-title">
         <h1 id="login-title">Log in</h1>
+        {state?.reason === 'expired' ? (
+          <Alert kind="info" data-testid="session-expired">
+            Your session ended (it expired, or your password was changed), so you were signed out. Log in again to continue
+            where you were.
+          </Alert>
+        ) : null}
         <form onSubmit={onSubmit} data-testid="login-form">
           <div className="field">
             <label htmlFor="login-username">Username or email</label>
@@ -70,6 +100,7 @@ export function RegisterPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
+  usePageTitle('Sign up');
   if (token) return <Navigate to="/" replace />;
 
   const onSubmit = async (e: FormEvent) => {
@@ -93,6 +124,7 @@ export function RegisterPage() {
 
   return (
     <div className="auth-wrap">
+      <ProductIntro />
       <Card className="auth-card" aria-labelledby="register-title">
         <h1 id="register-title">Create your account</h1>
         <form onSubmit={onSubmit} data-testid="register-form">

@@ -10,8 +10,10 @@ import { useAuth } from '../auth';
 import { PasswordMeter } from '../components/PasswordMeter';
 import { Alert, Button, Card } from '../components/ui';
 import { MIN_PASSWORD, newPasswordError } from '../lib/password';
+import { usePageTitle } from '../lib/pageTitle';
 
 export function VerifyEmailPage() {
+  usePageTitle('Verify email');
   const [params] = useSearchParams();
   const token = params.get('token')?.trim() ?? '';
   const { token: session } = useAuth();
@@ -61,6 +63,7 @@ export function VerifyEmailPage() {
 }
 
 export function ForgotPasswordPage() {
+  usePageTitle('Forgot password');
   const [email, setEmail] = useState('');
   const [sent, setSent] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -121,6 +124,7 @@ export function ForgotPasswordPage() {
 }
 
 export function ResetPasswordPage() {
+  usePageTitle('Reset password');
   const [params] = useSearchParams();
   const token = params.get('token')?.trim() ?? '';
   const [password, setPassword] = useState('');

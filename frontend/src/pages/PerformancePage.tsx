@@ -1,18 +1,20 @@
 import { useQuery } from '@tanstack/react-query';
 import { LineSeries, createChart, type Time } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
-import { ApiError } from '../api/client';
+import { ApiError, errorMessage } from '../api/client';
 import { getPerformance, queryKeys } from '../api/endpoints';
 import type { ModelPerformance } from '../api/types';
 import { baseChartOptions } from '../components/PriceChart';
-import { Alert, Card, EmptyState, PageLoader } from '../components/ui';
+import { Alert, Card, EmptyState, PageLoader, RetryAlert, TableWrap } from '../components/ui';
 import { formatDateTime, formatNumber, formatRatioPercent } from '../lib/format';
 import { modelName, sortModels } from '../lib/models';
+import { usePageTitle } from '../lib/pageTitle';
 import { useTheme } from '../theme';
 
 const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2'];
 
 export default function PerformancePage() {
+  usePageTitle('Performance');
   const perf = useQuery({
     queryKey: queryKeys.performance,
     queryFn: getPerformance,
@@ -30,7 +32,9 @@ export default function PerformancePage() {
         </EmptyState>
       );
     }
-    return <Alert kind="error">Could not load model performance: {perf.error.message}</Alert>;
+    return (
+      <RetryAlert title="Could not load model performance." message={errorMessage(perf.error)} onRetry={() => perf.refetch()} retrying={perf.isFetching} />
+    );
   }
   const byModel = new Map(perf.data.models.map((m) => [m.model, m]));
   const models = sortModels(perf.data.models.map((m) => m.model)).map((m) => byModel.get(m) as ModelPerformance);
@@ -53,6 +57,30 @@ export default function PerformancePage() {
         </span>
       </div>
       {perf.data.note ? <Alert kind="info">{perf.data.note}</Alert> : null}
+      <details className="explain small card" data-testid="performance-explained">
+        <summary>What these figures mean</summary>
+        <ul>
+          <li>
+            <b>Backtest</b>: on the first trading day of each month every analyst scored the stocks using only data published
+            by then; its top fifth (top quintile) was held for the month, after trading costs.
+          </li>
+          <li>
+            <b>Rank IC</b> (information coefficient): the rank correlation between the scores and the returns that followed,
+            over the next month, from −1 to 1, averaged over the months. Above 0 means higher scores went on to do better.
+          </li>
+          <li>
+            <b>Hit rate</b>: the share of months in which the top quintile beat the average stock of the universe (50% is a
+            coin flip).
+          </li>
+          <li>
+            <b>Sharpe</b> and <b>Sortino</b>: return per unit of risk. Sharpe counts all volatility, Sortino only the
+            downside; higher is better, and above 1 is good.
+          </li>
+          <li>
+            <b>Max drawdown</b>: the largest fall from a peak, the worst loss an investor would have sat through.
+          </li>
+        </ul>
+      </details>
       {annualised ? null : (
         <Alert kind="info">
           Too short to annualise: returns are cumulative over the period; Sharpe and Sortino are not computed.
@@ -79,7 +107,7 @@ export default function PerformancePage() {
       </div>
       <Card aria-labelledby="metrics-title">
         <h2 id="metrics-title">All figures</h2>
-        <div className="table-wrap">
+        <TableWrap label="Figures per model">
           <table className="table" data-testid="performance-table">
             <thead>
               <tr>
@@ -110,7 +138,7 @@ export default function PerformancePage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       </Card>
     </div>
   );

@@ -2,14 +2,16 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { ApiError, errorMessage } from '../api/client';
-import { changeTier, getTiers, queryKeys } from '../api/endpoints';
+import { changeTier, getTiers, getWatchlist, queryKeys, removeFromWatchlist } from '../api/endpoints';
 import type { Tier, User } from '../api/types';
 import { useAuth } from '../auth';
-import { Alert, Badge, Button, Card, Skeleton } from '../components/ui';
+import { Alert, Badge, Button, Card, RetryAlert, Skeleton } from '../components/ui';
+import { usePageTitle } from '../lib/pageTitle';
 import { MODEL_ORDER, modelLongName, tierName, tierRank } from '../lib/models';
 import { useToast } from '../toast';
 
 export default function PlansPage() {
+  usePageTitle('Plans');
   const { user } = useAuth();
   const qc = useQueryClient();
   const { push } = useToast();
@@ -44,7 +46,14 @@ export default function PlansPage() {
           </span>
         ) : null}
       </div>
-      {error ? <PlanChangeError tier={error.tier} err={error.err} tierNames={Object.fromEntries(list.map((t) => [t.tier, t.name]))} /> : null}
+      {error ? (
+        <PlanChangeError
+          tier={error.tier}
+          err={error.err}
+          tierNames={Object.fromEntries(list.map((t) => [t.tier, t.name]))}
+          onSwitch={(t) => change.mutate(t)}
+        />
+      ) : null}
       {tiers.isPending ? (
         <div className="plans">
           <Skeleton height={260} />
@@ -52,7 +61,7 @@ export default function PlansPage() {
           <Skeleton height={260} />
         </div>
       ) : tiers.isError ? (
-        <Alert kind="error">Could not load plans: {tiers.error.message}</Alert>
+        <RetryAlert title="Could not load the plans." message={errorMessage(tiers.error)} onRetry={() => tiers.refetch()} retrying={tiers.isFetching} />
       ) : (
         <div className="plans" data-testid="plans">
           {list.map((t) => {
@@ -115,7 +124,17 @@ export default function PlansPage() {
 }
 
 /** A refused plan change: the 409 "watchlist too big" spelled out from its details, else the server's message. */
-function PlanChangeError({ tier, err, tierNames }: { tier: Tier; err: unknown; tierNames: Record<string, string> }) {
+function PlanChangeError({
+  tier,
+  err,
+  tierNames,
+  onSwitch,
+}: {
+  tier: Tier;
+  err: unknown;
+  tierNames: Record<string, string>;
+  onSwitch: (tier: Tier) => void;
+}) {
   const name = tierNames[tier] ?? tierName(tier);
   const over = overLimit(err);
   return (
@@ -125,12 +144,59 @@ function PlanChangeError({ tier, err, tierNames }: { tier: Tier; err: unknown; t
         <span>
           You track {over.tracked} stocks and the {name} plan allows {over.max_stocks}. Remove {over.tracked - over.max_stocks}{' '}
           {over.tracked - over.max_stocks === 1 ? 'stock' : 'stocks'} from your{' '}
-          <Link to="/">dashboard</Link> first, then switch.
+          <Link to="/">dashboard</Link> first, then switch, or choose below which to keep.
         </span>
       ) : (
         <span>{errorMessage(err)}</span>
       )}
+      {over ? <KeepChooser tier={tier} name={name} keep={over.max_stocks} onSwitch={onSwitch} /> : null}
     </Alert>
+  );
+}
+
+/** Pick which stocks stay within the smaller plan; the rest are removed, then the plan switches. */
+function KeepChooser({ tier, name, keep, onSwitch }: { tier: Tier; name: string; keep: number; onSwitch: (tier: Tier) => void }) {
+  const qc = useQueryClient();
+  const watchlist = useQuery({ queryKey: queryKeys.watchlist, queryFn: getWatchlist, meta: { silent: true } });
+  const symbols = watchlist.data?.data.map((i) => i.symbol) ?? [];
+  // The first ones added are kept by default: the newest additions go first.
+  const [kept, setKept] = useState<Set<string> | null>(null);
+  const chosen = kept ?? new Set(symbols.slice(0, keep));
+  const drop = symbols.filter((s) => !chosen.has(s));
+  const apply = useMutation({
+    mutationFn: async () => {
+      for (const s of drop) await removeFromWatchlist(s);
+    },
+    onSuccess: () => onSwitch(tier),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: queryKeys.watchlist });
+      void qc.invalidateQueries({ queryKey: queryKeys.dashboard });
+    },
+  });
+  if (!watchlist.data) return null;
+  const toggle = (s: string) => {
+    const next = new Set(chosen);
+    if (next.has(s)) next.delete(s);
+    else if (next.size < keep) next.add(s);
+    setKept(next);
+  };
+  return (
+    <fieldset className="keep-chooser" data-testid="keep-chooser">
+      <legend>
+        Keep {keep} of {symbols.length} ({chosen.size} chosen)
+      </legend>
+      <div className="keep-list">
+        {symbols.map((s) => (
+          <label key={s} className="keep-item">
+            <input type="checkbox" checked={chosen.has(s)} disabled={!chosen.has(s) && chosen.size >= keep} onChange={() => toggle(s)} data-testid={`keep-${s}`} />{' '}
+            {s}
+          </label>
+        ))}
+      </div>
+      <Button variant="primary" size="sm" loading={apply.isPending} disabled={chosen.size !== keep} onClick={() => apply.mutate()} data-testid="keep-apply">
+        Remove {drop.length} and switch to {name}
+      </Button>
+    </fieldset>
   );
 }
 

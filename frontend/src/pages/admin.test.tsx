@@ -28,6 +28,7 @@ const api = vi.hoisted(() => ({
   adminListUsers: vi.fn(),
   adminUpdateUser: vi.fn(),
   adminStats: vi.fn(),
+  adminAuditLog: vi.fn(),
 }));
 vi.mock('../api/endpoints', async (orig) => ({ ...(await orig<object>()), ...api }));
 
@@ -62,6 +63,7 @@ beforeEach(() => {
   Object.values(api).forEach((f) => f.mockReset());
   auth.user = ADMIN;
   api.adminStats.mockResolvedValue(STATS);
+  api.adminAuditLog.mockResolvedValue({ data: [], count: 0, page: 1, size: 20 });
   api.adminListUsers.mockResolvedValue(list([ADMIN, mkUser(2, 'ann'), mkUser(3, 'bob', { subscription_tier: 'pro' })]));
 });
 
@@ -117,8 +119,23 @@ describe('AdminPage', () => {
     expect(api.adminListUsers).toHaveBeenLastCalledWith(expect.objectContaining({ page: 2 }), expect.anything());
   });
 
+  it('asks before a change and sends nothing when the admin cancels; no actions on their own row', async () => {
+    const user = userEvent.setup();
+    const confirm = vi.spyOn(window, 'confirm').mockReturnValue(false);
+    renderWithProviders(<AdminPage />);
+    const row = await screen.findByTestId('admin-user-row-ann');
+    await user.click(within(row).getByTestId('admin-active-ann'));
+    expect(confirm).toHaveBeenCalledWith(expect.stringMatching(/^Deactivate ann\?/));
+    expect(api.adminUpdateUser).not.toHaveBeenCalled();
+    const own = screen.getByTestId(`admin-user-row-${auth.user?.username ?? ''}`);
+    expect(within(own).queryByRole('button')).toBeNull();
+    expect(within(own).getByTestId('admin-self-note')).toBeInTheDocument();
+    confirm.mockRestore();
+  });
+
   it("changes a user inline and shows the server's 409 message in a toast", async () => {
     const user = userEvent.setup();
+    vi.spyOn(window, 'confirm').mockReturnValue(true);
     api.adminUpdateUser.mockImplementation(async (id: number, body: object) => ({ ...mkUser(id, 'ann'), ...body }));
     renderWithProviders(<AdminPage />);
     const row = await screen.findByTestId('admin-user-row-ann');

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
 import type { Dashboard, Watchlist } from '../api/types';
-import { makeItem, makeStock, makeUser, makeWatchlist, TIER_LIST } from '../test/fixtures';
+import { makeAnalysis, makeDashboard, makeItem, makeStock, makeUser, makeWatchlist, TIER_LIST } from '../test/fixtures';
 import { renderWithProviders } from '../test/utils';
 
 const USER = makeUser();
@@ -114,11 +114,89 @@ describe('DashboardPage', () => {
     expect(screen.getByTestId('watchlist-counter')).toHaveTextContent('5 / 5');
 
     const user = userEvent.setup();
-    await user.type(screen.getByRole('combobox'), 'XOM');
+    await user.type(screen.getByRole('combobox', { name: /search stocks/i }), 'XOM');
     await screen.findByTestId('search-option-XOM');
     await user.keyboard('{Enter}');
-    expect(await screen.findByTestId('toast-error')).toHaveTextContent('Your Free plan allows 5 stocks.');
+    expect(await screen.findByTestId('toast-error')).toHaveTextContent('Your watchlist is full (5 / 5). Upgrade to Pro');
     expect(api.addToWatchlist.mock.calls[0]?.[0]).toBe('XOM');
+  });
+
+  it('marks stocks already on the list in search and does not add them again', async () => {
+    api.getWatchlist.mockResolvedValue(makeWatchlist(['AAPL']));
+    api.getDashboard.mockResolvedValue({ data: [], count: 1, max_stocks: 5 });
+    api.searchStocks.mockResolvedValue([{ symbol: 'AAPL', name: 'Apple Inc.' }]);
+    renderWithProviders(<DashboardPage />);
+    const user = userEvent.setup();
+    await user.type(await screen.findByRole('combobox', { name: /search stocks/i }), 'AAPL');
+    expect(await screen.findByTestId('search-tracked')).toHaveTextContent('on your list');
+    await user.keyboard('{ArrowDown}{Enter}');
+    expect(await screen.findByTestId('toast-info')).toHaveTextContent('AAPL is already on your watchlist');
+    expect(api.addToWatchlist).not.toHaveBeenCalled();
+  });
+
+  it('sorts by a column header, filters by text and by signal', async () => {
+    const syms = ['AAPL', 'MSFT', 'KO'];
+    api.getWatchlist.mockResolvedValue(makeWatchlist(syms));
+    api.getDashboard.mockResolvedValue(makeDashboard(syms));
+    renderWithProviders(<DashboardPage />);
+    await waitFor(() => expect(screen.getByTestId('watchlist')).toHaveAttribute('data-scored', '3'));
+    const order = () => screen.getAllByTestId(/^stock-row-/).map((r) => r.dataset.testid?.replace('stock-row-', ''));
+    expect(order()).toEqual(syms);
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('sort-symbol'));
+    expect(order()).toEqual(['AAPL', 'KO', 'MSFT']);
+    expect(screen.getByTestId('sort-symbol').closest('[role="columnheader"]')).toHaveAttribute('aria-sort', 'ascending');
+    await user.click(screen.getByTestId('sort-symbol'));
+    expect(order()).toEqual(['MSFT', 'KO', 'AAPL']);
+    await user.type(screen.getByTestId('watchlist-filter'), 'ms');
+    expect(order()).toEqual(['MSFT']);
+    await user.clear(screen.getByTestId('watchlist-filter'));
+    await user.selectOptions(screen.getByTestId('signal-filter'), 'not_rated');
+    expect(screen.getByTestId('filter-empty')).toBeInTheDocument();
+    localStorage.clear();
+  });
+
+  it('moves rows in your own order and keeps it', async () => {
+    const syms = ['AAPL', 'MSFT', 'KO'];
+    api.getWatchlist.mockResolvedValue(makeWatchlist(syms));
+    api.getDashboard.mockResolvedValue(makeDashboard(syms));
+    renderWithProviders(<DashboardPage />);
+    await screen.findByTestId('stock-row-KO');
+    const order = () => screen.getAllByTestId(/^stock-row-/).map((r) => r.dataset.testid?.replace('stock-row-', ''));
+    expect(screen.getByRole('button', { name: 'Move AAPL up' })).toBeDisabled();
+    await userEvent.click(screen.getByRole('button', { name: 'Move KO up' }));
+    expect(order()).toEqual(['AAPL', 'KO', 'MSFT']);
+    expect(JSON.parse(localStorage.getItem('stockdash.order.') ?? '[]')).toEqual(['AAPL', 'KO', 'MSFT']);
+    // Sorted by a column, rows are not movable.
+    await userEvent.click(screen.getByTestId('sort-symbol'));
+    expect(screen.queryByRole('button', { name: 'Move KO up' })).toBeNull();
+    localStorage.clear();
+  });
+
+  it('offers Undo after a removal, which adds the stock back', async () => {
+    api.getWatchlist.mockResolvedValueOnce(makeWatchlist(['AAPL', 'MSFT'])).mockResolvedValue(makeWatchlist(['MSFT']));
+    api.getDashboard.mockResolvedValue({ data: [], count: 2, max_stocks: 5 });
+    api.removeFromWatchlist.mockResolvedValue(undefined);
+    api.addToWatchlist.mockResolvedValue(makeWatchlist(['AAPL']).data[0]);
+    renderWithProviders(<DashboardPage />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Remove AAPL from watchlist' }));
+    expect(await screen.findByTestId('toast-info')).toHaveTextContent('Removed AAPL');
+    await userEvent.click(screen.getByTestId('toast-action'));
+    await waitFor(() => expect(api.addToWatchlist.mock.calls[0]?.[0]).toBe('AAPL'));
+  });
+
+  it('says the request failed (not "no data") and retries', async () => {
+    api.getWatchlist.mockResolvedValue(makeWatchlist(['AAPL']));
+    api.getDashboard.mockRejectedValueOnce(new ApiError(503, 'service_unavailable', 'db down: raw text')).mockResolvedValue(makeDashboard(['AAPL']));
+    renderWithProviders(<DashboardPage />);
+    const alert = await screen.findByTestId('dashboard-error', undefined, { timeout: 5000 });
+    expect(alert).toHaveTextContent('could not be loaded');
+    expect(alert).not.toHaveTextContent('raw text');
+    expect(screen.getByTestId('row-unavailable')).toBeInTheDocument();
+    expect(screen.queryByTestId('no-price')).toBeNull();
+    await userEvent.click(within(alert).getByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(screen.getByTestId('stock-row-AAPL')).toHaveAttribute('data-loaded', 'true'));
+    expect(screen.queryByTestId('dashboard-error')).toBeNull();
   });
 
   it('removes a stock optimistically', async () => {
@@ -191,7 +269,7 @@ describe('StockPage', () => {
     renderStock();
     const stats = await screen.findByTestId('key-stats');
     expect(stats).toHaveTextContent('Market cap$2.50T');
-    expect(stats).toHaveTextContent('P/E30.25');
+    expect(stats).toHaveTextContent('P/E (trailing 12 months)30.25');
     expect(stats).toHaveTextContent('52-week high$120.00');
     expect(stats).not.toHaveTextContent('Volume');
     expect(stats).not.toHaveTextContent('—');
@@ -208,5 +286,33 @@ describe('StockPage', () => {
     expect(screen.getByTestId('price-note')).toHaveTextContent('No close in the last 5 trading days.');
     expect(screen.queryByTestId('stock-price')).toBeNull();
     expect(await screen.findByText('No price history available.')).toBeInTheDocument();
+  });
+});
+
+describe('StockPage DCF assumptions', () => {
+  it('starts from the model values, keeps overrides in the address, and the consensus follows them', async () => {
+    const dcf = makeAnalysis('AAPL', { basic: 70, dcf_math: 40 });
+    const dcfResult = dcf.analyses.dcf_math as NonNullable<(typeof dcf.analyses)['dcf_math']>;
+    dcfResult.factors = [
+      { name: 'Discount rate', value: 0.091, benchmark: null, points: 0, max_points: 0, explanation: 'The WACC.' },
+      { name: 'Terminal growth', value: 0.025, benchmark: null, points: 0, max_points: 0, explanation: '' },
+    ];
+    api.getStock.mockResolvedValue(makeStock('AAPL'));
+    api.getHistory.mockResolvedValue({ symbol: 'AAPL', range: '1y', bars: [], source: 'snapshot' });
+    api.getFundamentals.mockResolvedValue({ symbol: 'AAPL', currency: 'USD', data: [], source: 'snapshot' });
+    const withMine = makeAnalysis('AAPL', { basic: 70, dcf_math: 90 });
+    api.getAnalysis.mockImplementation(async (_s: string, o?: object) => (o ? withMine : dcf));
+    renderWithProviders(
+      <Routes>
+        <Route path="/stocks/:symbol" element={<StockPage />} />
+      </Routes>,
+      { route: '/stocks/AAPL?dcf_discount_rate=0.12' },
+    );
+    const rate = (await screen.findByTestId('dcf-discount_rate')) as HTMLInputElement;
+    expect(rate.value).toBe('12');
+    expect((screen.getByTestId('dcf-terminal_growth') as HTMLInputElement).value).toBe('2.5');
+    expect(screen.getByText('model: 9.1%')).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId('stock-consensus')).toHaveTextContent('with your DCF assumptions'));
+    expect(screen.getByTestId('stock-consensus-score')).toHaveTextContent(String(Math.round(withMine.consensus?.score ?? 0)));
   });
 });

@@ -101,3 +101,47 @@ export function LockIcon({ size = 12 }: { size?: number }) {
     </svg>
   );
 }
+
+/**
+ * A failed load, said plainly, with a Retry that refetches. `onRetry` returns the
+ * refetch promise; the button shows progress until it settles.
+ */
+export function RetryAlert({
+  title,
+  message,
+  onRetry,
+  retrying = false,
+  kind = 'error',
+  testId = 'load-error',
+}: {
+  title: string;
+  message: string;
+  onRetry: () => unknown;
+  retrying?: boolean;
+  kind?: 'error' | 'warn';
+  testId?: string;
+}) {
+  return (
+    <div className={`alert alert-${kind} retry-alert`} role="alert" data-testid={testId}>
+      <div>
+        <strong className="alert-title">{title}</strong>
+        <span>{message}</span>
+      </div>
+      <Button size="sm" onClick={() => void onRetry()} loading={retrying} data-testid="retry">
+        Retry
+      </Button>
+    </div>
+  );
+}
+
+/**
+ * A box a wide table scrolls sideways in. Focusable and named, so keyboard users can
+ * scroll it too (axe: scrollable-region-focusable).
+ */
+export function TableWrap({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}
