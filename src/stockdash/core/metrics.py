@@ -116,6 +116,13 @@ HTTP_IN_FLIGHT = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livesum",
 )
+CACHE_SECONDS = Histogram(
+    "stockdash_cache_seconds",
+    "Shared (Redis) cache latency per round trip, by operation.",
+    ["operation"],
+    registry=REGISTRY,
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
 DB_QUERY_SECONDS = Histogram(
     "stockdash_db_query_seconds",
     "Database statement latency.",

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import redis.asyncio as aioredis
 
-from stockdash.core.metrics import CACHE_HITS, CACHE_MISSES
+from stockdash.core.metrics import CACHE_HITS, CACHE_MISSES, CACHE_SECONDS
 from stockdash.core.redis import blocking_pool
 
 
@@ -122,10 +122,14 @@ class RedisCache:
             decode_responses=True,
         )
         self._prefix = prefix
+        self._timed = {
+            op: CACHE_SECONDS.labels(op) for op in ("get", "get_many", "set", "set_many")
+        }
 
     async def get(self, key: str) -> str | None:
         """The live value for a key, if any."""
-        raw = await self._redis.get(self._prefix + key)
+        with self._timed["get"].time():
+            raw = await self._redis.get(self._prefix + key)
         value = raw.decode() if isinstance(raw, bytes) else raw
         (CACHE_HITS if value is not None else CACHE_MISSES).labels(self.name).inc()
         return value
@@ -134,7 +138,8 @@ class RedisCache:
         """The live values for several keys, in order: one MGET, one round trip."""
         if not keys:
             return []
-        raw = await self._redis.mget([self._prefix + key for key in keys])
+        with self._timed["get_many"].time():
+            raw = await self._redis.mget([self._prefix + key for key in keys])
         values = [v.decode() if isinstance(v, bytes) else v for v in raw]
         hits = sum(v is not None for v in values)
         CACHE_HITS.labels(self.name).inc(hits)
@@ -143,7 +148,8 @@ class RedisCache:
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         """Store a value for ttl seconds."""
-        await self._redis.set(self._prefix + key, value, px=max(1, int(ttl * 1000)))
+        with self._timed["set"].time():
+            await self._redis.set(self._prefix + key, value, px=max(1, int(ttl * 1000)))
 
     async def set_many(self, items: dict[str, str], ttl: float) -> None:
         """Store several values for ttl seconds, in order, in one pipelined round trip."""
@@ -153,7 +159,8 @@ class RedisCache:
         async with self._redis.pipeline(transaction=False) as pipe:
             for key, value in items.items():
                 pipe.set(self._prefix + key, value, px=px)
-            await pipe.execute()
+            with self._timed["set_many"].time():
+                await pipe.execute()
 
     async def add(self, key: str, value: str, ttl: float) -> bool:
         """Store only if absent (a lock); whether it was stored."""
