@@ -64,7 +64,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[Any]) -> None:
-    deadline = time.monotonic() + 40
+    # Generous: a loaded CI machine can take a minute to import and migrate.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the server exited"
         try:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import FastAPI
+from cachetools import LRUCache
+from fastapi import FastAPI, Request
 from prometheus_client import start_http_server
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware import Middleware
 
 from stockdash.core.metrics import DB_QUERY_SECONDS, REGISTRY
 
@@ -23,6 +26,21 @@ _HTTP_METRICS = [
 ]
 _OPERATIONS = frozenset({"select", "insert", "update", "delete"})
 _STARTED = "stockdash_query_started"
+
+
+class _MemoisedRouteMiddleware(PrometheusInstrumentatorMiddleware):
+    """The library's middleware, resolving a (method, path) to its route template once: the
+    library matches the request against every route again on each request, which costs more
+    than a cached request itself. Bounded: paths come from clients."""
+
+    _templates: LRUCache[tuple[str, str], tuple[str, bool]] = LRUCache(4096)
+
+    def _get_handler(self, request: Request) -> tuple[str, bool]:
+        key = (request.method, request.scope["path"])
+        found = self._templates.get(key)
+        if found is None:
+            found = self._templates[key] = super()._get_handler(request)
+        return found
 
 
 def instrument_http(app: FastAPI) -> None:
@@ -39,6 +57,16 @@ def instrument_http(app: FastAPI) -> None:
         if metric is not None:
             instrumentator.add(metric)
     instrumentator.instrument(app)
+    app.user_middleware = [_memoised(m) for m in app.user_middleware]
+
+
+def _memoised(entry: Middleware) -> Middleware:
+    """The instrumentator's middleware entry with the memoising subclass (others unchanged)."""
+    cls: Any = entry.cls
+    if cls is not PrometheusInstrumentatorMiddleware:
+        return entry
+    memoised: Any = _MemoisedRouteMiddleware
+    return Middleware(memoised, *entry.args, **entry.kwargs)
 
 
 def time_queries(engine: AsyncEngine) -> None:

@@ -4,11 +4,14 @@ request id of the request or job it belongs to. Secrets are redacted before rend
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import re
 import sys
 import time
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -78,9 +81,43 @@ def _shared_processors() -> list[Any]:
     ]
 
 
+class AccessLineWriter:
+    """Writes JSON access lines straight to the log handler's stream: the same fields, request id
+    and timestamp as the structlog pipeline renders, at a fraction of its cost (an access line is
+    written for every request; the stdlib logging round trip cost more than a cached request)."""
+
+    def __init__(self, handler: logging.StreamHandler[Any]) -> None:
+        self.handler = handler
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+
+    def write(self, fields: dict[str, Any]) -> None:
+        """One access line (dropped when the access logger is disabled or above INFO)."""
+        if self.logger.disabled or not self.logger.isEnabledFor(logging.INFO):
+            return
+        line: dict[str, Any] = {"event": "request", **fields}
+        request_id = correlation_id.get()
+        if request_id:
+            line["request_id"] = request_id
+        line["path"] = scrub(str(line.get("path", "")))
+        line.update(
+            level="info",
+            logger=ACCESS_LOGGER,
+            timestamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        )
+        text = json.dumps(line) + "\n"
+        with self.handler.lock or contextlib.nullcontext():
+            self.handler.stream.write(text)
+            self.handler.flush()
+
+
+# Set by configure_logging when lines are JSON; None: access lines go through structlog.
+_access_writer: AccessLineWriter | None = None
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Route the standard library's logging through structlog (idempotent; keeps handlers that
     others, e.g. pytest, installed on the root logger)."""
+    global _access_writer
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -100,6 +137,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
+    _access_writer = AccessLineWriter(handler) if fmt == "json" else None
     root.setLevel(level.upper())
     # uvicorn's loggers log through the root handler; its access log is replaced by ours.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
@@ -138,14 +176,17 @@ class AccessLogMiddleware:
             nonlocal logged
             logged = True
             client = scope.get("client")
-            self.logger.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                client=client[0] if client else None,
-            )
+            fields = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "client": client[0] if client else None,
+            }
+            if _access_writer is not None:
+                _access_writer.write(fields)
+            else:
+                self.logger.info("request", **fields)
 
         async def watch(message: Message) -> None:
             nonlocal status
