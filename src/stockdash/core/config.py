@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     database_name: str = "ai_stock_dashboard"
     db_pool_size: int = Field(10, ge=1)
     readiness_timeout_seconds: float = Field(2.0, gt=0, le=60)
+    # PostgreSQL: how long a request waits to connect (or for a pooled connection) and for one
+    # statement before it answers 503 database_unavailable instead of hanging on a dead server.
+    db_connect_timeout_seconds: float = Field(2.0, gt=0, le=60)
+    db_statement_timeout_seconds: float = Field(3.0, gt=0, le=600)
     database_schema: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
     # Authentication
@@ -103,6 +107,9 @@ class Settings(BaseSettings):
     redis_command_timeout_seconds: float = Field(1.0, gt=0, le=60)
     # Connections per pool and process; callers beyond it wait (up to the command timeout).
     redis_max_connections: int = Field(64, ge=2, le=10_000)
+    # After a Redis error, callers skip Redis (cache misses, in-process rate limits) this long
+    # before one of them tries it again, so an outage costs one timeout per interval, not per call.
+    redis_retry_seconds: float = Field(5.0, gt=0, le=300)
 
     # Queue and processes (no BROKER_URL: an in-process broker, worker and scheduler)
     broker_url: str | None = None

@@ -64,6 +64,7 @@ def build_market(
             max_connections=settings.redis_max_connections,
             connect_timeout=settings.redis_connect_timeout_seconds,
             command_timeout=settings.redis_command_timeout_seconds,
+            retry_seconds=settings.redis_retry_seconds,
         ),
         sessionmaker=sessionmaker,
         ttl=settings.cache_ttl,
