@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     polygon_api_key: str | None = None
     polygon_requests_per_minute: int = Field(5, ge=1)
+    # Base URLs of the live providers: point them at a proxy, a mock or a regional endpoint.
+    polygon_base_url: str = Field("https://api.polygon.io", pattern=r"^https?://")
+    edgar_base_url: str = Field("https://data.sec.gov", pattern=r"^https?://")
+    yahoo_base_url: str = Field("https://query1.finance.yahoo.com", pattern=r"^https?://")
+    # A user request waits at most this long for a live provider, then gets the last good copy
+    # or the snapshot (the refresh fetches it in the background).
+    provider_deadline_seconds: float = Field(2.0, gt=0, le=60)
+    # Per-provider circuit breaker: open after this many failed calls in a row, half-open
+    # (one trial call) this many seconds later.
+    provider_breaker_failures: int = Field(5, ge=1, le=1000)
+    provider_breaker_reset_seconds: float = Field(30.0, gt=0, le=3600)
     sec_user_agent: str | None = None
     market_data_provider: Literal["snapshot", "polygon"] = "snapshot"
     # When a live provider fails with nothing cached, serve the shipped snapshot (marked stale)
