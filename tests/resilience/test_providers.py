@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
+from typing import Any
 
 import httpx
 import pytest
 
 from stockdash.core.config import Settings
-from tests.conftest import UserFactory
+from stockdash.jobs.refresh import run_refresh_cycle
+from tests.conftest import UserFactory, WatchlistFactory
 from tests.resilience.stub import FAULTS, HANG, StubProvider
 
 DEADLINE = 1.0
@@ -96,3 +99,29 @@ async def test_retry_after_holds_across_requests(
     for symbol in SYMBOLS[1:4]:
         await _stale_quote(client, symbol, user.headers)
     assert stub.calls == after_first
+
+
+@pytest.mark.parametrize("fault", ["wrong_shape", "wrong_types", "status_500"])
+async def test_refresh_records_failures_and_backs_off(
+    app: Any,
+    make_user: UserFactory,
+    fill_watchlist: WatchlistFactory,
+    stub: StubProvider,
+    fault: str,
+) -> None:
+    """A failing provider fails the refresh's batches (no exception); once the breaker is open
+    the next cycle makes no upstream call at all."""
+    user = await make_user("expert")
+    await fill_watchlist(user, SYMBOLS[:5])
+    stub.fault = fault
+    container = app.state.container
+    cycle = partial(run_refresh_cycle, container.sessionmaker, container.market, None, batch_size=1)
+    first = await cycle()
+    # Before, a payload of the wrong shape raised AttributeError out of the cycle.
+    assert "AAPL" in first.failed, first
+    if fault != "status_500":
+        return
+    calls = stub.calls
+    second = await cycle()
+    assert set(second.failed) == set(SYMBOLS[:5]), second
+    assert stub.calls == calls, (calls, stub.calls)
