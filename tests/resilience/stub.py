@@ -61,6 +61,7 @@ class StubProvider:
     def stop(self) -> None:
         """Shut the server down."""
         self._server.should_exit = True
+        self._server.force_exit = True  # a hanging request must not hold the shutdown
         self._thread.join(timeout=DEADLINE_SECONDS)
 
     async def _answer(self, request: Request) -> Any:
