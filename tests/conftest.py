@@ -299,10 +299,8 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
         return
     prefix = f"stockdash-test-{uuid.uuid4().hex[:12]}:"
     redis_cache = RedisCache(REDIS_URL, prefix=prefix)
-    try:
-        await redis_cache.ping()
-    except Exception as exc:  # pragma: no cover - CI starts Redis; say so loudly if it is down
-        pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc} (run `make services`)")
+    if not await redis_cache.ping():  # pragma: no cover - CI starts Redis; say so loudly
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable (run `make services`)")
     yield redis_cache
     await redis_cache.close()
     await _delete_keys(prefix)

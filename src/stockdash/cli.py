@@ -338,7 +338,9 @@ def _live_provider(name: str) -> Any:
         from stockdash.market.providers.polygon import PolygonProvider
 
         return PolygonProvider(
-            settings.polygon_api_key, requests_per_minute=settings.polygon_requests_per_minute
+            settings.polygon_api_key,
+            base_url=settings.polygon_base_url,
+            requests_per_minute=settings.polygon_requests_per_minute,
         )
     if name == "edgar":
         if not settings.sec_user_agent:
@@ -353,6 +355,7 @@ def _live_provider(name: str) -> Any:
         profiles = SnapshotProvider().universe_profiles()
         return EdgarProvider(
             settings.sec_user_agent,
+            base_url=settings.edgar_base_url,
             cik_lookup=lambda s: profiles[s].cik if s in profiles else None,
         )
     typer.secho(

@@ -94,13 +94,17 @@ def build_locks(settings: Settings, client: aioredis.Redis | None) -> Locks:
     """Redis locks when there is a Redis; otherwise locks that hold inside this process only."""
     if client is None:
         return ProcessLocalLocks()
-    return RedisLocks(client, prefix=settings.redis_key_prefix)
+    return RedisLocks(
+        client, prefix=settings.redis_key_prefix, retry_seconds=settings.redis_retry_seconds
+    )
 
 
 def build_user_cache(settings: Settings, client: aioredis.Redis | None) -> CurrentUserCache:
     """The current-user cache; its versions in Redis when there is one, else in this process."""
     versions: UserVersions = (
-        RedisUserVersions(client, prefix=settings.redis_key_prefix)
+        RedisUserVersions(
+            client, prefix=settings.redis_key_prefix, retry_seconds=settings.redis_retry_seconds
+        )
         if client is not None
         else ProcessLocalUserVersions()
     )
@@ -122,6 +126,8 @@ def build_container(
         settings.resolved_database_url,
         pool_size=settings.db_pool_size,
         schema=settings.database_schema,
+        connect_timeout=settings.db_connect_timeout_seconds,
+        statement_timeout=settings.db_statement_timeout_seconds,
     )
     listeners: list[CommitListener] = []
     sessionmaker = create_sessionmaker(engine, listeners=listeners)

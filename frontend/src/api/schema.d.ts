@@ -32,6 +32,9 @@ export interface paths {
         /**
          * Readyz
          * @description The database answers within READINESS_TIMEOUT_SECONDS; 503 otherwise.
+         *
+         *     Redis is optional (caches and rate limits fall back without it): when it does not answer,
+         *     the instance is still ready, with `details.redis` "degraded".
          */
         get: operations["readyz_readyz_get"];
         put?: never;
@@ -1297,6 +1300,10 @@ export interface components {
             status: string;
             /** Version */
             version: string;
+            /** Details */
+            details?: {
+                [key: string]: string;
+            } | null;
         };
         /**
          * HistoryPublic

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     database_name: str = "ai_stock_dashboard"
     db_pool_size: int = Field(10, ge=1)
     readiness_timeout_seconds: float = Field(2.0, gt=0, le=60)
+    # PostgreSQL: how long a request waits to connect (or for a pooled connection) and for one
+    # statement before it answers 503 database_unavailable instead of hanging on a dead server.
+    db_connect_timeout_seconds: float = Field(2.0, gt=0, le=60)
+    db_statement_timeout_seconds: float = Field(3.0, gt=0, le=600)
     database_schema: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
     # Authentication
@@ -79,6 +83,17 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     polygon_api_key: str | None = None
     polygon_requests_per_minute: int = Field(5, ge=1)
+    # Base URLs of the live providers: point them at a proxy, a mock or a regional endpoint.
+    polygon_base_url: str = Field("https://api.polygon.io", pattern=r"^https?://")
+    edgar_base_url: str = Field("https://data.sec.gov", pattern=r"^https?://")
+    yahoo_base_url: str = Field("https://query1.finance.yahoo.com", pattern=r"^https?://")
+    # A user request waits at most this long for a live provider, then gets the last good copy
+    # or the snapshot (the refresh fetches it in the background).
+    provider_deadline_seconds: float = Field(2.0, gt=0, le=60)
+    # Per-provider circuit breaker: open after this many failed calls in a row, half-open
+    # (one trial call) this many seconds later.
+    provider_breaker_failures: int = Field(5, ge=1, le=1000)
+    provider_breaker_reset_seconds: float = Field(30.0, gt=0, le=3600)
     sec_user_agent: str | None = None
     market_data_provider: Literal["snapshot", "polygon"] = "snapshot"
     # When a live provider fails with nothing cached, serve the shipped snapshot (marked stale)
@@ -103,6 +118,9 @@ class Settings(BaseSettings):
     redis_command_timeout_seconds: float = Field(1.0, gt=0, le=60)
     # Connections per pool and process; callers beyond it wait (up to the command timeout).
     redis_max_connections: int = Field(64, ge=2, le=10_000)
+    # After a Redis error, callers skip Redis (cache misses, in-process rate limits) this long
+    # before one of them tries it again, so an outage costs one timeout per interval, not per call.
+    redis_retry_seconds: float = Field(5.0, gt=0, le=300)
 
     # Queue and processes (no BROKER_URL: an in-process broker, worker and scheduler)
     broker_url: str | None = None

@@ -93,9 +93,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, schema: str | None = None
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    schema: str | None = None,
+    connect_timeout: float | None = None,
+    statement_timeout: float | None = None,
 ) -> AsyncEngine:
-    """Create an async engine configured for the URL's backend (schema: PostgreSQL search_path)."""
+    """Create an async engine configured for the URL's backend (schema: PostgreSQL search_path;
+    the timeouts: PostgreSQL's connect, pool wait and per-statement limits)."""
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
@@ -105,12 +112,30 @@ def create_engine(
         kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=0)
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2)
-        if schema:
-            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+        kwargs["connect_args"] = _postgres_connect_args(schema, connect_timeout, statement_timeout)
+        if connect_timeout is not None:
+            kwargs["pool_timeout"] = connect_timeout
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)
     return engine
+
+
+def _postgres_connect_args(
+    schema: str | None, connect_timeout: float | None, statement_timeout: float | None
+) -> dict[str, Any]:
+    """asyncpg options: search_path, and timeouts enforced by the client (a black-holed server
+    never answers, so only the client can give up) and by the server (which cancels the query)."""
+    server_settings: dict[str, str] = {}
+    args: dict[str, Any] = {"server_settings": server_settings}
+    if schema:
+        server_settings["search_path"] = schema
+    if connect_timeout is not None:
+        args["timeout"] = connect_timeout
+    if statement_timeout is not None:
+        args["command_timeout"] = statement_timeout
+        server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
+    return args
 
 
 class CommitListener(Protocol):

@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -182,6 +183,41 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("validation_error", message, details), status_code=422)
 
 
+# What a down, unreachable or black-holed database raises: the driver's connection errors
+# (SQLAlchemy wraps them as OperationalError/InterfaceError), the pool's wait timeout, a refused
+# socket before any driver error, and asyncpg's client-side command or connect timeout.
+DATABASE_FAILURES: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    ConnectionError,
+    TimeoutError,
+)
+# Seconds a client is asked to wait after a 503 database_unavailable.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # One line, no traceback: an outage would otherwise log one per request.
+    logger.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        str(exc).splitlines()[0][:200] if str(exc) else "",
+    )
+    return JSONResponse(
+        error_body(
+            "database_unavailable",
+            "The database is not reachable right now; try again shortly.",
+            {"retry_after": DATABASE_RETRY_AFTER_SECONDS},
+        ),
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
@@ -195,6 +231,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for failure in DATABASE_FAILURES:
+        app.add_exception_handler(failure, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -16,6 +16,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock as RedisLock
 from redis.exceptions import LockError, RedisError
 
+from stockdash.core.redis import REDIS_FAILURES, RedisOutage
+
 
 class Lease(Protocol):
     """A held lock that can be renewed and released."""
@@ -59,11 +61,24 @@ class RedisLocks:
 
     shared = True
 
-    def __init__(self, client: aioredis.Redis, *, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, *, prefix: str, retry_seconds: float = 5.0) -> None:
         self._redis, self._prefix = client, prefix
+        self.outage = RedisOutage("locks", retry_seconds=retry_seconds)
 
     async def acquire(self, name: str, *, ttl: float, wait: float | None) -> _RedisLease | None:
-        """Take the lock within `wait` seconds (None: only if free now); None when not taken."""
+        """Take the lock within `wait` seconds (None: only if free now); None when not taken,
+        also while Redis is unreachable (the callers' work goes on without it)."""
+        if not self.outage.usable():
+            return None
+        try:
+            lease = await self._acquire(name, ttl=ttl, wait=wait)
+        except REDIS_FAILURES as exc:
+            self.outage.failed(exc)
+            return None
+        self.outage.succeeded()
+        return lease
+
+    async def _acquire(self, name: str, *, ttl: float, wait: float | None) -> _RedisLease | None:
         lock = self._redis.lock(
             f"{self._prefix}lock:{name}",
             timeout=ttl,

@@ -123,6 +123,25 @@ CACHE_SECONDS = Histogram(
     registry=REGISTRY,
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
+# Redis is an accelerator: its errors become cache misses and in-process rate limits.
+REDIS_ERRORS = Counter(
+    "stockdash_redis_errors_total",
+    "Redis errors and timeouts by component (cache, locks, ratelimit); each one was survived.",
+    ["component"],
+    registry=REGISTRY,
+)
+REDIS_UP = Gauge(
+    "stockdash_redis_up",
+    "1 while a component reaches Redis, 0 during an outage (it falls back meanwhile).",
+    ["component"],
+    registry=REGISTRY,
+    multiprocess_mode="livemin",
+)
+RATE_LIMIT_FALLBACKS = Counter(
+    "stockdash_rate_limit_fallbacks_total",
+    "Rate-limit checks made on the in-process storage because Redis was unreachable.",
+    registry=REGISTRY,
+)
 DB_QUERY_SECONDS = Histogram(
     "stockdash_db_query_seconds",
     "Database statement latency.",

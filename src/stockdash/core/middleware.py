@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -382,6 +383,48 @@ async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class KeepAliveOnErrorMiddleware:
+    """Swallow an exception Starlette re-raises after its 500 answer went out in full.
+
+    ServerErrorMiddleware sends the 500 and then re-raises for the server's log; uvicorn then
+    closes the keep-alive connection without `Connection: close`, so the client's next request
+    on it gets no answer. The handler has logged the error already, so it stops here; an error
+    before any answer gets the 500 in the usual shape, one in mid-answer still propagates.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "done": False}
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                state["done"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if state["done"]:
+                return
+            if state["started"]:
+                raise
+            logging.getLogger(__name__).exception("unhandled error before any answer")
+            await _send_json(
+                send,
+                500,
+                error_body(
+                    "internal_error", "Something went wrong on our side; it has been logged."
+                ),
+            )
+
+
 class SecureHeadersFastAPI(FastAPI):
     """A FastAPI app whose security headers wrap everything, the 500 error answer included.
 
@@ -406,7 +449,8 @@ class SecureHeadersFastAPI(FastAPI):
         """Starlette's stack behind the header size limit, wrapped in the security headers."""
         return SecurityHeadersMiddleware(
             HeaderSizeLimitMiddleware(
-                super().build_middleware_stack(), max_bytes=self._max_header_bytes
+                KeepAliveOnErrorMiddleware(super().build_middleware_stack()),
+                max_bytes=self._max_header_bytes,
             ),
             trust_proxy_headers=self._trust_proxy_headers,
             hsts_max_age=self._hsts_max_age,

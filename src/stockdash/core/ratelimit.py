@@ -1,4 +1,5 @@
-"""Rate limits on the `limits` library: Redis-backed when REDIS_URL is set, in memory otherwise."""
+"""Rate limits on the `limits` library: Redis-backed when REDIS_URL is set (in memory while it is
+unreachable), in memory otherwise."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -20,6 +21,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from stockdash.core.config import Settings
 from stockdash.core.container import InfrastructureDep, get_infrastructure
 from stockdash.core.errors import AppError
+from stockdash.core.metrics import RATE_LIMIT_FALLBACKS
+from stockdash.core.redis import REDIS_FAILURES, RedisOutage, blocking_pool
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,9 @@ class RateLimiter:
     """One app's limiter over a shared (Redis) or private (memory) storage.
 
     `hit` counts on moving windows; `reserve` takes slots of fixed windows that can be given back.
+    With Redis, an unreachable server does not open the limits: while it is down (`outage`),
+    every check runs on an in-process memory storage instead (fail safe, per instance), and the
+    first successful Redis call switches back.
     """
 
     def __init__(
@@ -69,18 +75,22 @@ class RateLimiter:
         *,
         enabled: bool = True,
         pool: aioredis.ConnectionPool | None = None,
+        retry_seconds: float = 5.0,
     ) -> None:
         self.storage = storage
         self.enabled = enabled
         self._strategy = MovingWindowRateLimiter(storage)
         self._pool = pool
+        self.outage = RedisOutage("ratelimit", retry_seconds=retry_seconds)
+        # Only a shared storage can fail; the in-process stand-in is created on its first use.
+        self._fallback: MovingWindowRateLimiter | None = None
 
     async def hit(self, limit: str, *identifiers: str, what: str = "requests") -> None:
         """Count one request against every limit in `limit` ("a;b"); 429 when one is exhausted."""
         if not self.enabled:
             return
         for item in limits.parse_many(limit):
-            if not await self._guard(self._strategy.hit(item, *identifiers), True):
+            if not await self._hit_one(item, identifiers):
                 raise await self._refusal(item, identifiers, what)
 
     async def reserve(
@@ -98,7 +108,7 @@ class RateLimiter:
         for limit, identifiers in wanted:
             for item in limits.parse_many(limit):
                 slot = Slot(item.key_for(SLOT_NAMESPACE, *identifiers), item.get_expiry())
-                count = await self._guard(self.storage.incr(slot.key, slot.expiry), 0)
+                count = await self._incr(slot)
                 if count <= item.amount:
                     taken.append(slot)
                     continue
@@ -109,38 +119,58 @@ class RateLimiter:
 
     async def give_back(self, slot: Slot) -> None:
         """Return one reserved slot to its counter."""
-        left = await self._guard(self.storage.incr(slot.key, slot.expiry, amount=-1), 0)
+        left = await self._incr(slot, -1)
         if left < 0:
             # The window ended while the slot was out, so the give-back opened a new counter:
             # undo it rather than grant the next window an extra attempt.
-            await self._guard(self.storage.incr(slot.key, slot.expiry), 0)
+            await self._incr(slot)
 
-    async def _guard(self, check: Awaitable[T], fallback: T) -> T:
-        # Fail open: an unreachable Redis must not take the whole API down with it.
-        try:
-            return await check
-        except (aioredis.RedisError, OSError):
-            logger.warning("rate limit storage unavailable; request allowed", exc_info=True)
-            return fallback
+    async def _hit_one(self, item: limits.RateLimitItem, identifiers: tuple[str, ...]) -> bool:
+        return await self._run(lambda s: s.hit(item, *identifiers))
+
+    async def _incr(self, slot: Slot, amount: int = 1) -> int:
+        return await self._run(lambda s: s.storage.incr(slot.key, slot.expiry, amount=amount))
+
+    async def _run(self, check: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
+        """Run a check on the shared storage, or on the in-process one while Redis is down."""
+        if self._pool is None:
+            return await check(self._strategy)
+        if self.outage.usable():
+            try:
+                result = await check(self._strategy)
+            except REDIS_FAILURES as exc:
+                self.outage.failed(exc)
+            else:
+                self.outage.succeeded()
+                return result
+        # Fail safe, not open: limits still hold, per instance, until Redis answers again.
+        RATE_LIMIT_FALLBACKS.inc()
+        return await check(self._local())
+
+    def _local(self) -> MovingWindowRateLimiter:
+        if self._fallback is None:
+            self._fallback = MovingWindowRateLimiter(MemoryStorage())
+        return self._fallback
 
     async def _refusal(
         self, item: limits.RateLimitItem, identifiers: tuple[str, ...], what: str
     ) -> RateLimited:
-        stats = await self._strategy.get_window_stats(item, *identifiers)
+        stats = await self._run(lambda s: s.get_window_stats(item, *identifiers))
         return _refused(item, stats.reset_time, what)
 
     async def _slot_refusal(self, item: limits.RateLimitItem, slot: Slot, what: str) -> RateLimited:
-        return _refused(item, await self._guard(self.storage.get_expiry(slot.key), 0.0), what)
+        return _refused(item, await self._run(lambda s: s.storage.get_expiry(slot.key)), what)
 
     async def close(self) -> None:
         """Release the Redis connections or the memory storage's expiry task."""
         if self._pool is not None:
             await self._pool.aclose()
-        timer = getattr(self.storage, "timer", None)
-        if isinstance(timer, asyncio.Task) and not timer.done():
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
+        for storage in (self.storage, self._fallback and self._fallback.storage):
+            timer = getattr(storage, "timer", None)
+            if isinstance(timer, asyncio.Task) and not timer.done():
+                timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer
 
 
 def _refused(item: limits.RateLimitItem, reset_time: float, what: str) -> RateLimited:
@@ -157,14 +187,25 @@ def build_rate_limiter(settings: Settings) -> RateLimiter:
     """Redis storage when REDIS_URL is set (shared by every instance), memory otherwise."""
     if not settings.redis_url:
         return RateLimiter(MemoryStorage(), enabled=settings.rate_limit_enabled)
-    pool = aioredis.ConnectionPool.from_url(settings.redis_url)
+    pool = blocking_pool(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        connect_timeout=settings.redis_connect_timeout_seconds,
+        command_timeout=settings.redis_command_timeout_seconds,
+        decode_responses=False,
+    )
     storage = RedisStorage(
         "async+" + settings.redis_url,
         implementation="redispy",
         key_prefix=settings.rate_limit_key_prefix,
         connection_pool=pool,  # type: ignore[arg-type]  # options are typed as scalars only
     )
-    return RateLimiter(storage, enabled=settings.rate_limit_enabled, pool=pool)
+    return RateLimiter(
+        storage,
+        enabled=settings.rate_limit_enabled,
+        pool=pool,
+        retry_seconds=settings.redis_retry_seconds,
+    )
 
 
 async def get_rate_limiter(infra: InfrastructureDep) -> RateLimiter:

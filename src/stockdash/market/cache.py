@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import redis.asyncio as aioredis
 
 from stockdash.core.metrics import CACHE_HITS, CACHE_MISSES, CACHE_SECONDS
-from stockdash.core.redis import blocking_pool
+from stockdash.core.redis import REDIS_FAILURES, RedisOutage, blocking_pool
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -98,7 +101,12 @@ class MemoryCache:
 
 
 class RedisCache:
-    """Redis-backed cache shared by every API instance and worker."""
+    """Redis-backed cache shared by every API instance and worker.
+
+    Redis is an accelerator, not a dependency: an error or timeout is a miss (reads) or a no-op
+    (writes), so callers fall through to the database copy and the snapshot; `outage` logs and
+    counts it once and skips Redis until its next retry, and the first success recovers.
+    """
 
     name = "redis"
 
@@ -110,6 +118,7 @@ class RedisCache:
         max_connections: int = 64,
         connect_timeout: float | None = None,
         command_timeout: float | None = None,
+        retry_seconds: float = 5.0,
     ) -> None:
         self._redis = aioredis.Redis(
             connection_pool=blocking_pool(
@@ -122,39 +131,68 @@ class RedisCache:
             decode_responses=True,
         )
         self._prefix = prefix
+        self.outage = RedisOutage("cache", retry_seconds=retry_seconds)
         self._timed = {
             op: CACHE_SECONDS.labels(op) for op in ("get", "get_many", "set", "set_many")
         }
 
+    async def _try(self, call: Callable[[], Awaitable[T]], fallback: T) -> T:
+        """The call's result, or `fallback` when Redis fails or is in an outage."""
+        if not self.outage.usable():
+            return fallback
+        try:
+            result = await call()
+        except REDIS_FAILURES as exc:
+            self.outage.failed(exc)
+            return fallback
+        self.outage.succeeded()
+        return result
+
     async def get(self, key: str) -> str | None:
-        """The live value for a key, if any."""
-        with self._timed["get"].time():
-            raw = await self._redis.get(self._prefix + key)
+        """The live value for a key, if any (None also while Redis is unreachable)."""
+        raw = await self._try(partial(self._get, key), None)
         value = raw.decode() if isinstance(raw, bytes) else raw
         (CACHE_HITS if value is not None else CACHE_MISSES).labels(self.name).inc()
         return value
+
+    async def _get(self, key: str) -> str | bytes | None:
+        with self._timed["get"].time():
+            value: str | bytes | None = await self._redis.get(self._prefix + key)
+            return value
 
     async def get_many(self, keys: list[str]) -> list[str | None]:
         """The live values for several keys, in order: one MGET, one round trip."""
         if not keys:
             return []
-        with self._timed["get_many"].time():
-            raw = await self._redis.mget([self._prefix + key for key in keys])
+        missing: list[str | bytes | None] = [None] * len(keys)
+        raw = await self._try(partial(self._mget, keys), missing)
         values = [v.decode() if isinstance(v, bytes) else v for v in raw]
         hits = sum(v is not None for v in values)
         CACHE_HITS.labels(self.name).inc(hits)
         CACHE_MISSES.labels(self.name).inc(len(values) - hits)
         return values
 
+    async def _mget(self, keys: list[str]) -> list[str | bytes | None]:
+        with self._timed["get_many"].time():
+            values: list[str | bytes | None] = await self._redis.mget(
+                [self._prefix + key for key in keys]
+            )
+            return values
+
     async def set(self, key: str, value: str, ttl: float) -> None:
         """Store a value for ttl seconds."""
+        await self._try(partial(self._set, key, value, ttl), None)
+
+    async def _set(self, key: str, value: str, ttl: float) -> None:
         with self._timed["set"].time():
             await self._redis.set(self._prefix + key, value, px=max(1, int(ttl * 1000)))
 
     async def set_many(self, items: dict[str, str], ttl: float) -> None:
         """Store several values for ttl seconds, in order, in one pipelined round trip."""
-        if not items:
-            return
+        if items:
+            await self._try(partial(self._set_many, items, ttl), None)
+
+    async def _set_many(self, items: dict[str, str], ttl: float) -> None:
         px = max(1, int(ttl * 1000))
         async with self._redis.pipeline(transaction=False) as pipe:
             for key, value in items.items():
@@ -163,18 +201,27 @@ class RedisCache:
                 await pipe.execute()
 
     async def add(self, key: str, value: str, ttl: float) -> bool:
-        """Store only if absent (a lock); whether it was stored."""
+        """Store only if absent (a lock); whether it was stored (False while Redis is down)."""
         return bool(
-            await self._redis.set(self._prefix + key, value, px=max(1, int(ttl * 1000)), nx=True)
+            await self._try(
+                partial(
+                    self._redis.set,
+                    self._prefix + key,
+                    value,
+                    px=max(1, int(ttl * 1000)),
+                    nx=True,
+                ),
+                False,
+            )
         )
 
     async def delete(self, key: str) -> None:
         """Forget a key."""
-        await self._redis.delete(self._prefix + key)
+        await self._try(partial(self._redis.delete, self._prefix + key), 0)
 
     async def ping(self) -> bool:
-        """Whether Redis answers."""
-        return bool(await self._redis.ping())
+        """Whether Redis answers (False when it does not, rather than an error)."""
+        return bool(await self._try(self._redis.ping, False))
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from purgatory import AsyncCircuitBreakerFactory
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.config import Settings
@@ -11,7 +12,7 @@ from stockdash.market.fallback import FallbackProvider
 from stockdash.market.providers.http import RateGate
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
-from stockdash.market.types import MarketDataProvider
+from stockdash.market.types import MarketDataProvider, ProviderError, UnknownSymbolError
 
 
 def build_provider(settings: Settings, snapshot: SnapshotProvider) -> MarketDataProvider:
@@ -23,11 +24,24 @@ def build_provider(settings: Settings, snapshot: SnapshotProvider) -> MarketData
 
         polygon = PolygonProvider(
             settings.polygon_api_key,
+            base_url=settings.polygon_base_url,
             requests_per_minute=settings.polygon_requests_per_minute,
             limiter=_shared_gate(settings, "polygon", settings.polygon_requests_per_minute),
+            breakers=provider_breakers(settings),
         )
         return FallbackProvider(polygon, snapshot)
     return snapshot
+
+
+def provider_breakers(settings: Settings) -> AsyncCircuitBreakerFactory:
+    """Circuit breakers for this process, one per provider (by name): each opens after
+    PROVIDER_BREAKER_FAILURES failed calls in a row, half-opens PROVIDER_BREAKER_RESET_SECONDS
+    later. An unknown symbol (404) is an answer, not a failure."""
+    return AsyncCircuitBreakerFactory(
+        default_threshold=settings.provider_breaker_failures,
+        default_ttl=settings.provider_breaker_reset_seconds,
+        exclude=[UnknownSymbolError, (ProviderError, lambda exc: exc.status == 404)],
+    )
 
 
 def _shared_gate(settings: Settings, provider: str, per_minute: int) -> RateGate | None:
@@ -64,9 +78,11 @@ def build_market(
             max_connections=settings.redis_max_connections,
             connect_timeout=settings.redis_connect_timeout_seconds,
             command_timeout=settings.redis_command_timeout_seconds,
+            retry_seconds=settings.redis_retry_seconds,
         ),
         sessionmaker=sessionmaker,
         ttl=settings.cache_ttl,
         snapshot_fallback=settings.market_snapshot_fallback,
         locks=locks,
+        provider_deadline=settings.provider_deadline_seconds,
     )

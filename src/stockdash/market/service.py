@@ -9,6 +9,7 @@ only with nothing at all is the answer a 503, never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -162,8 +163,12 @@ class MarketService:
         clock: Callable[[], datetime] = utcnow,
         snapshot_fallback: bool = True,
         locks: Locks | None = None,
+        provider_deadline: float | None = None,
     ) -> None:
         self.provider = provider
+        # How long a request for one stock waits for the live provider (None: no limit) before
+        # answering from the last good copy or the snapshot; the refresh fetches it meanwhile.
+        self.provider_deadline = provider_deadline
         self.snapshot = snapshot
         self.cache: Cache = cache or MemoryCache()
         self.sessionmaker = sessionmaker
@@ -264,8 +269,9 @@ class MarketService:
                 await self._cache_view(symbol, persisted)
                 return persisted
         try:
-            return (await self.fetch_quotes([symbol]))[symbol]
-        except ProviderError as exc:
+            async with asyncio.timeout(self.provider_deadline):
+                return (await self.fetch_quotes([symbol]))[symbol]
+        except (ProviderError, TimeoutError) as exc:
             logger.warning("provider failed for %s quote, serving last good data: %s", symbol, exc)
             if persisted is not None:
                 return persisted

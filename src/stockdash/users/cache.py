@@ -20,10 +20,10 @@ from typing import Any, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from cachetools import TTLCache
-from redis.exceptions import RedisError
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
+from stockdash.core.redis import REDIS_FAILURES, RedisOutage
 from stockdash.users.models import User
 
 logger = logging.getLogger(__name__)
@@ -67,19 +67,23 @@ class ProcessLocalUserVersions:
 class RedisUserVersions:
     """Versions in Redis, shared by every API instance and worker."""
 
-    def __init__(self, client: aioredis.Redis, *, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, *, prefix: str, retry_seconds: float = 5.0) -> None:
         self._redis = client
         self._prefix = f"{prefix}userver:"
-        self._outage_logged = False
+        # Logs and counts an outage once and skips Redis until the next retry, so a paused
+        # Redis costs one command timeout per retry interval, not one per request.
+        self.outage = RedisOutage("users", retry_seconds=retry_seconds)
 
     async def current(self, user_id: int) -> object:
         """The user's version now (UNKNOWN while Redis cannot answer)."""
+        if not self.outage.usable():
+            return UNKNOWN
         try:
             version = await self._redis.get(f"{self._prefix}{user_id}")
-        except (RedisError, OSError, TimeoutError):
-            self._log_outage("read")
+        except REDIS_FAILURES as exc:
+            self.outage.failed(exc)
             return UNKNOWN
-        self._outage_logged = False
+        self.outage.succeeded()
         return version
 
     async def bump(self, user_ids: Iterable[int]) -> None:
@@ -91,16 +95,9 @@ class RedisUserVersions:
                     pipe.incr(key)
                     pipe.expire(key, VERSION_KEY_SECONDS)
                 await pipe.execute()
-        except (RedisError, OSError, TimeoutError):
-            # Instances keep a changed user for at most the cache TTL; say so once per outage.
-            self._log_outage("bump")
-
-    def _log_outage(self, what: str) -> None:
-        if not self._outage_logged:
-            logger.warning(
-                "user versions unavailable in Redis (%s): reading users from the database", what
-            )
-            self._outage_logged = True
+        except REDIS_FAILURES as exc:
+            # Instances keep a changed user for at most the cache TTL (UNKNOWN meanwhile).
+            self.outage.failed(exc)
 
 
 @dataclass(slots=True)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
 
 from stockdash.core.metrics import PROVIDER_REQUESTS
 from stockdash.market.types import ProviderError
@@ -104,6 +107,18 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+@contextmanager
+def malformed_is_provider_error(provider: str, endpoint: str) -> Iterator[None]:
+    """Turn a payload of the wrong shape or types (a missing key, a string for a number, a list
+    for an object) met while parsing into a ProviderError, which takes the fallback path."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise ProviderError(
+            provider, f"{endpoint}: malformed payload ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
 class ResilientHttp:
     """GETs JSON from one provider with retries, rate limiting, metrics and ProviderError."""
 
@@ -120,6 +135,8 @@ class ResilientHttp:
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         now: Now = utc_now,
+        breakers: AsyncCircuitBreakerFactory | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.provider = provider
         self._base_url = base_url.rstrip("/")
@@ -132,6 +149,11 @@ class ResilientHttp:
         self._sleep = sleep
         self._jitter = jitter
         self._now = now
+        self._breakers = breakers
+        self._clock = clock
+        # Set by a 429's Retry-After: no request leaves before it, whoever asks (a user request
+        # or the next refresh cycle), so the provider's wish holds across calls and cycles.
+        self._not_before = 0.0
 
     async def aclose(self) -> None:
         """Close the underlying client if this object created it."""
@@ -153,7 +175,25 @@ class ResilientHttp:
     async def get(
         self, path_or_url: str, *, endpoint: str, params: Mapping[str, Any] | None = None
     ) -> httpx.Response:
-        """GET with retries; returns the 2xx response or raises ProviderError."""
+        """GET with retries behind the circuit breaker; the 2xx response or ProviderError.
+
+        Fails fast, without an upstream call, while the breaker is open or the provider's
+        Retry-After has not passed.
+        """
+        wait = self._not_before - self._clock()
+        if wait > 0:
+            raise ProviderError(self.provider, f"{endpoint}: asked to wait {wait:.1f}s more")
+        if self._breakers is None:
+            return await self._get(path_or_url, endpoint=endpoint, params=params)
+        try:
+            async with await self._breakers.get_breaker(self.provider):
+                return await self._get(path_or_url, endpoint=endpoint, params=params)
+        except OpenedState as exc:
+            raise ProviderError(self.provider, f"{endpoint}: circuit open") from exc
+
+    async def _get(
+        self, path_or_url: str, *, endpoint: str, params: Mapping[str, Any] | None
+    ) -> httpx.Response:
         url = self._absolute(path_or_url)
         attempts = self._retry.max_attempts
         for attempt in range(1, attempts + 1):
@@ -191,6 +231,7 @@ class ResilientHttp:
         advertised = parse_retry_after(response.headers.get("Retry-After"), self._now())
         if advertised is None:
             return self._backoff(attempt)
+        self._not_before = max(self._not_before, self._clock() + advertised)
         if advertised > self._retry.max_retry_after:
             raise ProviderError(
                 self.provider,
@@ -206,6 +247,10 @@ class ResilientHttp:
 
     def _status_error(self, response: httpx.Response, endpoint: str) -> ProviderError:
         status = response.status_code
+        if status == 429:
+            advertised = parse_retry_after(response.headers.get("Retry-After"), self._now())
+            if advertised is not None:
+                self._not_before = max(self._not_before, self._clock() + advertised)
         return ProviderError(self.provider, f"{endpoint}: HTTP {status}", status=status)
 
     def _count(self, endpoint: str, status: str) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from purgatory import AsyncCircuitBreakerFactory
 
 from stockdash.market.providers.http import (
     RateGate,
@@ -17,6 +18,7 @@ from stockdash.market.providers.http import (
     RetryPolicy,
     Sleep,
     TokenBucket,
+    malformed_is_provider_error,
 )
 from stockdash.market.types import (
     Bar,
@@ -43,6 +45,23 @@ DEFAULT_HISTORY_DAYS = 730  # the free plan serves two years of aggregates
 TRADING_DAY_LOOKBACK = 10  # enough to step over a long weekend plus a holiday
 FILING_LAG_ESTIMATE = timedelta(days=90)  # latest 10-K deadline for non-accelerated filers
 MAX_PAGES = 200
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def validated(
+    method: Callable[Concatenate[PolygonProvider, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[PolygonProvider, P], Coroutine[Any, Any, R]]:
+    """A payload of the wrong shape or types anywhere in the method is a ProviderError."""
+
+    async def checked(self: PolygonProvider, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with malformed_is_provider_error(NAME, method.__name__):
+            return await method(self, *args, **kwargs)
+
+    checked.__name__, checked.__doc__ = method.__name__, method.__doc__
+    return checked
 
 
 def same_host_path(next_url: str) -> str:
@@ -199,6 +218,7 @@ class PolygonProvider:
         today: Callable[[], date] = utc_today,
         sleep: Sleep = asyncio.sleep,
         limiter: RateGate | None = None,
+        breakers: AsyncCircuitBreakerFactory | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("PolygonProvider needs an API key")
@@ -213,12 +233,14 @@ class PolygonProvider:
             retry=RetryPolicy(max_attempts=max_retries + 1),
             limiter=limiter or TokenBucket(requests_per_minute, sleep=sleep),
             sleep=sleep,
+            breakers=breakers,
         )
 
     async def aclose(self) -> None:
         """Release the HTTP client if this provider created it."""
         await self._http.aclose()
 
+    @validated
     async def quote(self, symbols: list[str]) -> dict[str, Quote]:
         """Quotes from the latest grouped-daily bars; symbols Polygon lacks are left out."""
         wanted = set(symbols)
@@ -232,6 +254,7 @@ class PolygonProvider:
             if symbol in wanted
         }
 
+    @validated
     async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
         """Daily adjusted bars between start and end inclusive, following pagination."""
         end = end or self._today()
@@ -242,6 +265,7 @@ class PolygonProvider:
         bars = {bar.date: bar for bar in map(_bar, results) if start <= bar.date <= end}
         return [bars[day] for day in sorted(bars)]
 
+    @validated
     async def profile(self, symbol: str) -> Profile:
         """Company profile from ticker details."""
         path = f"/v3/reference/tickers/{symbol}"
@@ -260,6 +284,7 @@ class PolygonProvider:
             source=NAME,
         )
 
+    @validated
     async def fundamentals(self, symbol: str) -> list[FundamentalsYear]:
         """Annual financials (income, balance sheet, cash flow), oldest first."""
         params = {
@@ -273,6 +298,7 @@ class PolygonProvider:
         years = [year for year in map(_fundamentals_year, results) if year is not None]
         return latest_filing_per_year(years)
 
+    @validated
     async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         """Active stock tickers matching the query (one page, no pagination)."""
         params = {"search": query, "active": "true", "market": "stocks", "limit": limit}
