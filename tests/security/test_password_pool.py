@@ -80,3 +80,18 @@ async def test_past_the_queue_limit_checks_are_refused_at_once(
     assert_error(busy, 503, "password_check_busy")
     assert busy.headers["Retry-After"] == "1"
     assert security.HASHER.pending == 0
+
+
+async def test_the_queue_is_bounded_by_the_measured_cost_of_a_check(
+    costly: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that would wait longer than `max_wait` behind those in flight is refused at once,
+    however few are queued (cheap checks may queue deeply; expensive ones are shed)."""
+    await _sign_up(costly, "victim")
+    assert security.HASHER.cost > 0
+    monkeypatch.setattr(security.HASHER, "max_wait", 0.0)  # no wait at all is acceptable
+    answers = await asyncio.gather(*(_wrong_login(costly, i) for i in range(12)))
+    statuses = Counter(r.status_code for r in answers)
+    assert statuses[401] >= 1 and statuses[503] >= 1, statuses
+    assert set(statuses) == {401, 503}, statuses
+    assert security.HASHER.pending == 0

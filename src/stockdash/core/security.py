@@ -67,20 +67,26 @@ T = TypeVar("T")
 class PasswordHasher:
     """bcrypt on its own small pool, so password checks never take the threads other work needs.
 
-    bcrypt is CPU-bound: more threads than cores only make every check slower. Past
-    `max_pending` checks in flight the next one is refused at once (503 with Retry-After)
-    rather than queued for seconds.
+    bcrypt is CPU-bound: more threads than cores only make every check slower. A check that
+    would wait longer than `max_wait` seconds behind the ones in flight (from the measured cost
+    of recent checks), or that finds `max_pending` in flight, is refused at once (503 with
+    Retry-After) rather than queued: the bound follows the real cost, so a burst of cheap checks
+    queues where a burst of expensive ones is shed.
     """
 
-    def __init__(self, threads: int, max_pending: int) -> None:
+    def __init__(self, threads: int, max_pending: int, max_wait: float = 4.0) -> None:
         self.threads = threads
         self.max_pending = max_pending
+        self.max_wait = max_wait
         self.pending = 0
+        # Seconds one check takes, a moving average (a guess until the first is measured).
+        self.cost = 0.1
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="bcrypt")
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
         """Run one hash operation on the pool; 503 password_check_busy when the queue is full."""
-        if self.pending >= self.max_pending:
+        expected_wait = self.pending * self.cost / self.threads
+        if self.pending >= self.max_pending or expected_wait > self.max_wait:
             raise ServiceUnavailable(
                 "The server is busy checking passwords; try again in a moment.",
                 code="password_check_busy",
@@ -88,14 +94,25 @@ class PasswordHasher:
             )
         self.pending += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._timed, work, *args
+            )
         finally:
             self.pending -= 1
 
+    def _timed(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work` and fold its duration into the moving average cost."""
+        started = time.perf_counter()
+        try:
+            return work(*args)
+        finally:
+            self.cost = 0.8 * self.cost + 0.2 * (time.perf_counter() - started)
+
 
 _CORES = os.cpu_count() or 1
-# One thread per core; a queue of a few seconds' worth of checks at the default cost.
-HASHER = PasswordHasher(threads=_CORES, max_pending=16 * _CORES)
+# One thread per core; at most about four seconds' worth of checks queued (and never more than
+# 256 per core, whatever they cost).
+HASHER = PasswordHasher(threads=_CORES, max_pending=256 * _CORES)
 
 
 async def hash_password(password: str, *, rounds: int = BCRYPT_ROUNDS) -> str:
