@@ -230,7 +230,8 @@ async function main() {
       const values = await buffett.locator('[data-testid="factor-row"] .factor-value').allTextContents();
       assert(values.some((v) => /%$/.test(v.trim())), `expected percent-formatted factor values, saw ${values.join(' | ')}`);
       assert(!values.some((v) => /^-?\d+\.\d{3,}$/.test(v.trim())), `raw fractions in factor values: ${values.join(' | ')}`);
-      const infoPoints = await buffett.locator('[data-testid="factor-info-row"]').allTextContents();
+      // Only the value cell: an explanation may itself contain a fraction (Blume's "2/3 x beta").
+      const infoPoints = await buffett.locator('[data-testid="factor-info-row"] dd').allTextContents();
       assert(infoPoints.every((t) => !/\d\/\d/.test(t)), `informational factors must not show points: ${infoPoints.join(' | ')}`);
       await page.getByTestId('range-1m').click();
       const month = await waitForChartPaint(page, (p) => p.kind === 'candles' && p.up > 50 && p.down > 50);
