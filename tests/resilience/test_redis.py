@@ -144,7 +144,9 @@ async def test_paused_redis_costs_one_timeout_not_one_per_call(
     await fill_watchlist(user, SYMBOLS)
     await assert_served(client, user.headers)
 
-    redis_server.pause(2)
+    # Longer than the slack: Redis must still be paused when /readyz is asked below (on a loaded
+    # machine a 2 s pause could end before that, and /readyz rightly said "ok").
+    redis_server.pause(OUTAGE_SLACK_SECONDS + 3)
     started = time.monotonic()
     await assert_served(client, user.headers)
     # Without timeouts every call would hang for the whole pause; with them but without the
