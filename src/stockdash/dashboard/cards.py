@@ -87,12 +87,6 @@ class CardStore:
             else None
         )
 
-    async def cards(
-        self, symbols: list[str], tier: str, view: DashboardView
-    ) -> list[CardJson | None]:
-        """Each symbol's card for a tier and view (None where it cannot be built now)."""
-        return await self.cards_at(symbols, await self.versions(symbols), tier, view)
-
     async def versions(self, symbols: list[str]) -> list[str | None]:
         """Each symbol's current inputs version (None: no card yet), in one `get_many`."""
         return await self.cache.get_many([version_key(s) for s in symbols])
