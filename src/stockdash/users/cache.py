@@ -169,7 +169,7 @@ class CurrentUserCache:
 
         Call after `user()` in the same request: the entry it validated is the one used.
         """
-        entry = self._entries.get(user_id) if self._enabled else None
+        entry = self._current(user_id)
         if entry is not None and name in entry.attached:
             value: T = entry.attached[name]
             return value
@@ -181,15 +181,19 @@ class CurrentUserCache:
 
     def recall(self, user_id: int, name: str) -> Any:
         """What `remember` kept with the user's current entry (None if nothing)."""
-        entry = self._entries.get(user_id) if self._enabled else None
+        entry = self._current(user_id)
         return None if entry is None else entry.attached.get(name)
 
     def remember(self, user_id: int, name: str, value: object) -> None:
         """Keep a value derived from the user's current state with their entry (dropped with it
         when the user changes)."""
-        entry = self._entries.get(user_id) if self._enabled else None
+        entry = self._current(user_id)
         if entry is not None:
             entry.attached[name] = value
+
+    def _current(self, user_id: int) -> _Entry | None:
+        """The user's cached entry, if the cache is on and holds one."""
+        return self._entries.get(user_id) if self._enabled else None
 
     def _detached_copy(self, user: User) -> User:
         """A detached copy of the row, owned by the cache (the loaded object stays the loader's)."""
