@@ -65,8 +65,11 @@ format: install ## Apply ruff fixes and formatting
 test-sqlite: install ## The whole Python suite on SQLite (tests/scale runs PostgreSQL clusters: once, in test-postgres)
 	STOCKDASH_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS) --ignore=tests/scale
 
-test-postgres: install ## The whole Python suite on PostgreSQL (TEST_DATABASE_URL)
-	STOCKDASH_TEST_DB=postgres TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(PYTEST_ARGS)
+# tests/scale starts whole clusters (API instances, workers, scheduler, nginx) and checks the
+# refresh schedule against the clock: it runs after the rest, so the suite's load cannot starve it.
+test-postgres: install ## The whole Python suite on PostgreSQL (TEST_DATABASE_URL), then the scale-out clusters
+	STOCKDASH_TEST_DB=postgres TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(PYTEST_ARGS) --ignore=tests/scale
+	STOCKDASH_TEST_DB=postgres TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q tests/scale
 
 test-frontend: install $(NODE_DEPS) ## Client in sync with the API, tsc, Vitest units, one build, the Playwright e2e in Debian chromium
 ifneq ($(HAS_FRONTEND),)
