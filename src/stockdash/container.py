@@ -142,7 +142,7 @@ def build_container(
     broker = build_broker(settings)
     jobs = JobStore(sessionmaker)
     queue = JobQueue(jobs, broker)
-    outbox = OutboxEmailSender(settings.data_dir / "outbox", sender=settings.emails_from)
+    outbox = OutboxEmailSender.from_settings(settings)
     container = Container(
         settings=settings,
         engine=engine,

@@ -8,12 +8,8 @@ identity have to answer 2xx at least once (with a broken token they would all be
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
-import sys
-import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,17 +29,7 @@ from schemathesis.checks import (
 )
 from schemathesis.specs.openapi.checks import ignored_auth
 
-from stockdash.core.migrate import upgrade
-from tests.conftest import (
-    BACKEND,
-    CACHE_BACKEND,
-    PG_URL,
-    RATE_LIMIT_NAMES,
-    REDIS_URL,
-    _delete_keys,
-    _drop_schema,
-    free_port,
-)
+from tests.served import CLI, own_storage, served_env, serving
 
 CHECKS = [
     not_a_server_error,
@@ -89,67 +75,18 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer
     """A real server on its own database (a SQLite file, or a PostgreSQL schema dropped
     afterwards) and, on the PostgreSQL pass, its own Redis keys (deleted afterwards)."""
     data_dir = tmp_path_factory.mktemp("fuzz")
-    tag = uuid.uuid4().hex[:10]
-    schema = f"stockdash_fuzz_{tag}" if BACKEND == "postgres" else ""
-    redis_prefix = f"stockdash-fuzz-{tag}" if CACHE_BACKEND == "redis" else ""
-    env = {
-        **os.environ,
-        "DATABASE_URL": PG_URL if schema else f"sqlite+aiosqlite:///{data_dir / 'fuzz.db'}",
-        "DATABASE_SCHEMA": schema,
-        "REDIS_URL": REDIS_URL if redis_prefix else "",
-        "REDIS_KEY_PREFIX": f"{redis_prefix or 'stockdash'}:",
-        "RATE_LIMIT_KEY_PREFIX": f"{redis_prefix or 'stockdash'}-rl",
-        "DATA_DIR": str(data_dir),
-        "ENVIRONMENT": "development",
-        "JWT_SECRET_KEY": "fuzz-secret-" + "x" * 32,
-        "BCRYPT_ROUNDS": "4",
-        "REFRESH_INTERVAL_SECONDS": "0",
-        "LOG_LEVEL": "WARNING",
-        # The fuzzer sends thousands of requests per identity from one IP.
-        **{f"RATE_LIMIT_{name.upper()}": "1000000/hour" for name in RATE_LIMIT_NAMES},
-    }
     log = data_dir / "server.log"
-    server = FuzzServer(base=f"http://127.0.0.1:{free_port()}", log=log)
-    cli = [sys.executable, "-m", "stockdash.cli"]
-    try:
-        if schema:
-            upgrade(PG_URL, schema=schema)
+    # The fuzzer sends thousands of requests per identity from one IP.
+    with own_storage(data_dir, "fuzz") as storage:
+        env = {**served_env(data_dir, "fuzz", rate_limit="1000000/hour"), **storage}
         admin = ["--email", "root@example.com", "--username", "fuzzadmin", "--password", PASSWORD]
         subprocess.run(
-            [*cli, "create-admin", *admin], env=env, check=True, capture_output=True, timeout=120
+            [*CLI, "create-admin", *admin], env=env, check=True, capture_output=True, timeout=120
         )
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [*cli, "serve", "--port", server.base.rsplit(":", 1)[1]],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_ready(server)
+        with serving(env, log) as base:
+            server = FuzzServer(base=base, log=log)
             _sign_in_everyone(server)
             yield server
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
-    finally:
-        if schema:
-            asyncio.run(_drop_schema(PG_URL, schema))
-        if redis_prefix:
-            asyncio.run(_delete_keys(redis_prefix))
-
-
-def _wait_ready(server: FuzzServer) -> None:
-    # Generous: under pytest-xdist on two loaded cores, a cold start can take a while.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server did not become ready:\n{server.log_tail()}")
 
 
 def _login(server: FuzzServer, username: str) -> dict[str, str]:

@@ -8,9 +8,6 @@ stops and black-holes; whichever backend the suite runs on, this needs PostgreSQ
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,15 +19,16 @@ import httpx
 import pytest
 
 from stockdash.core.migrate import upgrade
-from tests.conftest import PG_URL, RATE_LIMIT_NAMES, _drop_schema, assert_error, free_port
+from tests.conftest import PG_URL, _drop_schema, assert_error
 from tests.resilience.servers import TcpProxy
+from tests.served import served_env, serving
 
 CONNECT_TIMEOUT = 1.0
 STATEMENT_TIMEOUT = 1.0
 # An answer while the database is gone may cost a connect, a pool wait and a statement timeout;
 # the slack on top is for two loaded cores, not for a hang (which would be 30 s or more).
 DEADLINE = CONNECT_TIMEOUT * 2 + STATEMENT_TIMEOUT + 3.0
-START_SECONDS = 120.0
+RECOVERY_SECONDS = 30.0
 PASSWORD = "correct-horse-battery-9"
 
 
@@ -52,53 +50,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     pg = urlsplit(PG_URL)
     proxy = TcpProxy(pg.port or 5432)
     proxied = PG_URL.replace(pg.netloc, f"{pg.username}@127.0.0.1:{proxy.port}")
-    port = free_port()
     env = {
-        **os.environ,
+        **served_env(data_dir, "dbdown"),
         "DATABASE_URL": proxied,
         "DATABASE_SCHEMA": schema,
         "REDIS_URL": "",
         "BROKER_URL": "",
-        "DATA_DIR": str(data_dir),
-        "ENVIRONMENT": "development",
-        "JWT_SECRET_KEY": "dbdown-secret-" + "x" * 32,
-        "BCRYPT_ROUNDS": "4",
-        "REFRESH_INTERVAL_SECONDS": "0",
-        "LOG_LEVEL": "WARNING",
         "DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT_TIMEOUT),
         "DB_STATEMENT_TIMEOUT_SECONDS": str(STATEMENT_TIMEOUT),
         "USER_CACHE_SECONDS": "0",
-        **{f"RATE_LIMIT_{name.upper()}": "100000/hour" for name in RATE_LIMIT_NAMES},
     }
     log = data_dir / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "stockdash.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, log)
-        yield Server(base, proxy, log, _sign_in(base))
+        with serving(env, log) as base:
+            yield Server(base, proxy, log, _sign_in(base))
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
         proxy.close()
         asyncio.run(_drop_schema(PG_URL, schema))
-
-
-def _wait_ready(base: str, log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server did not become ready:\n{log.read_text(errors='replace')[-4000:]}")
 
 
 def _sign_in(base: str) -> dict[str, str]:
@@ -126,7 +94,7 @@ def _assert_unavailable(client: httpx.Client, server: Server) -> None:
 
 
 def _assert_recovers(client: httpx.Client, server: Server) -> None:
-    deadline = time.monotonic() + START_SECONDS / 4
+    deadline = time.monotonic() + RECOVERY_SECONDS
     while time.monotonic() < deadline:
         r = client.get("/api/v1/watchlist", headers=server.headers)
         if r.status_code == 200:

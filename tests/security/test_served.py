@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import (
-    BACKEND,
-    CACHE_BACKEND,
-    PG_URL,
-    RATE_LIMIT_NAMES,
-    REDIS_URL,
-    _delete_keys,
-    _drop_schema,
-    free_port,
-)
+from tests.served import own_storage, served_env, serving
 
 PASSWORD = "quartz-lantern-meadow-91"
 
@@ -35,63 +21,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a real server that trusts no proxy headers, even with uvicorn's
     FORWARDED_ALLOW_IPS set to trust everyone (the app alone owns the client address)."""
     data_dir = tmp_path_factory.mktemp("served")
-    tag = uuid.uuid4().hex[:10]
-    schema = f"stockdash_served_{tag}" if BACKEND == "postgres" else ""
-    prefix = f"stockdash-served-{tag}" if CACHE_BACKEND == "redis" else ""
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-        "DATABASE_URL": PG_URL if schema else f"sqlite+aiosqlite:///{data_dir / 'served.db'}",
-        "DATABASE_SCHEMA": schema,
-        "REDIS_URL": REDIS_URL if prefix else "",
-        "REDIS_KEY_PREFIX": f"{prefix or 'stockdash'}:",
-        "RATE_LIMIT_KEY_PREFIX": f"{prefix or 'stockdash'}-rl",
-        "DATA_DIR": str(data_dir),
-        "ENVIRONMENT": "development",
-        "JWT_SECRET_KEY": "served-secret-" + "x" * 32,
-        "BCRYPT_ROUNDS": "4",
-        "REFRESH_INTERVAL_SECONDS": "0",
-        "WARM_ANALYSIS_CONTEXT": "false",
-        "LOG_LEVEL": "WARNING",
-        **{f"RATE_LIMIT_{name.upper()}": "100000/hour" for name in RATE_LIMIT_NAMES},
-        "RATE_LIMIT_REGISTER_IP": "3/minute",
-        "TRUST_PROXY_HEADERS": "false",
-        "FORWARDED_ALLOW_IPS": "*",
-    }
-    base = f"http://127.0.0.1:{free_port()}"
-    log = data_dir / "server.log"
-    if schema:
-        from stockdash.core.migrate import upgrade
-
-        upgrade(PG_URL, schema=schema)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "stockdash.cli", "serve", "--port", base.rsplit(":", 1)[1]],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_ready(base, log)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        if schema:
-            asyncio.run(_drop_schema(PG_URL, schema))
-        if prefix:
-            asyncio.run(_delete_keys(prefix))
-
-
-def _wait_ready(base: str, log: Path) -> None:
-    deadline = time.monotonic() + 120  # generous: two loaded cores
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server did not become ready:\n{log.read_text(errors='replace')[-4000:]}")
+    with own_storage(data_dir, "served") as storage:
+        env = {
+            **served_env(data_dir, "served"),
+            **storage,
+            "WARM_ANALYSIS_CONTEXT": "false",
+            "RATE_LIMIT_REGISTER_IP": "3/minute",
+            "TRUST_PROXY_HEADERS": "false",
+            "FORWARDED_ALLOW_IPS": "*",
+        }
+        with serving(env, data_dir / "server.log") as base:
+            yield base
 
 
 def test_forged_forwarded_for_from_loopback_does_not_reset_the_sign_up_limit(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Hashable, Iterable
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -152,6 +152,7 @@ class CommitListener(Protocol):
 
 _LISTENERS = "stockdash.commit_listeners"
 _CHANGED = "stockdash.changed"
+_AFTER_COMMIT = "stockdash.after_commit"
 
 
 @event.listens_for(Session, "after_flush")
@@ -178,6 +179,12 @@ def _note(session: Session, objects: Iterable[object]) -> None:
                 changed.setdefault(index, set()).add(key)
 
 
+def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
+    """Run `action` once the session's current transaction commits; a rollback drops it (a
+    metric counted before the commit would count what a failed commit never did)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
 class AppSession(AsyncSession):
     """An AsyncSession that reports what each commit changed to the factory's listeners.
 
@@ -186,14 +193,22 @@ class AppSession(AsyncSession):
     """
 
     async def commit(self) -> None:
-        """Commit, then tell every interested listener which keys changed."""
+        """Commit, then run the after-commit actions and tell every interested listener which
+        keys changed."""
         await super().commit()
+        for action in self.info.pop(_AFTER_COMMIT, []):
+            action()
         changed: dict[int, set[Hashable]] | None = self.info.pop(_CHANGED, None)
         if not changed:
             return
         listeners: list[CommitListener] = self.info.get(_LISTENERS, [])
         for index, keys in changed.items():
             await listeners[index].committed(keys)
+
+    async def rollback(self) -> None:
+        """Roll back and forget the after-commit actions of the abandoned transaction."""
+        self.info.pop(_AFTER_COMMIT, None)
+        await super().rollback()
 
 
 def create_sessionmaker(

@@ -82,21 +82,36 @@ class SmtpEmailSender:
 
 
 class OutboxEmailSender:
-    """No SMTP configured: logs each message and writes it as a .eml file to an outbox folder."""
+    """No SMTP configured: writes each message as a .eml file to an outbox folder and logs it.
 
-    def __init__(self, outbox: Path, *, sender: str) -> None:
-        self.outbox, self.sender = outbox, sender
+    The log shows the text (its links included) only when `log_text` is on, as in development,
+    where reading the verification link off the console is the point; elsewhere a log line must
+    not carry a one-time token, so it names the file only.
+    """
+
+    def __init__(self, outbox: Path, *, sender: str, log_text: bool = False) -> None:
+        self.outbox, self.sender, self.log_text = outbox, sender, log_text
 
     async def send(self, email: Email) -> None:
-        """Log the message and store it under the outbox folder."""
+        """Store the message under the outbox folder and log where it went."""
         path = self.outbox / f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.eml"
         await asyncio.to_thread(self._write, path, to_mime(email, self.sender).as_bytes())
+        shown = f"\n{email.text}" if self.log_text else ""
         logger.info(
-            "email to %s (%s), no SMTP configured: saved to %s\n%s",
+            "email to %s (%s), no SMTP configured: saved to %s%s",
             email.to,
             email.subject,
             path,
-            email.text,
+            shown,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OutboxEmailSender:
+        """The outbox under DATA_DIR, logging the text in development only."""
+        return cls(
+            settings.data_dir / "outbox",
+            sender=settings.emails_from,
+            log_text=settings.environment == "development",
         )
 
     @staticmethod
@@ -116,7 +131,7 @@ def sender_from_settings(settings: Settings) -> EmailSender:
             password=settings.smtp_password,
             tls=settings.smtp_tls,
         )
-    return OutboxEmailSender(settings.data_dir / "outbox", sender=settings.emails_from)
+    return OutboxEmailSender.from_settings(settings)
 
 
 async def deliver(sender: EmailSender, email: Email) -> None:

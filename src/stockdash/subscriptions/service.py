@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stockdash.core.db import after_commit
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.core.metrics import SUBSCRIPTION_CHANGES
 from stockdash.subscriptions import tiers
@@ -90,7 +93,7 @@ async def apply_tier(
     )
     user.subscription_tier = tier.value
     recorded = await SqlSubscriptionEventRepository(session).add(event)
-    _count_change(event.from_tier, event.to_tier)
+    after_commit(session, partial(_count_change, event.from_tier, event.to_tier))
     return recorded
 
 
