@@ -1,4 +1,5 @@
-"""Resilient upstream HTTP: timeouts, jittered retries, Retry-After and rate limiting."""
+"""Resilient upstream HTTP: timeouts, jittered retries (tenacity), Retry-After, a circuit breaker
+and rate limiting."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
-from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential
 
 from stockdash.core.metrics import PROVIDER_REQUESTS
+from stockdash.market.providers.guard import ProviderGuard
 from stockdash.market.types import ProviderError
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -119,8 +122,24 @@ def malformed_is_provider_error(provider: str, endpoint: str) -> Iterator[None]:
         ) from exc
 
 
+class _Retryable(Exception):
+    """One attempt's failure worth another attempt: a 429/5xx response or a transport error."""
+
+    def __init__(self, response: httpx.Response | None, error: httpx.TransportError | None) -> None:
+        super().__init__(
+            str(error) if error is not None else f"HTTP {response and response.status_code}"
+        )
+        self.response = response
+        self.error = error
+
+
 class ResilientHttp:
-    """GETs JSON from one provider with retries, rate limiting, metrics and ProviderError."""
+    """GETs JSON from one provider with retries, rate limiting, metrics and ProviderError.
+
+    The retry loop is tenacity's: up to `RetryPolicy.max_attempts` attempts, waiting what a
+    Retry-After says, else exponential backoff with full jitter. The `guard` holds what every
+    process must honour: the circuit breaker and the Retry-After pause.
+    """
 
     def __init__(
         self,
@@ -135,7 +154,7 @@ class ResilientHttp:
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         now: Now = utc_now,
-        breakers: AsyncCircuitBreakerFactory | None = None,
+        guard: ProviderGuard | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         self.provider = provider
@@ -149,11 +168,11 @@ class ResilientHttp:
         self._sleep = sleep
         self._jitter = jitter
         self._now = now
-        self._breakers = breakers
-        self._clock = clock
-        # Set by a 429's Retry-After: no request leaves before it, whoever asks (a user request
-        # or the next refresh cycle), so the provider's wish holds across calls and cycles.
-        self._not_before = 0.0
+        # Without a guard from the factory: this object's own, process-local state.
+        self.guard = guard or ProviderGuard(provider, clock=clock)
+        self._exponential = wait_exponential(
+            multiplier=self._retry.backoff_base, max=self._retry.backoff_cap
+        )
 
     async def aclose(self) -> None:
         """Close the underlying client if this object created it."""
@@ -178,15 +197,16 @@ class ResilientHttp:
         """GET with retries behind the circuit breaker; the 2xx response or ProviderError.
 
         Fails fast, without an upstream call, while the breaker is open or the provider's
-        Retry-After has not passed.
+        Retry-After has not passed (for any process, when the guard is shared).
         """
-        wait = self._not_before - self._clock()
+        wait = await self.guard.paused_for()
         if wait > 0:
             raise ProviderError(self.provider, f"{endpoint}: asked to wait {wait:.1f}s more")
-        if self._breakers is None:
+        breakers = self.guard.breakers
+        if breakers is None:
             return await self._get(path_or_url, endpoint=endpoint, params=params)
         try:
-            async with await self._breakers.get_breaker(self.provider):
+            async with await breakers.get_breaker(self.provider):
                 return await self._get(path_or_url, endpoint=endpoint, params=params)
         except OpenedState as exc:
             raise ProviderError(self.provider, f"{endpoint}: circuit open") from exc
@@ -195,24 +215,29 @@ class ResilientHttp:
         self, path_or_url: str, *, endpoint: str, params: Mapping[str, Any] | None
     ) -> httpx.Response:
         url = self._absolute(path_or_url)
-        attempts = self._retry.max_attempts
-        for attempt in range(1, attempts + 1):
-            response = await self._attempt(url, endpoint, params, last=attempt == attempts)
-            if response is None:
-                await self._sleep(self._backoff(attempt))
-                continue
-            if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
-                await self._sleep(self._retry_delay(response, attempt, endpoint))
-                continue
-            if response.is_success:
-                return response
-            raise self._status_error(response, endpoint)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(url, endpoint, params)
+        except _Retryable as exc:
+            if exc.response is not None:
+                raise self._status_error(exc.response, endpoint) from None
+            raise ProviderError(
+                self.provider, f"{endpoint}: {type(exc.error).__name__}"
+            ) from exc.error
+        raise AssertionError("unreachable: tenacity returns or raises")
 
     async def _attempt(
-        self, url: str, endpoint: str, params: Mapping[str, Any] | None, *, last: bool
-    ) -> httpx.Response | None:
-        """One rate-limited request; None means a transport error worth retrying."""
+        self, url: str, endpoint: str, params: Mapping[str, Any] | None
+    ) -> httpx.Response:
+        """One rate-limited request: the 2xx response, `_Retryable`, or ProviderError."""
         if self._limiter is not None:
             await self._limiter.acquire()
         try:
@@ -221,36 +246,38 @@ class ResilientHttp:
             )
         except httpx.TransportError as exc:
             self._count(endpoint, "error")
-            if last:
-                raise ProviderError(self.provider, f"{endpoint}: {type(exc).__name__}") from exc
-            return None
+            raise _Retryable(None, exc) from exc
         self._count(endpoint, str(response.status_code))
-        return response
-
-    def _retry_delay(self, response: httpx.Response, attempt: int, endpoint: str) -> float:
+        if response.is_success:
+            return response
+        if response.status_code not in RETRYABLE_STATUSES:
+            raise self._status_error(response, endpoint)
         advertised = parse_retry_after(response.headers.get("Retry-After"), self._now())
-        if advertised is None:
-            return self._backoff(attempt)
-        self._not_before = max(self._not_before, self._clock() + advertised)
-        if advertised > self._retry.max_retry_after:
-            raise ProviderError(
-                self.provider,
-                f"{endpoint}: asked to retry after {advertised:.0f}s",
-                status=response.status_code,
-            )
-        return advertised
+        if advertised is not None:
+            if response.status_code == 429:
+                await self.guard.pause(advertised)
+            if advertised > self._retry.max_retry_after:
+                # Longer advertised waits fail fast instead of stalling a whole refresh cycle.
+                raise ProviderError(
+                    self.provider,
+                    f"{endpoint}: asked to retry after {advertised:.0f}s",
+                    status=response.status_code,
+                )
+        raise _Retryable(response, None)
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter (uniform in [0, capped exponential])."""
-        ceiling = min(self._retry.backoff_cap, self._retry.backoff_base * 2.0 ** (attempt - 1))
-        return self._jitter() * ceiling
+    def _wait(self, state: RetryCallState) -> float:
+        """Before the next attempt: what the response's Retry-After says, else exponential
+        backoff with full jitter (uniform in [0, capped exponential])."""
+        outcome = state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, _Retryable) and failure.response is not None:
+            advertised = parse_retry_after(failure.response.headers.get("Retry-After"), self._now())
+            if advertised is not None:
+                return advertised
+        return self._jitter() * self._exponential(state)
 
     def _status_error(self, response: httpx.Response, endpoint: str) -> ProviderError:
         status = response.status_code
-        if status == 429:
-            advertised = parse_retry_after(response.headers.get("Retry-After"), self._now())
-            if advertised is not None:
-                self._not_before = max(self._not_before, self._clock() + advertised)
         return ProviderError(self.provider, f"{endpoint}: HTTP {status}", status=status)
 
     def _count(self, endpoint: str, status: str) -> None:

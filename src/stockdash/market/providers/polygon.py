@@ -10,8 +10,8 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from purgatory import AsyncCircuitBreakerFactory
 
+from stockdash.market.providers.guard import ProviderGuard
 from stockdash.market.providers.http import (
     RateGate,
     ResilientHttp,
@@ -218,7 +218,7 @@ class PolygonProvider:
         today: Callable[[], date] = utc_today,
         sleep: Sleep = asyncio.sleep,
         limiter: RateGate | None = None,
-        breakers: AsyncCircuitBreakerFactory | None = None,
+        guard: ProviderGuard | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("PolygonProvider needs an API key")
@@ -233,7 +233,7 @@ class PolygonProvider:
             retry=RetryPolicy(max_attempts=max_retries + 1),
             limiter=limiter or TokenBucket(requests_per_minute, sleep=sleep),
             sleep=sleep,
-            breakers=breakers,
+            guard=guard,
         )
 
     async def aclose(self) -> None:
