@@ -224,3 +224,36 @@ async def test_retry_after_holds_across_refresh_cycles(
         report = await cycle()
         assert report.skipped and report.backoff > 2900, report
     assert stub.calls == 1, stub.calls
+
+
+@pytest.mark.parametrize("fault", ["status_500", "wrong_shape", HANG])
+async def test_yahoo_from_its_base_url_fails_over_to_the_snapshot(
+    settings: Settings, snapshot: Any, stub: StubProvider, fault: str
+) -> None:
+    """MARKET_DATA_PROVIDER=yahoo calls YAHOO_BASE_URL (the stub): quote, history and
+    fundamentals answer from the snapshot within the deadline, and the breaker opens."""
+    yahoo = settings.model_copy(
+        update={
+            "market_data_provider": "yahoo",
+            "yahoo_base_url": stub.url,
+            "yahoo_cookie_url": stub.url,
+            "yahoo_requests_per_minute": 100_000,
+        }
+    )
+    stub.fault = fault
+    market = build_market(yahoo, None, snapshot=snapshot)
+    try:
+        for symbol in SYMBOLS:
+            started = time.monotonic()
+            view = await market.stock(symbol)
+            history = await market.history_view(symbol)
+            fundamentals = await market.fundamentals_view(symbol)
+            assert time.monotonic() - started < 3 * SLACK
+            assert view.quote.price > 0 and view.stale
+            assert history.source == fundamentals.source == "snapshot"
+        assert stub.calls >= 1
+        opened_at = stub.calls
+        await market.history_view("KO")
+        assert stub.calls == opened_at, "the open breaker makes no call"
+    finally:
+        await market.close()

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     polygon_base_url: str = Field("https://api.polygon.io", pattern=r"^https?://")
     edgar_base_url: str = Field("https://data.sec.gov", pattern=r"^https?://")
     yahoo_base_url: str = Field("https://query1.finance.yahoo.com", pattern=r"^https?://")
+    # Yahoo's session-cookie host (its crumb handshake, needed for profiles and statements).
+    yahoo_cookie_url: str = Field("https://fc.yahoo.com", pattern=r"^https?://")
     yahoo_requests_per_minute: int = Field(60, ge=1)
     # A user request waits at most this long for a live provider, then gets the last good copy
     # or the snapshot (the refresh fetches it in the background).

@@ -40,6 +40,7 @@ def build_provider(
 
         yahoo = YahooProvider(
             base_url=settings.yahoo_base_url,
+            cookie_url=settings.yahoo_cookie_url,
             requests_per_minute=settings.yahoo_requests_per_minute,
             limiter=_shared_gate(settings, "yahoo", settings.yahoo_requests_per_minute),
             guard=guard,

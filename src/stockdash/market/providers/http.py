@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -110,6 +110,10 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+class MalformedPayload(ProviderError):
+    """The provider answered 2xx with a payload of the wrong shape or types, or not JSON."""
+
+
 @contextmanager
 def malformed_is_provider_error(provider: str, endpoint: str) -> Iterator[None]:
     """Turn a payload of the wrong shape or types (a missing key, a string for a number, a list
@@ -117,7 +121,7 @@ def malformed_is_provider_error(provider: str, endpoint: str) -> Iterator[None]:
     try:
         yield
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise ProviderError(
+        raise MalformedPayload(
             provider, f"{endpoint}: malformed payload ({type(exc).__name__}: {exc})"
         ) from exc
 
@@ -187,29 +191,40 @@ class ResilientHttp:
         try:
             return response.json()
         except ValueError as exc:
-            raise ProviderError(
+            error = MalformedPayload(
                 self.provider, f"{endpoint}: invalid JSON", status=response.status_code
-            ) from exc
+            )
+            raise error from exc
+
+    @asynccontextmanager
+    async def guarded(self, operation: str) -> AsyncIterator[None]:
+        """One provider operation (its requests and the parsing of their payloads) as one call
+        through the circuit breaker, so garbage in a 200 counts as a failure like a 500 does.
+        Fails fast while the breaker is open or a Retry-After has not passed."""
+        await self._check_pause(operation)
+        breakers = self.guard.breakers
+        if breakers is None:
+            yield
+            return
+        try:
+            async with await breakers.get_breaker(self.provider):
+                yield
+        except OpenedState as exc:
+            raise ProviderError(self.provider, f"{operation}: circuit open") from exc
+
+    async def _check_pause(self, operation: str) -> None:
+        wait = await self.guard.paused_for()
+        if wait > 0:
+            raise ProviderError(self.provider, f"{operation}: asked to wait {wait:.1f}s more")
 
     async def get(
         self, path_or_url: str, *, endpoint: str, params: Mapping[str, Any] | None = None
     ) -> httpx.Response:
-        """GET with retries behind the circuit breaker; the 2xx response or ProviderError.
-
-        Fails fast, without an upstream call, while the breaker is open or the provider's
-        Retry-After has not passed (for any process, when the guard is shared).
-        """
-        wait = await self.guard.paused_for()
-        if wait > 0:
-            raise ProviderError(self.provider, f"{endpoint}: asked to wait {wait:.1f}s more")
-        breakers = self.guard.breakers
-        if breakers is None:
-            return await self._get(path_or_url, endpoint=endpoint, params=params)
-        try:
-            async with await breakers.get_breaker(self.provider):
-                return await self._get(path_or_url, endpoint=endpoint, params=params)
-        except OpenedState as exc:
-            raise ProviderError(self.provider, f"{endpoint}: circuit open") from exc
+        """GET with retries; the 2xx response or ProviderError (run it inside `guarded` for the
+        circuit breaker). Fails fast, without an upstream call, while the provider's Retry-After
+        has not passed (for any process, when the guard is shared)."""
+        await self._check_pause(endpoint)
+        return await self._get(path_or_url, endpoint=endpoint, params=params)
 
     async def _get(
         self, path_or_url: str, *, endpoint: str, params: Mapping[str, Any] | None

@@ -70,11 +70,13 @@ R = TypeVar("R")
 def validated(
     method: Callable[Concatenate[YahooProvider, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[YahooProvider, P], Coroutine[Any, Any, R]]:
-    """A payload of the wrong shape or types anywhere in the method is a ProviderError."""
+    """One call through the circuit breaker; a payload of the wrong shape or types anywhere in
+    the method is a ProviderError (and a failure for the breaker)."""
 
     async def checked(self: YahooProvider, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with malformed_is_provider_error(NAME, method.__name__):
-            return await method(self, *args, **kwargs)
+        async with self._http.guarded(method.__name__):
+            with malformed_is_provider_error(NAME, method.__name__):
+                return await method(self, *args, **kwargs)
 
     checked.__name__, checked.__doc__ = method.__name__, method.__doc__
     return checked
