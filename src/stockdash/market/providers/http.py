@@ -130,9 +130,7 @@ class _Retryable(Exception):
     """One attempt's failure worth another attempt: a 429/5xx response or a transport error."""
 
     def __init__(self, response: httpx.Response | None, error: httpx.TransportError | None) -> None:
-        super().__init__(
-            str(error) if error is not None else f"HTTP {response and response.status_code}"
-        )
+        super().__init__(repr(error) if response is None else f"HTTP {response.status_code}")
         self.response = response
         self.error = error
 
@@ -191,10 +189,9 @@ class ResilientHttp:
         try:
             return response.json()
         except ValueError as exc:
-            error = MalformedPayload(
+            raise MalformedPayload(
                 self.provider, f"{endpoint}: invalid JSON", status=response.status_code
-            )
-            raise error from exc
+            ) from exc
 
     @asynccontextmanager
     async def guarded(self, operation: str) -> AsyncIterator[None]:
@@ -269,8 +266,8 @@ class ResilientHttp:
             raise self._status_error(response, endpoint)
         advertised = parse_retry_after(response.headers.get("Retry-After"), self._now())
         if advertised is not None:
-            if response.status_code == 429:
-                await self.guard.pause(advertised)
+            # Every caller in every process holds off as asked, not only this call's retry.
+            await self.guard.pause(advertised)
             if advertised > self._retry.max_retry_after:
                 # Longer advertised waits fail fast instead of stalling a whole refresh cycle.
                 raise ProviderError(
