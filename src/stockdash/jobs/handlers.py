@@ -98,7 +98,9 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
 
     async def warm_analysis(ctx: JobContext) -> dict[str, Any]:
         symbol, tier = ctx.job.params["symbol"], ctx.job.params["tier"]
-        await container.analysis.warm(symbol, tier)
+        # A job may wait for the provider: it fetches what user requests gave up waiting for.
+        with container.market.in_background():
+            await container.analysis.warm(symbol, tier)
         return {"symbol": symbol}
 
     async def send_email(ctx: JobContext) -> dict[str, Any]:
