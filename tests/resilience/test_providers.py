@@ -4,6 +4,7 @@ circuit breaker stops the calls after repeated failures, and Retry-After holds a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -256,4 +257,36 @@ async def test_yahoo_from_its_base_url_fails_over_to_the_snapshot(
         await market.history_view("KO")
         assert stub.calls == opened_at, "the open breaker makes no call"
     finally:
+        await market.close()
+
+
+async def test_a_user_request_does_not_wait_out_a_background_fetch(
+    settings: Settings, snapshot: Any, stub: StubProvider
+) -> None:
+    """The refresh fetching a symbol from a hanging provider (no deadline): a user request for
+    the same symbol joins that fetch for at most the deadline, then gets the snapshot's copy;
+    the background fetch goes on."""
+    stub.fault = HANG
+    market = build_market(settings, None, snapshot=snapshot)
+
+    async def refresh(symbol: str) -> None:
+        with market.in_background():
+            await market.history_view(symbol)
+            await market.stock(symbol)
+
+    background = asyncio.create_task(refresh("AAPL"))
+    try:
+        end = time.monotonic() + 30
+        while stub.calls == 0:  # the background fetch is in flight
+            assert time.monotonic() < end, "the background fetch never reached the provider"
+            await asyncio.sleep(0.05)
+        started = time.monotonic()
+        history = await market.history_view("AAPL")
+        assert history.stale and history.source == "snapshot"
+        assert time.monotonic() - started < SLACK
+        assert not background.done()
+    finally:
+        background.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await background
         await market.close()

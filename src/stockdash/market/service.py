@@ -264,9 +264,16 @@ class MarketService:
 
     async def stock(self, symbol: str) -> StockView:
         """Latest quote and profile: cache, then database, then one upstream fetch, then stale."""
-        return await self._cached_view(symbol) or await self._quotes.do(
-            symbol, lambda: self._load_view(symbol)
-        )
+        view = await self._cached_view(symbol)
+        if view is not None:
+            return view
+        try:
+            return await self._quotes.do(
+                symbol, lambda: self._load_view(symbol), wait=self._deadline()
+            )
+        except TimeoutError as exc:  # another request's fetch outlasted this one's deadline
+            persisted = self._persisted_view(await self._persisted_row(symbol))
+            return persisted or await self._snapshot_view(symbol, exc)
 
     async def _cached_view(self, symbol: str) -> StockView | None:
         cached = await self.cache.get(f"stock:{symbol}")
@@ -298,13 +305,15 @@ class MarketService:
                 return (await self.fetch_quotes([symbol]))[symbol]
         except (ProviderError, TimeoutError) as exc:
             logger.warning("provider failed for %s quote, serving last good data: %s", symbol, exc)
-            if persisted is not None:
-                return persisted
-            if self._snapshot_answers(symbol):
-                quote = (await self.snapshot.quote([symbol]))[symbol]
-                profile = await self.snapshot.profile(symbol)
-                return StockView(profile, quote, self._snapshot_time(), stale=True)
+            return persisted or await self._snapshot_view(symbol, exc)
+
+    async def _snapshot_view(self, symbol: str, exc: Exception) -> StockView:
+        """The snapshot's quote, stale, for a failing provider; 503 where it may not answer."""
+        if not self._snapshot_answers(symbol):
             raise self._unavailable(symbol, "Market data") from exc
+        quote = (await self.snapshot.quote([symbol]))[symbol]
+        profile = await self.snapshot.profile(symbol)
+        return StockView(profile, quote, self._snapshot_time(), stale=True)
 
     async def fetch_quotes(self, symbols: list[str]) -> dict[str, StockView]:
         """Fetch quotes for many symbols in one batched provider call and store them."""
@@ -366,7 +375,12 @@ class MarketService:
             if seen is not None:
                 return seen
             return self._parsed_history.put(symbol, cached, self._history_from(cached, stale=False))
-        return await self._history.do(symbol, lambda: self._load_history(symbol))
+        try:
+            return await self._history.do(
+                symbol, lambda: self._load_history(symbol), wait=self._deadline()
+            )
+        except TimeoutError as exc:  # another request's fetch outlasted this one's deadline
+            return await self._stale_history(symbol, exc)
 
     async def _load_history(self, symbol: str) -> HistoryView:
         again = await self.cache.get(f"history:{symbol}")
@@ -428,7 +442,12 @@ class MarketService:
                 return seen
             view = self._fundamentals_from(json.loads(cached), stale=False)
             return self._parsed_fundamentals.put(symbol, cached, view)
-        return await self._fundamentals.do(symbol, lambda: self._load_fundamentals(symbol))
+        try:
+            return await self._fundamentals.do(
+                symbol, lambda: self._load_fundamentals(symbol), wait=self._deadline()
+            )
+        except TimeoutError as exc:  # another request's fetch outlasted this one's deadline
+            return await self._stale_fundamentals(symbol, exc, None)
 
     async def _load_fundamentals(self, symbol: str) -> FundamentalsView:
         again = await self.cache.get(f"fundamentals:{symbol}")
