@@ -20,6 +20,8 @@ from tests.resilience.servers import DEADLINE_SECONDS
 FAULTS: dict[str, tuple[int, dict[str, str], bytes]] = {
     "status_500": (500, {}, b'{"error": "internal"}'),
     "status_429": (429, {"Retry-After": "2"}, b'{"status": "ERROR"}'),
+    # Longer than any retry within one call waits (RetryPolicy.max_retry_after): fails at once.
+    "status_429_long": (429, {"Retry-After": "3000"}, b'{"status": "ERROR"}'),
     "truncated_json": (200, {"content-type": "application/json"}, b'{"results": [{"T": "AA'),
     "html": (200, {"content-type": "text/html"}, b"<html><body>Maintenance</body></html>"),
     "wrong_shape": (200, {"content-type": "application/json"}, b'["not", "an", "object"]'),

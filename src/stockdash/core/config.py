@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     polygon_base_url: str = Field("https://api.polygon.io", pattern=r"^https?://")
     edgar_base_url: str = Field("https://data.sec.gov", pattern=r"^https?://")
     yahoo_base_url: str = Field("https://query1.finance.yahoo.com", pattern=r"^https?://")
+    # Yahoo's session-cookie host (its crumb handshake, needed for profiles and statements).
+    yahoo_cookie_url: str = Field("https://fc.yahoo.com", pattern=r"^https?://")
+    yahoo_requests_per_minute: int = Field(60, ge=1)
     # A user request waits at most this long for a live provider, then gets the last good copy
     # or the snapshot (the refresh fetches it in the background).
     provider_deadline_seconds: float = Field(2.0, gt=0, le=60)
@@ -94,8 +97,12 @@ class Settings(BaseSettings):
     # (one trial call) this many seconds later.
     provider_breaker_failures: int = Field(5, ge=1, le=1000)
     provider_breaker_reset_seconds: float = Field(30.0, gt=0, le=3600)
+    # While a provider fails, the refresh waits this long before calling it again, doubling per
+    # failed attempt up to the max (and at least what a Retry-After asked for).
+    refresh_backoff_seconds: float = Field(60.0, gt=0, le=3600)
+    refresh_backoff_max_seconds: float = Field(1800.0, gt=0, le=24 * 3600)
     sec_user_agent: str | None = None
-    market_data_provider: Literal["snapshot", "polygon"] = "snapshot"
+    market_data_provider: Literal["snapshot", "polygon", "yahoo"] = "snapshot"
     # When a live provider fails with nothing cached, serve the shipped snapshot (marked stale)
     # instead of a 503.
     market_snapshot_fallback: bool = True

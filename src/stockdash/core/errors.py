@@ -184,18 +184,69 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 # What a down, unreachable or black-holed database raises: the driver's connection errors
-# (SQLAlchemy wraps them as OperationalError/InterfaceError), the pool's wait timeout, a refused
-# socket before any driver error, and asyncpg's client-side command or connect timeout.
+# (SQLAlchemy wraps them as OperationalError/InterfaceError), the pool's wait timeout, and
+# (see `from_database`) a refused socket or asyncpg's connect or command timeout.
 DATABASE_FAILURES: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
     sa_exc.DisconnectionError,
-    ConnectionError,
-    TimeoutError,
 )
-# Seconds a client is asked to wait after a 503 database_unavailable.
+# Raised by anything that talks over a socket: the database's only when it comes from its driver.
+SOCKET_FAILURES: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
+DATABASE_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", "psycopg")
+# Seconds a client is asked to wait after a 503 database_unavailable or service_unavailable.
 DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def from_database(exc: BaseException) -> bool:
+    """Whether a socket error or timeout was raised inside the database driver or SQLAlchemy
+    (a frame of theirs on its way up, in it or in what it was raised from or during: a
+    deadline that cancelled a query raises from the cancelled query)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            module = str(tb.tb_frame.f_globals.get("__name__", ""))
+            if module.split(".", 1)[0] in DATABASE_MODULES:
+                return True
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+    return False
+
+
+async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error SQLAlchemy recognised as a lost connection (the server went away in
+    the middle of a query) is the database being unavailable; any other is a bug."""
+    assert isinstance(exc, sa_exc.DBAPIError)
+    if exc.connection_invalidated:
+        return await _database_unavailable(request, exc)
+    return await _unexpected_error(request, exc)
+
+
+async def _socket_failure(request: Request, exc: Exception) -> JSONResponse:
+    """A timeout or refused connection: the database's (503 database_unavailable) when its
+    driver raised it, else another dependency's (503 service_unavailable), never a 500."""
+    if from_database(exc):
+        return await _database_unavailable(request, exc)
+    logger.warning(
+        "dependency unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        str(exc).splitlines()[0][:200] if str(exc) else "",
+    )
+    return JSONResponse(
+        error_body(
+            "service_unavailable",
+            "A service this request needs did not answer in time; try again shortly.",
+            {"retry_after": DATABASE_RETRY_AFTER_SECONDS},
+        ),
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -233,6 +284,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     for failure in DATABASE_FAILURES:
         app.add_exception_handler(failure, _database_unavailable)
+    app.add_exception_handler(sa_exc.DBAPIError, _driver_error)
+    for failure in SOCKET_FAILURES:
+        app.add_exception_handler(failure, _socket_failure)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -54,6 +54,11 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
     """Every job kind's handler."""
 
     async def refresh_cycle(ctx: JobContext) -> dict[str, Any]:
+        backoff = await container.market.refresh_wait()
+        if backoff > 0:
+            # The live provider is failing or asked to wait: no batches until it may be asked.
+            logger.info("refresh cycle skipped: provider backing off %.0fs more", backoff)
+            return {"skipped": "provider_backoff", "seconds_left": round(backoff, 1)}
         started = time.perf_counter()
         targets = await tracked_symbols(container.sessionmaker)
         batches = split_batches(targets, container.settings.refresh_batch_size)
@@ -93,7 +98,9 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
 
     async def warm_analysis(ctx: JobContext) -> dict[str, Any]:
         symbol, tier = ctx.job.params["symbol"], ctx.job.params["tier"]
-        await container.analysis.warm(symbol, tier)
+        # A job may wait for the provider: it fetches what user requests gave up waiting for.
+        with container.market.in_background():
+            await container.analysis.warm(symbol, tier)
         return {"symbol": symbol}
 
     async def send_email(ctx: JobContext) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from stockdash.core.locks import Locks, ProcessLocalLocks
 from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_LAST_SUCCESS, REFRESH_SYMBOLS
 from stockdash.dashboard.cards import CardStore
 from stockdash.market.service import MarketService
-from stockdash.market.types import ProviderError
+from stockdash.market.types import ProviderError, UnknownSymbolError
 from stockdash.subscriptions import tiers
 from stockdash.watchlist.service import tracked_symbols
 
@@ -41,6 +41,8 @@ class RefreshReport:
     seconds: float = 0.0
     skipped: bool = False
     cards_failed: int = 0
+    # Seconds the refresh still leaves a failing live provider alone (skipped cycles, batches).
+    backoff: float = 0.0
 
 
 async def run_refresh_cycle(
@@ -58,6 +60,11 @@ async def run_refresh_cycle(
     async with (locks or ProcessLocalLocks()).hold(CYCLE_LOCK, ttl=lock_seconds, wait=None) as held:
         if not held:
             report.skipped = True
+            return report
+        report.backoff = await market.refresh_wait()
+        if report.backoff > 0:
+            report.skipped = True
+            logger.info("refresh cycle skipped: provider backing off %.0fs more", report.backoff)
             return report
         started = time.perf_counter()
         try:
@@ -118,6 +125,13 @@ async def _fetch_and_store(
     report: RefreshReport,
 ) -> None:
     """The batch's data fetched, analysed and stored in one transaction."""
+    backoff = await market.refresh_wait()
+    if backoff > 0:
+        # An earlier batch found the provider failing (in any process): leave it alone.
+        report.backoff = backoff
+        for symbol in batch:
+            report.failed[symbol] = f"provider backing off {backoff:.0f}s, serving stale"
+        return
     async with market.batched_writes(batch):
         try:
             await market.fetch_quotes(batch)
@@ -125,7 +139,9 @@ async def _fetch_and_store(
             # Users keep the last good (stale-marked) data; nothing is overwritten or lost.
             for symbol in batch:
                 report.failed[symbol] = str(exc)
+            await market.refresh_outcome(reached=isinstance(exc, UnknownSymbolError))
             return
+        await market.refresh_outcome(reached=True)
         runs: dict[str, AnalysisRun] = {}
         for symbol in batch:
             try:

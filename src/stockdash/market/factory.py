@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from purgatory import AsyncCircuitBreakerFactory
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.config import Settings
 from stockdash.core.locks import Locks
-from stockdash.market.cache import Cache, build_cache
+from stockdash.market.cache import Cache, RedisCache, build_cache
 from stockdash.market.fallback import FallbackProvider
+from stockdash.market.providers.guard import ProviderGuard, circuit_breakers, redis_client
 from stockdash.market.providers.http import RateGate
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
-from stockdash.market.types import MarketDataProvider, ProviderError, UnknownSymbolError
+from stockdash.market.types import MarketDataProvider
 
 
-def build_provider(settings: Settings, snapshot: SnapshotProvider) -> MarketDataProvider:
-    """The provider MARKET_DATA_PROVIDER names, backed by the snapshot where it lacks data."""
+def build_provider(
+    settings: Settings, snapshot: SnapshotProvider, guard: ProviderGuard | None = None
+) -> MarketDataProvider:
+    """The provider MARKET_DATA_PROVIDER names, backed by the snapshot where it lacks data;
+    `guard` is its shared failure state (`provider_guard`), built here when not given."""
+    if settings.market_data_provider != "snapshot" and guard is None:
+        guard = provider_guard(settings, settings.market_data_provider)
     if settings.market_data_provider == "polygon":
         if not settings.polygon_api_key:
             raise ValueError("MARKET_DATA_PROVIDER=polygon needs POLYGON_API_KEY.")
@@ -27,20 +32,53 @@ def build_provider(settings: Settings, snapshot: SnapshotProvider) -> MarketData
             base_url=settings.polygon_base_url,
             requests_per_minute=settings.polygon_requests_per_minute,
             limiter=_shared_gate(settings, "polygon", settings.polygon_requests_per_minute),
-            breakers=provider_breakers(settings),
+            guard=guard,
         )
         return FallbackProvider(polygon, snapshot)
+    if settings.market_data_provider == "yahoo":
+        from stockdash.market.providers.yahoo import YahooProvider
+
+        yahoo = YahooProvider(
+            base_url=settings.yahoo_base_url,
+            cookie_url=settings.yahoo_cookie_url,
+            requests_per_minute=settings.yahoo_requests_per_minute,
+            limiter=_shared_gate(settings, "yahoo", settings.yahoo_requests_per_minute),
+            guard=guard,
+        )
+        return FallbackProvider(yahoo, snapshot)
     return snapshot
 
 
-def provider_breakers(settings: Settings) -> AsyncCircuitBreakerFactory:
-    """Circuit breakers for this process, one per provider (by name): each opens after
-    PROVIDER_BREAKER_FAILURES failed calls in a row, half-opens PROVIDER_BREAKER_RESET_SECONDS
-    later. An unknown symbol (404) is an answer, not a failure."""
-    return AsyncCircuitBreakerFactory(
-        default_threshold=settings.provider_breaker_failures,
-        default_ttl=settings.provider_breaker_reset_seconds,
-        exclude=[UnknownSymbolError, (ProviderError, lambda exc: exc.status == 404)],
+def provider_guard(settings: Settings, provider: str) -> ProviderGuard:
+    """The provider's circuit breaker, Retry-After pause and refresh backoff: in Redis when
+    configured (every process agrees), else in this process."""
+    redis = shared = None
+    if settings.redis_url:
+        connect = settings.redis_connect_timeout_seconds
+        command = settings.redis_command_timeout_seconds
+        redis = redis_client(settings.redis_url, connect_timeout=connect, command_timeout=command)
+        shared = RedisCache(
+            settings.redis_url,
+            prefix=f"{settings.redis_key_prefix}provider:",
+            max_connections=8,
+            connect_timeout=connect,
+            command_timeout=command,
+            retry_seconds=settings.redis_retry_seconds,
+        )
+    breakers = circuit_breakers(
+        failures=settings.provider_breaker_failures,
+        reset_seconds=settings.provider_breaker_reset_seconds,
+        redis=redis,
+        prefix=settings.redis_key_prefix,
+        retry_seconds=settings.redis_retry_seconds,
+    )
+    return ProviderGuard(
+        provider,
+        breakers=breakers,
+        shared=shared,
+        redis=redis,
+        backoff_base=settings.refresh_backoff_seconds,
+        backoff_cap=settings.refresh_backoff_max_seconds,
     )
 
 
@@ -68,8 +106,11 @@ def build_market(
 ) -> MarketService:
     """The market service for these settings."""
     snapshot = snapshot or SnapshotProvider()
+    guard = None
+    if settings.market_data_provider != "snapshot":
+        guard = provider_guard(settings, settings.market_data_provider)
     return MarketService(
-        build_provider(settings, snapshot),
+        build_provider(settings, snapshot, guard),
         snapshot,
         cache=cache
         or build_cache(
@@ -85,4 +126,5 @@ def build_market(
         snapshot_fallback=settings.market_snapshot_fallback,
         locks=locks,
         provider_deadline=settings.provider_deadline_seconds,
+        guard=guard,
     )

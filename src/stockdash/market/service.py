@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,6 +29,7 @@ from stockdash.core.metrics import PROVIDER_FETCHES
 from stockdash.market import serialize
 from stockdash.market.cache import Cache, MemoryCache
 from stockdash.market.models import StockCache
+from stockdash.market.providers.guard import ProviderGuard
 from stockdash.market.repository import RowWrite, SqlStockCacheRepository
 from stockdash.market.singleflight import SingleFlight
 from stockdash.market.snapshot.provider import SnapshotProvider
@@ -164,11 +165,20 @@ class MarketService:
         snapshot_fallback: bool = True,
         locks: Locks | None = None,
         provider_deadline: float | None = None,
+        guard: ProviderGuard | None = None,
     ) -> None:
         self.provider = provider
-        # How long a request for one stock waits for the live provider (None: no limit) before
-        # answering from the last good copy or the snapshot; the refresh fetches it meanwhile.
+        # How long a user request waits for the live provider for any one thing (a quote, a
+        # history, fundamentals, a profile; None: no limit) before answering from the last good
+        # copy or the snapshot; the refresh fetches it meanwhile, without this deadline.
         self.provider_deadline = provider_deadline
+        # The live provider's shared failure state (None for the snapshot): the refresh backs
+        # off between cycles through it.
+        self.guard = guard
+        # Per task: set while a refresh batch or a warm-up runs, which may wait for the provider.
+        self._background: ContextVar[bool] = ContextVar(
+            f"stockdash-market-background-{id(self)}", default=False
+        )
         self.snapshot = snapshot
         self.cache: Cache = cache or MemoryCache()
         self.sessionmaker = sessionmaker
@@ -211,7 +221,8 @@ class MarketService:
         return symbol
 
     async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        """Symbols by ticker prefix, then by name."""
+        """Symbols by ticker prefix, then by name (the snapshot's directory: no provider call,
+        so search answers at once whatever a live provider does)."""
         return await self.snapshot.search(query, limit)
 
     # -- fallbacks ---------------------------------------------------------------------------
@@ -235,13 +246,34 @@ class MarketService:
             code=UNAVAILABLE,
         )
 
+    def _deadline(self) -> float | None:
+        """The provider deadline for this task: a user request's, none in the background."""
+        return None if self._background.get() else self.provider_deadline
+
+    @contextlib.contextmanager
+    def in_background(self) -> Iterator[None]:
+        """Lift the user-request deadline for this task (a refresh batch, a warm-up): these
+        fetch what user requests gave up waiting for."""
+        token = self._background.set(True)
+        try:
+            yield
+        finally:
+            self._background.reset(token)
+
     # -- quotes ----------------------------------------------------------------------------
 
     async def stock(self, symbol: str) -> StockView:
         """Latest quote and profile: cache, then database, then one upstream fetch, then stale."""
-        return await self._cached_view(symbol) or await self._quotes.do(
-            symbol, lambda: self._load_view(symbol)
-        )
+        view = await self._cached_view(symbol)
+        if view is not None:
+            return view
+        try:
+            return await self._quotes.do(
+                symbol, lambda: self._load_view(symbol), wait=self._deadline()
+            )
+        except TimeoutError as exc:  # another request's fetch outlasted this one's deadline
+            persisted = self._persisted_view(await self._persisted_row(symbol))
+            return persisted or await self._snapshot_view(symbol, exc)
 
     async def _cached_view(self, symbol: str) -> StockView | None:
         cached = await self.cache.get(f"stock:{symbol}")
@@ -269,17 +301,19 @@ class MarketService:
                 await self._cache_view(symbol, persisted)
                 return persisted
         try:
-            async with asyncio.timeout(self.provider_deadline):
+            async with asyncio.timeout(self._deadline()):
                 return (await self.fetch_quotes([symbol]))[symbol]
         except (ProviderError, TimeoutError) as exc:
             logger.warning("provider failed for %s quote, serving last good data: %s", symbol, exc)
-            if persisted is not None:
-                return persisted
-            if self._snapshot_answers(symbol):
-                quote = (await self.snapshot.quote([symbol]))[symbol]
-                profile = await self.snapshot.profile(symbol)
-                return StockView(profile, quote, self._snapshot_time(), stale=True)
+            return persisted or await self._snapshot_view(symbol, exc)
+
+    async def _snapshot_view(self, symbol: str, exc: Exception) -> StockView:
+        """The snapshot's quote, stale, for a failing provider; 503 where it may not answer."""
+        if not self._snapshot_answers(symbol):
             raise self._unavailable(symbol, "Market data") from exc
+        quote = (await self.snapshot.quote([symbol]))[symbol]
+        profile = await self.snapshot.profile(symbol)
+        return StockView(profile, quote, self._snapshot_time(), stale=True)
 
     async def fetch_quotes(self, symbols: list[str]) -> dict[str, StockView]:
         """Fetch quotes for many symbols in one batched provider call and store them."""
@@ -303,8 +337,12 @@ class MarketService:
             return serialize.profile_from(json.loads(cached))
         try:
             self._count("profile")
-            profile = await self.provider.profile(symbol)
-        except ProviderError:
+            async with asyncio.timeout(self._deadline()):
+                profile = await self.provider.profile(symbol)
+        except (ProviderError, TimeoutError) as exc:
+            logger.warning(
+                "provider failed for %s profile, serving the snapshot's: %s", symbol, exc
+            )
             profile = await self.snapshot.profile(symbol)
         await self.cache.set(key, serialize.dumps(profile), PROFILE_TTL)
         return profile
@@ -337,7 +375,12 @@ class MarketService:
             if seen is not None:
                 return seen
             return self._parsed_history.put(symbol, cached, self._history_from(cached, stale=False))
-        return await self._history.do(symbol, lambda: self._load_history(symbol))
+        try:
+            return await self._history.do(
+                symbol, lambda: self._load_history(symbol), wait=self._deadline()
+            )
+        except TimeoutError as exc:  # another request's fetch outlasted this one's deadline
+            return await self._stale_history(symbol, exc)
 
     async def _load_history(self, symbol: str) -> HistoryView:
         again = await self.cache.get(f"history:{symbol}")
@@ -345,12 +388,9 @@ class MarketService:
             return self._history_from(again, stale=False)
         try:
             self._count("history")
-            sourced = self._sourced()
-            if sourced is not None:
-                bars, source = await sourced.history_sourced(symbol, None, None)
-            else:
-                bars, source = await self.provider.history(symbol, None, None), self.provider.name
-        except ProviderError as exc:
+            async with asyncio.timeout(self._deadline()):
+                bars, source = await self._fetch_history(symbol)
+        except (ProviderError, TimeoutError) as exc:
             return await self._stale_history(symbol, exc)
         view = HistoryView(bars, source, self.clock(), stale=False)
         payload = {
@@ -360,6 +400,12 @@ class MarketService:
         }
         text = await self._cache_series("history", symbol, payload, self.ttl)
         return self._parsed_history.put(symbol, text, view)  # the next read need not parse it
+
+    async def _fetch_history(self, symbol: str) -> tuple[list[Bar], str]:
+        sourced = self._sourced()
+        if sourced is not None:
+            return await sourced.history_sourced(symbol, None, None)
+        return await self.provider.history(symbol, None, None), self.provider.name
 
     def _history_from(self, text: str, *, stale: bool) -> HistoryView:
         # Histories are long and read several times per refresh: parse each cached text once.
@@ -371,7 +417,7 @@ class MarketService:
             stale=stale,
         )
 
-    async def _stale_history(self, symbol: str, exc: ProviderError) -> HistoryView:
+    async def _stale_history(self, symbol: str, exc: Exception) -> HistoryView:
         logger.warning("provider failed for %s history, serving last good data: %s", symbol, exc)
         last = await self.cache.get(f"last:history:{symbol}")
         if last is not None:
@@ -396,7 +442,12 @@ class MarketService:
                 return seen
             view = self._fundamentals_from(json.loads(cached), stale=False)
             return self._parsed_fundamentals.put(symbol, cached, view)
-        return await self._fundamentals.do(symbol, lambda: self._load_fundamentals(symbol))
+        try:
+            return await self._fundamentals.do(
+                symbol, lambda: self._load_fundamentals(symbol), wait=self._deadline()
+            )
+        except TimeoutError as exc:  # another request's fetch outlasted this one's deadline
+            return await self._stale_fundamentals(symbol, exc, None)
 
     async def _load_fundamentals(self, symbol: str) -> FundamentalsView:
         again = await self.cache.get(f"fundamentals:{symbol}")
@@ -411,12 +462,9 @@ class MarketService:
                 return view
         try:
             self._count("fundamentals")
-            sourced = self._sourced()
-            if sourced is not None:
-                rows, source = await sourced.fundamentals_sourced(symbol)
-            else:
-                rows, source = await self.provider.fundamentals(symbol), self.provider.name
-        except ProviderError as exc:
+            async with asyncio.timeout(self._deadline()):
+                rows, source = await self._fetch_fundamentals(symbol)
+        except (ProviderError, TimeoutError) as exc:
             return await self._stale_fundamentals(symbol, exc, stored)
         fetched_at = self.clock()
         payload = {
@@ -428,6 +476,12 @@ class MarketService:
         await self._persist(symbol, {"fundamentals": payload}, expires=None)
         view = FundamentalsView(list(rows), source, fetched_at, stale=False)
         return self._parsed_fundamentals.put(symbol, text, view)
+
+    async def _fetch_fundamentals(self, symbol: str) -> tuple[list[FundamentalsYear], str]:
+        sourced = self._sourced()
+        if sourced is not None:
+            return await sourced.fundamentals_sourced(symbol)
+        return await self.provider.fundamentals(symbol), self.provider.name
 
     async def _cache_fundamentals(self, symbol: str, payload: dict[str, Any]) -> str:
         return await self._cache_series("fundamentals", symbol, payload, FUNDAMENTALS_TTL)
@@ -451,7 +505,7 @@ class MarketService:
         )
 
     async def _stale_fundamentals(
-        self, symbol: str, exc: ProviderError, stored: dict[str, Any] | None
+        self, symbol: str, exc: Exception, stored: dict[str, Any] | None
     ) -> FundamentalsView:
         logger.warning(
             "provider failed for %s fundamentals, serving last good data: %s", symbol, exc
@@ -493,8 +547,9 @@ class MarketService:
     async def warm(self, symbol: str) -> None:
         """Fetch a newly tracked symbol now rather than at the next refresh."""
         try:
-            await self.stock(symbol)
-            await self.refresh_series(symbol)
+            with self.in_background():
+                await self.stock(symbol)
+                await self.refresh_series(symbol)
         except Exception:  # a background warm-up must never crash the worker
             logger.exception("warming %s failed", symbol)
 
@@ -508,6 +563,24 @@ class MarketService:
 
     def _count(self, endpoint: str) -> None:
         PROVIDER_FETCHES.labels(self.provider.name, endpoint).inc()
+
+    # -- the refresh's backoff while the live provider fails --------------------------------
+
+    async def refresh_wait(self) -> float:
+        """Seconds the refresh should leave the live provider alone still (0: go ahead)."""
+        return await self.guard.refresh_wait() if self.guard is not None else 0.0
+
+    async def refresh_outcome(self, *, reached: bool) -> None:
+        """Record whether a refresh batch got answers from the live provider (backs off or
+        ends the backoff, for every process when the guard is shared)."""
+        if self.guard is None:
+            return
+        if reached:
+            await self.guard.refresh_succeeded()
+        else:
+            wait = await self.guard.refresh_failed()
+            if wait is not None:  # once per backoff, not per batch
+                logger.warning("%s failing: the refresh backs off %.0fs", self.guard.provider, wait)
 
     # -- storage ---------------------------------------------------------------------------
 
@@ -558,7 +631,8 @@ class MarketService:
         batch = WriteBatch(rows)
         token = self._batch.set(batch)
         try:
-            yield
+            with self.in_background():
+                yield
         finally:
             self._batch.reset(token)
             await self._write(batch.writes)
@@ -624,3 +698,5 @@ class MarketService:
     async def close(self) -> None:
         """Release the cache connection."""
         await self.cache.close()
+        if self.guard is not None:
+            await self.guard.close()

@@ -27,15 +27,18 @@ class SingleFlight(Generic[T]):
         self._name = name
         self._lock_seconds = lock_seconds
 
-    async def do(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
-        """Run fn once per key at a time; share its result or exception."""
+    async def do(self, key: str, fn: Callable[[], Awaitable[T]], *, wait: float | None = None) -> T:
+        """Run fn once per key at a time; share its result or exception. `wait` bounds how long
+        a caller waits for someone else's call (TimeoutError; that call goes on), and for the
+        cross-process lock (then it runs fn itself); None: as long as they take."""
         existing = self._inflight.get(key)
         if existing is not None:
-            return await asyncio.shield(existing)
+            async with asyncio.timeout(wait):
+                return await asyncio.shield(existing)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await self._across_processes(key, fn)
+            result = await self._across_processes(key, fn, wait)
         except BaseException as exc:
             future.set_exception(exc)
             # Mark retrieved so an unawaited failure does not log "exception never retrieved".
@@ -47,13 +50,17 @@ class SingleFlight(Generic[T]):
         finally:
             del self._inflight[key]
 
-    async def _across_processes(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
+    async def _across_processes(
+        self, key: str, fn: Callable[[], Awaitable[T]], wait: float | None
+    ) -> T:
         if self._locks is None:
             return await fn()
         # Whether or not the lock is won within the wait, the loader runs (it re-checks the
         # cache first): a slow or lost holder must not leave users without data.
         async with self._locks.hold(
-            f"flight:{self._name}:{key}", ttl=self._lock_seconds, wait=self._lock_seconds
+            f"flight:{self._name}:{key}",
+            ttl=self._lock_seconds,
+            wait=self._lock_seconds if wait is None else wait,
         ):
             return await fn()
 

@@ -1,22 +1,25 @@
-"""Resilient upstream HTTP: timeouts, jittered retries, Retry-After and rate limiting."""
+"""Resilient upstream HTTP: timeouts, jittered retries (tenacity), Retry-After, a circuit breaker
+and rate limiting."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
-from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential
 
 from stockdash.core.metrics import PROVIDER_REQUESTS
+from stockdash.market.providers.guard import ProviderGuard
 from stockdash.market.types import ProviderError
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -107,6 +110,10 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+class MalformedPayload(ProviderError):
+    """The provider answered 2xx with a payload of the wrong shape or types, or not JSON."""
+
+
 @contextmanager
 def malformed_is_provider_error(provider: str, endpoint: str) -> Iterator[None]:
     """Turn a payload of the wrong shape or types (a missing key, a string for a number, a list
@@ -114,13 +121,27 @@ def malformed_is_provider_error(provider: str, endpoint: str) -> Iterator[None]:
     try:
         yield
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise ProviderError(
+        raise MalformedPayload(
             provider, f"{endpoint}: malformed payload ({type(exc).__name__}: {exc})"
         ) from exc
 
 
+class _Retryable(Exception):
+    """One attempt's failure worth another attempt: a 429/5xx response or a transport error."""
+
+    def __init__(self, response: httpx.Response | None, error: httpx.TransportError | None) -> None:
+        super().__init__(repr(error) if response is None else f"HTTP {response.status_code}")
+        self.response = response
+        self.error = error
+
+
 class ResilientHttp:
-    """GETs JSON from one provider with retries, rate limiting, metrics and ProviderError."""
+    """GETs JSON from one provider with retries, rate limiting, metrics and ProviderError.
+
+    The retry loop is tenacity's: up to `RetryPolicy.max_attempts` attempts, waiting what a
+    Retry-After says, else exponential backoff with full jitter. The `guard` holds what every
+    process must honour: the circuit breaker and the Retry-After pause.
+    """
 
     def __init__(
         self,
@@ -135,7 +156,7 @@ class ResilientHttp:
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         now: Now = utc_now,
-        breakers: AsyncCircuitBreakerFactory | None = None,
+        guard: ProviderGuard | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         self.provider = provider
@@ -149,11 +170,11 @@ class ResilientHttp:
         self._sleep = sleep
         self._jitter = jitter
         self._now = now
-        self._breakers = breakers
-        self._clock = clock
-        # Set by a 429's Retry-After: no request leaves before it, whoever asks (a user request
-        # or the next refresh cycle), so the provider's wish holds across calls and cycles.
-        self._not_before = 0.0
+        # Without a guard from the factory: this object's own, process-local state.
+        self.guard = guard or ProviderGuard(provider, clock=clock)
+        self._exponential = wait_exponential(
+            multiplier=self._retry.backoff_base, max=self._retry.backoff_cap
+        )
 
     async def aclose(self) -> None:
         """Close the underlying client if this object created it."""
@@ -168,51 +189,67 @@ class ResilientHttp:
         try:
             return response.json()
         except ValueError as exc:
-            raise ProviderError(
+            raise MalformedPayload(
                 self.provider, f"{endpoint}: invalid JSON", status=response.status_code
             ) from exc
+
+    @asynccontextmanager
+    async def guarded(self, operation: str) -> AsyncIterator[None]:
+        """One provider operation (its requests and the parsing of their payloads) as one call
+        through the circuit breaker, so garbage in a 200 counts as a failure like a 500 does.
+        Fails fast while the breaker is open or a Retry-After has not passed."""
+        await self._check_pause(operation)
+        breakers = self.guard.breakers
+        if breakers is None:
+            yield
+            return
+        try:
+            async with await breakers.get_breaker(self.provider):
+                yield
+        except OpenedState as exc:
+            raise ProviderError(self.provider, f"{operation}: circuit open") from exc
+
+    async def _check_pause(self, operation: str) -> None:
+        wait = await self.guard.paused_for()
+        if wait > 0:
+            raise ProviderError(self.provider, f"{operation}: asked to wait {wait:.1f}s more")
 
     async def get(
         self, path_or_url: str, *, endpoint: str, params: Mapping[str, Any] | None = None
     ) -> httpx.Response:
-        """GET with retries behind the circuit breaker; the 2xx response or ProviderError.
-
-        Fails fast, without an upstream call, while the breaker is open or the provider's
-        Retry-After has not passed.
-        """
-        wait = self._not_before - self._clock()
-        if wait > 0:
-            raise ProviderError(self.provider, f"{endpoint}: asked to wait {wait:.1f}s more")
-        if self._breakers is None:
-            return await self._get(path_or_url, endpoint=endpoint, params=params)
-        try:
-            async with await self._breakers.get_breaker(self.provider):
-                return await self._get(path_or_url, endpoint=endpoint, params=params)
-        except OpenedState as exc:
-            raise ProviderError(self.provider, f"{endpoint}: circuit open") from exc
+        """GET with retries; the 2xx response or ProviderError (run it inside `guarded` for the
+        circuit breaker). Fails fast, without an upstream call, while the provider's Retry-After
+        has not passed (for any process, when the guard is shared)."""
+        await self._check_pause(endpoint)
+        return await self._get(path_or_url, endpoint=endpoint, params=params)
 
     async def _get(
         self, path_or_url: str, *, endpoint: str, params: Mapping[str, Any] | None
     ) -> httpx.Response:
         url = self._absolute(path_or_url)
-        attempts = self._retry.max_attempts
-        for attempt in range(1, attempts + 1):
-            response = await self._attempt(url, endpoint, params, last=attempt == attempts)
-            if response is None:
-                await self._sleep(self._backoff(attempt))
-                continue
-            if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
-                await self._sleep(self._retry_delay(response, attempt, endpoint))
-                continue
-            if response.is_success:
-                return response
-            raise self._status_error(response, endpoint)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(url, endpoint, params)
+        except _Retryable as exc:
+            if exc.response is not None:
+                raise self._status_error(exc.response, endpoint) from None
+            raise ProviderError(
+                self.provider, f"{endpoint}: {type(exc.error).__name__}"
+            ) from exc.error
+        raise AssertionError("unreachable: tenacity returns or raises")
 
     async def _attempt(
-        self, url: str, endpoint: str, params: Mapping[str, Any] | None, *, last: bool
-    ) -> httpx.Response | None:
-        """One rate-limited request; None means a transport error worth retrying."""
+        self, url: str, endpoint: str, params: Mapping[str, Any] | None
+    ) -> httpx.Response:
+        """One rate-limited request: the 2xx response, `_Retryable`, or ProviderError."""
         if self._limiter is not None:
             await self._limiter.acquire()
         try:
@@ -221,36 +258,38 @@ class ResilientHttp:
             )
         except httpx.TransportError as exc:
             self._count(endpoint, "error")
-            if last:
-                raise ProviderError(self.provider, f"{endpoint}: {type(exc).__name__}") from exc
-            return None
+            raise _Retryable(None, exc) from exc
         self._count(endpoint, str(response.status_code))
-        return response
-
-    def _retry_delay(self, response: httpx.Response, attempt: int, endpoint: str) -> float:
+        if response.is_success:
+            return response
+        if response.status_code not in RETRYABLE_STATUSES:
+            raise self._status_error(response, endpoint)
         advertised = parse_retry_after(response.headers.get("Retry-After"), self._now())
-        if advertised is None:
-            return self._backoff(attempt)
-        self._not_before = max(self._not_before, self._clock() + advertised)
-        if advertised > self._retry.max_retry_after:
-            raise ProviderError(
-                self.provider,
-                f"{endpoint}: asked to retry after {advertised:.0f}s",
-                status=response.status_code,
-            )
-        return advertised
+        if advertised is not None:
+            # Every caller in every process holds off as asked, not only this call's retry.
+            await self.guard.pause(advertised)
+            if advertised > self._retry.max_retry_after:
+                # Longer advertised waits fail fast instead of stalling a whole refresh cycle.
+                raise ProviderError(
+                    self.provider,
+                    f"{endpoint}: asked to retry after {advertised:.0f}s",
+                    status=response.status_code,
+                )
+        raise _Retryable(response, None)
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter (uniform in [0, capped exponential])."""
-        ceiling = min(self._retry.backoff_cap, self._retry.backoff_base * 2.0 ** (attempt - 1))
-        return self._jitter() * ceiling
+    def _wait(self, state: RetryCallState) -> float:
+        """Before the next attempt: what the response's Retry-After says, else exponential
+        backoff with full jitter (uniform in [0, capped exponential])."""
+        outcome = state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, _Retryable) and failure.response is not None:
+            advertised = parse_retry_after(failure.response.headers.get("Retry-After"), self._now())
+            if advertised is not None:
+                return advertised
+        return self._jitter() * self._exponential(state)
 
     def _status_error(self, response: httpx.Response, endpoint: str) -> ProviderError:
         status = response.status_code
-        if status == 429:
-            advertised = parse_retry_after(response.headers.get("Retry-After"), self._now())
-            if advertised is not None:
-                self._not_before = max(self._not_before, self._clock() + advertised)
         return ProviderError(self.provider, f"{endpoint}: HTTP {status}", status=status)
 
     def _count(self, endpoint: str, status: str) -> None:

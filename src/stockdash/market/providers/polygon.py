@@ -10,8 +10,8 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from purgatory import AsyncCircuitBreakerFactory
 
+from stockdash.market.providers.guard import ProviderGuard
 from stockdash.market.providers.http import (
     RateGate,
     ResilientHttp,
@@ -54,11 +54,13 @@ R = TypeVar("R")
 def validated(
     method: Callable[Concatenate[PolygonProvider, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[PolygonProvider, P], Coroutine[Any, Any, R]]:
-    """A payload of the wrong shape or types anywhere in the method is a ProviderError."""
+    """One call through the circuit breaker; a payload of the wrong shape or types anywhere in
+    the method is a ProviderError (and a failure for the breaker)."""
 
     async def checked(self: PolygonProvider, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with malformed_is_provider_error(NAME, method.__name__):
-            return await method(self, *args, **kwargs)
+        async with self._http.guarded(method.__name__):
+            with malformed_is_provider_error(NAME, method.__name__):
+                return await method(self, *args, **kwargs)
 
     checked.__name__, checked.__doc__ = method.__name__, method.__doc__
     return checked
@@ -218,7 +220,7 @@ class PolygonProvider:
         today: Callable[[], date] = utc_today,
         sleep: Sleep = asyncio.sleep,
         limiter: RateGate | None = None,
-        breakers: AsyncCircuitBreakerFactory | None = None,
+        guard: ProviderGuard | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("PolygonProvider needs an API key")
@@ -233,7 +235,7 @@ class PolygonProvider:
             retry=RetryPolicy(max_attempts=max_retries + 1),
             limiter=limiter or TokenBucket(requests_per_minute, sleep=sleep),
             sleep=sleep,
-            breakers=breakers,
+            guard=guard,
         )
 
     async def aclose(self) -> None:

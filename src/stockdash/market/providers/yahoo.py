@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 import httpx
 
-from stockdash.market.providers.http import ResilientHttp, RetryPolicy, Sleep, TokenBucket
+from stockdash.market.providers.guard import ProviderGuard
+from stockdash.market.providers.http import (
+    RateGate,
+    ResilientHttp,
+    RetryPolicy,
+    Sleep,
+    TokenBucket,
+    malformed_is_provider_error,
+)
 from stockdash.market.types import (
     Bar,
     FundamentalsYear,
@@ -53,6 +61,25 @@ TIMESERIES_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 PROFILE_MODULES = "assetProfile,price"
 BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) stockdash"  # Yahoo rejects bare clients
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def validated(
+    method: Callable[Concatenate[YahooProvider, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[YahooProvider, P], Coroutine[Any, Any, R]]:
+    """One call through the circuit breaker; a payload of the wrong shape or types anywhere in
+    the method is a ProviderError (and a failure for the breaker)."""
+
+    async def checked(self: YahooProvider, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with self._http.guarded(method.__name__):
+            with malformed_is_provider_error(NAME, method.__name__):
+                return await method(self, *args, **kwargs)
+
+    checked.__name__, checked.__doc__ = method.__name__, method.__doc__
+    return checked
 
 
 def utc_today() -> date:
@@ -240,7 +267,8 @@ class YahooProvider:
         user_agent: str = BROWSER_USER_AGENT,
         today: Callable[[], date] = utc_today,
         sleep: Sleep = asyncio.sleep,
-        limiter: TokenBucket | None = None,
+        limiter: RateGate | None = None,
+        guard: ProviderGuard | None = None,
     ) -> None:
         self._today = today
         self._cookie_url = cookie_url
@@ -254,12 +282,14 @@ class YahooProvider:
             retry=RetryPolicy(max_attempts=max_retries + 1),
             limiter=limiter or TokenBucket(requests_per_minute, sleep=sleep),
             sleep=sleep,
+            guard=guard,
         )
 
     async def aclose(self) -> None:
         """Release the HTTP client if this provider created it."""
         await self._http.aclose()
 
+    @validated
     async def history(self, symbol: str, start: date | None, end: date | None) -> list[Bar]:
         """Daily bars between start and end inclusive (raw, split-adjusted OHLC)."""
         end = end or self._today()
@@ -272,12 +302,14 @@ class YahooProvider:
         result = await self._chart(symbol, params)
         return [bar for bar in bars_from_chart(result) if start <= bar.date <= end]
 
+    @validated
     async def quote(self, symbols: list[str]) -> dict[str, Quote]:
         """Quotes from one chart call per symbol (Yahoo's batch quote needs a crumb)."""
         params = {"range": "5d", "interval": "1d"}
         results = await asyncio.gather(*(self._chart(s, params) for s in symbols))
         return {s: quote_from_chart(s, r) for s, r in zip(symbols, results, strict=True)}
 
+    @validated
     async def profile(self, symbol: str) -> Profile:
         """Profile from quoteSummary (needs Yahoo's cookie + crumb handshake)."""
         params = {
@@ -289,6 +321,7 @@ class YahooProvider:
         payload = await self._symbol_json(path, "quote_summary", symbol, params)
         return profile_from_summary(symbol, payload)
 
+    @validated
     async def fundamentals(self, symbol: str) -> list[FundamentalsYear]:
         """Annual statements from the fundamentals-timeseries endpoint, oldest first."""
         types = ",".join(name for _, names in TIMESERIES_FIELDS for name in names)
