@@ -55,7 +55,7 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
 
     async def refresh_cycle(ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
-        targets = await tracked_symbols(container.sessionmaker)
+        targets = await tracked_symbols(container.storage)
         batches = split_batches(targets, container.settings.refresh_batch_size)
         REFRESH_SYMBOLS.set(len(targets))
         await ctx.progress(symbols=len(targets), batches=len(batches), enqueued=0)

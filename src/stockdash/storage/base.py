@@ -1,0 +1,67 @@
+"""The unit-of-work and storage protocols shared by the SQL and MongoDB backends."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from stockdash.users.records import UserRecords
+    from stockdash.watchlist.repository import WatchlistRepository
+
+
+class UnitOfWork(Protocol):
+    """The repositories of one request or job, and the transaction they share.
+
+    Services never commit: whoever opened the unit (the route's dependency, a job) commits once
+    the work succeeded; leaving without commit rolls back (SQL) or has nothing to undo (MongoDB,
+    whose writes are single-document atomic and whose invariants use conditional updates).
+    """
+
+    @property
+    def users(self) -> UserRecords:
+        """Users (the converted part: records, not ORM rows)."""
+        ...
+
+    @property
+    def watchlist(self) -> WatchlistRepository:
+        """Watchlists."""
+        ...
+
+    async def commit(self) -> None:
+        """Make the work durable and tell the commit listeners (the user cache)."""
+        ...
+
+    async def rollback(self) -> None:
+        """Undo what can be undone (SQL) and forget the recorded changes."""
+        ...
+
+
+class Storage(Protocol):
+    """Opens units of work on one backend."""
+
+    @property
+    def backend(self) -> str:
+        """"sql" or "mongodb"."""
+        ...
+
+    def unit(
+        self, *, read_only: bool = False, session: AsyncSession | None = None
+    ) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work; on SQL `session` joins the request's session (one connection, and
+        on SQLite one write lock, per request), on MongoDB it is ignored."""
+        ...
+
+    async def ensure_schema(self) -> None:
+        """Create what the backend needs to start (MongoDB: collections and indexes)."""
+        ...
+
+    async def ping(self) -> bool:
+        """Whether the database answers."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

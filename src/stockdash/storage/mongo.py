@@ -1,0 +1,128 @@
+"""The MongoDB backend: collections, their indexes (created idempotently at start: the
+counterpart of `stockdash migrate`), and the unit of work.
+
+Shard keys the documents are ready for: `user_id` (users by `_id`, user_stocks,
+watchlist_counts by `_id`) for user data, `symbol` (stock_cache by `_id`) for stock data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stockdash.core.db import CommitListener
+from stockdash.core.mongo import ping_mongo
+from stockdash.users.records import MongoUserRecords
+from stockdash.watchlist.repository import MongoWatchlistRepository
+
+# Every collection the converted domains use, with its secondary indexes.
+INDEXES: dict[str, list[IndexModel]] = {
+    "users": [
+        # Case-insensitive uniqueness: the normalised (lower-cased) copies are unique.
+        IndexModel([("username_key", ASCENDING)], name="uq_users_username_key", unique=True),
+        IndexModel([("email_key", ASCENDING)], name="uq_users_email_key", unique=True),
+    ],
+    "user_stocks": [
+        IndexModel(
+            [("user_id", ASCENDING), ("symbol", ASCENDING)],
+            name="uq_user_stocks_user_id_symbol",
+            unique=True,
+        ),
+        IndexModel([("symbol", ASCENDING)], name="ix_user_stocks_symbol"),
+    ],
+    # One document per user (`_id` = user id): the watchlist slot counter.
+    "watchlist_counts": [],
+    # Sequences (`_id` = the sequence name): integer ids shared with the SQL backends.
+    "counters": [],
+    # Market data per symbol (`_id` = symbol); MongoDB deletes a document once `expires_at`
+    # has passed (TTL monitor, about once a minute).
+    "stock_cache": [
+        IndexModel(
+            [("expires_at", ASCENDING)], name="ttl_stock_cache_expires_at", expireAfterSeconds=0
+        )
+    ],
+}
+
+
+async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
+    """Create the collections and indexes that are missing (idempotent)."""
+    existing = set(await db.list_collection_names())
+    for name, indexes in INDEXES.items():
+        if name not in existing:
+            await db.create_collection(name)
+        if indexes:
+            await db[name].create_indexes(indexes)
+
+
+@dataclass(slots=True)
+class MongoUnitOfWork:
+    """Repositories over one database; the changes they made are told to the listeners on
+    commit, as `AppSession` does on SQL."""
+
+    db: AsyncDatabase[dict[str, Any]]
+    listeners: list[CommitListener]
+    changes: list[object] = field(default_factory=list)
+    users: MongoUserRecords = field(init=False)
+    watchlist: MongoWatchlistRepository = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.users = MongoUserRecords(self.db, self.changes)
+        self.watchlist = MongoWatchlistRepository(self.db, self.changes)
+
+    async def commit(self) -> None:
+        """Writes are already durable (majority): tell each listener the keys it cares about."""
+        changed, self.changes[:] = list(self.changes), []
+        for listener in self.listeners:
+            keys: set[Hashable] = set()
+            for obj in changed:
+                key = listener.key_of(obj)
+                if key is not None:
+                    keys.add(key)
+            if keys:
+                await listener.committed(keys)
+
+    async def rollback(self) -> None:
+        """Forget the recorded changes (each write stood on its own)."""
+        self.changes.clear()
+
+
+class MongoStorage:
+    """Units of work on one MongoDB database."""
+
+    backend = "mongodb"
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        database: str,
+        *,
+        listeners: list[CommitListener],
+    ) -> None:
+        self.client = client
+        self.db: AsyncDatabase[dict[str, Any]] = client[database]
+        self.listeners = listeners
+
+    @asynccontextmanager
+    async def unit(
+        self, *, read_only: bool = False, session: AsyncSession | None = None
+    ) -> AsyncIterator[MongoUnitOfWork]:
+        """A unit of work (the SQL `session` of a request is not used here)."""
+        yield MongoUnitOfWork(self.db, self.listeners)
+
+    async def ensure_schema(self) -> None:
+        """Create the collections and indexes (idempotent)."""
+        await ensure_indexes(self.db)
+
+    async def ping(self) -> bool:
+        """Whether MongoDB answers."""
+        return await ping_mongo(self.client)
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        await self.client.close()
