@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
@@ -111,6 +111,17 @@ def build_locks(settings: Settings, client: aioredis.Redis | None) -> Locks:
     )
 
 
+# What the user cache is told about on commit, and the user each kind belongs to: SQL rows (seen
+# by the session's flush) and domain values (recorded by the MongoDB repositories).
+USER_OWNERS: dict[type, Callable[[Any], int]] = {
+    User: lambda user: user.id,
+    UserStock: lambda item: item.user_id,
+    UserRecord: lambda user: user.id,
+    UserChanged: lambda change: change.id,
+    WatchEntry: lambda entry: entry.user_id,
+}
+
+
 def build_user_cache(settings: Settings, client: aioredis.Redis | None) -> CurrentUserCache:
     """The current-user cache; its versions in Redis when there is one, else in this process."""
     versions: UserVersions = (
@@ -122,13 +133,7 @@ def build_user_cache(settings: Settings, client: aioredis.Redis | None) -> Curre
     )
     return CurrentUserCache(
         versions,
-        owners={
-            User: lambda user: user.id,
-            UserStock: lambda item: item.user_id,
-            UserRecord: lambda user: user.id,
-            UserChanged: lambda change: change.id,
-            WatchEntry: lambda entry: entry.user_id,
-        },
+        owners=USER_OWNERS,
         ttl=settings.user_cache_seconds,
     )
 

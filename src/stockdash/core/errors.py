@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stockdash.core.mongo import MONGO_FAILURES
+
 logger = logging.getLogger(__name__)
 
 _STATUS_CODES = {
@@ -185,7 +187,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 # What a down, unreachable or black-holed database raises: the driver's connection errors
 # (SQLAlchemy wraps them as OperationalError/InterfaceError), the pool's wait timeout, a refused
-# socket before any driver error, and asyncpg's client-side command or connect timeout.
+# socket before any driver error, and asyncpg's client-side command or connect timeout; on
+# MongoDB, PyMongo's connection failures (no server selectable, network errors).
 DATABASE_FAILURES: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
@@ -193,6 +196,7 @@ DATABASE_FAILURES: tuple[type[Exception], ...] = (
     sa_exc.DisconnectionError,
     ConnectionError,
     TimeoutError,
+    *MONGO_FAILURES,
 )
 # Seconds a client is asked to wait after a 503 database_unavailable.
 DATABASE_RETRY_AFTER_SECONDS = 5

@@ -10,6 +10,7 @@ it is up, and still answering (possibly stale) reads during an election; a URL t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,13 @@ from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeo
 # Transport failures: the server is down or unreachable (answered like PostgreSQL's: 503).
 MONGO_FAILURES: tuple[type[Exception], ...] = (ConnectionFailure, ServerSelectionTimeoutError)
 DEFAULT_READ_PREFERENCE = "primaryPreferred"
+
+
+def bson_now() -> datetime:
+    """The current UTC time at BSON's precision (milliseconds), so what is returned equals
+    what is read back."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class MongoUnreachable(RuntimeError):

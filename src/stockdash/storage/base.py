@@ -44,7 +44,7 @@ class Storage(Protocol):
 
     @property
     def backend(self) -> str:
-        """"sql" or "mongodb"."""
+        """ "sql" or "mongodb"."""
         ...
 
     def unit(

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.db import record_change, utcnow
+from stockdash.core.mongo import bson_now
 from stockdash.users.models import User
 
 USER_FIELDS = (
@@ -227,7 +228,7 @@ class MongoUserRecords:
 
     async def add(self, user: NewUser) -> UserRecord:
         """Insert a user (its id assigned); UsernameOrEmailTaken on a clash (unique indexes)."""
-        now = utcnow()
+        now = bson_now()
         record = UserRecord(
             id=await self._next_id(),
             username=user.username,
@@ -259,7 +260,7 @@ class MongoUserRecords:
     async def set_tier(self, user_id: int, tier: str) -> bool:
         """Change a user's tier; whether the user exists."""
         result = await self.users.update_one(
-            {"_id": user_id}, {"$set": {"subscription_tier": tier, "updated_at": utcnow()}}
+            {"_id": user_id}, {"$set": {"subscription_tier": tier, "updated_at": bson_now()}}
         )
         if result.matched_count:
             self._changes.append(UserChanged(user_id))

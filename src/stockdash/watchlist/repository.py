@@ -12,7 +12,8 @@ from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stockdash.core.db import record_change, utcnow
+from stockdash.core.db import record_change
+from stockdash.core.mongo import bson_now
 from stockdash.users.models import User
 from stockdash.watchlist.entities import AlreadyTracked, LimitReached, WatchEntry
 from stockdash.watchlist.models import UserStock
@@ -148,7 +149,7 @@ class MongoWatchlistRepository:
             raise AlreadyTracked(symbol)
         if not await self._take_slot(user_id, limit):
             raise LimitReached(limit)
-        entry = WatchEntry(user_id, symbol, utcnow())
+        entry = WatchEntry(user_id, symbol, bson_now())
         try:
             await self.stocks.insert_one(
                 {"user_id": user_id, "symbol": symbol, "added_at": entry.added_at}
@@ -200,7 +201,7 @@ class MongoWatchlistRepository:
         if result.deleted_count == 0:
             return False
         await self.counts.update_one({"_id": user_id}, {"$inc": {"count": -1}})
-        self._changes.append(WatchEntry(user_id, symbol, utcnow()))
+        self._changes.append(WatchEntry(user_id, symbol, bson_now()))
         return True
 
     async def tracked_symbols(self) -> dict[str, list[str]]:

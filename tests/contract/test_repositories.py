@@ -1,0 +1,250 @@
+"""One contract for the repositories, run unchanged on SQLite or PostgreSQL and on MongoDB:
+every method, uniqueness, the watchlist limit under concurrency, the commit signal."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from stockdash.storage.base import Storage
+from stockdash.users.records import NewUser, UsernameOrEmailTaken, UserRecord
+from stockdash.watchlist.entities import AlreadyTracked, LimitReached, WatchEntry
+from tests.contract.conftest import RecordingListener
+
+PARALLEL_ADDS = 30
+FREE_LIMIT = 5
+SYMBOLS = [f"S{i:02d}" for i in range(PARALLEL_ADDS)]
+
+
+async def add_user(storage: Storage, name: str = "Alice", tier: str = "free") -> UserRecord:
+    """A committed user."""
+    async with storage.unit() as unit:
+        user = await unit.users.add(
+            NewUser(
+                username=name,
+                email=f"{name}@Example.com",
+                password_hash="x" * 60,
+                subscription_tier=tier,
+            )
+        )
+        await unit.commit()
+    return user
+
+
+async def add_stock(storage: Storage, user_id: int, symbol: str, limit: int) -> WatchEntry:
+    """Add one symbol in its own unit of work (lock the user first, as the service does)."""
+    async with storage.unit() as unit:
+        assert await unit.users.lock(user_id) is not None
+        entry = await unit.watchlist.add_within_limit(user_id, symbol, limit)
+        await unit.commit()
+    return entry
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+async def test_add_assigns_ids_and_get_reads_back(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    bob = await add_user(storage, "Bob", tier="pro")
+    assert alice.id != bob.id
+    async with storage.unit(read_only=True) as unit:
+        got = await unit.users.get(bob.id)
+        missing = await unit.users.get(max(alice.id, bob.id) + 100)
+    assert got == bob
+    assert (got.username, got.email, got.subscription_tier) == ("Bob", "Bob@Example.com", "pro")
+    assert (got.role, got.is_active, got.email_verified, got.token_version) == (
+        "user",
+        True,
+        False,
+        0,
+    )
+    assert got.created_at.tzinfo is not None
+    assert abs((datetime.now(UTC) - got.created_at).total_seconds()) < 3600
+    assert missing is None
+
+
+async def test_login_lookup_is_case_insensitive(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    async with storage.unit(read_only=True) as unit:
+        by_name = await unit.users.get_by_login("  aLiCe ")
+        by_email = await unit.users.get_by_login("ALICE@example.COM")
+        nobody = await unit.users.get_by_login("carol")
+        nul = await unit.users.get_by_login("alice\x00")
+    assert by_name == alice
+    assert by_email == alice
+    assert nobody is None
+    assert nul is None
+
+
+async def test_exists_reports_username_and_email_separately(storage: Storage) -> None:
+    await add_user(storage, "Alice")
+    async with storage.unit(read_only=True) as unit:
+        assert await unit.users.exists(username="ALICE", email="x@example.com") == (True, False)
+        assert await unit.users.exists(username="zed", email="alice@EXAMPLE.com") == (False, True)
+        assert await unit.users.exists(username="zed", email="zed@example.com") == (False, False)
+
+
+@pytest.mark.parametrize(
+    "username,email", [("ALICE", "other@example.com"), ("Other", "alice@example.COM")]
+)
+async def test_username_and_email_are_unique_regardless_of_case(
+    storage: Storage, username: str, email: str
+) -> None:
+    await add_user(storage, "Alice")
+    async with storage.unit() as unit:
+        with pytest.raises(UsernameOrEmailTaken):
+            await unit.users.add(NewUser(username=username, email=email, password_hash="x"))
+
+
+async def test_concurrent_sign_ups_of_one_name_keep_exactly_one(storage: Storage) -> None:
+    async def sign_up(i: int) -> bool:
+        try:
+            await add_user(storage, "Dana" if i % 2 else "DANA")
+        except UsernameOrEmailTaken:
+            return False
+        return True
+
+    results = await asyncio.gather(*(sign_up(i) for i in range(10)))
+    assert results.count(True) == 1
+
+
+async def test_set_tier_changes_the_tier_and_tells_the_listeners(
+    storage: Storage, listener: RecordingListener
+) -> None:
+    alice = await add_user(storage, "Alice")
+    listener.commits.clear()
+    async with storage.unit() as unit:
+        assert await unit.users.set_tier(alice.id, "expert") is True
+        assert await unit.users.set_tier(alice.id + 100, "expert") is False
+        assert listener.commits == []  # told on commit, not before
+        await unit.commit()
+    assert listener.told == {alice.id}
+    async with storage.unit(read_only=True) as unit:
+        got = await unit.users.get(alice.id)
+    assert got is not None and got.subscription_tier == "expert"
+
+
+async def test_lock_reads_the_user(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    async with storage.unit() as unit:
+        assert await unit.users.lock(alice.id) == alice
+        assert await unit.users.lock(alice.id + 100) is None
+
+
+# -- watchlists -------------------------------------------------------------------------------
+
+
+async def test_add_get_list_count_remove(storage: Storage, listener: RecordingListener) -> None:
+    alice = await add_user(storage, "Alice")
+    listener.commits.clear()
+    for symbol in ("MSFT", "AAPL", "KO"):
+        await add_stock(storage, alice.id, symbol, FREE_LIMIT)
+    assert listener.told == {alice.id}
+    async with storage.unit(read_only=True) as unit:
+        entries = await unit.watchlist.list_for_user(alice.id)
+        assert [e.symbol for e in entries] == ["MSFT", "AAPL", "KO"]  # oldest first
+        assert all(e.user_id == alice.id and e.added_at.tzinfo is not None for e in entries)
+        assert await unit.watchlist.count(alice.id) == 3
+        got = await unit.watchlist.get(alice.id, "AAPL")
+        assert got is not None and got.symbol == "AAPL"
+        assert await unit.watchlist.get(alice.id, "NVDA") is None
+    listener.commits.clear()
+    async with storage.unit() as unit:
+        assert await unit.watchlist.remove(alice.id, "AAPL") is True
+        assert await unit.watchlist.remove(alice.id, "AAPL") is False
+        await unit.commit()
+    assert listener.told == {alice.id}
+    async with storage.unit(read_only=True) as unit:
+        assert [e.symbol for e in await unit.watchlist.list_for_user(alice.id)] == ["MSFT", "KO"]
+        assert await unit.watchlist.count(alice.id) == 2
+
+
+async def test_duplicate_symbol_is_refused(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    await add_stock(storage, alice.id, "AAPL", FREE_LIMIT)
+    with pytest.raises(AlreadyTracked):
+        await add_stock(storage, alice.id, "AAPL", FREE_LIMIT)
+    async with storage.unit(read_only=True) as unit:
+        assert await unit.watchlist.count(alice.id) == 1
+
+
+async def test_limit_is_enforced_and_a_removal_frees_a_slot(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    for symbol in SYMBOLS[:FREE_LIMIT]:
+        await add_stock(storage, alice.id, symbol, FREE_LIMIT)
+    with pytest.raises(LimitReached):
+        await add_stock(storage, alice.id, "LAST", FREE_LIMIT)
+    async with storage.unit() as unit:
+        assert await unit.watchlist.remove(alice.id, SYMBOLS[0])
+        await unit.commit()
+    await add_stock(storage, alice.id, "LAST", FREE_LIMIT)
+    # A higher limit (an upgrade) applies at once.
+    await add_stock(storage, alice.id, "MORE", FREE_LIMIT + 1)
+    async with storage.unit(read_only=True) as unit:
+        assert await unit.watchlist.count(alice.id) == FREE_LIMIT + 1
+
+
+async def test_parallel_adds_store_exactly_the_limit(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+
+    async def attempt(symbol: str) -> str:
+        try:
+            await add_stock(storage, alice.id, symbol, FREE_LIMIT)
+        except LimitReached:
+            return "limit"
+        return "added"
+
+    results = await asyncio.gather(*(attempt(s) for s in SYMBOLS))
+    assert results.count("added") == FREE_LIMIT
+    assert results.count("limit") == PARALLEL_ADDS - FREE_LIMIT
+    async with storage.unit(read_only=True) as unit:
+        assert await unit.watchlist.count(alice.id) == FREE_LIMIT
+
+
+async def test_parallel_adds_of_one_symbol_store_it_once(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+
+    async def attempt() -> str:
+        try:
+            await add_stock(storage, alice.id, "AAPL", FREE_LIMIT)
+        except AlreadyTracked:
+            return "duplicate"
+        return "added"
+
+    results = await asyncio.gather(*(attempt() for _ in range(10)))
+    assert results.count("added") == 1
+    # The refused duplicates gave their slots back: the rest of the limit is still free.
+    for symbol in SYMBOLS[: FREE_LIMIT - 1]:
+        await add_stock(storage, alice.id, symbol, FREE_LIMIT)
+    with pytest.raises(LimitReached):
+        await add_stock(storage, alice.id, "LAST", FREE_LIMIT)
+
+
+async def test_tracked_symbols_and_distinct_count(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice", tier="free")
+    bob = await add_user(storage, "Bob", tier="expert")
+    await add_stock(storage, alice.id, "AAPL", FREE_LIMIT)
+    await add_stock(storage, bob.id, "AAPL", FREE_LIMIT)
+    await add_stock(storage, bob.id, "KO", FREE_LIMIT)
+    async with storage.unit(read_only=True) as unit:
+        tracked = await unit.watchlist.tracked_symbols()
+        distinct = await unit.watchlist.distinct_symbol_count()
+    assert {symbol: sorted(t) for symbol, t in tracked.items()} == {
+        "AAPL": ["expert", "free"],
+        "KO": ["expert"],
+    }
+    assert list(tracked) == ["AAPL", "KO"]
+    assert distinct == 2
+
+
+async def test_unit_without_commit_tells_no_listener(
+    storage: Storage, listener: RecordingListener
+) -> None:
+    alice = await add_user(storage, "Alice")
+    listener.commits.clear()
+    async with storage.unit() as unit:
+        await unit.watchlist.add_within_limit(alice.id, "AAPL", FREE_LIMIT)
+        await unit.rollback()
+    assert listener.commits == []
