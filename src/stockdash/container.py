@@ -150,7 +150,7 @@ def build_storage(
     if target is None:
         return SqlStorage(engine, *sessionmakers)
     client = build_mongo_client(target.url, timeout_seconds=settings.db_connect_timeout_seconds)
-    return MongoStorage(client, target.database, listeners=listeners)
+    return MongoStorage(client, target.database, listeners=listeners, url=target.url)
 
 
 def build_container(

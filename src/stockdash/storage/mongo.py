@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.db import CommitListener
-from stockdash.core.mongo import ping_mongo
+from stockdash.core.mongo import ping_mongo, require_mongo
 from stockdash.users.records import MongoUserRecords
 from stockdash.watchlist.repository import MongoWatchlistRepository
 
@@ -103,8 +103,10 @@ class MongoStorage:
         database: str,
         *,
         listeners: list[CommitListener],
+        url: str = "mongodb://",
     ) -> None:
         self.client = client
+        self.url = url
         self.db: AsyncDatabase[dict[str, Any]] = client[database]
         self.listeners = listeners
 
@@ -116,7 +118,9 @@ class MongoStorage:
         yield MongoUnitOfWork(self.db, self.listeners)
 
     async def ensure_schema(self) -> None:
-        """Create the collections and indexes (idempotent)."""
+        """Check MongoDB answers (MongoUnreachable with a clear message if not), then create
+        the collections and indexes (idempotent)."""
+        await require_mongo(self.client, self.url)
         await ensure_indexes(self.db)
 
     async def ping(self) -> bool:
