@@ -1,5 +1,6 @@
-"""One contract for the repositories, run unchanged on SQLite or PostgreSQL and on MongoDB:
-every method, uniqueness, the watchlist limit under concurrency, the commit signal."""
+"""One contract for the repositories (users, watchlists, API keys), run unchanged on SQLite or
+PostgreSQL and on MongoDB: every method, uniqueness, the watchlist limit under concurrency, the
+commit signal."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from stockdash.apikeys.entities import ApiKeyRecord, NewApiKey
 from stockdash.storage.base import Storage
 from stockdash.users.records import NewUser, UsernameOrEmailTaken, UserRecord
 from stockdash.watchlist.entities import AlreadyTracked, LimitReached, WatchEntry
@@ -248,3 +250,47 @@ async def test_unit_without_commit_tells_no_listener(
         await unit.watchlist.add_within_limit(alice.id, "AAPL", FREE_LIMIT)
         await unit.rollback()
     assert listener.commits == []
+
+
+# -- API keys ---------------------------------------------------------------------------------
+
+
+async def add_key(storage: Storage, user_id: int, name: str, prefix: str) -> ApiKeyRecord:
+    """A committed key."""
+    async with storage.unit() as unit:
+        key = await unit.api_keys.add(
+            NewApiKey(user_id=user_id, name=name, prefix=prefix, key_hash="h" * 64)
+        )
+        await unit.commit()
+    return key
+
+
+async def test_api_keys_add_list_find_touch_remove(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    bob = await add_user(storage, "Bob")
+    first = await add_key(storage, alice.id, "sheet", "aaaa11112222")
+    second = await add_key(storage, alice.id, "bot", "bbbb11112222")
+    other = await add_key(storage, bob.id, "bob", "cccc11112222")
+    assert len({first.id, second.id, other.id}) == 3
+    assert (first.user_id, first.name, first.last_used_at) == (alice.id, "sheet", None)
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    async with storage.unit() as unit:
+        assert [k.name for k in await unit.api_keys.list_for_user(alice.id)] == ["sheet", "bot"]
+        assert await unit.api_keys.count(alice.id) == 2
+        assert await unit.api_keys.by_prefix("bbbb11112222") == second
+        assert await unit.api_keys.by_prefix("nope") is None
+        await unit.api_keys.touch(first.id, when)
+        await unit.commit()
+    async with storage.unit() as unit:
+        touched = await unit.api_keys.by_prefix("aaaa11112222")
+        assert touched is not None and touched.last_used_at == when
+        assert await unit.api_keys.remove(bob.id, first.id) is False  # not Bob's key
+        assert await unit.api_keys.remove(alice.id, first.id) is True
+        assert await unit.api_keys.remove(alice.id, first.id) is False
+        await unit.commit()
+    async with storage.unit() as unit:
+        assert await unit.api_keys.remove_all(alice.id) == 1
+        await unit.commit()
+    async with storage.unit(read_only=True) as unit:
+        assert await unit.api_keys.count(alice.id) == 0
+        assert [k.id for k in await unit.api_keys.list_for_user(bob.id)] == [other.id]

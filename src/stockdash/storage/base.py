@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
+    from stockdash.apikeys.repository import ApiKeyRepository
     from stockdash.users.records import UserRecords
     from stockdash.watchlist.repository import WatchlistRepository
 
@@ -28,6 +29,11 @@ class UnitOfWork(Protocol):
     @property
     def watchlist(self) -> WatchlistRepository:
         """Watchlists."""
+        ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository:
+        """API keys."""
         ...
 
     async def commit(self) -> None:

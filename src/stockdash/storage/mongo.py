@@ -2,7 +2,8 @@
 counterpart of `stockdash migrate`), and the unit of work.
 
 Shard keys the documents are ready for: `user_id` (users by `_id`, user_stocks,
-watchlist_counts by `_id`) for user data, `symbol` (stock_cache by `_id`) for stock data.
+watchlist_counts by `_id`) for user data, `symbol` (stock_cache by `_id`) for stock data;
+api_keys are found by `prefix` on every keyed request, so a hashed `prefix` key suits them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stockdash.apikeys.repository import MongoApiKeyRepository
 from stockdash.core.db import CommitListener
 from stockdash.core.mongo import ping_mongo, require_mongo
 from stockdash.users.records import MongoUserRecords
@@ -35,6 +37,10 @@ INDEXES: dict[str, list[IndexModel]] = {
             unique=True,
         ),
         IndexModel([("symbol", ASCENDING)], name="ix_user_stocks_symbol"),
+    ],
+    "api_keys": [
+        IndexModel([("prefix", ASCENDING)], name="uq_api_keys_prefix", unique=True),
+        IndexModel([("user_id", ASCENDING)], name="ix_api_keys_user_id"),
     ],
     # One document per user (`_id` = user id): the watchlist slot counter.
     "watchlist_counts": [],
@@ -70,10 +76,12 @@ class MongoUnitOfWork:
     changes: list[object] = field(default_factory=list)
     users: MongoUserRecords = field(init=False)
     watchlist: MongoWatchlistRepository = field(init=False)
+    api_keys: MongoApiKeyRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = MongoUserRecords(self.db, self.changes)
         self.watchlist = MongoWatchlistRepository(self.db, self.changes)
+        self.api_keys = MongoApiKeyRepository(self.db)
 
     async def commit(self) -> None:
         """Writes are already durable (majority): tell each listener the keys it cares about."""

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.core.db import ping
 from stockdash.users.records import SqlUserRecords
 from stockdash.watchlist.repository import SqlWatchlistRepository
@@ -19,6 +20,7 @@ class SqlUnitOfWork:
         self.session = session
         self.users = SqlUserRecords(session)
         self.watchlist = SqlWatchlistRepository(session)
+        self.api_keys = SqlApiKeyRepository(session)
 
     async def commit(self) -> None:
         """Commit the session (its listeners hear what changed)."""
