@@ -1,4 +1,4 @@
-"""One contract for the repositories (users, watchlists, API keys), run unchanged on SQLite or
+"""One contract for the repositories (users, watchlists, API keys, subscription events), run unchanged on SQLite or
 PostgreSQL and on MongoDB: every method, uniqueness, the watchlist limit under concurrency, the
 commit signal."""
 
@@ -11,6 +11,7 @@ import pytest
 
 from stockdash.apikeys.entities import ApiKeyRecord, NewApiKey
 from stockdash.storage.base import Storage
+from stockdash.subscriptions.entities import NewSubscriptionEvent
 from stockdash.users.records import NewUser, UsernameOrEmailTaken, UserRecord
 from stockdash.watchlist.entities import AlreadyTracked, LimitReached, WatchEntry
 from tests.contract.conftest import RecordingListener
@@ -294,3 +295,36 @@ async def test_api_keys_add_list_find_touch_remove(storage: Storage) -> None:
     async with storage.unit(read_only=True) as unit:
         assert await unit.api_keys.count(alice.id) == 0
         assert [k.id for k in await unit.api_keys.list_for_user(bob.id)] == [other.id]
+
+
+# -- subscription events ----------------------------------------------------------------------
+
+
+async def test_subscription_events_add_list_and_count_upgrades(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    bob = await add_user(storage, "Bob")
+    changes = [
+        (alice.id, "free", "pro", alice.id),
+        (alice.id, "pro", "expert", None),
+        (alice.id, "expert", "free", alice.id),
+        (bob.id, "free", "expert", alice.id),
+    ]
+    recorded = []
+    for user_id, low, high, by in changes:
+        async with storage.unit() as unit:
+            recorded.append(
+                await unit.subscription_events.add(NewSubscriptionEvent(user_id, low, high, by))
+            )
+            await unit.commit()
+    assert len({e.id for e in recorded}) == len(changes)
+    assert recorded[0].created_at.tzinfo is not None
+    async with storage.unit(read_only=True) as unit:
+        history = await unit.subscription_events.list_for_user(alice.id)
+        upgrades = await unit.subscription_events.count_upgrades()
+    assert history == recorded[2::-1]  # newest first
+    assert [(e.from_tier, e.to_tier, e.changed_by_user_id) for e in history] == [
+        ("expert", "free", alice.id),
+        ("pro", "expert", None),
+        ("free", "pro", alice.id),
+    ]
+    assert upgrades == 3

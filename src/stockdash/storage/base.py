@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
     from stockdash.apikeys.repository import ApiKeyRepository
+    from stockdash.subscriptions.repository import SubscriptionEventRepository
     from stockdash.users.records import UserRecords
     from stockdash.watchlist.repository import WatchlistRepository
 
@@ -34,6 +35,11 @@ class UnitOfWork(Protocol):
     @property
     def api_keys(self) -> ApiKeyRepository:
         """API keys."""
+        ...
+
+    @property
+    def subscription_events(self) -> SubscriptionEventRepository:
+        """Tier-change events."""
         ...
 
     async def commit(self) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stockdash.apikeys.repository import MongoApiKeyRepository
 from stockdash.core.db import CommitListener
 from stockdash.core.mongo import ping_mongo, require_mongo
+from stockdash.subscriptions.repository import MongoSubscriptionEventRepository
 from stockdash.users.records import MongoUserRecords
 from stockdash.watchlist.repository import MongoWatchlistRepository
 
@@ -41,6 +42,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     "api_keys": [
         IndexModel([("prefix", ASCENDING)], name="uq_api_keys_prefix", unique=True),
         IndexModel([("user_id", ASCENDING)], name="ix_api_keys_user_id"),
+    ],
+    "subscription_events": [
+        IndexModel(
+            [("user_id", ASCENDING), ("created_at", ASCENDING)],
+            name="ix_subscription_events_user_id_created_at",
+        ),
+        IndexModel([("created_at", ASCENDING)], name="ix_subscription_events_created_at"),
     ],
     # One document per user (`_id` = user id): the watchlist slot counter.
     "watchlist_counts": [],
@@ -77,11 +85,13 @@ class MongoUnitOfWork:
     users: MongoUserRecords = field(init=False)
     watchlist: MongoWatchlistRepository = field(init=False)
     api_keys: MongoApiKeyRepository = field(init=False)
+    subscription_events: MongoSubscriptionEventRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = MongoUserRecords(self.db, self.changes)
         self.watchlist = MongoWatchlistRepository(self.db, self.changes)
         self.api_keys = MongoApiKeyRepository(self.db)
+        self.subscription_events = MongoSubscriptionEventRepository(self.db)
 
     async def commit(self) -> None:
         """Writes are already durable (majority): tell each listener the keys it cares about."""

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.core.db import ping
+from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
 from stockdash.users.records import SqlUserRecords
 from stockdash.watchlist.repository import SqlWatchlistRepository
 
@@ -21,6 +22,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRecords(session)
         self.watchlist = SqlWatchlistRepository(session)
         self.api_keys = SqlApiKeyRepository(session)
+        self.subscription_events = SqlSubscriptionEventRepository(session)
 
     async def commit(self) -> None:
         """Commit the session (its listeners hear what changed)."""
