@@ -1,11 +1,11 @@
-"""One contract for the repositories (users, watchlists, API keys, subscription events), run unchanged on SQLite or
-PostgreSQL and on MongoDB: every method, uniqueness, the watchlist limit under concurrency, the
-commit signal."""
+"""One contract for the repositories (users, refresh tokens, watchlists, API keys, subscription
+events), run unchanged on SQLite or PostgreSQL and on MongoDB: every method, uniqueness, the
+watchlist limit and single-use tokens under concurrency, the commit signal."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from stockdash.apikeys.entities import ApiKeyRecord, NewApiKey
 from stockdash.storage.base import Storage
 from stockdash.subscriptions.entities import NewSubscriptionEvent
 from stockdash.users.records import NewUser, UsernameOrEmailTaken, UserRecord
+from stockdash.users.token_repository import NewRefreshToken, RefreshTokenRecord
 from stockdash.watchlist.entities import AlreadyTracked, LimitReached, WatchEntry
 from tests.contract.conftest import RecordingListener
 
@@ -328,3 +329,70 @@ async def test_subscription_events_add_list_and_count_upgrades(storage: Storage)
         ("free", "pro", alice.id),
     ]
     assert upgrades == 3
+
+
+# -- refresh tokens ---------------------------------------------------------------------------
+
+
+async def add_token(
+    storage: Storage, user_id: int, family: str, digest: str, parent: int | None = None
+) -> RefreshTokenRecord:
+    """A committed refresh token."""
+    now = datetime.now(UTC)
+    async with storage.unit() as unit:
+        token = await unit.refresh_tokens.add(
+            NewRefreshToken(user_id, family, digest, now, now + timedelta(hours=1), parent)
+        )
+        await unit.commit()
+    return token
+
+
+async def test_refresh_tokens_store_spend_link_and_revoke(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    bob = await add_user(storage, "Bob")
+    first = await add_token(storage, alice.id, "fam1", "a" * 64)
+    assert (first.user_id, first.family_id, first.revoked_at, first.replaced_by) == (
+        alice.id,
+        "fam1",
+        None,
+        None,
+    )
+    now = datetime.now(UTC)
+    async with storage.unit() as unit:
+        assert await unit.refresh_tokens.get_by_hash("a" * 64) == first
+        assert await unit.refresh_tokens.get_by_hash("z" * 64) is None
+        assert await unit.refresh_tokens.spend(first.id, now) is True
+        assert await unit.refresh_tokens.spend(first.id, now) is False  # spent once only
+        await unit.commit()
+    child = await add_token(storage, alice.id, "fam1", "b" * 64, parent=first.id)
+    other = await add_token(storage, alice.id, "fam2", "c" * 64)
+    bobs = await add_token(storage, bob.id, "fam3", "d" * 64)
+    async with storage.unit() as unit:
+        await unit.refresh_tokens.set_replaced_by(first.id, child.id)
+        assert await unit.refresh_tokens.revoke_family("fam1", now) == 1  # only the live child
+        await unit.commit()
+    async with storage.unit(read_only=True) as unit:
+        spent = await unit.refresh_tokens.get_by_hash("a" * 64)
+        revoked = await unit.refresh_tokens.get_by_hash("b" * 64)
+    assert spent is not None and spent.replaced_by == child.id and spent.revoked_at is not None
+    assert revoked is not None and revoked.parent_id == first.id and revoked.revoked_at
+    async with storage.unit() as unit:
+        assert await unit.refresh_tokens.revoke_all_for_user(alice.id, now) == 1  # fam2
+        await unit.commit()
+        still = await unit.refresh_tokens.get_by_hash(bobs.token_hash)
+        gone = await unit.refresh_tokens.get_by_hash(other.token_hash)
+    assert still is not None and still.revoked_at is None
+    assert gone is not None and gone.revoked_at is not None
+
+
+async def test_concurrent_spends_of_one_refresh_token_let_exactly_one_win(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    token = await add_token(storage, alice.id, "fam", "e" * 64)
+
+    async def spend() -> bool:
+        async with storage.unit() as unit:
+            won = await unit.refresh_tokens.spend(token.id, datetime.now(UTC))
+            await unit.commit()
+        return won
+
+    assert (await asyncio.gather(*(spend() for _ in range(10)))).count(True) == 1

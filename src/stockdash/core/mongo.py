@@ -22,11 +22,14 @@ MONGO_FAILURES: tuple[type[Exception], ...] = (ConnectionFailure, ServerSelectio
 DEFAULT_READ_PREFERENCE = "primaryPreferred"
 
 
+def bson_time(when: datetime) -> datetime:
+    """A time at BSON's precision (milliseconds), so what is returned equals what is read back."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
+
+
 def bson_now() -> datetime:
-    """The current UTC time at BSON's precision (milliseconds), so what is returned equals
-    what is read back."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    """The current UTC time at BSON's precision."""
+    return bson_time(datetime.now(UTC))
 
 
 class MongoUnreachable(RuntimeError):

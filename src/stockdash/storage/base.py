@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from stockdash.apikeys.repository import ApiKeyRepository
     from stockdash.subscriptions.repository import SubscriptionEventRepository
     from stockdash.users.records import UserRecords
+    from stockdash.users.token_repository import RefreshTokenRepository
     from stockdash.watchlist.repository import WatchlistRepository
 
 
@@ -40,6 +41,11 @@ class UnitOfWork(Protocol):
     @property
     def subscription_events(self) -> SubscriptionEventRepository:
         """Tier-change events."""
+        ...
+
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository:
+        """Refresh tokens of login sessions."""
         ...
 
     async def commit(self) -> None:

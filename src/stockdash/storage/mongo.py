@@ -22,6 +22,7 @@ from stockdash.core.db import CommitListener
 from stockdash.core.mongo import ping_mongo, require_mongo
 from stockdash.subscriptions.repository import MongoSubscriptionEventRepository
 from stockdash.users.records import MongoUserRecords
+from stockdash.users.token_repository import MongoRefreshTokenRepository
 from stockdash.watchlist.repository import MongoWatchlistRepository
 
 # Every collection the converted domains use, with its secondary indexes.
@@ -49,6 +50,11 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="ix_subscription_events_user_id_created_at",
         ),
         IndexModel([("created_at", ASCENDING)], name="ix_subscription_events_created_at"),
+    ],
+    "refresh_tokens": [
+        IndexModel([("token_hash", ASCENDING)], name="uq_refresh_tokens_token_hash", unique=True),
+        IndexModel([("family_id", ASCENDING)], name="ix_refresh_tokens_family_id"),
+        IndexModel([("user_id", ASCENDING)], name="ix_refresh_tokens_user_id"),
     ],
     # One document per user (`_id` = user id): the watchlist slot counter.
     "watchlist_counts": [],
@@ -86,12 +92,14 @@ class MongoUnitOfWork:
     watchlist: MongoWatchlistRepository = field(init=False)
     api_keys: MongoApiKeyRepository = field(init=False)
     subscription_events: MongoSubscriptionEventRepository = field(init=False)
+    refresh_tokens: MongoRefreshTokenRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = MongoUserRecords(self.db, self.changes)
         self.watchlist = MongoWatchlistRepository(self.db, self.changes)
         self.api_keys = MongoApiKeyRepository(self.db)
         self.subscription_events = MongoSubscriptionEventRepository(self.db)
+        self.refresh_tokens = MongoRefreshTokenRepository(self.db)
 
     async def commit(self) -> None:
         """Writes are already durable (majority): tell each listener the keys it cares about."""

@@ -11,6 +11,7 @@ from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.core.db import ping
 from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
 from stockdash.users.records import SqlUserRecords
+from stockdash.users.token_repository import SqlRefreshTokenRepository
 from stockdash.watchlist.repository import SqlWatchlistRepository
 
 
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
         self.watchlist = SqlWatchlistRepository(session)
         self.api_keys = SqlApiKeyRepository(session)
         self.subscription_events = SqlSubscriptionEventRepository(session)
+        self.refresh_tokens = SqlRefreshTokenRepository(session)
 
     async def commit(self) -> None:
         """Commit the session (its listeners hear what changed)."""
