@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?= -n 4 --dist loadgroup
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: help run install lock deploy-check frontend test test-sqlite test-postgres test-frontend lint format client bench services clean
+.PHONY: help run install lock deploy-check frontend test test-sqlite test-postgres test-mongo test-frontend lint format client bench services clean mongo-server
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -85,7 +85,27 @@ ifneq ($(HAS_FRONTEND),)
 	cd frontend && npm run lint && npm test && npm run e2e
 endif
 
-test: services lint deploy-check test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL, Redis and RabbitMQ if they are down)
+# MongoDB test server: mongoeco's wire server (no mongod can be installed here) needs Python >= 3.13,
+# so it gets its own venv; the app stays on its own Python. MONGODB_TEST_URL (a real single-node
+# replica set) replaces it in the tests.
+MONGO_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.1[3-9]*/bin/python3) $(shell command -v python3.13))
+MONGO_VENV := .mongo-venv
+MONGO_STAMP := $(MONGO_VENV)/.installed
+MONGOECO_VERSION := 4.11.0
+
+$(MONGO_STAMP): Makefile
+	@test -x $(MONGO_VENV)/bin/python || $(MONGO_PYTHON) -m venv $(MONGO_VENV)
+	$(MONGO_VENV)/bin/python -m pip install -q 'mongoeco[wire]==$(MONGOECO_VERSION)'
+	@touch $(MONGO_STAMP)
+
+mongo-server: $(MONGO_STAMP) ## Install the MongoDB wire-protocol test server (mongoeco, Python 3.13 venv in .mongo-venv)
+
+test-mongo: install mongo-server ## The repository contract suite on MongoDB (mongoeco, or MONGODB_TEST_URL)
+	STOCKDASH_TEST_DB=mongo $(BIN)/pytest -q $(PYTEST_ARGS) tests/contract
+
+# mongo-server first: the repository contract suite (tests/contract) runs each SQL pass's
+# repositories and the MongoDB ones side by side.
+test: services mongo-server lint deploy-check test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL, Redis and RabbitMQ if they are down)
 
 client: install $(NODE_STAMP) ## Regenerate frontend/openapi.json and the typed client from the backend, then type-check against it
 	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && $(OPENAPI_DUMP) > "$$tmp" && cp "$$tmp" frontend/openapi.json

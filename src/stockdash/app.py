@@ -92,6 +92,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # MongoDB: fail fast when it does not answer, and create missing indexes (SQL: nothing).
+        await services.storage.ensure_schema()
         background: list[asyncio.Task[None]] = []
         # Build the universe context now so the first analysis request does not pay for it.
         if settings.warm_analysis_context:

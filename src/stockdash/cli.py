@@ -54,9 +54,12 @@ def main(
 def migrate(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
-    """Apply database migrations (to the latest revision by default)."""
+    """Apply database migrations (to the latest revision by default); on MongoDB, create the
+    collections and indexes."""
     from stockdash.core.migrate import upgrade
 
+    if get_settings().mongo is not None:
+        _prepare_mongo(get_settings())
     url = get_settings().resolved_database_url
     upgrade(url, revision, schema=get_settings().database_schema)
     typer.echo(f"Database at {redact_url(url)} is at revision {revision}.")
@@ -187,7 +190,44 @@ def _role_settings(role: str) -> Settings:
         settings.check_secure()
     except (RoleConflict, InsecureConfigError) as exc:
         _fail(str(exc))
+    if settings.mongo is not None:
+        _refuse_partial_mongo(settings)
     return settings
+
+
+def _prepare_mongo(settings: Settings) -> None:
+    """Ping MongoDB (failing fast with a clear message) and create its collections and indexes."""
+    import asyncio
+
+    from stockdash.core.mongo import MongoUnreachable, build_mongo_client, redacted
+    from stockdash.storage.mongo import MongoStorage
+
+    target = settings.mongo
+    assert target is not None
+
+    async def prepare() -> None:
+        client = build_mongo_client(target.url, timeout_seconds=settings.db_connect_timeout_seconds)
+        storage = MongoStorage(client, target.database, listeners=[], url=target.url)
+        try:
+            await storage.ensure_schema()
+        finally:
+            await storage.close()
+
+    try:
+        asyncio.run(prepare())
+    except MongoUnreachable as exc:
+        _fail(str(exc))
+    typer.echo(f"MongoDB database {target.database!r} at {redacted(target.url)} is ready.")
+
+
+def _refuse_partial_mongo(settings: Settings) -> NoReturn:
+    """MongoDB serves the converted domains only so far: say so instead of half-working."""
+    _prepare_mongo(settings)
+    _fail(
+        "DATABASE_URL/MONGODB_URL select MongoDB, which so far stores users' records and "
+        "watchlists only (accounts, sessions, API keys, subscriptions and jobs still need SQL); "
+        "serving the product on MongoDB is not finished. Unset it to use SQLite or PostgreSQL."
+    )
 
 
 def _require_shared(settings: Settings, what: str) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 
 from stockdash.analysis.narrator import narrator_from_settings
@@ -21,7 +23,9 @@ from stockdash.analysis.service import AnalysisService
 from stockdash.core.config import Settings
 from stockdash.core.container import Infrastructure
 from stockdash.core.db import CommitListener, create_engine, create_sessionmaker, read_only_engine
+from stockdash.core.deps import READ_METHODS, SessionDep
 from stockdash.core.locks import Locks, ProcessLocalLocks, RedisLocks
+from stockdash.core.mongo import build_mongo_client
 from stockdash.core.ratelimit import build_rate_limiter
 from stockdash.core.redis import blocking_pool
 from stockdash.dashboard.cards import CardStore
@@ -35,6 +39,9 @@ from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.notifications.email import EmailSender, OutboxEmailSender, sender_from_settings
 from stockdash.notifications.queued import QueuedEmailSender
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.mongo import MongoStorage
+from stockdash.storage.sql import SqlStorage
 from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling
 from stockdash.users.cache import (
     CurrentUserCache,
@@ -43,6 +50,8 @@ from stockdash.users.cache import (
     UserVersions,
 )
 from stockdash.users.models import User
+from stockdash.users.records import UserChanged, UserRecord
+from stockdash.watchlist.entities import WatchEntry
 from stockdash.watchlist.models import UserStock
 
 logger = logging.getLogger(__name__)
@@ -65,9 +74,12 @@ class Container(Infrastructure):
     runner: JobRunner
     user_cache: CurrentUserCache
     cards: CardStore
+    # The converted domains' units of work (SQL or MongoDB, from the settings).
+    storage: Storage
 
     async def aclose(self) -> None:
         """Release every connection (the broker is shut down by whoever started it)."""
+        await self.storage.close()
         await self.market.close()
         await self.rate_limiter.close()
         if self.redis is not None:
@@ -99,6 +111,17 @@ def build_locks(settings: Settings, client: aioredis.Redis | None) -> Locks:
     )
 
 
+# What the user cache is told about on commit, and the user each kind belongs to: SQL rows (seen
+# by the session's flush) and domain values (recorded by the MongoDB repositories).
+USER_OWNERS: dict[type, Callable[[Any], int]] = {
+    User: lambda user: user.id,
+    UserStock: lambda item: item.user_id,
+    UserRecord: lambda user: user.id,
+    UserChanged: lambda change: change.id,
+    WatchEntry: lambda entry: entry.user_id,
+}
+
+
 def build_user_cache(settings: Settings, client: aioredis.Redis | None) -> CurrentUserCache:
     """The current-user cache; its versions in Redis when there is one, else in this process."""
     versions: UserVersions = (
@@ -110,9 +133,24 @@ def build_user_cache(settings: Settings, client: aioredis.Redis | None) -> Curre
     )
     return CurrentUserCache(
         versions,
-        owners={User: lambda user: user.id, UserStock: lambda item: item.user_id},
+        owners=USER_OWNERS,
         ttl=settings.user_cache_seconds,
     )
+
+
+def build_storage(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessionmakers: tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]],
+    listeners: list[CommitListener],
+) -> Storage:
+    """MongoDB when the settings select it (DATABASE_URL=mongodb://..., or MONGODB_URL), else
+    the SQL database (writing and read-only session factories)."""
+    target = settings.mongo
+    if target is None:
+        return SqlStorage(engine, *sessionmakers)
+    client = build_mongo_client(target.url, timeout_seconds=settings.db_connect_timeout_seconds)
+    return MongoStorage(client, target.database, listeners=listeners, url=target.url)
 
 
 def build_container(
@@ -143,11 +181,12 @@ def build_container(
     jobs = JobStore(sessionmaker)
     queue = JobQueue(jobs, broker)
     outbox = OutboxEmailSender.from_settings(settings)
+    read_sessionmaker = create_sessionmaker(read_only_engine(engine), listeners=listeners)
     container = Container(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
-        read_sessionmaker=create_sessionmaker(read_only_engine(engine), listeners=listeners),
+        read_sessionmaker=read_sessionmaker,
         rate_limiter=build_rate_limiter(settings),
         redis=redis,
         locks=locks,
@@ -164,6 +203,7 @@ def build_container(
         runner=None,  # type: ignore[arg-type]
         user_cache=user_cache,
         cards=CardStore(market, analysis, local_entries=settings.card_cache_entries),
+        storage=build_storage(settings, engine, (sessionmaker, read_sessionmaker), listeners),
     )
     container.runner = JobRunner(
         jobs,
@@ -191,3 +231,17 @@ async def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def get_unit_of_work(
+    request: Request, container: ContainerDep, session: SessionDep
+) -> AsyncIterator[UnitOfWork]:
+    """The request's unit of work: on SQL over the request's session (one connection, and on
+    SQLite one write lock, per request); the route commits it when its work succeeded."""
+    async with container.storage.unit(
+        read_only=request.method in READ_METHODS, session=session
+    ) as unit:
+        yield unit
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]

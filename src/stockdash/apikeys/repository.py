@@ -1,13 +1,36 @@
-"""All queries on API keys."""
+"""All queries on API keys: one protocol, a SQL and a MongoDB implementation."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Protocol
 
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stockdash.apikeys.entities import ApiKeyRecord, NewApiKey
 from stockdash.apikeys.models import ApiKey
+from stockdash.core.mongo import bson_now
+
+FIELDS = ("id", "user_id", "name", "prefix", "key_hash", "created_at", "last_used_at")
+
+
+class ApiKeyRepository(Protocol):
+    """Storage of API keys, whatever the backend."""
+
+    async def list_for_user(self, user_id: int) -> list[ApiKeyRecord]: ...
+    async def count(self, user_id: int) -> int: ...
+    async def by_prefix(self, prefix: str) -> ApiKeyRecord | None: ...
+    async def add(self, key: NewApiKey) -> ApiKeyRecord: ...
+    async def remove(self, user_id: int, key_id: int) -> bool: ...
+    async def remove_all(self, user_id: int) -> int: ...
+    async def touch(self, key_id: int, when: datetime) -> None: ...
+
+
+def _record(row: ApiKey) -> ApiKeyRecord:
+    return ApiKeyRecord(**{name: getattr(row, name) for name in FIELDS})
 
 
 class SqlApiKeyRepository:
@@ -16,26 +39,28 @@ class SqlApiKeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list_for_user(self, user_id: int) -> list[ApiKey]:
+    async def list_for_user(self, user_id: int) -> list[ApiKeyRecord]:
         """A user's keys, oldest first."""
         stmt = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)
-        return list((await self.session.execute(stmt)).scalars())
+        return [_record(k) for k in (await self.session.execute(stmt)).scalars()]
 
     async def count(self, user_id: int) -> int:
         """How many keys a user has."""
         stmt = select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id)
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def by_prefix(self, prefix: str) -> ApiKey | None:
+    async def by_prefix(self, prefix: str) -> ApiKeyRecord | None:
         """The key with this public prefix."""
         stmt = select(ApiKey).where(ApiKey.prefix == prefix)
-        return (await self.session.execute(stmt)).scalars().first()
+        row = (await self.session.execute(stmt)).scalars().first()
+        return None if row is None else _record(row)
 
-    async def add(self, key: ApiKey) -> ApiKey:
-        """Insert a key and flush."""
-        self.session.add(key)
+    async def add(self, key: NewApiKey) -> ApiKeyRecord:
+        """Insert a key (its id assigned)."""
+        row = ApiKey(user_id=key.user_id, name=key.name, prefix=key.prefix, key_hash=key.key_hash)
+        self.session.add(row)
         await self.session.flush()
-        return key
+        return _record(row)
 
     async def remove(self, user_id: int, key_id: int) -> bool:
         """Delete one of a user's keys; whether it existed."""
@@ -53,3 +78,66 @@ class SqlApiKeyRepository:
         await self.session.execute(
             update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when)
         )
+
+
+class MongoApiKeyRepository:
+    """API keys in MongoDB's `api_keys` collection: integer `_id` from `counters` (the ids the
+    routes use), unique `prefix`, an index on `user_id`."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.keys = db["api_keys"]
+        self.counters = db["counters"]
+
+    @staticmethod
+    def _record(doc: dict[str, Any]) -> ApiKeyRecord:
+        return ApiKeyRecord(id=doc["_id"], **{k: doc[k] for k in FIELDS if k != "id"})
+
+    async def list_for_user(self, user_id: int) -> list[ApiKeyRecord]:
+        """A user's keys, oldest first."""
+        cursor = self.keys.find({"user_id": user_id}).sort("_id", 1)
+        return [self._record(d) async for d in cursor]
+
+    async def count(self, user_id: int) -> int:
+        """How many keys a user has."""
+        return await self.keys.count_documents({"user_id": user_id})
+
+    async def by_prefix(self, prefix: str) -> ApiKeyRecord | None:
+        """The key with this public prefix."""
+        doc = await self.keys.find_one({"prefix": prefix})
+        return None if doc is None else self._record(doc)
+
+    async def add(self, key: NewApiKey) -> ApiKeyRecord:
+        """Insert a key (its id assigned)."""
+        counter = await self.counters.find_one_and_update(
+            {"_id": "api_keys"},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert counter is not None  # upsert with AFTER always returns the document
+        record = ApiKeyRecord(
+            id=int(counter["seq"]),
+            user_id=key.user_id,
+            name=key.name,
+            prefix=key.prefix,
+            key_hash=key.key_hash,
+            created_at=bson_now(),
+            last_used_at=None,
+        )
+        doc: dict[str, Any] = {"_id": record.id}
+        doc.update({k: getattr(record, k) for k in FIELDS if k != "id"})
+        await self.keys.insert_one(doc)
+        return record
+
+    async def remove(self, user_id: int, key_id: int) -> bool:
+        """Delete one of a user's keys; whether it existed."""
+        result = await self.keys.delete_one({"_id": key_id, "user_id": user_id})
+        return result.deleted_count == 1
+
+    async def remove_all(self, user_id: int) -> int:
+        """Delete every key of a user; how many there were."""
+        return (await self.keys.delete_many({"user_id": user_id})).deleted_count
+
+    async def touch(self, key_id: int, when: datetime) -> None:
+        """Record a use."""
+        await self.keys.update_one({"_id": key_id}, {"$set": {"last_used_at": when}})

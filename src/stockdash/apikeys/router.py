@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from stockdash.apikeys import service
 from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from stockdash.core.deps import SessionDep
+from stockdash.container import UnitOfWorkDep
 from stockdash.core.errors import error_responses
 from stockdash.users.deps import CurrentUser
 
@@ -24,16 +24,18 @@ router = APIRouter(prefix="/api-keys", tags=["api-keys"], responses=error_respon
     responses=error_responses(409, 422),
 )
 async def create_api_key(
-    body: ApiKeyCreate, user: CurrentUser, session: SessionDep
+    body: ApiKeyCreate, user: CurrentUser, unit: UnitOfWorkDep
 ) -> ApiKeyCreated:
     """Create a read-only key; the full key is in this response only."""
-    return await service.create_key(session, user.id, body)
+    created = await service.create_key(unit, user.id, body)
+    await unit.commit()
+    return created
 
 
 @router.get("", response_model=ApiKeyList)
-async def list_api_keys(user: CurrentUser, session: SessionDep) -> ApiKeyList:
+async def list_api_keys(user: CurrentUser, unit: UnitOfWorkDep) -> ApiKeyList:
     """Your keys: name, prefix and last use, never the secret."""
-    return await service.list_keys(session, user.id)
+    return await service.list_keys(unit, user.id)
 
 
 @router.delete(
@@ -42,7 +44,8 @@ async def list_api_keys(user: CurrentUser, session: SessionDep) -> ApiKeyList:
     response_class=Response,
     responses=error_responses(404, 422),
 )
-async def delete_api_key(key_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
+async def delete_api_key(key_id: DbId, user: CurrentUser, unit: UnitOfWorkDep) -> Response:
     """Revoke a key at once."""
-    await service.delete_key(session, user.id, key_id)
+    await service.delete_key(unit, user.id, key_id)
+    await unit.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,14 +10,15 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stockdash.apikeys.models import ApiKey
+from stockdash.apikeys.entities import NewApiKey
 from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyPublic
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.core.metrics import API_KEY_REQUESTS
+from stockdash.storage.base import UnitOfWork
 from stockdash.users.models import User
-from stockdash.users.service import get_user, lock_user
+from stockdash.users.service import get_user
 
 KEY_SCHEME = "sdk"
 MAX_KEYS_PER_USER = 20
@@ -52,35 +53,34 @@ def parse_prefix(raw: str) -> str | None:
     return parts[1]
 
 
-async def create_key(session: AsyncSession, user_id: int, data: ApiKeyCreate) -> ApiKeyCreated:
-    """Create a key; 409 past the per-user maximum."""
-    await lock_user(session, user_id)
-    repo = SqlApiKeyRepository(session)
-    if await repo.count(user_id) >= MAX_KEYS_PER_USER:
+async def create_key(unit: UnitOfWork, user_id: int, data: ApiKeyCreate) -> ApiKeyCreated:
+    """Create a key; 409 past the per-user maximum (the caller commits)."""
+    # SQL: the user row lock serialises concurrent creations. MongoDB takes no lock: parallel
+    # creations can pass the count together (at worst a few keys over a soft cap of 20).
+    await unit.users.lock(user_id)
+    if await unit.api_keys.count(user_id) >= MAX_KEYS_PER_USER:
         raise Conflict(
             f"You already have {MAX_KEYS_PER_USER} API keys; delete one first.",
             code="api_key_limit_reached",
             details={"max_keys": MAX_KEYS_PER_USER},
         )
     prefix, raw = new_key()
-    key = await repo.add(
-        ApiKey(user_id=user_id, name=data.name, prefix=prefix, key_hash=hash_key(raw))
+    key = await unit.api_keys.add(
+        NewApiKey(user_id=user_id, name=data.name, prefix=prefix, key_hash=hash_key(raw))
     )
-    await session.commit()
     return ApiKeyCreated(**ApiKeyPublic.model_validate(key).model_dump(), key=raw)
 
 
-async def list_keys(session: AsyncSession, user_id: int) -> ApiKeyList:
+async def list_keys(unit: UnitOfWork, user_id: int) -> ApiKeyList:
     """A user's keys without secrets."""
-    keys = await SqlApiKeyRepository(session).list_for_user(user_id)
+    keys = await unit.api_keys.list_for_user(user_id)
     return ApiKeyList(data=[ApiKeyPublic.model_validate(k) for k in keys], count=len(keys))
 
 
-async def delete_key(session: AsyncSession, user_id: int, key_id: int) -> None:
-    """Revoke one of the user's keys; 404 for anyone else's."""
-    if not await SqlApiKeyRepository(session).remove(user_id, key_id):
+async def delete_key(unit: UnitOfWork, user_id: int, key_id: int) -> None:
+    """Revoke one of the user's keys; 404 for anyone else's (the caller commits)."""
+    if not await unit.api_keys.remove(user_id, key_id):
         raise NotFound("No such API key.", code="api_key_not_found")
-    await session.commit()
 
 
 async def revoke_all(session: AsyncSession, user_id: int) -> int:

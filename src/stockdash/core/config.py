@@ -11,6 +11,8 @@ import limits
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stockdash.core.mongo import MongoTarget, is_mongo_url, mongo_target
+
 DEFAULT_JWT_SECRET = "dev-insecure-change-me-not-for-production"  # noqa: S105 - the refusal below is the point
 
 logger = logging.getLogger(__name__)
@@ -45,7 +47,9 @@ class Settings(BaseSettings):
 
     # Storage
     database_url: str = ""
-    mongodb_url: str = "mongodb://localhost:27017"
+    # MongoDB is selected by DATABASE_URL=mongodb://host/db, or (as in the seed) by MONGODB_URL
+    # with DATABASE_NAME when DATABASE_URL is empty.
+    mongodb_url: str = ""
     database_name: str = "ai_stock_dashboard"
     db_pool_size: int = Field(10, ge=1)
     readiness_timeout_seconds: float = Field(2.0, gt=0, le=60)
@@ -251,9 +255,17 @@ class Settings(BaseSettings):
         return value.expanduser()
 
     @property
-    def resolved_database_url(self) -> str:
-        """The database URL, defaulting to a SQLite file under data_dir."""
+    def mongo(self) -> MongoTarget | None:
+        """The MongoDB database the settings select, or None (SQL)."""
         if self.database_url:
+            return mongo_target(self.database_url, self.database_name)
+        return mongo_target(self.mongodb_url, self.database_name) if self.mongodb_url else None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQL database URL, defaulting to a SQLite file under data_dir (also with MongoDB,
+        for the domains that have no MongoDB repositories yet)."""
+        if self.database_url and not is_mongo_url(self.database_url):
             return normalise_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'stockdash.db').as_posix()}"
 

@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stockdash.core.mongo import MONGO_FAILURES
+
 logger = logging.getLogger(__name__)
 
 _STATUS_CODES = {
@@ -184,17 +186,19 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 # What a down, unreachable or black-holed database raises: the driver's connection errors
-# (SQLAlchemy wraps them as OperationalError/InterfaceError), the pool's wait timeout, and
-# (see `from_database`) a refused socket or asyncpg's connect or command timeout.
+# (SQLAlchemy wraps them as OperationalError/InterfaceError), the pool's wait timeout, on
+# MongoDB PyMongo's connection failures (no server selectable, network errors), and (see
+# `from_database`) a refused socket or asyncpg's connect or command timeout.
 DATABASE_FAILURES: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
     sa_exc.DisconnectionError,
+    *MONGO_FAILURES,
 )
 # Raised by anything that talks over a socket: the database's only when it comes from its driver.
 SOCKET_FAILURES: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
-DATABASE_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", "psycopg")
+DATABASE_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", "psycopg", "pymongo")
 # Seconds a client is asked to wait after a 503 database_unavailable or service_unavailable.
 DATABASE_RETRY_AFTER_SECONDS = 5
 

@@ -44,6 +44,6 @@ async def dashboard(
     """Every watchlist stock with its quote, sparkline and analyses (in full or summarised)."""
     container = container_of(request)
     body = await dashboard_json(
-        container.user_cache, container.read_sessionmaker, user, container.cards, view
+        container.user_cache, container.storage, user, container.cards, view
     )
     return Response(body, media_type="application/json")

@@ -7,10 +7,10 @@ import json
 from datetime import datetime
 
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.dashboard.cards import CardJson, CardStore
 from stockdash.dashboard.schemas import DashboardView
+from stockdash.storage.base import Storage
 from stockdash.subscriptions import tiers
 from stockdash.users.cache import CurrentUserCache
 from stockdash.users.models import User
@@ -38,14 +38,14 @@ def item_json(entry: WatchEntry, card: CardJson | None) -> str:
 
 async def dashboard_json(
     user_cache: CurrentUserCache,
-    read: async_sessionmaker[AsyncSession],
+    storage: Storage,
     user: User,
     cards: CardStore,
     view: DashboardView,
 ) -> bytes:
     """The user's dashboard as JSON; the same body again while neither the user (tier,
     watchlist) nor any card's version changed: then a request costs one version lookup."""
-    entries = await cached_entries(user_cache, read, user.id)
+    entries = await cached_entries(user_cache, storage, user.id)
     symbols = [e.symbol for e in entries]
     versions = await cards.versions(symbols)
     slot = f"dashboard.{view}"

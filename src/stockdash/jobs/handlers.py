@@ -60,7 +60,7 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
             logger.info("refresh cycle skipped: provider backing off %.0fs more", backoff)
             return {"skipped": "provider_backoff", "seconds_left": round(backoff, 1)}
         started = time.perf_counter()
-        targets = await tracked_symbols(container.sessionmaker)
+        targets = await tracked_symbols(container.storage)
         batches = split_batches(targets, container.settings.refresh_batch_size)
         REFRESH_SYMBOLS.set(len(targets))
         await ctx.progress(symbols=len(targets), batches=len(batches), enqueued=0)

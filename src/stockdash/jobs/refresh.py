@@ -21,6 +21,7 @@ from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_LAST_SUCCESS, 
 from stockdash.dashboard.cards import CardStore
 from stockdash.market.service import MarketService
 from stockdash.market.types import ProviderError, UnknownSymbolError
+from stockdash.storage.sql import sessions_storage
 from stockdash.subscriptions import tiers
 from stockdash.watchlist.service import tracked_symbols
 
@@ -68,7 +69,7 @@ async def run_refresh_cycle(
             return report
         started = time.perf_counter()
         try:
-            targets = await tracked_symbols(sessionmaker)
+            targets = await tracked_symbols(sessions_storage(sessionmaker))
             report.symbols = len(targets)
             for batch in split_batches(targets, batch_size):
                 await refresh_batch(batch, targets, market, analysis, report, cards)

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from stockdash.core.errors import AppError, ErrorResponse
 from stockdash.subscriptions.tiers import Tier
-from stockdash.users.models import User
+from stockdash.users.records import UserRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,9 @@ class BillingDecision:
 class BillingProvider(Protocol):
     """Something that can approve a tier change: a payment service, or nothing at all."""
 
-    async def authorize_change(self, user: User, from_tier: Tier, to_tier: Tier) -> BillingDecision:
+    async def authorize_change(
+        self, user: UserRecord, from_tier: Tier, to_tier: Tier
+    ) -> BillingDecision:
         """Approve or refuse moving a user from one tier to another."""
         ...
 
@@ -30,7 +32,9 @@ class BillingProvider(Protocol):
 class NoPaymentBilling:
     """The default: every change is free and approved."""
 
-    async def authorize_change(self, user: User, from_tier: Tier, to_tier: Tier) -> BillingDecision:
+    async def authorize_change(
+        self, user: UserRecord, from_tier: Tier, to_tier: Tier
+    ) -> BillingDecision:
         """Approve everything."""
         return BillingDecision(approved=True)
 

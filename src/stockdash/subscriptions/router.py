@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from stockdash.core.deps import SessionDep
+from stockdash.container import UnitOfWorkDep
 from stockdash.core.errors import error_responses
 from stockdash.subscriptions import service
 from stockdash.subscriptions.billing import PAYMENT_REQUIRED_RESPONSE
@@ -29,16 +29,17 @@ async def get_tiers() -> TierList:
     responses={**error_responses(401, 403, 409, 422, 429), **PAYMENT_REQUIRED_RESPONSE},
 )
 async def change_my_tier(
-    body: TierChange, user: CurrentUser, session: SessionDep, billing: BillingDep
+    body: TierChange, user: CurrentUser, unit: UnitOfWorkDep, billing: BillingDep
 ) -> UserPublic:
     """Switch plan; a downgrade below the watchlist size is refused with 409."""
-    updated = await service.change_tier(session, user.id, body.tier, billing=billing)
+    updated = await service.change_tier(unit, user.id, body.tier, billing=billing)
+    await unit.commit()
     return to_public(updated)
 
 
 @router.get(
     "/me/history", response_model=SubscriptionEventList, responses=error_responses(401, 403, 429)
 )
-async def my_tier_history(user: CurrentUser, session: SessionDep) -> SubscriptionEventList:
+async def my_tier_history(user: CurrentUser, unit: UnitOfWorkDep) -> SubscriptionEventList:
     """Your upgrades and downgrades, newest first."""
-    return await service.history(session, user.id)
+    return await service.history(unit, user.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stockdash.core.db import after_commit
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.core.metrics import SUBSCRIPTION_CHANGES
+from stockdash.storage.base import UnitOfWork
 from stockdash.subscriptions import tiers
 from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling, PaymentRequired
-from stockdash.subscriptions.models import SubscriptionEvent
+from stockdash.subscriptions.entities import NewSubscriptionEvent, SubscriptionEventRecord
 from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
 from stockdash.subscriptions.schemas import (
     SubscriptionEventList,
@@ -19,8 +21,8 @@ from stockdash.subscriptions.schemas import (
     TierList,
     TierPublic,
 )
-from stockdash.users import service as users
 from stockdash.users.models import User
+from stockdash.users.records import UserRecord
 from stockdash.watchlist import service as watchlist
 
 
@@ -40,38 +42,42 @@ def list_tiers() -> TierList:
 
 
 async def change_tier(
-    session: AsyncSession,
+    unit: UnitOfWork,
     user_id: int,
     tier: tiers.Tier,
     *,
     billing: BillingProvider | None = None,
-) -> User:
-    """A user's own plan change: billing approves it, then it is applied and recorded."""
-    user = await users.lock_user(session, user_id)
+) -> UserRecord:
+    """A user's own plan change: billing approves it, then it is applied and recorded (the
+    caller commits); the user as changed."""
+    user = await unit.users.lock(user_id)
     if user is None:
         raise NotFound("User not found.")
     current = tiers.Tier(user.subscription_tier)
-    if current != tier:
-        await ensure_fits(session, user, tier)
-        decision = await (billing or NoPaymentBilling()).authorize_change(user, current, tier)
-        if not decision.approved:
-            raise PaymentRequired(
-                decision.reason or "The payment for this plan was not approved.",
-                details={"reference": decision.reference},
-            )
-    await apply_tier(session, user, tier, changed_by=user_id)
-    await session.commit()
-    return user
+    if current == tier:
+        return user
+    ensure_fits(user.username, await unit.watchlist.count(user.id), tier)
+    decision = await (billing or NoPaymentBilling()).authorize_change(user, current, tier)
+    if not decision.approved:
+        raise PaymentRequired(
+            decision.reason or "The payment for this plan was not approved.",
+            details={"reference": decision.reference},
+        )
+    await unit.users.set_tier(user.id, tier.value)
+    await unit.subscription_events.add(
+        NewSubscriptionEvent(user.id, current.value, tier.value, changed_by_user_id=user_id)
+    )
+    unit.after_commit(partial(_count_change, current.value, tier.value))
+    return replace(user, subscription_tier=tier.value)
 
 
-async def ensure_fits(session: AsyncSession, user: User, tier: tiers.Tier) -> None:
+def ensure_fits(username: str, tracked: int, tier: tiers.Tier) -> None:
     """409 if the user tracks more stocks than the tier allows."""
-    tracked = await watchlist.count_entries(session, user.id)
     limit = tiers.max_stocks(tier)
     if tracked > limit:
         excess = tracked - limit
         raise Conflict(
-            f"{user.username} tracks {tracked} stocks but the {tiers.spec(tier).name} plan "
+            f"{username} tracks {tracked} stocks but the {tiers.spec(tier).name} plan "
             f"allows {limit}: remove {excess} stock{'s' if excess != 1 else ''} first.",
             code="watchlist_exceeds_tier",
             details={"tracked": tracked, "max_stocks": limit, "remove": excess},
@@ -80,17 +86,13 @@ async def ensure_fits(session: AsyncSession, user: User, tier: tiers.Tier) -> No
 
 async def apply_tier(
     session: AsyncSession, user: User, tier: tiers.Tier, *, changed_by: int | None
-) -> SubscriptionEvent | None:
-    """Set a locked user's tier and record the event, uncommitted; None when unchanged."""
+) -> SubscriptionEventRecord | None:
+    """Set a locked user's tier and record the event, uncommitted; None when unchanged (the
+    admin's path, still on SQL rows)."""
     if user.subscription_tier == tier.value:
         return None
-    await ensure_fits(session, user, tier)
-    event = SubscriptionEvent(
-        user_id=user.id,
-        from_tier=user.subscription_tier,
-        to_tier=tier.value,
-        changed_by_user_id=changed_by,
-    )
+    ensure_fits(user.username, await watchlist.count_entries(session, user.id), tier)
+    event = NewSubscriptionEvent(user.id, user.subscription_tier, tier.value, changed_by)
     user.subscription_tier = tier.value
     recorded = await SqlSubscriptionEventRepository(session).add(event)
     after_commit(session, partial(_count_change, event.from_tier, event.to_tier))
@@ -104,12 +106,13 @@ def _count_change(from_tier: str, to_tier: str) -> None:
 
 
 async def count_upgrades(session: AsyncSession) -> int:
-    """How many plan changes moved a user to a more generous tier (the conversions)."""
+    """How many plan changes moved a user to a more generous tier (the conversions; SQL: for
+    the not yet converted admin statistics)."""
     return await SqlSubscriptionEventRepository(session).count_upgrades()
 
 
-async def history(session: AsyncSession, user_id: int) -> SubscriptionEventList:
+async def history(unit: UnitOfWork, user_id: int) -> SubscriptionEventList:
     """A user's tier changes, newest first."""
-    events = await SqlSubscriptionEventRepository(session).list_for_user(user_id)
+    events = await unit.subscription_events.list_for_user(user_id)
     data = [SubscriptionEventPublic.model_validate(e) for e in events]
     return SubscriptionEventList(data=data, count=len(data))

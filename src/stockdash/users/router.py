@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from stockdash.container import UnitOfWorkDep
 from stockdash.core.deps import SessionDep, SessionFactoryDep, SettingsDep
 from stockdash.core.errors import AppError, Forbidden, error_responses
 from stockdash.core.metrics import USER_LOGINS, USER_REGISTRATIONS
@@ -69,6 +70,7 @@ async def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
+    unit: UnitOfWorkDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
 ) -> TokenResponse:
@@ -85,7 +87,9 @@ async def login(
         USER_LOGINS.labels("failure").inc()
         raise
     USER_LOGINS.labels("success").inc()
-    return _token_response(await sessions.start_session(session, user, settings))
+    pair = await sessions.start_session(unit, user, settings)
+    await unit.commit()
+    return _token_response(pair)
 
 
 @users_router.get("/me", response_model=UserPublic)
@@ -104,16 +108,23 @@ def _token_response(pair: sessions.TokenPair) -> TokenResponse:
 
 @auth_router.post("/refresh", response_model=TokenResponse, responses=error_responses(401))
 async def refresh(
-    body: RefreshRequest, session: SessionDep, settings: SettingsDep
+    body: RefreshRequest, unit: UnitOfWorkDep, settings: SettingsDep
 ) -> TokenResponse:
     """Spend a refresh token for a new access and refresh token (reusing one ends the session)."""
-    return _token_response(await sessions.rotate(session, body.refresh_token, settings))
+    try:
+        pair = await sessions.rotate(unit, body.refresh_token, settings)
+    except sessions.RefreshReused:
+        await unit.commit()  # the family's revocation stands though the request fails
+        raise
+    await unit.commit()
+    return _token_response(pair)
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def logout(body: RefreshRequest, session: SessionDep) -> Response:
+async def logout(body: RefreshRequest, unit: UnitOfWorkDep) -> Response:
     """Revoke the refresh token's session."""
-    await sessions.logout(session, body.refresh_token)
+    await sessions.logout(unit, body.refresh_token)
+    await unit.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -14,6 +14,7 @@ from stockdash.subscriptions import tiers
 from stockdash.users.identity import canonical_login
 from stockdash.users.models import User
 from stockdash.users.passwords import check_strength
+from stockdash.users.records import UserRecord
 from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate, UserPublic
 
@@ -28,7 +29,7 @@ class WrongPassword(Forbidden):
 LoginAttempt = Callable[[str], AbstractAsyncContextManager[None]]
 
 
-def to_public(user: User) -> UserPublic:
+def to_public(user: User | UserRecord) -> UserPublic:
     """The API view of a user, with limits derived from the tier table."""
     spec = tiers.spec(user.subscription_tier)
     return UserPublic(

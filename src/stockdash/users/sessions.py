@@ -16,9 +16,15 @@ from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
 from stockdash.core.errors import NotAuthenticated
 from stockdash.core.security import AccessToken, create_access_token, hash_token, new_opaque_token
-from stockdash.users.models import RefreshToken, User
-from stockdash.users.repository import SqlUserRepository
-from stockdash.users.token_repository import SqlRefreshTokenRepository
+from stockdash.storage.base import UnitOfWork
+from stockdash.users.models import User
+from stockdash.users.records import UserRecord
+from stockdash.users.token_repository import (
+    NewRefreshToken,
+    RefreshTokenRecord,
+    RefreshTokenRepository,
+    SqlRefreshTokenRepository,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +35,21 @@ class TokenPair:
     refresh_token: str
 
 
+INVALID_REFRESH = "Invalid, expired or revoked refresh token: sign in again."
+
+
+class RefreshReused(NotAuthenticated):
+    """A spent refresh token was presented again: its family has been revoked. The caller
+    commits that revocation before answering 401."""
+
+
 def _invalid_refresh() -> NotAuthenticated:
     return NotAuthenticated(
-        "Invalid, expired or revoked refresh token: sign in again.",
-        code="invalid_refresh_token",
-        headers={"WWW-Authenticate": "Bearer"},
+        INVALID_REFRESH, code="invalid_refresh_token", headers={"WWW-Authenticate": "Bearer"}
     )
 
 
-def issue_access_token(user: User, settings: Settings) -> AccessToken:
+def issue_access_token(user: User | UserRecord, settings: Settings) -> AccessToken:
     """A signed access token carrying the user's token version."""
     return create_access_token(
         str(user.id),
@@ -49,15 +61,15 @@ def issue_access_token(user: User, settings: Settings) -> AccessToken:
 
 
 async def _store_refresh(
-    repo: SqlRefreshTokenRepository,
+    repo: RefreshTokenRepository,
     user_id: int,
     family_id: str,
     settings: Settings,
     now: datetime,
     parent_id: int | None = None,
-) -> tuple[RefreshToken, str]:
+) -> tuple[RefreshTokenRecord, str]:
     raw = new_opaque_token()
-    row = RefreshToken(
+    token = NewRefreshToken(
         user_id=user_id,
         family_id=family_id,
         token_hash=hash_token(raw),
@@ -65,56 +77,55 @@ async def _store_refresh(
         created_at=now,
         expires_at=now + timedelta(hours=settings.jwt_expiration_hours),
     )
-    return await repo.add(row), raw
+    return await repo.add(token), raw
 
 
-async def start_session(session: AsyncSession, user: User, settings: Settings) -> TokenPair:
-    """Begin a new refresh-token family for a user who just signed in."""
+async def start_session(unit: UnitOfWork, user: User | UserRecord, settings: Settings) -> TokenPair:
+    """Begin a new refresh-token family for a user who just signed in (the caller commits)."""
     _, raw = await _store_refresh(
-        SqlRefreshTokenRepository(session), user.id, uuid.uuid4().hex, settings, utcnow()
+        unit.refresh_tokens, user.id, uuid.uuid4().hex, settings, utcnow()
     )
-    await session.commit()
     return TokenPair(issue_access_token(user, settings), raw)
 
 
-async def _revoke_family_and_fail(
-    session: AsyncSession, repo: SqlRefreshTokenRepository, family_id: str, now: datetime
-) -> NotAuthenticated:
+async def _revoke_family(
+    repo: RefreshTokenRepository, family_id: str, now: datetime
+) -> RefreshReused:
     await repo.revoke_family(family_id, now)
-    await session.commit()
-    return _invalid_refresh()
+    return RefreshReused(
+        INVALID_REFRESH, code="invalid_refresh_token", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
-async def rotate(session: AsyncSession, raw_token: str, settings: Settings) -> TokenPair:
-    """Spend a refresh token for a new pair; reuse of a spent token revokes its family."""
+async def rotate(unit: UnitOfWork, raw_token: str, settings: Settings) -> TokenPair:
+    """Spend a refresh token for a new pair (the caller commits); reuse of a spent token
+    revokes its family and raises RefreshReused (the caller commits that too)."""
     now = utcnow()
-    repo = SqlRefreshTokenRepository(session)
-    row = await repo.get_by_hash(hash_token(raw_token))
-    if row is None:
+    repo = unit.refresh_tokens
+    token = await repo.get_by_hash(hash_token(raw_token))
+    if token is None:
         raise _invalid_refresh()
-    if row.revoked_at is not None:
-        raise await _revoke_family_and_fail(session, repo, row.family_id, now)
-    if row.expires_at <= now:
+    if token.revoked_at is not None:
+        raise await _revoke_family(repo, token.family_id, now)
+    if token.expires_at <= now:
         raise _invalid_refresh()
-    user = await SqlUserRepository(session).get(row.user_id)
+    user = await unit.users.get(token.user_id)
     if user is None or not user.is_active:
         raise _invalid_refresh()
-    if not await repo.spend(row.id, now):
+    if not await repo.spend(token.id, now):
         # A concurrent request spent it first: the same token was presented twice.
-        raise await _revoke_family_and_fail(session, repo, row.family_id, now)
-    child, raw = await _store_refresh(repo, user.id, row.family_id, settings, now, row.id)
-    await repo.set_replaced_by(row.id, child.id)
-    await session.commit()
+        raise await _revoke_family(repo, token.family_id, now)
+    child, raw = await _store_refresh(repo, user.id, token.family_id, settings, now, token.id)
+    await repo.set_replaced_by(token.id, child.id)
     return TokenPair(issue_access_token(user, settings), raw)
 
 
-async def logout(session: AsyncSession, raw_token: str) -> None:
-    """End the login session the refresh token belongs to (unknown tokens are ignored)."""
-    repo = SqlRefreshTokenRepository(session)
-    row = await repo.get_by_hash(hash_token(raw_token))
-    if row is not None:
-        await repo.revoke_family(row.family_id, utcnow())
-        await session.commit()
+async def logout(unit: UnitOfWork, raw_token: str) -> None:
+    """End the login session the refresh token belongs to (unknown tokens are ignored; the
+    caller commits)."""
+    token = await unit.refresh_tokens.get_by_hash(hash_token(raw_token))
+    if token is not None:
+        await unit.refresh_tokens.revoke_family(token.family_id, utcnow())
 
 
 async def revoke_all(session: AsyncSession, user_id: int) -> None:

@@ -1,21 +1,65 @@
-"""All queries on refresh tokens and one-time email tokens (looked up by hash only)."""
+"""All queries on refresh tokens (SQL and MongoDB) and one-time email tokens (SQL so far),
+looked up by hash only."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stockdash.core.mongo import bson_time
 from stockdash.users.models import EmailToken, RefreshToken
+
+REFRESH_FIELDS = (
+    "id",
+    "user_id",
+    "family_id",
+    "token_hash",
+    "parent_id",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+    "replaced_by",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenRecord:
+    """One refresh token of a login session (a family); only its hash is stored."""
+
+    id: int
+    user_id: int
+    family_id: str
+    token_hash: str
+    parent_id: int | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    replaced_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefreshToken:
+    """What a refresh token is stored from."""
+
+    user_id: int
+    family_id: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    parent_id: int | None = None
 
 
 class RefreshTokenRepository(Protocol):
     """Storage of refresh tokens, whatever the backend."""
 
-    async def add(self, token: RefreshToken) -> RefreshToken: ...
-    async def get_by_hash(self, token_hash: str) -> RefreshToken | None: ...
+    async def add(self, token: NewRefreshToken) -> RefreshTokenRecord: ...
+    async def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None: ...
     async def spend(self, token_id: int, now: datetime) -> bool: ...
     async def set_replaced_by(self, token_id: int, child_id: int) -> None: ...
     async def revoke_family(self, family_id: str, now: datetime) -> int: ...
@@ -35,22 +79,35 @@ def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _refresh_record(row: RefreshToken) -> RefreshTokenRecord:
+    return RefreshTokenRecord(**{name: getattr(row, name) for name in REFRESH_FIELDS})
+
+
 class SqlRefreshTokenRepository:
     """Refresh tokens in a SQL database."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, token: RefreshToken) -> RefreshToken:
-        """Insert a token and flush to get its id."""
-        self.session.add(token)
+    async def add(self, token: NewRefreshToken) -> RefreshTokenRecord:
+        """Insert a token (its id assigned)."""
+        row = RefreshToken(
+            user_id=token.user_id,
+            family_id=token.family_id,
+            token_hash=token.token_hash,
+            parent_id=token.parent_id,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+        )
+        self.session.add(row)
         await self.session.flush()
-        return token
+        return _refresh_record(row)
 
-    async def get_by_hash(self, token_hash: str) -> RefreshToken | None:
+    async def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
         """The token stored under this hash."""
         stmt = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
-        return (await self.session.execute(stmt)).scalars().first()
+        row = (await self.session.execute(stmt)).scalars().first()
+        return None if row is None else _refresh_record(row)
 
     async def spend(self, token_id: int, now: datetime) -> bool:
         """Revoke a live token; False when it was already revoked (a concurrent use won)."""
@@ -91,6 +148,73 @@ class SqlRefreshTokenRepository:
             .execution_options(synchronize_session=False)
         )
         return _rowcount(await self.session.execute(stmt))
+
+
+class MongoRefreshTokenRepository:
+    """Refresh tokens in MongoDB's `refresh_tokens` (integer `_id` from `counters`; unique
+    `token_hash`; indexes on `family_id` and `user_id`). Spending is one conditional update
+    (`revoked_at: null`), so of two concurrent uses of one token exactly one wins, as on SQL."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.tokens = db["refresh_tokens"]
+        self.counters = db["counters"]
+
+    @staticmethod
+    def _record(doc: dict[str, Any]) -> RefreshTokenRecord:
+        return RefreshTokenRecord(id=doc["_id"], **{k: doc[k] for k in REFRESH_FIELDS if k != "id"})
+
+    async def add(self, token: NewRefreshToken) -> RefreshTokenRecord:
+        """Insert a token (its id assigned)."""
+        counter = await self.counters.find_one_and_update(
+            {"_id": "refresh_tokens"},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert counter is not None  # upsert with AFTER always returns the document
+        doc: dict[str, Any] = {
+            "_id": int(counter["seq"]),
+            "user_id": token.user_id,
+            "family_id": token.family_id,
+            "token_hash": token.token_hash,
+            "parent_id": token.parent_id,
+            "created_at": bson_time(token.created_at),
+            "expires_at": bson_time(token.expires_at),
+            "revoked_at": None,
+            "replaced_by": None,
+        }
+        await self.tokens.insert_one(doc)
+        return self._record(doc)
+
+    async def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
+        """The token stored under this hash."""
+        doc = await self.tokens.find_one({"token_hash": token_hash})
+        return None if doc is None else self._record(doc)
+
+    async def spend(self, token_id: int, now: datetime) -> bool:
+        """Revoke a live token; False when it was already revoked (a concurrent use won)."""
+        result = await self.tokens.update_one(
+            {"_id": token_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+        return result.modified_count == 1
+
+    async def set_replaced_by(self, token_id: int, child_id: int) -> None:
+        """Link a spent token to the one that replaced it."""
+        await self.tokens.update_one({"_id": token_id}, {"$set": {"replaced_by": child_id}})
+
+    async def revoke_family(self, family_id: str, now: datetime) -> int:
+        """Revoke every live token of a login session; how many were live."""
+        result = await self.tokens.update_many(
+            {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+        return result.modified_count
+
+    async def revoke_all_for_user(self, user_id: int, now: datetime) -> int:
+        """Revoke every live token of a user; how many were live."""
+        result = await self.tokens.update_many(
+            {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+        return result.modified_count
 
 
 class SqlEmailTokenRepository:

@@ -7,8 +7,8 @@ import time
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
-from stockdash.container import ContainerDep, container_of
-from stockdash.core.deps import SessionDep, SettingsDep
+from stockdash.container import ContainerDep, UnitOfWorkDep, container_of
+from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import ServiceUnavailable, error_responses
 from stockdash.core.metrics import WATCHLIST_ADDS
 from stockdash.jobs.queue import JobQueue
@@ -30,7 +30,7 @@ router = APIRouter(
 async def get_watchlist(user: CurrentReader, request: Request) -> Response:
     """The symbols you track, with your plan's limit."""
     container = container_of(request)
-    body = await service.watchlist_json(container.user_cache, container.read_sessionmaker, user)
+    body = await service.watchlist_json(container.user_cache, container.storage, user)
     return Response(body, media_type="application/json")
 
 
@@ -43,7 +43,7 @@ async def get_watchlist(user: CurrentReader, request: Request) -> Response:
 async def add_to_watchlist(
     body: WatchlistAdd,
     user: CurrentUser,
-    session: SessionDep,
+    unit: UnitOfWorkDep,
     market: MarketDep,
     container: ContainerDep,
     background: BackgroundTasks,
@@ -51,15 +51,16 @@ async def add_to_watchlist(
 ) -> WatchlistItem:
     """Track a symbol (fetched and analysed at once, not at the next refresh)."""
     item = await service.add_symbol(
-        session,
+        unit,
         user.id,
         body.symbol,
         market.resolve_symbol,
         require_verified_email=settings.require_email_verification,
     )
+    await unit.commit()
     WATCHLIST_ADDS.labels(user.subscription_tier).inc()
     background.add_task(warm_later, container.queue, item.symbol, user.subscription_tier)
-    return WatchlistItem.model_validate(item)
+    return WatchlistItem(symbol=item.symbol, added_at=item.added_at)
 
 
 async def warm_later(queue: JobQueue, symbol: str, tier: str) -> None:
@@ -81,7 +82,8 @@ async def warm_later(queue: JobQueue, symbol: str, tier: str) -> None:
     response_class=Response,
     responses=error_responses(404),
 )
-async def remove_from_watchlist(symbol: str, user: CurrentUser, session: SessionDep) -> Response:
+async def remove_from_watchlist(symbol: str, user: CurrentUser, unit: UnitOfWorkDep) -> Response:
     """Stop tracking a symbol."""
-    await service.remove_symbol(session, user.id, symbol)
+    await service.remove_symbol(unit, user.id, symbol)
+    await unit.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,91 @@
+"""The unit-of-work and storage protocols shared by the SQL and MongoDB backends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from stockdash.apikeys.repository import ApiKeyRepository
+    from stockdash.subscriptions.repository import SubscriptionEventRepository
+    from stockdash.users.records import UserRecords
+    from stockdash.users.token_repository import RefreshTokenRepository
+    from stockdash.watchlist.repository import WatchlistRepository
+
+
+class UnitOfWork(Protocol):
+    """The repositories of one request or job, and the transaction they share.
+
+    Services never commit: whoever opened the unit (the route's dependency, a job) commits once
+    the work succeeded; leaving without commit rolls back (SQL) or has nothing to undo (MongoDB,
+    whose writes are single-document atomic and whose invariants use conditional updates).
+    """
+
+    @property
+    def users(self) -> UserRecords:
+        """Users (the converted part: records, not ORM rows)."""
+        ...
+
+    @property
+    def watchlist(self) -> WatchlistRepository:
+        """Watchlists."""
+        ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository:
+        """API keys."""
+        ...
+
+    @property
+    def subscription_events(self) -> SubscriptionEventRepository:
+        """Tier-change events."""
+        ...
+
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository:
+        """Refresh tokens of login sessions."""
+        ...
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the work is committed; a rollback drops it (metrics count only
+        what happened)."""
+        ...
+
+    async def commit(self) -> None:
+        """Make the work durable and tell the commit listeners (the user cache)."""
+        ...
+
+    async def rollback(self) -> None:
+        """Undo what can be undone (SQL) and forget the recorded changes."""
+        ...
+
+
+class Storage(Protocol):
+    """Opens units of work on one backend."""
+
+    @property
+    def backend(self) -> str:
+        """ "sql" or "mongodb"."""
+        ...
+
+    def unit(
+        self, *, read_only: bool = False, session: AsyncSession | None = None
+    ) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work; on SQL `session` joins the request's session (one connection, and
+        on SQLite one write lock, per request), on MongoDB it is ignored."""
+        ...
+
+    async def ensure_schema(self) -> None:
+        """Create what the backend needs to start (MongoDB: collections and indexes)."""
+        ...
+
+    async def ping(self) -> bool:
+        """Whether the database answers."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
