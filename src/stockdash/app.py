@@ -30,6 +30,7 @@ from stockdash.core.middleware import (
 )
 from stockdash.core.spa import mount_frontend
 from stockdash.dashboard.router import router as dashboard_router
+from stockdash.events.router import router as events_router
 from stockdash.jobs.broker import BrokerUnavailable
 from stockdash.jobs.roles import run_schedule, start_broker
 from stockdash.market.router import router as market_router
@@ -59,6 +60,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     performance_router,
     apikeys_router,
     admin_router,
+    events_router,
 )
 
 

@@ -25,9 +25,12 @@ from stockdash.core.locks import Locks, ProcessLocalLocks, RedisLocks
 from stockdash.core.ratelimit import build_rate_limiter
 from stockdash.core.redis import blocking_pool
 from stockdash.dashboard.cards import CardStore
+from stockdash.events.bus import BLOCK_MS, EventBus, ProcessLocalEventBus, RedisEventBus
+from stockdash.events.service import LiveUpdates
 from stockdash.jobs.broker import build_broker
 from stockdash.jobs.handlers import build_dead_letter_hooks, build_handlers
 from stockdash.jobs.queue import JobQueue
+from stockdash.jobs.refresh import RefreshListener
 from stockdash.jobs.runner import JobRunner
 from stockdash.jobs.store import JobStore
 from stockdash.market.factory import build_market
@@ -65,9 +68,13 @@ class Container(Infrastructure):
     runner: JobRunner
     user_cache: CurrentUserCache
     cards: CardStore
+    events: EventBus
+    # What the refresh tells about each refreshed symbol (live updates, alerts).
+    refresh_listeners: list[RefreshListener]
 
     async def aclose(self) -> None:
         """Release every connection (the broker is shut down by whoever started it)."""
+        await self.events.aclose()
         await self.market.close()
         await self.rate_limiter.close()
         if self.redis is not None:
@@ -115,6 +122,25 @@ def build_user_cache(settings: Settings, client: aioredis.Redis | None) -> Curre
     )
 
 
+def build_events(settings: Settings, client: aioredis.Redis | None) -> EventBus:
+    """The event bus: a Redis Stream when there is a Redis, else a log in this process."""
+    if client is None or not settings.redis_url:
+        return ProcessLocalEventBus(maxlen=settings.events_log_length)
+    # The reader blocks on XREAD for up to BLOCK_MS: its own connection, a longer timeout.
+    reader = aioredis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=settings.redis_connect_timeout_seconds,
+        socket_timeout=BLOCK_MS / 1000 + 10,
+    )
+    return RedisEventBus(
+        client,
+        reader,
+        prefix=settings.redis_key_prefix,
+        maxlen=settings.events_log_length,
+        retry_seconds=settings.redis_retry_seconds,
+    )
+
+
 def build_container(
     settings: Settings,
     *,
@@ -143,6 +169,10 @@ def build_container(
     jobs = JobStore(sessionmaker)
     queue = JobQueue(jobs, broker)
     outbox = OutboxEmailSender(settings.data_dir / "outbox", sender=settings.emails_from)
+    events = build_events(settings, redis)
+    listeners_after_refresh: list[RefreshListener] = []
+    if settings.feature_real_time_updates:
+        listeners_after_refresh.append(LiveUpdates(events, market.cache))
     container = Container(
         settings=settings,
         engine=engine,
@@ -164,6 +194,8 @@ def build_container(
         runner=None,  # type: ignore[arg-type]
         user_cache=user_cache,
         cards=CardStore(market, analysis, local_entries=settings.card_cache_entries),
+        events=events,
+        refresh_listeners=listeners_after_refresh,
     )
     container.runner = JobRunner(
         jobs,

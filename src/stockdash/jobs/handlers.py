@@ -79,7 +79,13 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
         report = RefreshReport(symbols=len(symbols))
         started = time.perf_counter()
         await refresh_batch(
-            symbols, targets, container.market, container.analysis, report, container.cards
+            symbols,
+            targets,
+            container.market,
+            container.analysis,
+            report,
+            container.cards,
+            container.refresh_listeners,
         )
         report.seconds = time.perf_counter() - started
         log_report(f"refresh batch {ctx.job.id}", report)

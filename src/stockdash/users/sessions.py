@@ -37,14 +37,15 @@ def _invalid_refresh() -> NotAuthenticated:
     )
 
 
-def issue_access_token(user: User, settings: Settings) -> AccessToken:
-    """A signed access token carrying the user's token version."""
+def issue_access_token(user: User, settings: Settings, session_id: str) -> AccessToken:
+    """A signed access token carrying the user's token version and login session (the refresh
+    token family: long-lived things bound to the login, such as a live stream, end with it)."""
     return create_access_token(
         str(user.id),
         secret=settings.jwt_secret_key,
         algorithm=settings.jwt_algorithm,
         lifetime=timedelta(minutes=settings.access_token_expire_minutes),
-        extra={"ver": user.token_version},
+        extra={"ver": user.token_version, "sid": session_id},
     )
 
 
@@ -70,11 +71,12 @@ async def _store_refresh(
 
 async def start_session(session: AsyncSession, user: User, settings: Settings) -> TokenPair:
     """Begin a new refresh-token family for a user who just signed in."""
+    family_id = uuid.uuid4().hex
     _, raw = await _store_refresh(
-        SqlRefreshTokenRepository(session), user.id, uuid.uuid4().hex, settings, utcnow()
+        SqlRefreshTokenRepository(session), user.id, family_id, settings, utcnow()
     )
     await session.commit()
-    return TokenPair(issue_access_token(user, settings), raw)
+    return TokenPair(issue_access_token(user, settings, family_id), raw)
 
 
 async def _revoke_family_and_fail(
@@ -105,7 +107,7 @@ async def rotate(session: AsyncSession, raw_token: str, settings: Settings) -> T
     child, raw = await _store_refresh(repo, user.id, row.family_id, settings, now, row.id)
     await repo.set_replaced_by(row.id, child.id)
     await session.commit()
-    return TokenPair(issue_access_token(user, settings), raw)
+    return TokenPair(issue_access_token(user, settings, row.family_id), raw)
 
 
 async def logout(session: AsyncSession, raw_token: str) -> None:
@@ -115,6 +117,11 @@ async def logout(session: AsyncSession, raw_token: str) -> None:
     if row is not None:
         await repo.revoke_family(row.family_id, utcnow())
         await session.commit()
+
+
+async def session_alive(session: AsyncSession, family_id: str) -> bool:
+    """Whether a login session still has a usable refresh token (not logged out or revoked)."""
+    return await SqlRefreshTokenRepository(session).family_alive(family_id, utcnow())
 
 
 async def revoke_all(session: AsyncSession, user_id: int) -> None:

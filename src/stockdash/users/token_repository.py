@@ -20,6 +20,7 @@ class RefreshTokenRepository(Protocol):
     async def set_replaced_by(self, token_id: int, child_id: int) -> None: ...
     async def revoke_family(self, family_id: str, now: datetime) -> int: ...
     async def revoke_all_for_user(self, user_id: int, now: datetime) -> int: ...
+    async def family_alive(self, family_id: str, now: datetime) -> bool: ...
 
 
 class EmailTokenRepository(Protocol):
@@ -91,6 +92,19 @@ class SqlRefreshTokenRepository:
             .execution_options(synchronize_session=False)
         )
         return _rowcount(await self.session.execute(stmt))
+
+    async def family_alive(self, family_id: str, now: datetime) -> bool:
+        """Whether a login session still holds an unspent, unexpired, unrevoked token."""
+        stmt = (
+            select(RefreshToken.id)
+            .where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
 
 
 class SqlEmailTokenRepository:
