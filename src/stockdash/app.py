@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stockdash import __version__
 from stockdash.admin.router import router as admin_router
+from stockdash.alerts.router import router as alerts_router
 from stockdash.analysis.performance import router as performance_router
 from stockdash.analysis.router import router as analysis_router
 from stockdash.apikeys.router import router as apikeys_router
@@ -39,6 +40,7 @@ from stockdash.monitoring.instrument import instrument_http, time_queries
 from stockdash.monitoring.logs import AccessLogMiddleware, configure_logging
 from stockdash.monitoring.router import router as metrics_router
 from stockdash.monitoring.sentry import init_sentry
+from stockdash.notifications.router import router as notifications_router
 from stockdash.subscriptions.billing import BillingProvider
 from stockdash.subscriptions.router import router as subscriptions_router
 from stockdash.users.router import auth_router, users_router
@@ -61,6 +63,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     apikeys_router,
     admin_router,
     events_router,
+    alerts_router,
+    notifications_router,
 )
 
 

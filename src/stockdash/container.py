@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from taskiq import AsyncBroker
 
+from stockdash.alerts.evaluator import AlertEvaluator
 from stockdash.analysis.narrator import narrator_from_settings
 from stockdash.analysis.service import AnalysisService
 from stockdash.core.config import Settings
@@ -38,6 +39,7 @@ from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.notifications.email import EmailSender, OutboxEmailSender, sender_from_settings
 from stockdash.notifications.queued import QueuedEmailSender
+from stockdash.notifications.service import Notifier
 from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling
 from stockdash.users.cache import (
     CurrentUserCache,
@@ -69,6 +71,8 @@ class Container(Infrastructure):
     user_cache: CurrentUserCache
     cards: CardStore
     events: EventBus
+    notifier: Notifier
+    alerts: AlertEvaluator
     # What the refresh tells about each refreshed symbol (live updates, alerts).
     refresh_listeners: list[RefreshListener]
 
@@ -170,9 +174,13 @@ def build_container(
     queue = JobQueue(jobs, broker)
     outbox = OutboxEmailSender(settings.data_dir / "outbox", sender=settings.emails_from)
     events = build_events(settings, redis)
-    listeners_after_refresh: list[RefreshListener] = []
-    if settings.feature_real_time_updates:
-        listeners_after_refresh.append(LiveUpdates(events, market.cache))
+    live = settings.feature_real_time_updates
+    email_sender = QueuedEmailSender(queue)
+    notifier = Notifier(settings, sessionmaker, email_sender, events if live else None)
+    alerts = AlertEvaluator(sessionmaker, notifier)
+    listeners_after_refresh: list[RefreshListener] = [alerts]
+    if live:
+        listeners_after_refresh.insert(0, LiveUpdates(events, market.cache))
     container = Container(
         settings=settings,
         engine=engine,
@@ -184,7 +192,7 @@ def build_container(
         market=market,
         analysis=analysis,
         billing=billing or NoPaymentBilling(),
-        email_sender=QueuedEmailSender(queue),
+        email_sender=email_sender,
         delivery_sender=sender_from_settings(settings),
         outbox=outbox,
         broker=broker,
@@ -195,6 +203,8 @@ def build_container(
         user_cache=user_cache,
         cards=CardStore(market, analysis, local_entries=settings.card_cache_entries),
         events=events,
+        notifier=notifier,
+        alerts=alerts,
         refresh_listeners=listeners_after_refresh,
     )
     container.runner = JobRunner(

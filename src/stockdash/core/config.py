@@ -185,6 +185,8 @@ class Settings(BaseSettings):
     events_heartbeat_seconds: float = Field(15.0, gt=0, le=300)
     events_token_seconds: int = Field(60, ge=5, le=3600)
     events_log_length: int = Field(10_000, ge=100, le=1_000_000)
+    # Alert emails in `digest` mode: at most one per user per this many hours.
+    notification_digest_hours: float = Field(24.0, gt=0, le=24 * 7)
 
     @field_validator("jwt_secret_key", mode="before")
     @classmethod
