@@ -57,6 +57,8 @@ async def test_no_updates_when_real_time_updates_are_off(settings: Any, snapshot
     settings.feature_real_time_updates = False
     container = build_container(settings, snapshot=snapshot)
     try:
-        assert container.refresh_listeners == []
+        # Alerts are still evaluated (in-app and email); nothing is pushed live.
+        assert container.refresh_listeners == [container.alerts]
+        assert container.notifier.bus is None
     finally:
         await container.aclose()

@@ -178,18 +178,25 @@ class Notifier:
         """Email each `digest` user whose last digest is older than the digest interval the
         notifications pending since (one email each); how many emails were queued."""
         cutoff = utcnow() - timedelta(hours=self.settings.notification_digest_hours)
-        sent = 0
         async with self.sessionmaker() as session:
             repo = SqlNotificationRepository(session)
-            for to in await repo.digest_due(cutoff):
-                rows = await repo.pending(to.user_id, DIGEST_MAX_ITEMS)
-                if not rows:
-                    continue
-                subject = f"stockdash: {len(rows)} alert{'s' if len(rows) != 1 else ''}"
-                await self.email_sender.send(_email(self.settings, to, subject, rows))
-                await repo.digest_sent(to.user_id, [r.id for r in rows], utcnow())
+            due = [
+                (to, await repo.pending(to.user_id, DIGEST_MAX_ITEMS))
+                for to in await repo.digest_due(cutoff)
+            ]
+        sent = 0
+        # No transaction held while queueing (the queue writes a job row of its own).
+        for to, rows in due:
+            if not rows:
+                continue
+            subject = f"stockdash: {len(rows)} alert{'s' if len(rows) != 1 else ''}"
+            await self.email_sender.send(_email(self.settings, to, subject, rows))
+            async with self.sessionmaker() as session:
+                await SqlNotificationRepository(session).digest_sent(
+                    to.user_id, [r.id for r in rows], utcnow()
+                )
                 await session.commit()
-                sent += 1
+            sent += 1
         return sent
 
 
