@@ -115,6 +115,12 @@ export function LiveProvider({ enabled, children }: { enabled: boolean; children
       });
       source.addEventListener('symbol.update', (e) => onUpdate(e as MessageEvent));
       source.addEventListener('notification', (e) => onNotification(e as MessageEvent));
+      // Another tab (or device) changed the watchlist: show the same.
+      source.addEventListener('watchlist.changed', (e) => {
+        track(e as MessageEvent);
+        void qc.invalidateQueries({ queryKey: queryKeys.watchlist });
+        void qc.invalidateQueries({ queryKey: queryKeys.dashboard });
+      });
       source.addEventListener('resync', () => void qc.invalidateQueries());
       source.addEventListener('revoked', () => {
         stopped = true;

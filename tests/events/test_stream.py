@@ -177,3 +177,34 @@ async def test_reconnecting_with_last_event_id_replays_missed_events_once(
     updates = [e for e in events if e["event"] == "symbol.update"]
     assert [e["id"] for e in updates] == [*missed, *live]
     assert [json.loads(e["data"])["n"] for e in updates] == [1, 2, 3]
+
+
+async def test_a_watchlist_change_moves_open_streams_to_the_new_symbols_at_once(
+    app: Any, client: httpx.AsyncClient, make_user: UserFactory, fill_watchlist: WatchlistFactory
+) -> None:
+    # A long heartbeat: only the watchlist.changed event can make the stream follow in time.
+    app.state.container.settings.events_heartbeat_seconds = 3600
+    user = await login(client, await make_user())
+    bus = app.state.container.events
+    token = await stream_token(client, user)
+    streaming = asyncio.create_task(client.get(f"/api/v1/events?token={token}"))
+    for _ in range(int(WAIT / 0.05)):
+        if bus.hub.count:
+            break
+        await asyncio.sleep(0.05)
+    await fill_watchlist(user, ["AAPL"])
+    hub = bus.hub
+    for _ in range(int(WAIT / 0.05)):  # the stream re-read the watchlist: it listens to AAPL
+        if symbol_topic("AAPL") in hub._by_topic:
+            break
+        await asyncio.sleep(0.05)
+    ids = await bus.publish([EventDraft(symbol_topic("AAPL"), "symbol.update", {"n": 1})])
+    r = await client.post("/api/v1/auth/logout", json={"refresh_token": user.headers["X-Refresh"]})
+    assert r.status_code == 204
+    # A change makes the stream re-check its reader at once: logged out, it ends.
+    await bus.publish([EventDraft(user_topic(user.id), "watchlist.changed", {})])
+    events = parse_sse((await asyncio.wait_for(streaming, WAIT)).text)
+    kinds = [e["event"] for e in events]
+    assert kinds[:3] == ["ready", "watchlist.changed", "symbol.update"], kinds
+    assert events[2]["id"] == ids[0]
+    assert kinds[-1] == "revoked"

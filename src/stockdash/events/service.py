@@ -28,6 +28,7 @@ from stockdash.events.bus import (
     parse_id,
     symbol_topic,
     topics_of,
+    user_topic,
 )
 from stockdash.events.snapshots import SymbolSnapshot
 from stockdash.market.cache import Cache
@@ -36,6 +37,9 @@ from stockdash.subscriptions import tiers
 logger = logging.getLogger(__name__)
 
 SYMBOL_UPDATE = "symbol.update"
+# On the user's own topic: their watchlist changed (their streams follow at once; other tabs
+# of theirs reload it).
+WATCHLIST_CHANGED = "watchlist.changed"
 # How long the last published state of a symbol is kept to diff the next one against.
 STATE_SECONDS = 7 * 24 * 3600
 
@@ -93,6 +97,12 @@ class LiveUpdates:
         if drafts and await self.bus.publish(drafts):
             # Only what was published becomes the state to diff against.
             await self.state.set_many(remember, STATE_SECONDS)
+
+
+async def watchlist_changed(bus: EventBus, user_id: int, live: bool) -> None:
+    """Tell the user's streams (every instance) that their watchlist changed."""
+    if live:
+        await bus.publish([EventDraft(user_topic(user_id), WATCHLIST_CHANGED, {})])
 
 
 def for_user(event: Event, tier: str) -> dict[str, Any]:
@@ -166,10 +176,12 @@ async def _live(
         event = await sub.next(wait)
         if event is None and sub.overflowed:
             return  # too far behind: the client reconnects and is replayed from its last id
+        recheck_now = False
         if event is not None and event.key > cursor:
             cursor = event.key
             yield sse(event, reader.tier)
-        if time.monotonic() - checked >= heartbeat:
+            recheck_now = event.type == WATCHLIST_CHANGED
+        if recheck_now or time.monotonic() - checked >= heartbeat:
             checked = time.monotonic()
             current = await recheck()
             if current is None:
