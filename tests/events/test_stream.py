@@ -208,3 +208,21 @@ async def test_a_watchlist_change_moves_open_streams_to_the_new_symbols_at_once(
     assert kinds[:3] == ["ready", "watchlist.changed", "symbol.update"], kinds
     assert events[2]["id"] == ids[0]
     assert kinds[-1] == "revoked"
+
+
+async def test_the_stream_answers_503_while_the_event_bus_is_down(
+    app: Any, client: httpx.AsyncClient, make_user: UserFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis.asyncio as aioredis
+
+    from stockdash.events.bus import RedisEventBus
+    from tests.conftest import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    client_down = aioredis.from_url(dead, socket_connect_timeout=0.5, socket_timeout=0.5)
+    bus = RedisEventBus(client_down, client_down, prefix="down:", maxlen=100)
+    monkeypatch.setattr(app.state.container, "events", bus)
+    user = await make_user()
+    token = await stream_token(client, user)
+    assert_error(await client.get(f"/api/v1/events?token={token}"), 503, "events_unavailable")
+    await client_down.aclose()

@@ -6,13 +6,15 @@ from collections.abc import Sequence
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Exists
 
 from stockdash.alerts.models import Alert
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
 
 
-def _watched() -> object:
+def _watched() -> Exists:
+    """Whether the alert's owner has its symbol on their watchlist (correlated EXISTS)."""
     return (
         exists()
         .where(UserStock.user_id == Alert.user_id, UserStock.symbol == Alert.symbol)
@@ -30,7 +32,7 @@ class SqlAlertRepository:
         self, user_id: int, symbol: str | None = None
     ) -> list[tuple[Alert, bool]]:
         """A user's alerts, newest first, each with whether its symbol is on their watchlist."""
-        stmt = select(Alert, _watched()).where(Alert.user_id == user_id)  # type: ignore[call-overload]
+        stmt = select(Alert, _watched()).where(Alert.user_id == user_id)
         if symbol is not None:
             stmt = stmt.where(Alert.symbol == symbol)
         rows = await self.session.execute(stmt.order_by(Alert.id.desc()))
@@ -58,7 +60,7 @@ class SqlAlertRepository:
             select(Alert, User.subscription_tier)
             .join(User, User.id == Alert.user_id)
             .where(Alert.symbol.in_(list(symbols)), Alert.enabled.is_(True), User.is_active)
-            .where(_watched())  # type: ignore[arg-type]
+            .where(_watched())
             .order_by(Alert.id)
         )
         return [(a, str(t)) for a, t in (await self.session.execute(stmt)).all()]

@@ -9,7 +9,8 @@ from sse_starlette import EventSourceResponse
 
 from stockdash.container import Container, container_of
 from stockdash.core.config import Settings
-from stockdash.core.errors import NotAuthenticated, NotFound, error_responses
+from stockdash.core.errors import NotAuthenticated, NotFound, ServiceUnavailable, error_responses
+from stockdash.core.redis import REDIS_FAILURES
 from stockdash.core.security import decode_access_token
 from stockdash.events import service
 from stockdash.events.bus import parse_id
@@ -21,7 +22,7 @@ from stockdash.users.models import User
 from stockdash.users.repository import SqlUserRepository
 from stockdash.watchlist.service import cached_entries
 
-router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 404, 429))
+router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 404, 429, 503))
 EVENTS_PATH = "/api/v1/events"
 
 
@@ -81,6 +82,12 @@ async def events(
             parse_id(resume)
         except ValueError:
             resume = None  # not one of ours: start from now
+    try:
+        await container.events.latest_id()  # the bus answers (Redis up) before streaming starts
+    except REDIS_FAILURES as exc:
+        raise ServiceUnavailable(
+            "Live updates are unavailable right now; try again soon.", code="events_unavailable"
+        ) from exc
     recheck = _rechecker(container, claims)
     reader = await recheck()
     if reader is None:
