@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench import analysts, http, refresh, scale
+from bench import analysts, events, http, refresh, scale
 from bench.common import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(refresh.main([1_000, 10_000, 100_000], None)),
         )
         write_section(scale.SECTION, scale.run())
+        write_section(events.SECTION, events.render(events.measure(1000, 5)))
         body, ok = http.run()
         write_section(http.SECTION, body)
         if not ok:

@@ -214,6 +214,38 @@ async function main() {
       await checkMobile('dashboard');
     });
 
+    await step('live: a refresh reaches the open dashboard without reload; an alert lands in the bell', async () => {
+      await page.evaluate(() => {
+        window.__e2eNoReload = true;
+      });
+      await page.waitForFunction(() => document.querySelector('[data-testid="live-status"]')?.dataset.status === 'live', null, T);
+      const token = await page.evaluate(() => localStorage.getItem('stockdash.token'));
+      const alert = await apiCall(backend.base, 'POST', '/alerts', { token, body: { symbol: 'AAPL', kind: 'price_above', threshold: 1 } });
+      assert(alert.status === 201, `creating the alert answered ${alert.status}: ${JSON.stringify(alert.data)}`);
+      // An operator's "refresh now" (the schedule would do the same, later).
+      const admin = `live${Date.now().toString(36)}`;
+      await runCli(backend, ['create-admin', '--email', `${admin}@example.com`, '--username', admin, '--password', 'admin-pass-123']);
+      const login = await apiCall(backend.base, 'POST', '/auth/login', { form: { username: admin, password: 'admin-pass-123' } });
+      assert(login.status === 200, `admin login answered ${login.status}`);
+      const run = await apiCall(backend.base, 'POST', '/admin/jobs/refresh', { token: login.data.access_token });
+      assert(run.status === 202, `refresh now answered ${run.status}: ${JSON.stringify(run.data)}`);
+      // The update arrives on the open page: the AAPL row is highlighted and refetched.
+      await page.locator('[data-testid="stock-row-AAPL"][data-live="updated"]').waitFor({ timeout: 90_000 });
+      // The alert fired: a toast, and the bell counts it.
+      await page.getByTestId('toast-info').filter({ hasText: 'AAPL rose to' }).first().waitFor({ timeout: 60_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid="bell-count"]')?.textContent === '1', null, T);
+      assert(await page.evaluate(() => window.__e2eNoReload === true), 'the page was reloaded');
+      await page.getByTestId('bell').click();
+      const item = page.getByTestId('bell-item').first();
+      await item.waitFor(T);
+      assert(/AAPL rose to/.test((await item.textContent()) ?? ''), 'the bell should list the alert');
+      await page.screenshot({ path: join(FRONTEND, 'e2e', 'artifacts', 'bell.png') });
+      await page.getByTestId('read-all').click();
+      await page.getByTestId('bell-count').waitFor({ state: 'detached', ...T });
+      await page.keyboard.press('Escape');
+      await page.getByTestId('bell-panel').waitFor({ state: 'detached', ...T });
+    });
+
     await step('stock page: candlesticks painted, 3 analysts, DCF locked (screenshots)', async () => {
       await page.getByTestId('stock-row-AAPL').getByTestId('stock-link').click();
       await page.waitForURL(/\/stocks\/AAPL$/, T);

@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stockdash import __version__
 from stockdash.admin.router import router as admin_router
+from stockdash.alerts.router import router as alerts_router
 from stockdash.analysis.performance import router as performance_router
 from stockdash.analysis.router import router as analysis_router
 from stockdash.apikeys.router import router as apikeys_router
@@ -30,6 +31,7 @@ from stockdash.core.middleware import (
 )
 from stockdash.core.spa import mount_frontend
 from stockdash.dashboard.router import router as dashboard_router
+from stockdash.events.router import router as events_router
 from stockdash.jobs.broker import BrokerUnavailable
 from stockdash.jobs.roles import run_schedule, start_broker
 from stockdash.market.router import router as market_router
@@ -38,6 +40,7 @@ from stockdash.monitoring.instrument import instrument_http, time_queries
 from stockdash.monitoring.logs import AccessLogMiddleware, configure_logging
 from stockdash.monitoring.router import router as metrics_router
 from stockdash.monitoring.sentry import init_sentry
+from stockdash.notifications.router import router as notifications_router
 from stockdash.subscriptions.billing import BillingProvider
 from stockdash.subscriptions.router import router as subscriptions_router
 from stockdash.users.router import auth_router, users_router
@@ -59,6 +62,9 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     performance_router,
     apikeys_router,
     admin_router,
+    events_router,
+    alerts_router,
+    notifications_router,
 )
 
 

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 
+from stockdash.alerts.evaluator import AlertEvaluator
 from stockdash.analysis.narrator import narrator_from_settings
 from stockdash.analysis.service import AnalysisService
 from stockdash.core.config import Settings
@@ -29,9 +30,12 @@ from stockdash.core.mongo import build_mongo_client
 from stockdash.core.ratelimit import build_rate_limiter
 from stockdash.core.redis import blocking_pool
 from stockdash.dashboard.cards import CardStore
+from stockdash.events.bus import BLOCK_MS, EventBus, ProcessLocalEventBus, RedisEventBus
+from stockdash.events.service import LiveUpdates
 from stockdash.jobs.broker import build_broker
 from stockdash.jobs.handlers import build_dead_letter_hooks, build_handlers
 from stockdash.jobs.queue import JobQueue
+from stockdash.jobs.refresh import RefreshListener
 from stockdash.jobs.runner import JobRunner
 from stockdash.jobs.store import JobStore
 from stockdash.market.factory import build_market
@@ -39,6 +43,7 @@ from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.notifications.email import EmailSender, OutboxEmailSender, sender_from_settings
 from stockdash.notifications.queued import QueuedEmailSender
+from stockdash.notifications.service import Notifier
 from stockdash.storage.base import Storage, UnitOfWork
 from stockdash.storage.mongo import MongoStorage
 from stockdash.storage.sql import SqlStorage
@@ -76,9 +81,15 @@ class Container(Infrastructure):
     cards: CardStore
     # The converted domains' units of work (SQL or MongoDB, from the settings).
     storage: Storage
+    events: EventBus
+    notifier: Notifier
+    alerts: AlertEvaluator
+    # What the refresh tells about each refreshed symbol (live updates, alerts).
+    refresh_listeners: list[RefreshListener]
 
     async def aclose(self) -> None:
         """Release every connection (the broker is shut down by whoever started it)."""
+        await self.events.aclose()
         await self.storage.close()
         await self.market.close()
         await self.rate_limiter.close()
@@ -153,6 +164,25 @@ def build_storage(
     return MongoStorage(client, target.database, listeners=listeners, url=target.url)
 
 
+def build_events(settings: Settings, client: aioredis.Redis | None) -> EventBus:
+    """The event bus: a Redis Stream when there is a Redis, else a log in this process."""
+    if client is None or not settings.redis_url:
+        return ProcessLocalEventBus(maxlen=settings.events_log_length)
+    # The reader blocks on XREAD for up to BLOCK_MS: its own connection, a longer timeout.
+    reader = aioredis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=settings.redis_connect_timeout_seconds,
+        socket_timeout=BLOCK_MS / 1000 + 10,
+    )
+    return RedisEventBus(
+        client,
+        reader,
+        prefix=settings.redis_key_prefix,
+        maxlen=settings.events_log_length,
+        retry_seconds=settings.redis_retry_seconds,
+    )
+
+
 def build_container(
     settings: Settings,
     *,
@@ -182,6 +212,14 @@ def build_container(
     queue = JobQueue(jobs, broker)
     outbox = OutboxEmailSender.from_settings(settings)
     read_sessionmaker = create_sessionmaker(read_only_engine(engine), listeners=listeners)
+    events = build_events(settings, redis)
+    live = settings.feature_real_time_updates
+    email_sender = QueuedEmailSender(queue)
+    notifier = Notifier(settings, sessionmaker, email_sender, events if live else None)
+    alerts = AlertEvaluator(sessionmaker, notifier)
+    listeners_after_refresh: list[RefreshListener] = [alerts]
+    if live:
+        listeners_after_refresh.insert(0, LiveUpdates(events, market.cache))
     container = Container(
         settings=settings,
         engine=engine,
@@ -193,7 +231,7 @@ def build_container(
         market=market,
         analysis=analysis,
         billing=billing or NoPaymentBilling(),
-        email_sender=QueuedEmailSender(queue),
+        email_sender=email_sender,
         delivery_sender=sender_from_settings(settings),
         outbox=outbox,
         broker=broker,
@@ -204,6 +242,10 @@ def build_container(
         user_cache=user_cache,
         cards=CardStore(market, analysis, local_entries=settings.card_cache_entries),
         storage=build_storage(settings, engine, (sessionmaker, read_sessionmaker), listeners),
+        events=events,
+        notifier=notifier,
+        alerts=alerts,
+        refresh_listeners=listeners_after_refresh,
     )
     container.runner = JobRunner(
         jobs,

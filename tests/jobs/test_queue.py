@@ -215,7 +215,12 @@ async def test_a_cycle_fans_out_into_batches_that_refresh_every_tracked_symbol(
     refreshed = sorted(s for b in batches for s in (b.result or {})["refreshed"])
     assert refreshed == ["AAPL", "JPM", "KO", "MSFT", "PG"]
     done = await container.jobs.get(cycle.id)
-    assert done is not None and done.result == {"symbols": 5, "batches": 3, "purged_jobs": 0}
+    assert done is not None and done.result == {
+        "symbols": 5,
+        "batches": 3,
+        "purged_jobs": 0,
+        "digests": 0,
+    }
 
 
 async def test_an_admin_backtest_reports_progress_and_its_result(

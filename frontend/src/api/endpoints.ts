@@ -1,6 +1,12 @@
 import { api, unwrap } from './client';
 import { adminUserQuery } from '../lib/admin';
 import type {
+  Alert,
+  AlertCreate,
+  AlertList,
+  EmailMode,
+  NotificationList,
+  AppNotification,
   AdminStats,
   AdminUserFilters,
   AdminUserList,
@@ -151,6 +157,43 @@ export async function getPerformance(): Promise<Performance> {
   return unwrap(await api.GET('/api/v1/models/performance'));
 }
 
+/** A short-lived token for the live stream (never the access token in a URL). */
+export async function getStreamToken(): Promise<string> {
+  return unwrap(await api.POST('/api/v1/events/token')).token;
+}
+
+export async function listAlerts(symbol?: string): Promise<AlertList> {
+  return unwrap(await api.GET('/api/v1/alerts', { params: { query: symbol ? { symbol } : {} } }));
+}
+
+export async function createAlert(body: AlertCreate): Promise<Alert> {
+  return unwrap(await api.POST('/api/v1/alerts', { body }));
+}
+
+export async function deleteAlert(id: number): Promise<void> {
+  unwrap(await api.DELETE('/api/v1/alerts/{alert_id}', { params: { path: { alert_id: id } } }));
+}
+
+export async function listNotifications(size = 10): Promise<NotificationList> {
+  return unwrap(await api.GET('/api/v1/notifications', { params: { query: { size } } }));
+}
+
+export async function readNotification(id: number): Promise<AppNotification> {
+  return unwrap(await api.POST('/api/v1/notifications/{notification_id}/read', { params: { path: { notification_id: id } } }));
+}
+
+export async function readAllNotifications(): Promise<number> {
+  return unwrap(await api.POST('/api/v1/notifications/read-all')).updated;
+}
+
+export async function getEmailMode(): Promise<EmailMode> {
+  return unwrap(await api.GET('/api/v1/notifications/settings')).email;
+}
+
+export async function setEmailMode(email: EmailMode): Promise<EmailMode> {
+  return unwrap(await api.PUT('/api/v1/notifications/settings', { body: { email } })).email;
+}
+
 export const queryKeys = {
   me: ['me'] as const,
   tiers: ['tiers'] as const,
@@ -163,6 +206,9 @@ export const queryKeys = {
   analysis: (s: string, o?: DcfOverrides) => (o ? (['analysis', s, o] as const) : (['analysis', s] as const)),
   performance: ['performance'] as const,
   apiKeys: ['api-keys'] as const,
+  alerts: (symbol?: string) => (symbol ? (['alerts', symbol] as const) : (['alerts'] as const)),
+  notifications: ['notifications'] as const,
+  emailMode: ['notifications', 'settings'] as const,
   adminUsers: (f: AdminUserFilters) => ['admin', 'users', adminUserQuery(f)] as const,
   adminStats: ['admin', 'stats'] as const,
 };

@@ -68,3 +68,11 @@ export type DcfOverrides = Pick<
   NonNullable<paths['/api/v1/stocks/{symbol}/analysis']['get']['parameters']['query']>,
   'discount_rate' | 'terminal_growth' | 'growth'
 >;
+
+export type Alert = Schemas['AlertPublic'];
+export type AlertList = Schemas['AlertList'];
+export type AlertCreate = Schemas['AlertCreate'];
+export type AlertKind = Schemas['AlertKind'];
+export type AppNotification = Schemas['NotificationPublic'];
+export type NotificationList = Schemas['NotificationList'];
+export type EmailMode = Schemas['EmailMode'];

@@ -5,12 +5,14 @@ import { ThemeToggle } from '../theme';
 import { Badge, PageLoader } from './ui';
 import { tierName } from '../lib/models';
 import { GO_KEYS, useShortcuts } from '../lib/shortcuts';
+import { LiveIndicator, LiveProvider } from '../live';
+import { NotificationsBell } from './NotificationsBell';
 
 export function Layout() {
   const { token, user, logout } = useAuth();
   useShortcuts(!!token);
   return (
-    <>
+    <LiveProvider enabled={!!token}>
       <a className="skip-link" href="#main" data-testid="skip-link">
         Skip to content
       </a>
@@ -37,6 +39,8 @@ export function Layout() {
             <span style={{ flex: 1 }} />
           )}
           <div className="header-actions">
+            {token ? <LiveIndicator /> : null}
+            {token ? <NotificationsBell /> : null}
             {user ? (
               <Badge tone="info" data-testid="tier-badge" title="Your plan">
                 {tierName(user.subscription_tier)}
@@ -67,6 +71,6 @@ export function Layout() {
           ))}
         </footer>
       ) : null}
-    </>
+    </LiveProvider>
   );
 }

@@ -7,6 +7,7 @@ import { sortModels } from '../lib/models';
 import { LockedBadge, ScoreBadge, SignalBadge } from './ScoreBadge';
 import { Sparkline } from './Sparkline';
 import { Badge, Skeleton } from './ui';
+import { useLive } from '../live';
 
 export interface StockRowProps {
   symbol: string;
@@ -48,11 +49,13 @@ export const StockRow = memo(function StockRow({
   const ready = !loading && !!item;
   const trend = trendPercent(item?.sparkline);
   const unavailable = failed && !item;
+  const flash = useLive().flashed.has(symbol);
   return (
     <div
       role="row"
       aria-rowindex={rowIndex}
-      className="card stock-row"
+      className={`card stock-row${flash ? ' live-flash' : ''}`}
+      data-live={flash ? 'updated' : undefined}
       data-testid={`stock-row-${symbol}`}
       data-loaded={ready ? 'true' : 'false'}
     >

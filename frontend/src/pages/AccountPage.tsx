@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { useAuth } from '../auth';
+import { AlertsOverview } from '../components/Alerts';
 import { ApiKeysSection } from '../components/ApiKeys';
 import { ChangePasswordForm } from '../components/ChangePasswordForm';
 import { VerifyEmailBanner } from '../components/VerifyEmailBanner';
@@ -39,6 +40,7 @@ export default function AccountPage() {
           ))}
         </dl>
       </Card>
+      <AlertsOverview />
       <ChangePasswordForm />
       <ApiKeysSection />
       <Card aria-labelledby="prefs-title">

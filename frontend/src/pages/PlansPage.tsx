@@ -83,6 +83,9 @@ export default function PlansPage() {
                 <div className="plan-limit">
                   <span className="plan-limit-n num">{t.max_stocks}</span> stocks on your watchlist
                 </div>
+                <div className="small muted" data-testid="plan-alerts">
+                  {t.max_alerts} price and signal alerts
+                </div>
                 <div>
                   <div className="small muted">AI analysts</div>
                   <ul className="plan-models">

@@ -4,6 +4,7 @@ import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { ApiError, errorMessage } from '../api/client';
 import { addToWatchlist, getAnalysis, getFundamentals, getHistory, getStock, getWatchlist, queryKeys, removeFromWatchlist } from '../api/endpoints';
 import type { DcfOverrides, FundamentalsYear, HistoryRange, Stock } from '../api/types';
+import { AlertsCard } from '../components/Alerts';
 import { AnalystPanel, dcfDefaults, DcfOverridesForm, LockedAnalystPanel } from '../components/AnalystPanel';
 import { ScoreBadge, SignalBadge } from '../components/ScoreBadge';
 import { Alert, Badge, Button, Card, EmptyState, RetryAlert, Skeleton, TableWrap } from '../components/ui';
@@ -53,6 +54,7 @@ export default function StockPage() {
         {stock.isError && !stock.data ? <p className="muted">Not available until {symbol} loads.</p> : <KeyStats stock={stock.data} />}
       </Card>
       <AnalysisSection symbol={symbol} />
+      <AlertsCard symbol={symbol} />
       <FundamentalsCard symbol={symbol} />
     </div>
   );

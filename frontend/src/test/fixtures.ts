@@ -19,11 +19,12 @@ export function makeUser(over: Partial<User> = {}): User {
 }
 
 export const TIERS: TierInfo[] = [
-  { tier: 'free', name: 'Free', max_stocks: 5, models: ['basic'], description: 'Try it out: five stocks, the basic analyst.' },
+  { tier: 'free', name: 'Free', max_stocks: 5, max_alerts: 5, models: ['basic'], description: 'Try it out: five stocks, the basic analyst.' },
   {
     tier: 'pro',
     name: 'Pro',
     max_stocks: 10,
+    max_alerts: 20,
     models: ['basic', 'warren_buffett', 'peter_lynch'],
     description: 'Ten stocks and the Buffett and Lynch analysts.',
   },
@@ -31,6 +32,7 @@ export const TIERS: TierInfo[] = [
     tier: 'expert',
     name: 'Expert',
     max_stocks: 20,
+    max_alerts: 50,
     models: ['basic', 'warren_buffett', 'peter_lynch', 'dcf_math'],
     description: 'Twenty stocks and every analyst, including the DCF model.',
   },

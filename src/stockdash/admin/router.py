@@ -129,3 +129,27 @@ async def start_backtest(
     job, _ = await container.jobs.create(JobKind.BACKTEST, params, created_by=admin.id)
     await container.queue.start(job)
     return JobPublic.of(job)
+
+
+@router.post(
+    "/jobs/refresh",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(409, 503),
+)
+async def start_refresh(admin: AdminUser, container: ContainerDep) -> JobPublic:
+    """Run a refresh cycle now instead of at the next scheduled one (alerts are evaluated and
+    live updates published as on schedule); follow it at `GET /admin/jobs/{id}`.
+
+    While a refresh cycle is queued or running, another is refused with 409 `refresh_running`.
+    """
+    running = await container.jobs.unfinished(JobKind.REFRESH_CYCLE)
+    if running is not None:
+        raise Conflict(
+            f"Refresh cycle {running.id} is {running.status.value}; wait for it to finish.",
+            code="refresh_running",
+            details={"job_id": running.id},
+        )
+    job, _ = await container.jobs.create(JobKind.REFRESH_CYCLE, {}, created_by=admin.id)
+    await container.queue.start(job)
+    return JobPublic.of(job)

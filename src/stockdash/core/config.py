@@ -186,7 +186,18 @@ class Settings(BaseSettings):
     feature_user_registration: bool = True
     feature_multi_ai_analysis: bool = True
     feature_premium_features: bool = False
-    feature_real_time_updates: bool = False
+    # The live stream (GET /api/v1/events) and the refresh's update events; alerts and
+    # notifications work without it (in-app list and email), only their live push stops.
+    feature_real_time_updates: bool = True
+
+    # Live updates (stockdash.events): how often a quiet stream sends a heartbeat (and checks the
+    # user's session is still valid), how long a stream token lasts, how many events the log
+    # keeps for replay after a reconnect.
+    events_heartbeat_seconds: float = Field(15.0, gt=0, le=300)
+    events_token_seconds: int = Field(60, ge=5, le=3600)
+    events_log_length: int = Field(10_000, ge=100, le=1_000_000)
+    # Alert emails in `digest` mode: at most one per user per this many hours.
+    notification_digest_hours: float = Field(24.0, gt=0, le=24 * 7)
 
     @field_validator("jwt_secret_key", mode="before")
     @classmethod

@@ -74,9 +74,15 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
             await ctx.progress(symbols=len(targets), batches=len(batches), enqueued=i + 1)
         retention = timedelta(days=container.settings.job_retention_days)
         purged = await container.jobs.purge_finished(utcnow() - retention)
+        digests = await _send_digests(container)
         REFRESH_CYCLE_SECONDS.observe(time.perf_counter() - started)
         REFRESH_LAST_SUCCESS.set_to_current_time()
-        return {"symbols": len(targets), "batches": len(batches), "purged_jobs": purged}
+        return {
+            "symbols": len(targets),
+            "batches": len(batches),
+            "purged_jobs": purged,
+            "digests": digests,
+        }
 
     async def refresh_one_batch(ctx: JobContext) -> dict[str, Any]:
         symbols: list[str] = list(ctx.job.params["symbols"])
@@ -84,7 +90,13 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
         report = RefreshReport(symbols=len(symbols))
         started = time.perf_counter()
         await refresh_batch(
-            symbols, targets, container.market, container.analysis, report, container.cards
+            symbols,
+            targets,
+            container.market,
+            container.analysis,
+            report,
+            container.cards,
+            container.refresh_listeners,
         )
         report.seconds = time.perf_counter() - started
         log_report(f"refresh batch {ctx.job.id}", report)
@@ -119,6 +131,15 @@ def build_handlers(container: Container) -> dict[JobKind, Handler]:
         JobKind.SEND_EMAIL: send_email,
         JobKind.BACKTEST: backtest,
     }
+
+
+async def _send_digests(container: Container) -> int:
+    """Queue the alert digest emails that are due (once per cycle; failures only logged)."""
+    try:
+        return await container.notifier.send_digests()
+    except Exception:  # digests wait for the next cycle; the refresh goes on
+        logger.exception("sending notification digests failed")
+        return 0
 
 
 def build_dead_letter_hooks(container: Container) -> Mapping[JobKind, DeadLetterHook]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +21,7 @@ from stockdash.core.errors import ServiceUnavailable
 from stockdash.core.locks import Locks, ProcessLocalLocks
 from stockdash.core.metrics import REFRESH_CYCLE_SECONDS, REFRESH_LAST_SUCCESS, REFRESH_SYMBOLS
 from stockdash.dashboard.cards import CardStore
+from stockdash.events.snapshots import SymbolSnapshot, take_snapshots
 from stockdash.market.service import MarketService
 from stockdash.market.types import ProviderError, UnknownSymbolError
 from stockdash.storage.sql import sessions_storage
@@ -29,6 +32,14 @@ logger = logging.getLogger(__name__)
 
 QUOTE_BATCH = 100
 CYCLE_LOCK = "refresh-cycle"
+
+
+class RefreshListener(Protocol):
+    """Told once per batch what the refreshed symbols look like now (live updates, alerts)."""
+
+    async def refreshed(self, snapshots: Mapping[str, SymbolSnapshot]) -> None:
+        """React to the batch's fresh snapshots."""
+        ...
 
 
 @dataclass
@@ -55,6 +66,7 @@ async def run_refresh_cycle(
     lock_seconds: float = 600.0,
     batch_size: int = QUOTE_BATCH,
     cards: CardStore | None = None,
+    listeners: Sequence[RefreshListener] = (),
 ) -> RefreshReport:
     """One whole cycle in this process; skipped when another holder of the cycle lock runs one."""
     report = RefreshReport()
@@ -72,7 +84,7 @@ async def run_refresh_cycle(
             targets = await tracked_symbols(sessions_storage(sessionmaker))
             report.symbols = len(targets)
             for batch in split_batches(targets, batch_size):
-                await refresh_batch(batch, targets, market, analysis, report, cards)
+                await refresh_batch(batch, targets, market, analysis, report, cards, listeners)
         finally:
             report.seconds = time.perf_counter() - started
             REFRESH_CYCLE_SECONDS.observe(report.seconds)
@@ -108,14 +120,23 @@ async def refresh_batch(
     analysis: AnalysisService | None,
     report: RefreshReport,
     cards: CardStore | None = None,
+    listeners: Sequence[RefreshListener] = (),
 ) -> None:
     """Fetch, analyse and persist one batch: one transaction for everything it writes (quotes,
     fundamentals, analyses), not one per symbol and kind; then publish the batch's dashboard
-    cards, built once here rather than on every dashboard request."""
+    cards, built once here rather than on every dashboard request; then tell the listeners
+    (live updates, alerts) what each refreshed symbol looks like now, once per symbol."""
     await _fetch_and_store(batch, targets, market, analysis, report)
-    if cards is not None and report.refreshed:
-        fresh = set(batch) & set(report.refreshed)
-        report.cards_failed += await cards.publish({s: targets[s] for s in sorted(fresh)})
+    fresh = {s: targets[s] for s in sorted(set(batch) & set(report.refreshed))}
+    if cards is not None and fresh:
+        report.cards_failed += await cards.publish(fresh)
+    if listeners and fresh:
+        snapshots = await take_snapshots(fresh, market, analysis)
+        for listener in listeners:
+            try:
+                await listener.refreshed(snapshots)
+            except Exception:  # live updates or alerts failing must not fail the refresh
+                logger.exception("refresh listener %s failed", type(listener).__name__)
 
 
 async def _fetch_and_store(

@@ -15,6 +15,7 @@ class TierPublic(BaseModel):
     tier: Tier
     name: str
     max_stocks: int
+    max_alerts: int
     models: list[AnalystModel]
     description: str
 

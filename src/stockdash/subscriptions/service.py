@@ -33,6 +33,7 @@ def list_tiers() -> TierList:
             tier=s.tier,
             name=s.name,
             max_stocks=s.max_stocks,
+            max_alerts=s.max_alerts,
             models=list(s.models),
             description=s.description,
         )

@@ -32,11 +32,13 @@ class TierSpec:
     max_stocks: int
     models: tuple[AnalystModel, ...]
     description: str
+    # Price, move, score and signal alerts (stockdash.alerts) a user may keep.
+    max_alerts: int
 
 
 TIERS: dict[Tier, TierSpec] = {
     Tier.FREE: TierSpec(
-        Tier.FREE, "Free", 5, (AnalystModel.BASIC,), "Basic stock tracking and analysis."
+        Tier.FREE, "Free", 5, (AnalystModel.BASIC,), "Basic stock tracking and analysis.", 5
     ),
     Tier.PRO: TierSpec(
         Tier.PRO,
@@ -44,6 +46,7 @@ TIERS: dict[Tier, TierSpec] = {
         10,
         (AnalystModel.BASIC, AnalystModel.WARREN_BUFFETT, AnalystModel.PETER_LYNCH),
         "Multiple AI perspectives: value and growth-at-a-reasonable-price analysts.",
+        20,
     ),
     Tier.EXPERT: TierSpec(
         Tier.EXPERT,
@@ -51,6 +54,7 @@ TIERS: dict[Tier, TierSpec] = {
         20,
         tuple(AnalystModel),
         "The full analyst suite including the DCF valuation, maximum tracking.",
+        50,
     ),
 }
 
@@ -65,6 +69,11 @@ def spec(tier: Tier | str) -> TierSpec:
 def max_stocks(tier: Tier | str) -> int:
     """How many stocks a tier may track."""
     return spec(tier).max_stocks
+
+
+def max_alerts(tier: Tier | str) -> int:
+    """How many alerts a tier may keep."""
+    return spec(tier).max_alerts
 
 
 def allowed_models(tier: Tier | str) -> tuple[AnalystModel, ...]:

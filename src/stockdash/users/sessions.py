@@ -49,14 +49,15 @@ def _invalid_refresh() -> NotAuthenticated:
     )
 
 
-def issue_access_token(user: User | UserRecord, settings: Settings) -> AccessToken:
-    """A signed access token carrying the user's token version."""
+def issue_access_token(user: User | UserRecord, settings: Settings, session_id: str) -> AccessToken:
+    """A signed access token carrying the user's token version and login session (the refresh
+    token family: long-lived things bound to the login, such as a live stream, end with it)."""
     return create_access_token(
         str(user.id),
         secret=settings.jwt_secret_key,
         algorithm=settings.jwt_algorithm,
         lifetime=timedelta(minutes=settings.access_token_expire_minutes),
-        extra={"ver": user.token_version},
+        extra={"ver": user.token_version, "sid": session_id},
     )
 
 
@@ -82,10 +83,9 @@ async def _store_refresh(
 
 async def start_session(unit: UnitOfWork, user: User | UserRecord, settings: Settings) -> TokenPair:
     """Begin a new refresh-token family for a user who just signed in (the caller commits)."""
-    _, raw = await _store_refresh(
-        unit.refresh_tokens, user.id, uuid.uuid4().hex, settings, utcnow()
-    )
-    return TokenPair(issue_access_token(user, settings), raw)
+    family_id = uuid.uuid4().hex
+    _, raw = await _store_refresh(unit.refresh_tokens, user.id, family_id, settings, utcnow())
+    return TokenPair(issue_access_token(user, settings, family_id), raw)
 
 
 async def _revoke_family(
@@ -117,7 +117,7 @@ async def rotate(unit: UnitOfWork, raw_token: str, settings: Settings) -> TokenP
         raise await _revoke_family(repo, token.family_id, now)
     child, raw = await _store_refresh(repo, user.id, token.family_id, settings, now, token.id)
     await repo.set_replaced_by(token.id, child.id)
-    return TokenPair(issue_access_token(user, settings), raw)
+    return TokenPair(issue_access_token(user, settings, token.family_id), raw)
 
 
 async def logout(unit: UnitOfWork, raw_token: str) -> None:
@@ -126,6 +126,11 @@ async def logout(unit: UnitOfWork, raw_token: str) -> None:
     token = await unit.refresh_tokens.get_by_hash(hash_token(raw_token))
     if token is not None:
         await unit.refresh_tokens.revoke_family(token.family_id, utcnow())
+
+
+async def session_alive(unit: UnitOfWork, family_id: str) -> bool:
+    """Whether a login session still has a usable refresh token (not logged out or revoked)."""
+    return await unit.refresh_tokens.family_alive(family_id, utcnow())
 
 
 async def revoke_all(session: AsyncSession, user_id: int) -> None:

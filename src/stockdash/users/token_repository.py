@@ -64,6 +64,7 @@ class RefreshTokenRepository(Protocol):
     async def set_replaced_by(self, token_id: int, child_id: int) -> None: ...
     async def revoke_family(self, family_id: str, now: datetime) -> int: ...
     async def revoke_all_for_user(self, user_id: int, now: datetime) -> int: ...
+    async def family_alive(self, family_id: str, now: datetime) -> bool: ...
 
 
 class EmailTokenRepository(Protocol):
@@ -149,6 +150,19 @@ class SqlRefreshTokenRepository:
         )
         return _rowcount(await self.session.execute(stmt))
 
+    async def family_alive(self, family_id: str, now: datetime) -> bool:
+        """Whether a login session still holds an unspent, unexpired, unrevoked token."""
+        stmt = (
+            select(RefreshToken.id)
+            .where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
 
 class MongoRefreshTokenRepository:
     """Refresh tokens in MongoDB's `refresh_tokens` (integer `_id` from `counters`; unique
@@ -215,6 +229,14 @@ class MongoRefreshTokenRepository:
             {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
         )
         return result.modified_count
+
+    async def family_alive(self, family_id: str, now: datetime) -> bool:
+        """Whether a login session still holds an unspent, unexpired, unrevoked token."""
+        found = await self.tokens.find_one(
+            {"family_id": family_id, "revoked_at": None, "expires_at": {"$gt": bson_time(now)}},
+            projection={"_id": 1},
+        )
+        return found is not None
 
 
 class SqlEmailTokenRepository:

@@ -11,6 +11,7 @@ from stockdash.container import ContainerDep, UnitOfWorkDep, container_of
 from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import ServiceUnavailable, error_responses
 from stockdash.core.metrics import WATCHLIST_ADDS
+from stockdash.events.service import watchlist_changed
 from stockdash.jobs.queue import JobQueue
 from stockdash.jobs.store import JobKind
 from stockdash.market.deps import MarketDep
@@ -60,6 +61,7 @@ async def add_to_watchlist(
     await unit.commit()
     WATCHLIST_ADDS.labels(user.subscription_tier).inc()
     background.add_task(warm_later, container.queue, item.symbol, user.subscription_tier)
+    await watchlist_changed(container.events, user.id, settings.feature_real_time_updates)
     return WatchlistItem(symbol=item.symbol, added_at=item.added_at)
 
 
@@ -82,8 +84,11 @@ async def warm_later(queue: JobQueue, symbol: str, tier: str) -> None:
     response_class=Response,
     responses=error_responses(404),
 )
-async def remove_from_watchlist(symbol: str, user: CurrentUser, unit: UnitOfWorkDep) -> Response:
+async def remove_from_watchlist(
+    symbol: str, user: CurrentUser, unit: UnitOfWorkDep, container: ContainerDep
+) -> Response:
     """Stop tracking a symbol."""
     await service.remove_symbol(unit, user.id, symbol)
     await unit.commit()
+    await watchlist_changed(container.events, user.id, container.settings.feature_real_time_updates)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

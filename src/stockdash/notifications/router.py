@@ -1,0 +1,94 @@
+"""The current user's notifications and notification settings, and email unsubscribe links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse
+
+from stockdash.core.deps import SessionDep, SessionFactoryDep, SettingsDep
+from stockdash.core.errors import error_responses
+from stockdash.notifications import service
+from stockdash.notifications.schemas import (
+    NotificationList,
+    NotificationPublic,
+    NotificationSettingsPublic,
+    ReadAll,
+)
+from stockdash.users.deps import CurrentReader, CurrentUser
+
+router = APIRouter(
+    prefix="/notifications", tags=["notifications"], responses=error_responses(401, 403, 429)
+)
+NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Page = Annotated[int, Query(ge=1, le=100_000, description="1-based page number.")]
+Size = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 100).")]
+
+
+@router.get("", response_model=NotificationList)
+async def list_notifications(
+    user: CurrentReader,
+    session: SessionDep,
+    page: Page = 1,
+    size: Size = 20,
+    unread_only: bool = False,
+) -> NotificationList:
+    """Your notifications, newest first, page by page, with the unread count."""
+    return await service.list_notifications(
+        session, user.id, page=page, size=size, unread_only=unread_only
+    )
+
+
+@router.post("/read-all", response_model=ReadAll)
+async def read_all(user: CurrentUser, session: SessionDep) -> ReadAll:
+    """Mark all your notifications read."""
+    return ReadAll(updated=await service.mark_all_read(session, user.id))
+
+
+@router.post(
+    "/{notification_id}/read", response_model=NotificationPublic, responses=error_responses(404)
+)
+async def read_one(
+    notification_id: NotificationId, user: CurrentUser, session: SessionDep
+) -> NotificationPublic:
+    """Mark one notification read."""
+    return await service.mark_read(session, user.id, notification_id)
+
+
+@router.get("/settings", response_model=NotificationSettingsPublic)
+async def get_settings(user: CurrentReader, session: SessionDep) -> NotificationSettingsPublic:
+    """How you get notifications by email."""
+    return await service.get_settings(session, user.id)
+
+
+@router.put("/settings", response_model=NotificationSettingsPublic, responses=error_responses(422))
+async def put_settings(
+    body: NotificationSettingsPublic, user: CurrentUser, session: SessionDep
+) -> NotificationSettingsPublic:
+    """Choose how you get notifications by email: `off`, `immediate` or `digest`."""
+    return await service.set_email_mode(session, user.id, body.email)
+
+
+@router.get(
+    "/unsubscribe",
+    response_class=HTMLResponse,
+    responses=error_responses(422),
+    openapi_extra={"security": []},
+)
+async def unsubscribe(
+    token: Annotated[str, Query(min_length=1, max_length=1024)],
+    factory: SessionFactoryDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """The link in notification emails: turns them off (no sign-in needed)."""
+    user_id = service.unsubscribe_user(settings, token)
+    # A GET that writes (a link in an email): its own writing session.
+    async with factory() as session:
+        await service.unsubscribe(session, user_id)
+    return HTMLResponse(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribed</title>'
+        "</head><body><main><h1>Unsubscribed</h1><p>You will get no more alert emails from "
+        "stockdash. Alerts still appear in the app; turn emails back on from your account "
+        "page.</p></main></body></html>"
+    )
