@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from stockdash.analysis.analysts import run_analyst
+from stockdash.analysis.analysts import dcf_math
 from stockdash.analysis.analysts.dcf_math import DcfInputs, discounted_cash_flow
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.schemas import DcfOverrides
@@ -170,3 +171,10 @@ def test_pure_dcf_rejects_discount_not_above_terminal() -> None:
     inputs = DcfInputs(100.0, 0.05, 0.03, 0.03, 0.0, 10.0)
     assert discounted_cash_flow(inputs) is None
     assert discounted_cash_flow(dataclasses.replace(inputs, discount_rate=0.08)) is not None
+
+
+def test_a_value_too_small_next_to_the_price_scores_the_bottom_not_an_error() -> None:
+    """value / price underflowing to 0.0 (hypothesis found it) is no upside, not log(0)."""
+    assert dcf_math.upside_fraction(1e-300, 1e10, 0.5, 2.0) == 0.0
+    assert dcf_math.upside_fraction(0.0, 10.0, 0.5, 2.0) == 0.0
+    assert 0.0 < dcf_math.upside_fraction(10.0, 10.0, 0.5, 2.0) < 1.0

@@ -533,9 +533,12 @@ def _grid(inputs: DcfInputs) -> dict[str, Any]:
 
 def upside_fraction(value: float, price: float, low: float, high: float) -> float:
     """Smooth share of the points in ln(value / price), anchored at value = low x / high x price."""
-    if value <= 0:
-        return 0.0  # no equity value left for shareholders
-    return smooth(math.log(value / price), math.log(low), math.log(high))
+    ratio = value / price
+    if not ratio > 0:
+        # No equity value left for shareholders, or so little next to the price that the
+        # ratio underflows to zero: the same bottom of the scale either way.
+        return 0.0
+    return smooth(math.log(ratio), math.log(low), math.log(high))
 
 
 def _upside_factor(name: str, max_points: float, value: float, price: float, why: str) -> Factor:
