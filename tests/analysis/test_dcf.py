@@ -6,8 +6,7 @@ import dataclasses
 
 import pytest
 
-from stockdash.analysis.analysts import run_analyst
-from stockdash.analysis.analysts import dcf_math
+from stockdash.analysis.analysts import dcf_math, run_analyst
 from stockdash.analysis.analysts.dcf_math import DcfInputs, discounted_cash_flow
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.schemas import DcfOverrides
