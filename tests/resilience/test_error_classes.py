@@ -67,7 +67,18 @@ async def client(proxy: TcpProxy) -> AsyncIterator[httpx.AsyncClient]:
             async with asyncio.timeout(TIMEOUT):
                 await conn.execute(text("SELECT 1"))
 
-    transport = httpx.ASGITransport(app=app)
+    @app.get("/db-statement-timeout")
+    async def db_statement_timeout() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("SET LOCAL statement_timeout = 50"))
+            await conn.execute(text("SELECT pg_sleep(5)"))
+
+    @app.get("/db-bug")
+    async def db_bug() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT no_such_column FROM no_such_table"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
     proxy.set_mode("forward")
@@ -97,3 +108,14 @@ async def test_database_socket_failures_are_database_unavailable(
 async def test_a_deadline_on_a_query_is_database_unavailable(client: httpx.AsyncClient) -> None:
     """asyncio's TimeoutError from a deadline that cancelled a query is the database's."""
     assert_error(await client.get("/db-deadline"), 503, "database_unavailable")
+
+
+async def test_a_statement_timeout_under_load_is_database_unavailable(
+    client: httpx.AsyncClient,
+) -> None:
+    """PostgreSQL cancelling a query for its statement_timeout (a lock wait under load) is a
+    503 to retry, not a 500; a broken query stays a 500 (a bug must not look like an outage)."""
+    r = await client.get("/db-statement-timeout")
+    assert_error(r, 503, "database_unavailable")
+    assert "Retry-After" in r.headers
+    assert_error(await client.get("/db-bug"), 500, "internal_error")

@@ -221,11 +221,27 @@ def from_database(exc: BaseException) -> bool:
     return False
 
 
+# PostgreSQL refusing to go on for now, not a bug: statement_timeout or a cancelled query,
+# lock_timeout, a serialization failure, a deadlock victim. A retry later can succeed.
+DATABASE_BUSY_SQLSTATES = frozenset({"57014", "55P03", "40001", "40P01"})
+
+
+def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
+    """The SQLSTATE of the driver's error (asyncpg's adapted error, or psycopg's pgcode)."""
+    orig = exc.orig
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
 async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
     """A driver error SQLAlchemy recognised as a lost connection (the server went away in
-    the middle of a query) is the database being unavailable; any other is a bug."""
+    the middle of a query), or one where the server gave up for now (a statement or lock
+    timeout under load, a deadlock), is the database being unavailable; any other is a bug."""
     assert isinstance(exc, sa_exc.DBAPIError)
-    if exc.connection_invalidated:
+    if exc.connection_invalidated or _sqlstate(exc) in DATABASE_BUSY_SQLSTATES:
         return await _database_unavailable(request, exc)
     return await _unexpected_error(request, exc)
 
