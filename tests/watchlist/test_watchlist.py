@@ -103,10 +103,14 @@ async def test_tier_limit_holds_under_concurrency(
         )
     )
     statuses = sorted(r.status_code for r in responses)
-    assert statuses.count(201) == 5, statuses
-    assert statuses.count(403) == 25, statuses
     body = (await client.get("/api/v1/watchlist", headers=user.headers)).json()
-    assert body["count"] == 5
+    # On a very loaded machine an add can wait out the statement timeout on the user's row
+    # lock: a clean 503 to retry, never a 500. Either way nothing past the limit is stored and
+    # every stored symbol was acknowledged.
+    assert set(statuses) <= {201, 403, 503}, statuses
+    assert statuses.count(201) == body["count"] <= 5, (statuses, body["count"])
+    if 503 not in statuses:
+        assert statuses.count(201) == 5 and statuses.count(403) == 25, statuses
 
 
 async def test_concurrent_duplicate_adds_store_one(
