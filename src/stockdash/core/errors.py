@@ -251,39 +251,40 @@ async def _socket_failure(request: Request, exc: Exception) -> JSONResponse:
     driver raised it, else another dependency's (503 service_unavailable), never a 500."""
     if from_database(exc):
         return await _database_unavailable(request, exc)
-    logger.warning(
-        "dependency unavailable on %s %s: %s: %s",
-        request.method,
-        request.url.path,
-        type(exc).__name__,
-        str(exc).splitlines()[0][:200] if str(exc) else "",
-    )
-    return JSONResponse(
-        error_body(
-            "service_unavailable",
-            "A service this request needs did not answer in time; try again shortly.",
-            {"retry_after": DATABASE_RETRY_AFTER_SECONDS},
-        ),
-        status_code=503,
-        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    return _unavailable(
+        request,
+        exc,
+        "dependency unavailable",
+        "service_unavailable",
+        "A service this request needs did not answer in time; try again shortly.",
     )
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    # One line, no traceback: an outage would otherwise log one per request.
+    return _unavailable(
+        request,
+        exc,
+        "database unavailable",
+        "database_unavailable",
+        "The database is not reachable right now; try again shortly.",
+    )
+
+
+def _unavailable(
+    request: Request, exc: Exception, what: str, code: str, message: str
+) -> JSONResponse:
+    """A 503 with Retry-After in the usual shape, logged as one line without a traceback (an
+    outage would otherwise log one per request)."""
     logger.warning(
-        "database unavailable on %s %s: %s: %s",
+        "%s on %s %s: %s: %s",
+        what,
         request.method,
         request.url.path,
         type(exc).__name__,
         str(exc).splitlines()[0][:200] if str(exc) else "",
     )
     return JSONResponse(
-        error_body(
-            "database_unavailable",
-            "The database is not reachable right now; try again shortly.",
-            {"retry_after": DATABASE_RETRY_AFTER_SECONDS},
-        ),
+        error_body(code, message, {"retry_after": DATABASE_RETRY_AFTER_SECONDS}),
         status_code=503,
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
