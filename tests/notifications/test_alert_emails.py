@@ -10,38 +10,23 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from stockdash.core.config import Settings
 from tests.alerts.helpers import add_alert, evaluate, snap
-from tests.conftest import UserFactory, UserHandle, WatchlistFactory, free_port
-from tests.security.test_email_smtp import Inbox, _html, _text
+from tests.conftest import UserFactory, UserHandle, WatchlistFactory
+from tests.security.test_email_smtp import Inbox, _html, _text, smtp_server, through_smtp
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     """A real SMTP server on 127.0.0.1 and a free port."""
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    yield from smtp_server()
 
 
 @pytest.fixture
 def settings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
     """The test settings, sending through the test's SMTP server."""
-    return settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp[1],
-            "smtp_tls": "none",
-            "emails_from": "stockdash <noreply@stockdash.test>",
-            "public_base_url": "https://dash.example.com/",
-        }
-    )
+    return through_smtp(settings, smtp[1])
 
 
 def alert_mail(inbox: Inbox, to: str) -> list[EmailMessage]:

@@ -42,9 +42,8 @@ class Inbox:
         raise AssertionError(f"no mail for {to}; got {[m['To'] for m in self.messages]}")
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    """A real SMTP server on 127.0.0.1 and a free port."""
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on 127.0.0.1 and a free port, stopped when the generator closes."""
     inbox, port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -54,18 +53,29 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-@pytest.fixture
-def settings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
-    """The test settings, sending through the test's SMTP server."""
+def through_smtp(settings: Settings, port: int) -> Settings:
+    """The test settings, sending through the test's SMTP server on `port`."""
     return settings.model_copy(
         update={
             "smtp_host": "127.0.0.1",
-            "smtp_port": smtp[1],
+            "smtp_port": port,
             "smtp_tls": "none",
             "emails_from": "stockdash <noreply@stockdash.test>",
             "public_base_url": "https://dash.example.com/",
         }
     )
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on 127.0.0.1 and a free port."""
+    yield from smtp_server()
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
+    """The test settings, sending through the test's SMTP server."""
+    return through_smtp(settings, smtp[1])
 
 
 def _text(message: EmailMessage) -> str:
