@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import httpx
 from purgatory.domain.model import OpenedState
@@ -124,6 +124,37 @@ def malformed_is_provider_error(provider: str, endpoint: str) -> Iterator[None]:
         raise MalformedPayload(
             provider, f"{endpoint}: malformed payload ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+class GuardedProvider(Protocol):
+    """A provider whose upstream calls go through one ResilientHttp (its breaker)."""
+
+    _http: ResilientHttp
+
+
+Provider = TypeVar("Provider", bound=GuardedProvider)
+P = ParamSpec("P")
+R = TypeVar("R")
+ProviderMethod = Callable[Concatenate[Provider, P], Coroutine[Any, Any, R]]
+
+
+def validated_by(
+    provider: str,
+) -> Callable[[ProviderMethod[Provider, P, R]], ProviderMethod[Provider, P, R]]:
+    """A decorator for `provider`'s methods: one call through the circuit breaker; a payload of
+    the wrong shape or types anywhere in the method is a ProviderError (and a failure for the
+    breaker)."""
+
+    def decorate(method: ProviderMethod[Provider, P, R]) -> ProviderMethod[Provider, P, R]:
+        async def checked(self: Provider, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            async with self._http.guarded(method.__name__):
+                with malformed_is_provider_error(provider, method.__name__):
+                    return await method(self, *args, **kwargs)
+
+        checked.__name__, checked.__doc__ = method.__name__, method.__doc__
+        return checked
+
+    return decorate
 
 
 class _Retryable(Exception):

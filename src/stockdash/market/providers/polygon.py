@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Concatenate, Final, ParamSpec, TypeVar
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,7 +18,7 @@ from stockdash.market.providers.http import (
     RetryPolicy,
     Sleep,
     TokenBucket,
-    malformed_is_provider_error,
+    validated_by,
 )
 from stockdash.market.types import (
     Bar,
@@ -47,23 +47,7 @@ FILING_LAG_ESTIMATE = timedelta(days=90)  # latest 10-K deadline for non-acceler
 MAX_PAGES = 200
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def validated(
-    method: Callable[Concatenate[PolygonProvider, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[PolygonProvider, P], Coroutine[Any, Any, R]]:
-    """One call through the circuit breaker; a payload of the wrong shape or types anywhere in
-    the method is a ProviderError (and a failure for the breaker)."""
-
-    async def checked(self: PolygonProvider, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        async with self._http.guarded(method.__name__):
-            with malformed_is_provider_error(NAME, method.__name__):
-                return await method(self, *args, **kwargs)
-
-    checked.__name__, checked.__doc__ = method.__name__, method.__doc__
-    return checked
+validated = validated_by(NAME)
 
 
 def same_host_path(next_url: str) -> str:

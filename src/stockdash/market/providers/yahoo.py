@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Concatenate, Final, ParamSpec, TypeVar
+from typing import Any, Final
 
 import httpx
 
@@ -23,7 +23,7 @@ from stockdash.market.providers.http import (
     RetryPolicy,
     Sleep,
     TokenBucket,
-    malformed_is_provider_error,
+    validated_by,
 )
 from stockdash.market.types import (
     Bar,
@@ -63,23 +63,7 @@ PROFILE_MODULES = "assetProfile,price"
 BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) stockdash"  # Yahoo rejects bare clients
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def validated(
-    method: Callable[Concatenate[YahooProvider, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[YahooProvider, P], Coroutine[Any, Any, R]]:
-    """One call through the circuit breaker; a payload of the wrong shape or types anywhere in
-    the method is a ProviderError (and a failure for the breaker)."""
-
-    async def checked(self: YahooProvider, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        async with self._http.guarded(method.__name__):
-            with malformed_is_provider_error(NAME, method.__name__):
-                return await method(self, *args, **kwargs)
-
-    checked.__name__, checked.__doc__ = method.__name__, method.__doc__
-    return checked
+validated = validated_by(NAME)
 
 
 def utc_today() -> date:
