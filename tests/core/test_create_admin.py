@@ -16,6 +16,7 @@ from stockdash.admin.models import AuditLog
 from stockdash.cli import app as cli_app
 from stockdash.core.config import Settings, get_settings
 from stockdash.core.db import create_engine, create_sessionmaker
+from stockdash.storage.sql import SqlUnitOfWork
 from stockdash.users import service
 from stockdash.users.models import User
 from stockdash.users.schemas import UserCreate
@@ -57,7 +58,7 @@ def _run(async_fn: Any, settings: Settings) -> Any:
 def _add_user(settings: Settings, username: str, email: str, password: str) -> None:
     async def add(session: Any) -> None:
         data = UserCreate(username=username, email=email, password=password)
-        await service.register(session, data, rounds=4, min_score=0)
+        await service.register(SqlUnitOfWork(session), data, rounds=4, min_score=0)
         await session.commit()
 
     _run(add, settings)

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 from stockdash.admin import service
 from stockdash.admin.repository import UserFilter
 from stockdash.admin.schemas import AdminStats, AdminUserList, AdminUserUpdate, AuditLogList
-from stockdash.container import ContainerDep
-from stockdash.core.deps import SessionDep
+from stockdash.container import ContainerDep, UnitOfWorkDep
 from stockdash.core.errors import Conflict, NotFound, error_responses
 from stockdash.jobs.schemas import BacktestRequest, JobList, JobPublic
 from stockdash.jobs.store import JobKind, JobStatus
@@ -28,7 +27,7 @@ Size = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 1
 @router.get("/users", response_model=AdminUserList)
 async def list_users(
     _: AdminUser,
-    session: SessionDep,
+    unit: UnitOfWorkDep,
     q: Annotated[
         str | None, Query(max_length=254, description="Part of a username or email.")
     ] = None,
@@ -39,7 +38,7 @@ async def list_users(
 ) -> AdminUserList:
     """Search accounts by name or email, filter by tier and status, page by page."""
     return await service.list_users(
-        session,
+        unit,
         UserFilter(q=q, tier=tier.value if tier else None, active=active),
         page=page,
         size=size,
@@ -51,24 +50,26 @@ async def update_user(
     user_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
     body: AdminUserUpdate,
     admin: AdminUser,
-    session: SessionDep,
+    unit: UnitOfWorkDep,
 ) -> UserPublic:
     """Change an account's tier, role or status (not your own role or status)."""
-    return to_public(await service.update_user(session, admin, user_id, body))
+    user = await service.update_user(unit, admin, user_id, body)
+    await unit.commit()
+    return to_public(user)
 
 
 @router.get("/stats", response_model=AdminStats)
-async def stats(_: AdminUser, session: SessionDep) -> AdminStats:
+async def stats(_: AdminUser, unit: UnitOfWorkDep) -> AdminStats:
     """Users by tier, sign-ups over the last 30 days, active users, upgrades, top symbols."""
-    return await service.stats(session)
+    return await service.stats(unit)
 
 
 @router.get("/audit", response_model=AuditLogList)
 async def audit_log(
-    _: AdminUser, session: SessionDep, page: Page = 1, size: Size = 50
+    _: AdminUser, unit: UnitOfWorkDep, page: Page = 1, size: Size = 50
 ) -> AuditLogList:
     """Every administrative change, newest first."""
-    return await service.audit_log(session, page=page, size=size)
+    return await service.audit_log(unit, page=page, size=size)
 
 
 @router.get("/jobs", response_model=JobList)

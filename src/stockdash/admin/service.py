@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from stockdash.admin.models import AuditLog
-from stockdash.admin.repository import SqlAdminRepository, UserFilter
+from stockdash.admin.repository import AuditRecord, NewAuditEntry, UserFilter
 from stockdash.admin.schemas import (
     AdminStats,
     AdminUserList,
@@ -21,27 +19,24 @@ from stockdash.admin.schemas import (
 )
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, NotFound
+from stockdash.storage.base import UnitOfWork
 from stockdash.subscriptions import service as subscriptions
 from stockdash.subscriptions.tiers import TIER_ORDER
 from stockdash.users.account import revoke_credentials
-from stockdash.users.models import User
-from stockdash.users.service import lock_user, to_public
+from stockdash.users.records import UserRecord, UserUpdate
+from stockdash.users.service import to_public
 
 STATS_DAYS = 30
 TOP_SYMBOLS = 10
 
 
-async def list_users(
-    session: AsyncSession, f: UserFilter, *, page: int, size: int
-) -> AdminUserList:
+async def list_users(unit: UnitOfWork, f: UserFilter, *, page: int, size: int) -> AdminUserList:
     """One page of users matching the filter."""
-    users, total = await SqlAdminRepository(session).search_users(
-        f, offset=(page - 1) * size, limit=size
-    )
+    users, total = await unit.admin.search_users(f, offset=(page - 1) * size, limit=size)
     return AdminUserList(data=[to_public(u) for u in users], count=total, page=page, size=size)
 
 
-def _refuse_self_lockout(actor: User, user_id: int, data: AdminUserUpdate) -> None:
+def _refuse_self_lockout(actor: UserRecord, user_id: int, data: AdminUserUpdate) -> None:
     if actor.id != user_id:
         return
     if data.is_active is False:
@@ -50,11 +45,11 @@ def _refuse_self_lockout(actor: User, user_id: int, data: AdminUserUpdate) -> No
         raise Conflict("You cannot remove your own admin role.", code="cannot_modify_self")
 
 
-async def _refuse_owner_lockout(session: AsyncSession, user_id: int, data: AdminUserUpdate) -> None:
+async def _refuse_owner_lockout(unit: UnitOfWork, user_id: int, data: AdminUserUpdate) -> None:
     """Nobody else may demote or deactivate the owner (the first admin): admins cannot oust them."""
     if data.role != "user" and data.is_active is not False:
         return
-    if await SqlAdminRepository(session).owner_id() == user_id:
+    if await unit.admin.owner_id() == user_id:
         raise Conflict(
             "The owner (the first administrator) cannot be demoted or deactivated.",
             code="cannot_modify_owner",
@@ -62,53 +57,63 @@ async def _refuse_owner_lockout(session: AsyncSession, user_id: int, data: Admin
 
 
 async def update_user(
-    session: AsyncSession, actor: User, user_id: int, data: AdminUserUpdate
-) -> User:
-    """Apply an admin's changes to an account, with the tier event and audit row, atomically."""
+    unit: UnitOfWork, actor: UserRecord, user_id: int, data: AdminUserUpdate
+) -> UserRecord:
+    """Apply an admin's changes to an account, with the tier event and audit entry (the caller
+    commits: on SQL all of it atomically)."""
     _refuse_self_lockout(actor, user_id, data)
-    user = await lock_user(session, user_id)
+    user = await unit.users.lock(user_id)
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
-    await _refuse_owner_lockout(session, user_id, data)
+    await _refuse_owner_lockout(unit, user_id, data)
     changes: dict[str, Any] = {}
     if data.tier is not None and data.tier.value != user.subscription_tier:
         changes["tier"] = {"from": user.subscription_tier, "to": data.tier.value}
-        await subscriptions.apply_tier(session, user, data.tier, changed_by=actor.id)
+        user = await subscriptions.apply_tier(unit, user, data.tier, changed_by=actor.id)
+    change = UserUpdate()
     if data.role is not None and data.role != user.role:
         changes["role"] = {"from": user.role, "to": data.role}
-        user.role = data.role
+        change = replace(change, role=data.role)
     if data.is_active is not None and data.is_active != user.is_active:
         changes["is_active"] = {"from": user.is_active, "to": data.is_active}
-        user.is_active = data.is_active
         # Both ways: a reactivated account must not revive what it held before.
-        await revoke_credentials(session, user)
-    await audit(session, actor, "user.update", "user", user.id, {"changes": changes})
-    await session.commit()
+        user = await revoke_credentials(unit, user.id, replace(change, is_active=data.is_active))
+    elif change.values():
+        user = await _updated(unit, user.id, change)
+    await audit(unit, actor, "user.update", "user", user.id, {"changes": changes})
+    return user
+
+
+async def _updated(unit: UnitOfWork, user_id: int, change: UserUpdate) -> UserRecord:
+    """The user after `change`; 404 if deleted meanwhile."""
+    user = await unit.users.update(user_id, change)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
     return user
 
 
 async def audit(
-    session: AsyncSession,
-    actor: User | None,
+    unit: UnitOfWork,
+    actor: UserRecord | None,
     action: str,
     target_type: str,
     target_id: int | str,
     details: dict[str, Any],
-) -> AuditLog:
-    """Record an admin action in the caller's transaction (actor None: the command line)."""
-    entry = AuditLog(
+) -> AuditRecord:
+    """Record an admin action in the caller's unit of work (actor None: the command line)."""
+    entry = NewAuditEntry(
         actor_user_id=actor.id if actor is not None else None,
         action=action,
         target_type=target_type,
         target_id=str(target_id),
         details=details,
     )
-    return await SqlAdminRepository(session).add_audit(entry)
+    return await unit.admin.add_audit(entry)
 
 
-async def audit_log(session: AsyncSession, *, page: int, size: int) -> AuditLogList:
+async def audit_log(unit: UnitOfWork, *, page: int, size: int) -> AuditLogList:
     """One page of the audit log, newest first."""
-    rows, total = await SqlAdminRepository(session).list_audit(offset=(page - 1) * size, limit=size)
+    rows, total = await unit.admin.list_audit(offset=(page - 1) * size, limit=size)
     data = [AuditLogPublic.model_validate(r) for r in rows]
     return AuditLogList(data=data, count=total, page=page, size=size)
 
@@ -123,10 +128,10 @@ def registrations_per_day(times: list[datetime], today: datetime, days: int) -> 
     ]
 
 
-async def stats(session: AsyncSession, now: datetime | None = None) -> AdminStats:
+async def stats(unit: UnitOfWork, now: datetime | None = None) -> AdminStats:
     """Users by tier, sign-ups per day, active users, upgrades and the most tracked symbols."""
     now = now or utcnow()
-    repo = SqlAdminRepository(session)
+    repo = unit.admin
     by_tier = await repo.users_by_tier()
     since = datetime.combine(
         now.date() - timedelta(days=STATS_DAYS - 1), datetime.min.time(), now.tzinfo
@@ -138,7 +143,7 @@ async def stats(session: AsyncSession, now: datetime | None = None) -> AdminStat
         registrations_per_day=registrations_per_day(
             await repo.registration_times(since), now, STATS_DAYS
         ),
-        conversions=await subscriptions.count_upgrades(session),
+        conversions=await unit.subscription_events.count_upgrades(),
         most_tracked=[
             SymbolCount(symbol=s, count=n) for s, n in await repo.most_tracked(TOP_SYMBOLS)
         ],

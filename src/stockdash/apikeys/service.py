@@ -8,17 +8,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from stockdash.apikeys.entities import NewApiKey
-from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyPublic
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.core.metrics import API_KEY_REQUESTS
-from stockdash.storage.base import UnitOfWork
-from stockdash.users.models import User
-from stockdash.users.service import get_user
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.users.records import UserRecord
 
 KEY_SCHEME = "sdk"
 MAX_KEYS_PER_USER = 20
@@ -31,7 +27,7 @@ class KeyOwner:
     """An authenticated API key and the user it belongs to."""
 
     key_id: int
-    user: User
+    user: UserRecord
 
 
 def hash_key(raw: str) -> str:
@@ -83,32 +79,26 @@ async def delete_key(unit: UnitOfWork, user_id: int, key_id: int) -> None:
         raise NotFound("No such API key.", code="api_key_not_found")
 
 
-async def revoke_all(session: AsyncSession, user_id: int) -> int:
-    """Delete every key of a user in the caller's transaction (the caller commits)."""
-    return await SqlApiKeyRepository(session).remove_all(user_id)
-
-
-async def authenticate(factory: async_sessionmaker[AsyncSession], raw: str) -> KeyOwner | None:
+async def authenticate(storage: Storage, raw: str) -> KeyOwner | None:
     """The key and its active owner for a presented key, recording the use; None if invalid."""
-    owner = await _authenticate(factory, raw)
+    owner = await _authenticate(storage, raw)
     API_KEY_REQUESTS.labels("accepted" if owner else "rejected").inc()
     return owner
 
 
-async def _authenticate(factory: async_sessionmaker[AsyncSession], raw: str) -> KeyOwner | None:
+async def _authenticate(storage: Storage, raw: str) -> KeyOwner | None:
     prefix = parse_prefix(raw)
     if prefix is None:
         return None
-    async with factory() as session:
-        repo = SqlApiKeyRepository(session)
-        key = await repo.by_prefix(prefix)
+    async with storage.unit() as unit:
+        key = await unit.api_keys.by_prefix(prefix)
         if key is None or not hmac.compare_digest(key.key_hash, hash_key(raw.strip())):
             return None
-        user = await get_user(session, key.user_id)
+        user = await unit.users.get(key.user_id)
         if user is None or not user.is_active:
             return None
         now = utcnow()
         if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
-            await repo.touch(key.id, now)
-            await session.commit()
+            await unit.api_keys.touch(key.id, now)
+            await unit.commit()
         return KeyOwner(key.id, user)

@@ -13,7 +13,7 @@ from stockdash.dashboard.schemas import DashboardView
 from stockdash.storage.base import Storage
 from stockdash.subscriptions import tiers
 from stockdash.users.cache import CurrentUserCache
-from stockdash.users.models import User
+from stockdash.users.records import UserRecord
 from stockdash.watchlist.service import WatchEntry, cached_entries
 
 UNAVAILABLE_CARD = "Data for this stock is unavailable right now."
@@ -39,7 +39,7 @@ def item_json(entry: WatchEntry, card: CardJson | None) -> str:
 async def dashboard_json(
     user_cache: CurrentUserCache,
     storage: Storage,
-    user: User,
+    user: UserRecord,
     cards: CardStore,
     view: DashboardView,
 ) -> bytes:

@@ -18,8 +18,7 @@ from stockdash.events.schemas import StreamToken
 from stockdash.events.tokens import StreamClaims, issue_stream_token, verify_stream_token
 from stockdash.users import sessions
 from stockdash.users.deps import CurrentUser, oauth2_scheme
-from stockdash.users.models import User
-from stockdash.users.repository import SqlUserRepository
+from stockdash.users.records import UserRecord
 from stockdash.watchlist.service import cached_entries
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 404, 429, 503))
@@ -108,9 +107,9 @@ def _rechecker(container: Container, claims: StreamClaims) -> service.Recheck:
     token version bumped) or their login session ended (logout)."""
 
     async def recheck() -> service.StreamUser | None:
-        async def load() -> User | None:
-            async with container.read_sessionmaker() as session:
-                return await SqlUserRepository(session).get(claims.user_id)
+        async def load() -> UserRecord | None:
+            async with container.storage.unit(read_only=True) as unit:
+                return await unit.users.get(claims.user_id)
 
         user = await container.user_cache.user(claims.user_id, load)
         if user is None or not user.is_active or user.token_version != claims.token_version:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
+    from stockdash.admin.repository import AdminRepository
     from stockdash.apikeys.repository import ApiKeyRepository
     from stockdash.subscriptions.repository import SubscriptionEventRepository
     from stockdash.users.records import UserRecords
-    from stockdash.users.token_repository import RefreshTokenRepository
+    from stockdash.users.token_repository import EmailTokenRepository, RefreshTokenRepository
     from stockdash.watchlist.repository import WatchlistRepository
 
 
@@ -26,7 +27,7 @@ class UnitOfWork(Protocol):
 
     @property
     def users(self) -> UserRecords:
-        """Users (the converted part: records, not ORM rows)."""
+        """Users (domain records, not ORM rows)."""
         ...
 
     @property
@@ -47,6 +48,16 @@ class UnitOfWork(Protocol):
     @property
     def refresh_tokens(self) -> RefreshTokenRepository:
         """Refresh tokens of login sessions."""
+        ...
+
+    @property
+    def email_tokens(self) -> EmailTokenRepository:
+        """One-time email tokens (verification, password reset)."""
+        ...
+
+    @property
+    def admin(self) -> AdminRepository:
+        """Account search, the audit log and service statistics."""
         ...
 
     def after_commit(self, action: Callable[[], None]) -> None:

@@ -17,12 +17,16 @@ from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stockdash.admin.repository import MongoAdminRepository
 from stockdash.apikeys.repository import MongoApiKeyRepository
 from stockdash.core.db import CommitListener
 from stockdash.core.mongo import ping_mongo, require_mongo
 from stockdash.subscriptions.repository import MongoSubscriptionEventRepository
 from stockdash.users.records import MongoUserRecords
-from stockdash.users.token_repository import MongoRefreshTokenRepository
+from stockdash.users.token_repository import (
+    MongoEmailTokenRepository,
+    MongoRefreshTokenRepository,
+)
 from stockdash.watchlist.repository import MongoWatchlistRepository
 
 # Every collection the converted domains use, with its secondary indexes.
@@ -55,6 +59,20 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("token_hash", ASCENDING)], name="uq_refresh_tokens_token_hash", unique=True),
         IndexModel([("family_id", ASCENDING)], name="ix_refresh_tokens_family_id"),
         IndexModel([("user_id", ASCENDING)], name="ix_refresh_tokens_user_id"),
+    ],
+    "email_tokens": [
+        IndexModel([("token_hash", ASCENDING)], name="uq_email_tokens_token_hash", unique=True),
+        IndexModel(
+            [("user_id", ASCENDING), ("purpose", ASCENDING)],
+            name="ix_email_tokens_user_id_purpose",
+        ),
+    ],
+    "audit_log": [
+        IndexModel([("actor_user_id", ASCENDING)], name="ix_audit_log_actor_user_id"),
+        IndexModel(
+            [("target_type", ASCENDING), ("target_id", ASCENDING)], name="ix_audit_log_target"
+        ),
+        IndexModel([("created_at", ASCENDING)], name="ix_audit_log_created_at"),
     ],
     # One document per user (`_id` = user id): the watchlist slot counter.
     "watchlist_counts": [],
@@ -94,6 +112,8 @@ class MongoUnitOfWork:
     api_keys: MongoApiKeyRepository = field(init=False)
     subscription_events: MongoSubscriptionEventRepository = field(init=False)
     refresh_tokens: MongoRefreshTokenRepository = field(init=False)
+    email_tokens: MongoEmailTokenRepository = field(init=False)
+    admin: MongoAdminRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = MongoUserRecords(self.db, self.changes)
@@ -101,6 +121,8 @@ class MongoUnitOfWork:
         self.api_keys = MongoApiKeyRepository(self.db)
         self.subscription_events = MongoSubscriptionEventRepository(self.db)
         self.refresh_tokens = MongoRefreshTokenRepository(self.db)
+        self.email_tokens = MongoEmailTokenRepository(self.db)
+        self.admin = MongoAdminRepository(self.db)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` at commit (dropped by a rollback)."""

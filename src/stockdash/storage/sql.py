@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from stockdash.admin.repository import SqlAdminRepository
 from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.core.db import after_commit, ping
 from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
 from stockdash.users.records import SqlUserRecords
-from stockdash.users.token_repository import SqlRefreshTokenRepository
+from stockdash.users.token_repository import SqlEmailTokenRepository, SqlRefreshTokenRepository
 from stockdash.watchlist.repository import SqlWatchlistRepository
 
 
@@ -25,6 +26,8 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(session)
         self.subscription_events = SqlSubscriptionEventRepository(session)
         self.refresh_tokens = SqlRefreshTokenRepository(session)
+        self.email_tokens = SqlEmailTokenRepository(session)
+        self.admin = SqlAdminRepository(session)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` after the session's commit (dropped by a rollback)."""

@@ -5,25 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from stockdash.core.db import after_commit
 from stockdash.core.errors import Conflict, NotFound
 from stockdash.core.metrics import SUBSCRIPTION_CHANGES
 from stockdash.storage.base import UnitOfWork
 from stockdash.subscriptions import tiers
 from stockdash.subscriptions.billing import BillingProvider, NoPaymentBilling, PaymentRequired
-from stockdash.subscriptions.entities import NewSubscriptionEvent, SubscriptionEventRecord
-from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
+from stockdash.subscriptions.entities import NewSubscriptionEvent
 from stockdash.subscriptions.schemas import (
     SubscriptionEventList,
     SubscriptionEventPublic,
     TierList,
     TierPublic,
 )
-from stockdash.users.models import User
 from stockdash.users.records import UserRecord
-from stockdash.watchlist import service as watchlist
 
 
 def list_tiers() -> TierList:
@@ -86,30 +80,24 @@ def ensure_fits(username: str, tracked: int, tier: tiers.Tier) -> None:
 
 
 async def apply_tier(
-    session: AsyncSession, user: User, tier: tiers.Tier, *, changed_by: int | None
-) -> SubscriptionEventRecord | None:
-    """Set a locked user's tier and record the event, uncommitted; None when unchanged (the
-    admin's path, still on SQL rows)."""
+    unit: UnitOfWork, user: UserRecord, tier: tiers.Tier, *, changed_by: int | None
+) -> UserRecord:
+    """Set a locked user's tier and record the event (the caller commits); the user as changed
+    (unchanged when the tier already is that one)."""
     if user.subscription_tier == tier.value:
-        return None
-    ensure_fits(user.username, await watchlist.count_entries(session, user.id), tier)
+        return user
+    ensure_fits(user.username, await unit.watchlist.count(user.id), tier)
     event = NewSubscriptionEvent(user.id, user.subscription_tier, tier.value, changed_by)
-    user.subscription_tier = tier.value
-    recorded = await SqlSubscriptionEventRepository(session).add(event)
-    after_commit(session, partial(_count_change, event.from_tier, event.to_tier))
-    return recorded
+    await unit.users.set_tier(user.id, tier.value)
+    await unit.subscription_events.add(event)
+    unit.after_commit(partial(_count_change, event.from_tier, event.to_tier))
+    return replace(user, subscription_tier=tier.value)
 
 
 def _count_change(from_tier: str, to_tier: str) -> None:
     """Count a plan change as an upgrade (a conversion) or a downgrade."""
     up = tiers.TIER_ORDER.index(tiers.Tier(to_tier)) > tiers.TIER_ORDER.index(tiers.Tier(from_tier))
     SUBSCRIPTION_CHANGES.labels("upgrade" if up else "downgrade", from_tier, to_tier).inc()
-
-
-async def count_upgrades(session: AsyncSession) -> int:
-    """How many plan changes moved a user to a more generous tier (the conversions; SQL: for
-    the not yet converted admin statistics)."""
-    return await SqlSubscriptionEventRepository(session).count_upgrades()
 
 
 async def history(unit: UnitOfWork, user_id: int) -> SubscriptionEventList:

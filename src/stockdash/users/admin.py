@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from enum import Enum
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from stockdash.admin.service import audit
 from stockdash.core.config import Settings
 from stockdash.core.db import create_engine, create_sessionmaker
 from stockdash.core.security import verify_password
+from stockdash.storage.base import UnitOfWork
 from stockdash.users import service
-from stockdash.users.models import User
-from stockdash.users.repository import SqlUserRepository
+from stockdash.users.records import UserRecord, UserUpdate
 from stockdash.users.schemas import UserCreate
 
 CLI_ACTOR = {"via": "cli"}
@@ -32,45 +30,51 @@ class AdminBootstrapError(Exception):
 
 async def ensure_admin(settings: Settings, data: UserCreate) -> AdminOutcome:
     """Create an admin, or promote the existing account that has this email, username and password."""
+    from stockdash.container import build_storage  # the composition root, only for this command
+
     engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
+    sessionmaker = create_sessionmaker(engine)
+    storage = build_storage(settings, engine, (sessionmaker, sessionmaker), [])
     try:
-        async with create_sessionmaker(engine)() as session:
-            return await _ensure_admin(session, data, settings)
+        await storage.ensure_schema()
+        async with storage.unit() as unit:
+            return await _ensure_admin(unit, data, settings)
     finally:
+        await storage.close()
         await engine.dispose()
 
 
-async def _ensure_admin(
-    session: AsyncSession, data: UserCreate, settings: Settings
-) -> AdminOutcome:
+async def _ensure_admin(unit: UnitOfWork, data: UserCreate, settings: Settings) -> AdminOutcome:
     rounds = settings.bcrypt_rounds
-    repo = SqlUserRepository(session)
+    repo = unit.users
     by_email = await repo.get_by_email(data.email)
     by_name = await repo.get_by_username(data.username)
     if by_email is None and by_name is None:
         user = await service.register(
-            session,
+            unit,
             data,
             rounds=rounds,
             min_score=settings.password_min_score,
             role="admin",
             email_verified=True,
         )
-        await audit(session, None, "user.create_admin", "user", user.id, CLI_ACTOR)
-        await session.commit()
+        await audit(unit, None, "user.create_admin", "user", user.id, CLI_ACTOR)
+        await unit.commit()
         return AdminOutcome.CREATED
     account = _same_account(data, by_email, by_name)
-    await session.commit()  # end the read before the slow password check
+    await unit.commit()  # end the read before the slow password check
     if not await verify_password(data.password, account.password_hash, rounds=rounds):
         raise AdminBootstrapError(
             f"The account {account.username} <{account.email}> exists, but that is not its "
             "password. create-admin never changes a password: give the account's current one "
             "to promote it, or reset it first."
         )
-    return await _promote(session, account.id)
+    return await _promote(unit, account.id)
 
 
-def _same_account(data: UserCreate, by_email: User | None, by_name: User | None) -> User:
+def _same_account(
+    data: UserCreate, by_email: UserRecord | None, by_name: UserRecord | None
+) -> UserRecord:
     """The one existing account the email and username both name; a clear error otherwise."""
     if by_email is None:
         assert by_name is not None
@@ -91,22 +95,22 @@ def _same_account(data: UserCreate, by_email: User | None, by_name: User | None)
     return by_email
 
 
-async def _promote(session: AsyncSession, user_id: int) -> AdminOutcome:
-    """Make an existing account an admin, with an audit row; nothing if it already is one."""
-    user = await SqlUserRepository(session).lock(user_id)
+async def _promote(unit: UnitOfWork, user_id: int) -> AdminOutcome:
+    """Make an existing account an admin, with an audit entry; nothing if it already is one."""
+    user = await unit.users.lock(user_id)
     if user is None:
         raise AdminBootstrapError("The account was deleted meanwhile; run the command again.")
     if user.role == "admin":
-        await session.rollback()
+        await unit.rollback()
         return AdminOutcome.ALREADY_ADMIN
-    user.role = "admin"
+    await unit.users.update(user.id, UserUpdate(role="admin"))
     await audit(
-        session,
+        unit,
         None,
         "user.promote",
         "user",
         user.id,
         {**CLI_ACTOR, "changes": {"role": {"from": "user", "to": "admin"}}},
     )
-    await session.commit()
+    await unit.commit()
     return AdminOutcome.PROMOTED

@@ -20,11 +20,9 @@ from typing import Any, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from cachetools import TTLCache
-from sqlalchemy import inspect
-from sqlalchemy.orm import make_transient_to_detached
 
 from stockdash.core.redis import REDIS_FAILURES, RedisOutage
-from stockdash.users.models import User
+from stockdash.users.records import UserRecord
 
 logger = logging.getLogger(__name__)
 
@@ -102,18 +100,15 @@ class RedisUserVersions:
 
 @dataclass(slots=True)
 class _Entry:
-    """One cached user: a detached copy of their row, the version it was read at, attachments.
+    """One cached user (an immutable domain value, shared by the requests it serves), the
+    version it was read at, and what hangs off them."""
 
-    The copy is shared by the requests it serves and only ever read: code that changes a user
-    locks and re-reads the row in its own session (`users.service.lock_user`).
-    """
-
-    user: User
+    user: UserRecord
     version: object
     attached: dict[str, Any] = field(default_factory=dict)
 
 
-UserLoader = Callable[[], Awaitable[User | None]]
+UserLoader = Callable[[], Awaitable[UserRecord | None]]
 
 
 class CurrentUserCache:
@@ -132,7 +127,6 @@ class CurrentUserCache:
         self._owners = owners
         self._enabled = ttl > 0
         self._entries: TTLCache[int, _Entry] = TTLCache(max_users, max(ttl, 1e-3), timer=clock)
-        self._columns = [c.key for c in inspect(User).column_attrs]
 
     # -- CommitListener ------------------------------------------------------------------------
 
@@ -150,7 +144,7 @@ class CurrentUserCache:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    async def user(self, user_id: int, load: UserLoader) -> User | None:
+    async def user(self, user_id: int, load: UserLoader) -> UserRecord | None:
         """The user, from this process while current, else loaded (and cached)."""
         if not self._enabled:
             return await load()
@@ -161,7 +155,7 @@ class CurrentUserCache:
         # Read the version before the row: a change committed in between bumps it again later.
         user = await load()
         if user is not None and version is not UNKNOWN:
-            self._entries[user_id] = _Entry(self._detached_copy(user), version)
+            self._entries[user_id] = _Entry(user, version)
         return user
 
     async def attached(self, user_id: int, name: str, load: Callable[[], Awaitable[T]]) -> T:
@@ -194,9 +188,3 @@ class CurrentUserCache:
     def _current(self, user_id: int) -> _Entry | None:
         """The user's cached entry, if the cache is on and holds one."""
         return self._entries.get(user_id) if self._enabled else None
-
-    def _detached_copy(self, user: User) -> User:
-        """A detached copy of the row, owned by the cache (the loaded object stays the loader's)."""
-        copy = User(**{name: getattr(user, name) for name in self._columns})
-        make_transient_to_detached(copy)
-        return copy

@@ -19,8 +19,7 @@ from stockdash.core.errors import Forbidden, NotAuthenticated
 from stockdash.core.ratelimit import RateLimiter, RateLimiterDep, client_ip
 from stockdash.core.security import TokenError, decode_access_token
 from stockdash.users.identity import canonical_email
-from stockdash.users.models import User
-from stockdash.users.repository import SqlUserRepository
+from stockdash.users.records import UserRecord
 from stockdash.users.service import WrongPassword
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
@@ -36,12 +35,13 @@ def _unauthenticated(message: str) -> NotAuthenticated:
 async def get_current_user(
     container: ContainerDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
-    """The active user the bearer token belongs to; 401 otherwise.
+) -> UserRecord:
+    """The active user the bearer token belongs to (a domain value, whatever the backend);
+    401 otherwise.
 
     Served from the current-user cache while the user's version is unchanged; otherwise read
-    with its own short read-only session, so no transaction (and, on SQLite, no write lock) is
-    held for the rest of the request.
+    in its own short read-only unit of work, so no transaction (and, on SQLite, no write lock)
+    is held for the rest of the request.
     """
     if not token:
         raise _unauthenticated("Not authenticated: send `Authorization: Bearer <token>`.")
@@ -54,9 +54,9 @@ async def get_current_user(
     except (TokenError, ValueError) as exc:
         raise _unauthenticated("Invalid or expired token.") from exc
 
-    async def load() -> User | None:
-        async with container.read_sessionmaker() as session:
-            return await SqlUserRepository(session).get(user_id)
+    async def load() -> UserRecord | None:
+        async with container.storage.unit(read_only=True) as unit:
+            return await unit.users.get(user_id)
 
     user = await container.user_cache.user(user_id, load)
     # A password change bumps token_version, so tokens issued before it stop working.
@@ -74,7 +74,7 @@ def _refuse_api_key(request: Request) -> None:
     raise Forbidden("API keys are read-only.", code="api_key_read_only")
 
 
-async def limit_user(limiter: RateLimiterDep, settings: Settings, user: User) -> None:
+async def limit_user(limiter: RateLimiterDep, settings: Settings, user: UserRecord) -> None:
     """Count one request against the user's tier limit."""
     limit = getattr(settings, f"rate_limit_api_{user.subscription_tier}")
     await limiter.hit(limit, "api-user", str(user.id))
@@ -87,7 +87,7 @@ async def limit_user(limiter: RateLimiterDep, settings: Settings, user: User) ->
 async def get_api_user(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
+) -> UserRecord:
     """The bearer token's user, rate-limited; an API key alone is refused (403)."""
     container = container_of(request)
     if not token and request.headers.get("x-api-key"):
@@ -101,7 +101,7 @@ async def get_reader(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> User:
+) -> UserRecord:
     """The user behind a bearer token or, on GET routes, a read-only API key; rate-limited."""
     if token or not api_key:
         return await get_api_user(request, token)
@@ -109,7 +109,7 @@ async def get_reader(
     if request.method not in ("GET", "HEAD"):
         _refuse_api_key(request)
     settings, limiter = container.settings, container.rate_limiter
-    owner = await apikeys.authenticate(container.sessionmaker, api_key)
+    owner = await apikeys.authenticate(container.storage, api_key)
     if owner is None:
         raise NotAuthenticated("Invalid API key.", code="invalid_api_key")
     await limiter.hit(settings.rate_limit_api_key, "api-key", str(owner.key_id))
@@ -118,18 +118,18 @@ async def get_reader(
     return owner.user
 
 
-CurrentUser = Annotated[User, Depends(get_api_user)]
-CurrentReader = Annotated[User, Depends(get_reader)]
+CurrentUser = Annotated[UserRecord, Depends(get_api_user)]
+CurrentReader = Annotated[UserRecord, Depends(get_reader)]
 
 
-async def get_admin_user(user: CurrentUser) -> User:
+async def get_admin_user(user: CurrentUser) -> UserRecord:
     """The current user, who must be an admin; 403 otherwise."""
     if user.role != "admin":
         raise Forbidden("This needs an administrator account.", code="admin_required")
     return user
 
 
-AdminUser = Annotated[User, Depends(get_admin_user)]
+AdminUser = Annotated[UserRecord, Depends(get_admin_user)]
 
 
 async def limit_verify_resend(

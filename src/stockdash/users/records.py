@@ -1,7 +1,7 @@
-"""Users as domain values, and their storage on SQL and MongoDB (the converted part of users).
+"""Users as domain values, and their storage on SQL and MongoDB.
 
-Services being moved to the unit of work read users through `UserRecords`; the rest of the
-users package still uses `SqlUserRepository` and ORM rows until it is converted.
+Services read and change users through `UserRecords` (a unit of work's `users`); what crosses
+the service boundary, the current user included, is a `UserRecord`, never an ORM row.
 """
 
 from __future__ import annotations
@@ -72,6 +72,33 @@ class UserChanged:
     id: int
 
 
+@dataclass(frozen=True, slots=True)
+class UserUpdate:
+    """Changes to one user, applied in one atomic update (None: leave as is).
+
+    `bump_token_version` ends every access token issued before (password change, deactivation);
+    `if_password_hash` applies the update only while the stored hash is still that one, so a
+    password checked by one request cannot overwrite a change another request made meanwhile.
+    """
+
+    password_hash: str | None = None
+    role: str | None = None
+    is_active: bool | None = None
+    email_verified: bool | None = None
+    bump_token_version: bool = False
+    if_password_hash: str | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The fields to set."""
+        fields = {
+            "password_hash": self.password_hash,
+            "role": self.role,
+            "is_active": self.is_active,
+            "email_verified": self.email_verified,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
+
+
 class UsernameOrEmailTaken(Exception):
     """Another account has this username or email (case-insensitively)."""
 
@@ -81,10 +108,13 @@ class UserRecords(Protocol):
 
     async def get(self, user_id: int) -> UserRecord | None: ...
     async def get_by_login(self, login: str) -> UserRecord | None: ...
+    async def get_by_email(self, email: str) -> UserRecord | None: ...
+    async def get_by_username(self, username: str) -> UserRecord | None: ...
     async def exists(self, *, username: str, email: str) -> tuple[bool, bool]: ...
     async def add(self, user: NewUser) -> UserRecord: ...
     async def lock(self, user_id: int) -> UserRecord | None: ...
     async def set_tier(self, user_id: int, tier: str) -> bool: ...
+    async def update(self, user_id: int, change: UserUpdate) -> UserRecord | None: ...
 
 
 def _record(row: User) -> UserRecord:
@@ -116,6 +146,18 @@ class SqlUserRecords:
         stmt = select(User).where(
             or_(func.lower(User.username) == needle, func.lower(User.email) == needle)
         )
+        row = (await self.session.execute(stmt)).scalars().first()
+        return None if row is None else _record(row)
+
+    async def get_by_email(self, email: str) -> UserRecord | None:
+        """A user by email only (case-insensitive)."""
+        stmt = select(User).where(func.lower(User.email) == email.strip().lower())
+        row = (await self.session.execute(stmt)).scalars().first()
+        return None if row is None else _record(row)
+
+    async def get_by_username(self, username: str) -> UserRecord | None:
+        """A user by username only (case-insensitive)."""
+        stmt = select(User).where(func.lower(User.username) == username.strip().lower())
         row = (await self.session.execute(stmt)).scalars().first()
         return None if row is None else _record(row)
 
@@ -172,6 +214,25 @@ class SqlUserRecords:
             record_change(self.session, UserChanged(user_id))
         return changed
 
+    async def update(self, user_id: int, change: UserUpdate) -> UserRecord | None:
+        """Apply `change` in one UPDATE; the user after it, or None (no such user, or the
+        password hash was no longer `if_password_hash`)."""
+        values: dict[str, Any] = {**change.values(), "updated_at": utcnow()}
+        if change.bump_token_version:
+            values["token_version"] = User.token_version + 1
+        stmt = update(User).where(User.id == user_id)
+        if change.if_password_hash is not None:
+            stmt = stmt.where(User.password_hash == change.if_password_hash)
+        result = await self.session.execute(
+            stmt.values(**values).execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            return None
+        record_change(self.session, UserChanged(user_id))
+        fresh = select(User).where(User.id == user_id).execution_options(populate_existing=True)
+        row = (await self.session.execute(fresh)).scalars().first()
+        return None if row is None else _record(row)
+
 
 class MongoUserRecords:
     """Users in MongoDB's `users` collection: integer `_id` from the `counters` collection (the
@@ -198,6 +259,16 @@ class MongoUserRecords:
         if needle is None:
             return None
         doc = await self.users.find_one({"$or": [{"username_key": needle}, {"email_key": needle}]})
+        return None if doc is None else self._record(doc)
+
+    async def get_by_email(self, email: str) -> UserRecord | None:
+        """A user by email only (case-insensitive)."""
+        doc = await self.users.find_one({"email_key": email.strip().lower()})
+        return None if doc is None else self._record(doc)
+
+    async def get_by_username(self, username: str) -> UserRecord | None:
+        """A user by username only (case-insensitive)."""
+        doc = await self.users.find_one({"username_key": username.strip().lower()})
         return None if doc is None else self._record(doc)
 
     async def exists(self, *, username: str, email: str) -> tuple[bool, bool]:
@@ -265,3 +336,18 @@ class MongoUserRecords:
         if result.matched_count:
             self._changes.append(UserChanged(user_id))
         return result.matched_count == 1
+
+    async def update(self, user_id: int, change: UserUpdate) -> UserRecord | None:
+        """Apply `change` in one atomic `find_one_and_update`; the user after it, or None (no
+        such user, or the password hash was no longer `if_password_hash`)."""
+        query: dict[str, Any] = {"_id": user_id}
+        if change.if_password_hash is not None:
+            query["password_hash"] = change.if_password_hash
+        ops: dict[str, Any] = {"$set": {**change.values(), "updated_at": bson_now()}}
+        if change.bump_token_version:
+            ops["$inc"] = {"token_version": 1}
+        doc = await self.users.find_one_and_update(query, ops, return_document=ReturnDocument.AFTER)
+        if doc is None:
+            return None
+        self._changes.append(UserChanged(user_id))
+        return self._record(doc)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from stockdash.container import UnitOfWorkDep
-from stockdash.core.deps import SessionDep, SessionFactoryDep, SettingsDep
+from stockdash.container import ContainerDep, UnitOfWorkDep
+from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import AppError, Forbidden, error_responses
 from stockdash.core.metrics import USER_LOGINS, USER_REGISTRATIONS
 from stockdash.core.ratelimit import RateLimiterDep
@@ -49,7 +49,7 @@ users_router = APIRouter(prefix="/users", tags=["users"], responses=error_respon
 )
 async def register(
     data: UserCreate,
-    session: SessionDep,
+    unit: UnitOfWorkDep,
     settings: SettingsDep,
     background: BackgroundTasks,
     sender: EmailSenderDep,
@@ -57,7 +57,8 @@ async def register(
     """Create an account on the free tier and email a link that verifies its address."""
     if not settings.feature_user_registration:
         raise Forbidden("Registration is closed on this server.", code="registration_disabled")
-    user, email = await account.sign_up(session, data, settings)
+    user, email = await account.sign_up(unit, data, settings)
+    await unit.commit()
     USER_REGISTRATIONS.inc()
     background.add_task(deliver, sender, email)
     return service.to_public(user)
@@ -69,7 +70,6 @@ async def register(
 async def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: SessionDep,
     unit: UnitOfWorkDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
@@ -77,7 +77,7 @@ async def login(
     """Exchange a username (or email) and password for an access and a refresh token."""
     try:
         user = await service.authenticate(
-            session,
+            unit,
             form.username,
             form.password,
             rounds=settings.bcrypt_rounds,
@@ -129,9 +129,10 @@ async def logout(body: RefreshRequest, unit: UnitOfWorkDep) -> Response:
 
 
 @auth_router.post("/verify", response_model=MessageResponse)
-async def verify_email(body: EmailTokenRequest, session: SessionDep) -> MessageResponse:
+async def verify_email(body: EmailTokenRequest, unit: UnitOfWorkDep) -> MessageResponse:
     """Confirm an email address with the token from the emailed link (works once)."""
-    await account.verify_email(session, body.token)
+    await account.verify_email(unit, body.token)
+    await unit.commit()
     return MessageResponse(message="Your email address is verified.")
 
 
@@ -144,13 +145,14 @@ async def verify_email(body: EmailTokenRequest, session: SessionDep) -> MessageR
 )
 async def resend_verification_email(
     user: CurrentUser,
-    session: SessionDep,
+    unit: UnitOfWorkDep,
     settings: SettingsDep,
     background: BackgroundTasks,
     sender: EmailSenderDep,
 ) -> MessageResponse:
     """Email a new verification link to the signed-in user (earlier links stop working)."""
-    email = await account.resend_verification(session, user, settings)
+    email = await account.resend_verification(unit, user, settings)
+    await unit.commit()
     background.add_task(deliver, sender, email)
     return MessageResponse(message=f"A new verification link is on its way to {user.email}.")
 
@@ -164,7 +166,7 @@ async def resend_verification_email(
 )
 async def request_password_reset(
     body: PasswordResetRequest,
-    factory: SessionFactoryDep,
+    container: ContainerDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
     background: BackgroundTasks,
@@ -176,7 +178,9 @@ async def request_password_reset(
     for every address too.
     """
     await limit_reset_address(limiter, settings, body.email)
-    background.add_task(account.send_password_reset, factory, sender, body.email, settings)
+    background.add_task(
+        account.send_password_reset, container.storage, sender, body.email, settings
+    )
     return MessageResponse(message=account.RESET_REQUESTED_MESSAGE)
 
 
@@ -184,10 +188,11 @@ async def request_password_reset(
     "/password-reset/confirm", response_model=MessageResponse, responses=error_responses(503)
 )
 async def confirm_password_reset(
-    body: PasswordResetConfirm, session: SessionDep, settings: SettingsDep
+    body: PasswordResetConfirm, unit: UnitOfWorkDep, settings: SettingsDep
 ) -> MessageResponse:
     """Set a new password with a reset token; every earlier session is signed out."""
-    await account.reset_password(session, body.token, body.new_password, settings)
+    await account.reset_password(unit, body.token, body.new_password, settings)
+    await unit.commit()
     return MessageResponse(message="Your password has been changed; sign in with the new one.")
 
 
@@ -201,7 +206,7 @@ async def change_password(
     request: Request,
     body: PasswordChange,
     user: CurrentUser,
-    session: SessionDep,
+    unit: UnitOfWorkDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
 ) -> Response:
@@ -210,11 +215,12 @@ async def change_password(
     A wrong current password counts as a failed login (429 past the limits).
     """
     await account.change_password(
-        session,
+        unit,
         user.id,
         body.current_password,
         body.new_password,
         settings,
         attempt=partial(failed_login_guard, request, limiter),
     )
+    await unit.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

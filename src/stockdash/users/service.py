@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.errors import Conflict, Forbidden, NotAuthenticated
 from stockdash.core.security import hash_password, verify_password
+from stockdash.storage.base import UnitOfWork
 from stockdash.subscriptions import tiers
 from stockdash.users.identity import canonical_login
 from stockdash.users.models import User
 from stockdash.users.passwords import check_strength
-from stockdash.users.records import UserRecord
+from stockdash.users.records import NewUser, UsernameOrEmailTaken, UserRecord
 from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate, UserPublic
 
@@ -46,53 +46,45 @@ def to_public(user: User | UserRecord) -> UserPublic:
     )
 
 
-async def get_user(session: AsyncSession, user_id: int) -> User | None:
-    """A user by id."""
-    return await SqlUserRepository(session).get(user_id)
-
-
 async def lock_user(session: AsyncSession, user_id: int) -> User | None:
     """A user by id, locked until the transaction ends: serialises changes to what they own."""
     return await SqlUserRepository(session).lock(user_id)
 
 
 async def register(
-    session: AsyncSession,
+    unit: UnitOfWork,
     data: UserCreate,
     *,
     rounds: int,
     min_score: int,
     role: str = "user",
     email_verified: bool = False,
-) -> User:
-    """Add an account in the caller's transaction (the caller commits); 409 when taken.
+) -> UserRecord:
+    """Add an account in the caller's unit of work (the caller commits); 409 when taken.
 
     Usernames and emails are unique case-insensitively: the check below gives the precise
-    message, the unique indexes on lower(username) and lower(email) settle concurrent sign-ups.
+    message, the unique indexes (lower(username) and lower(email) on SQL, the normalised key
+    fields on MongoDB) settle concurrent sign-ups.
     """
     check_strength(data.password, [data.username, data.email], min_score)
     # Hash before the first query: on SQLite the transaction holds the write lock until commit.
     password_hash = await hash_password(data.password, rounds=rounds)
-    repo = SqlUserRepository(session)
     email = data.email.lower()
-    taken_username, taken_email = await repo.exists(username=data.username, email=email)
+    taken_username, taken_email = await unit.users.exists(username=data.username, email=email)
     _raise_if_taken(taken_username, taken_email)
-    user = User(
+    new = NewUser(
         username=data.username,
         email=email,
         password_hash=password_hash,
         subscription_tier=tiers.Tier.FREE.value,
         role=role,
-        is_active=True,
         email_verified=email_verified,
     )
     try:
-        await repo.add(user)
-    except IntegrityError as exc:
+        return await unit.users.add(new)
+    except UsernameOrEmailTaken as exc:
         # Lost a race with a concurrent sign-up for the same name or address.
-        await session.rollback()
         raise Conflict("That username or email is already registered.", code="user_exists") from exc
-    return user
 
 
 def _raise_if_taken(taken_username: bool, taken_email: bool) -> None:
@@ -104,27 +96,27 @@ def _raise_if_taken(taken_username: bool, taken_email: bool) -> None:
         raise Conflict("That email is already registered.", code="email_taken")
 
 
-def login_bucket(login: str, user: User | None) -> str:
+def login_bucket(login: str, user: UserRecord | None) -> str:
     """The failed-login counter of an attempt: the account itself when the name resolves to one."""
     return f"user:{user.id}" if user is not None else f"name:{login.strip().lower()}"
 
 
 async def authenticate(
-    session: AsyncSession,
+    unit: UnitOfWork,
     login: str,
     password: str,
     *,
     rounds: int,
     attempt: LoginAttempt,
-) -> User:
+) -> UserRecord:
     """The user for these credentials; 401 otherwise, in the same time either way.
 
     `attempt(bucket)` wraps the password check (the failed-login limits). A deactivated account
     gets 403 only after its password has been checked, so it reveals nothing to a guesser.
     """
-    user = await SqlUserRepository(session).get_by_login(canonical_login(login))
+    user = await unit.users.get_by_login(canonical_login(login))
     # End the read before the slow hash check: on SQLite every transaction holds the write lock.
-    await session.commit()
+    await unit.commit()
     async with attempt(login_bucket(login, user)):
         password_ok = await verify_password(
             password, user.password_hash if user else None, rounds=rounds

@@ -10,20 +10,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
 from stockdash.core.errors import NotAuthenticated
 from stockdash.core.security import AccessToken, create_access_token, hash_token, new_opaque_token
 from stockdash.storage.base import UnitOfWork
-from stockdash.users.models import User
 from stockdash.users.records import UserRecord
 from stockdash.users.token_repository import (
     NewRefreshToken,
     RefreshTokenRecord,
     RefreshTokenRepository,
-    SqlRefreshTokenRepository,
 )
 
 
@@ -49,7 +45,7 @@ def _invalid_refresh() -> NotAuthenticated:
     )
 
 
-def issue_access_token(user: User | UserRecord, settings: Settings, session_id: str) -> AccessToken:
+def issue_access_token(user: UserRecord, settings: Settings, session_id: str) -> AccessToken:
     """A signed access token carrying the user's token version and login session (the refresh
     token family: long-lived things bound to the login, such as a live stream, end with it)."""
     return create_access_token(
@@ -81,7 +77,7 @@ async def _store_refresh(
     return await repo.add(token), raw
 
 
-async def start_session(unit: UnitOfWork, user: User | UserRecord, settings: Settings) -> TokenPair:
+async def start_session(unit: UnitOfWork, user: UserRecord, settings: Settings) -> TokenPair:
     """Begin a new refresh-token family for a user who just signed in (the caller commits)."""
     family_id = uuid.uuid4().hex
     _, raw = await _store_refresh(unit.refresh_tokens, user.id, family_id, settings, utcnow())
@@ -131,8 +127,3 @@ async def logout(unit: UnitOfWork, raw_token: str) -> None:
 async def session_alive(unit: UnitOfWork, family_id: str) -> bool:
     """Whether a login session still has a usable refresh token (not logged out or revoked)."""
     return await unit.refresh_tokens.family_alive(family_id, utcnow())
-
-
-async def revoke_all(session: AsyncSession, user_id: int) -> None:
-    """Revoke every refresh token of a user (the caller commits)."""
-    await SqlRefreshTokenRepository(session).revoke_all_for_user(user_id, utcnow())

@@ -1,5 +1,5 @@
-"""All queries on refresh tokens (SQL and MongoDB) and one-time email tokens (SQL so far),
-looked up by hash only."""
+"""All queries on refresh tokens and one-time email tokens (SQL and MongoDB), looked up by
+hash only."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,11 +68,46 @@ class RefreshTokenRepository(Protocol):
     async def family_alive(self, family_id: str, now: datetime) -> bool: ...
 
 
+EMAIL_TOKEN_FIELDS = (
+    "id",
+    "user_id",
+    "purpose",
+    "token_hash",
+    "created_at",
+    "expires_at",
+    "used_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailTokenRecord:
+    """A single-use token sent by email (verification, password reset); only its hash is stored."""
+
+    id: int
+    user_id: int
+    purpose: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEmailToken:
+    """What an email token is stored from."""
+
+    user_id: int
+    purpose: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+
+
 class EmailTokenRepository(Protocol):
     """Storage of one-time email tokens, whatever the backend."""
 
-    async def add(self, token: EmailToken) -> EmailToken: ...
-    async def get_by_hash(self, token_hash: str, purpose: str) -> EmailToken | None: ...
+    async def add(self, token: NewEmailToken) -> EmailTokenRecord: ...
+    async def get_by_hash(self, token_hash: str, purpose: str) -> EmailTokenRecord | None: ...
     async def use(self, token_id: int, now: datetime) -> bool: ...
     async def invalidate(self, user_id: int, purpose: str, now: datetime) -> int: ...
 
@@ -239,24 +275,45 @@ class MongoRefreshTokenRepository:
         return found is not None
 
 
+def _email_record(row: EmailToken) -> EmailTokenRecord:
+    return EmailTokenRecord(**{name: getattr(row, name) for name in EMAIL_TOKEN_FIELDS})
+
+
+async def _next_id(counters: AsyncCollection[dict[str, Any]], name: str) -> int:
+    """The next integer id of a collection (an atomic `$inc` on its counter document)."""
+    doc = await counters.find_one_and_update(
+        {"_id": name}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+    )
+    assert doc is not None  # upsert with AFTER always returns the document
+    return int(doc["seq"])
+
+
 class SqlEmailTokenRepository:
     """One-time email tokens in a SQL database."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, token: EmailToken) -> EmailToken:
-        """Insert a token and flush."""
-        self.session.add(token)
+    async def add(self, token: NewEmailToken) -> EmailTokenRecord:
+        """Insert a token (its id assigned)."""
+        row = EmailToken(
+            user_id=token.user_id,
+            purpose=token.purpose,
+            token_hash=token.token_hash,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+        )
+        self.session.add(row)
         await self.session.flush()
-        return token
+        return _email_record(row)
 
-    async def get_by_hash(self, token_hash: str, purpose: str) -> EmailToken | None:
+    async def get_by_hash(self, token_hash: str, purpose: str) -> EmailTokenRecord | None:
         """The token of this purpose stored under this hash."""
         stmt = select(EmailToken).where(
             EmailToken.token_hash == token_hash, EmailToken.purpose == purpose
         )
-        return (await self.session.execute(stmt)).scalars().first()
+        row = (await self.session.execute(stmt)).scalars().first()
+        return None if row is None else _email_record(row)
 
     async def use(self, token_id: int, now: datetime) -> bool:
         """Mark a token used; False when it already was (a concurrent use won)."""
@@ -281,3 +338,53 @@ class SqlEmailTokenRepository:
             .execution_options(synchronize_session=False)
         )
         return _rowcount(await self.session.execute(stmt))
+
+
+class MongoEmailTokenRepository:
+    """Email tokens in MongoDB's `email_tokens` (integer `_id` from `counters`; unique
+    `token_hash`; index on `user_id` + `purpose`). Using one is a conditional update
+    (`used_at: null`), so a link works once even when clicked twice at the same moment."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.tokens = db["email_tokens"]
+        self.counters = db["counters"]
+
+    @staticmethod
+    def _record(doc: dict[str, Any]) -> EmailTokenRecord:
+        return EmailTokenRecord(
+            id=doc["_id"], **{k: doc[k] for k in EMAIL_TOKEN_FIELDS if k != "id"}
+        )
+
+    async def add(self, token: NewEmailToken) -> EmailTokenRecord:
+        """Insert a token (its id assigned)."""
+        doc: dict[str, Any] = {
+            "_id": await _next_id(self.counters, "email_tokens"),
+            "user_id": token.user_id,
+            "purpose": token.purpose,
+            "token_hash": token.token_hash,
+            "created_at": bson_time(token.created_at),
+            "expires_at": bson_time(token.expires_at),
+            "used_at": None,
+        }
+        await self.tokens.insert_one(doc)
+        return self._record(doc)
+
+    async def get_by_hash(self, token_hash: str, purpose: str) -> EmailTokenRecord | None:
+        """The token of this purpose stored under this hash."""
+        doc = await self.tokens.find_one({"token_hash": token_hash, "purpose": purpose})
+        return None if doc is None else self._record(doc)
+
+    async def use(self, token_id: int, now: datetime) -> bool:
+        """Mark a token used; False when it already was (a concurrent use won)."""
+        result = await self.tokens.update_one(
+            {"_id": token_id, "used_at": None}, {"$set": {"used_at": bson_time(now)}}
+        )
+        return result.modified_count == 1
+
+    async def invalidate(self, user_id: int, purpose: str, now: datetime) -> int:
+        """Mark every unused token of a user and purpose as used; how many there were."""
+        result = await self.tokens.update_many(
+            {"user_id": user_id, "purpose": purpose, "used_at": None},
+            {"$set": {"used_at": bson_time(now)}},
+        )
+        return result.modified_count

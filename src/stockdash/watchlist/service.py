@@ -15,7 +15,7 @@ from stockdash.core.errors import Conflict, Forbidden, NotFound
 from stockdash.storage.base import Storage, UnitOfWork
 from stockdash.subscriptions import tiers
 from stockdash.users.cache import CurrentUserCache
-from stockdash.users.models import User
+from stockdash.users.records import UserRecord
 from stockdash.watchlist.entities import AlreadyTracked, LimitReached, WatchEntry
 from stockdash.watchlist.repository import SqlWatchlistRepository
 from stockdash.watchlist.schemas import WatchlistItem, WatchlistPublic
@@ -40,7 +40,7 @@ async def cached_entries(
     return await user_cache.attached(user_id, "watchlist", load)
 
 
-async def watchlist_json(user_cache: CurrentUserCache, storage: Storage, user: User) -> bytes:
+async def watchlist_json(user_cache: CurrentUserCache, storage: Storage, user: UserRecord) -> bytes:
     """The user's `WatchlistPublic` as JSON, rendered once per version of the user."""
 
     async def render() -> bytes:
