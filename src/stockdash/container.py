@@ -203,7 +203,9 @@ def build_container(
     user_cache = build_user_cache(settings, redis)
     listeners.append(user_cache)
     locks = build_locks(settings, redis)
-    market = build_market(settings, sessionmaker, snapshot=snapshot, locks=locks)
+    read_sessionmaker = create_sessionmaker(read_only_engine(engine), listeners=listeners)
+    storage = build_storage(settings, engine, (sessionmaker, read_sessionmaker), listeners)
+    market = build_market(settings, sessionmaker, snapshot=snapshot, locks=locks, storage=storage)
     analysis = AnalysisService.from_settings(
         market, settings, narrator=narrator_from_settings(settings, cache=market.cache)
     )
@@ -211,7 +213,6 @@ def build_container(
     jobs = JobStore(sessionmaker)
     queue = JobQueue(jobs, broker)
     outbox = OutboxEmailSender.from_settings(settings)
-    read_sessionmaker = create_sessionmaker(read_only_engine(engine), listeners=listeners)
     events = build_events(settings, redis)
     live = settings.feature_real_time_updates
     email_sender = QueuedEmailSender(queue)
@@ -241,7 +242,7 @@ def build_container(
         runner=None,  # type: ignore[arg-type]
         user_cache=user_cache,
         cards=CardStore(market, analysis, local_entries=settings.card_cache_entries),
-        storage=build_storage(settings, engine, (sessionmaker, read_sessionmaker), listeners),
+        storage=storage,
         events=events,
         notifier=notifier,
         alerts=alerts,

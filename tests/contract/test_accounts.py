@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from stockdash.admin.repository import NewAuditEntry, UserFilter
+from stockdash.market.repository import RowWrite
 from stockdash.storage.base import Storage
 from stockdash.users.records import UserUpdate
 from stockdash.users.token_repository import NewEmailToken
@@ -229,3 +230,43 @@ async def test_audit_log_adds_and_lists_newest_first(storage: Storage) -> None:
     assert total == 2
     assert page == [second] and rest == [first]
     assert second.details == {"changes": {"role": {"to": "x"}}}
+
+
+# -- the persisted stock cache ----------------------------------------------------------------
+
+
+async def test_stock_cache_upserts_merges_keys_and_keeps_expiry_and_attachment(
+    storage: Storage,
+) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0)  # recent: the TTL monitor keeps it
+    later = t0 + timedelta(minutes=5)
+    async with storage.unit() as unit:
+        assert await unit.stock_cache.get("AAPL") is None
+        await unit.stock_cache.write_many(
+            {
+                "AAPL": RowWrite({"quote": {"price": 1.5}}, expires=t0 + timedelta(minutes=30)),
+                "MSFT": RowWrite({"fundamentals": {"pe": 30}}),
+            },
+            t0,
+        )
+        await unit.commit()
+    async with storage.unit() as unit:
+        # A second write merges its key, leaves the expiry; the attachment is set apart.
+        await unit.stock_cache.write_many({"AAPL": RowWrite({"fundamentals": {"pe": 20}})}, later)
+        await unit.stock_cache.set_attachment("AAPL", {"model": {"score": 3}}, later)
+        await unit.stock_cache.set_attachment("NONE", {"x": 1}, later)  # no entry: nothing
+        await unit.commit()
+    async with storage.unit(read_only=True) as unit:
+        aapl = await unit.stock_cache.get("AAPL")
+        many = await unit.stock_cache.get_many(["AAPL", "MSFT", "NONE"])
+        none = await unit.stock_cache.get("NONE")
+    assert aapl is not None
+    assert aapl.stock_data == {"quote": {"price": 1.5}, "fundamentals": {"pe": 20}}
+    assert aapl.ai_analyses == {"model": {"score": 3}}
+    assert aapl.expires_at == t0 + timedelta(minutes=30)
+    assert aapl.last_updated == later
+    assert set(many) == {"AAPL", "MSFT"} and many["AAPL"] == aapl
+    msft = many["MSFT"]
+    assert msft.stock_data == {"fundamentals": {"pe": 30}} and msft.ai_analyses == {}
+    assert msft.expires_at == t0  # no quote yet: already expired
+    assert none is None

@@ -16,7 +16,7 @@ from stockdash.core.db import create_engine, create_sessionmaker
 from stockdash.core.errors import install_error_handlers
 from stockdash.core.mongo import MongoUnreachable, build_mongo_client, require_mongo
 from stockdash.storage.base import Storage
-from stockdash.storage.mongo import INDEXES, MongoStorage, ensure_indexes
+from stockdash.storage.mongo import INDEXES, STALE_KEEP_SECONDS, MongoStorage, ensure_indexes
 from stockdash.storage.sql import SqlStorage
 from stockdash.users.records import NewUser
 from tests import mongo_server
@@ -34,7 +34,7 @@ async def test_mongo_indexes_are_created_idempotently_with_a_ttl_on_stock_cache(
         assert set(INDEXES) <= set(await db.list_collection_names())
         cache = await db["stock_cache"].index_information()
         ttl = [i for i in cache.values() if i["key"] == [("expires_at", 1)]]
-        assert len(ttl) == 1 and ttl[0]["expireAfterSeconds"] == 0
+        assert len(ttl) == 1 and ttl[0]["expireAfterSeconds"] == STALE_KEEP_SECONDS
         users = await db["users"].index_information()
         unique = {tuple(k for k, _ in i["key"]) for i in users.values() if i.get("unique")}
         assert {("username_key",), ("email_key",)} <= unique

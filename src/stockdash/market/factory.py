@@ -13,6 +13,7 @@ from stockdash.market.providers.http import RateGate
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import MarketDataProvider
+from stockdash.storage.base import Storage
 
 
 def build_provider(
@@ -103,8 +104,10 @@ def build_market(
     snapshot: SnapshotProvider | None = None,
     cache: Cache | None = None,
     locks: Locks | None = None,
+    storage: Storage | None = None,
 ) -> MarketService:
-    """The market service for these settings."""
+    """The market service for these settings (its data persisted in `storage`, else in the
+    SQL database of `sessionmaker`)."""
     snapshot = snapshot or SnapshotProvider()
     guard = None
     if settings.market_data_provider != "snapshot":
@@ -122,6 +125,7 @@ def build_market(
             retry_seconds=settings.redis_retry_seconds,
         ),
         sessionmaker=sessionmaker,
+        storage=storage,
         ttl=settings.cache_ttl,
         snapshot_fallback=settings.market_snapshot_fallback,
         locks=locks,

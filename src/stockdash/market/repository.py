@@ -1,4 +1,5 @@
-"""All queries on the stock_cache table."""
+"""All queries on the persisted stock cache: the stock_cache table (SQL) or collection
+(MongoDB)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stockdash.core.mongo import bson_time
 from stockdash.market.models import StockCache
 
 STOCK_CACHE = cast(Table, StockCache.__table__)
@@ -27,10 +31,29 @@ class RowWrite:
     attachment: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StockCacheEntry:
+    """The persisted latest data of one symbol, its attachment (see market.models) and when
+    its quote expires."""
+
+    symbol: str
+    stock_data: dict[str, Any]
+    ai_analyses: dict[str, Any]
+    last_updated: datetime
+    expires_at: datetime
+
+
+def _entry(row: StockCache) -> StockCacheEntry:
+    return StockCacheEntry(
+        row.symbol, row.stock_data or {}, row.ai_analyses or {}, row.last_updated, row.expires_at
+    )
+
+
 class StockCacheRepository(Protocol):
     """Persistent latest data per symbol, whatever the backend."""
 
-    async def get(self, symbol: str) -> StockCache | None: ...
+    async def get(self, symbol: str) -> StockCacheEntry | None: ...
+    async def get_many(self, symbols: list[str]) -> dict[str, StockCacheEntry]: ...
     async def set_attachment(
         self, symbol: str, attachment: dict[str, Any], now: datetime
     ) -> None: ...
@@ -48,17 +71,18 @@ class SqlStockCacheRepository:
         # The Core table, not the entity: a list of rows then runs as one plain executemany.
         return (pg_insert if dialect == "postgresql" else sqlite_insert)(STOCK_CACHE)
 
-    async def get(self, symbol: str) -> StockCache | None:
+    async def get(self, symbol: str) -> StockCacheEntry | None:
         """The persisted entry for a symbol."""
         stmt = select(StockCache).where(StockCache.symbol == symbol)
-        return (await self.session.execute(stmt)).scalars().first()
+        row = (await self.session.execute(stmt)).scalars().first()
+        return None if row is None else _entry(row)
 
-    async def get_many(self, symbols: list[str]) -> dict[str, StockCache]:
+    async def get_many(self, symbols: list[str]) -> dict[str, StockCacheEntry]:
         """Persisted entries for several symbols."""
         if not symbols:
             return {}
         stmt = select(StockCache).where(StockCache.symbol.in_(symbols))
-        return {row.symbol: row for row in (await self.session.execute(stmt)).scalars()}
+        return {row.symbol: _entry(row) for row in (await self.session.execute(stmt)).scalars()}
 
     async def stock_data_many(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
         """The stock_data of several symbols (without their larger attachment column)."""
@@ -101,3 +125,64 @@ class SqlStockCacheRepository:
             .values(ai_analyses=attachment, last_updated=now)
         )
         await self.session.execute(stmt)
+
+
+class MongoStockCacheRepository:
+    """The stock cache in MongoDB's `stock_cache` (`_id` = symbol, the shard key the data is
+    ready for). A write merges its keys into `stock_data` with `$set` on dotted paths, so
+    concurrent writers of different keys of one symbol never undo each other; the TTL index
+    on `expires_at` removes a symbol some time after its quote expired (see storage.mongo)."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.cache = db["stock_cache"]
+
+    @staticmethod
+    def _entry(doc: dict[str, Any]) -> StockCacheEntry:
+        return StockCacheEntry(
+            doc["_id"],
+            doc.get("stock_data") or {},
+            doc.get("ai_analyses") or {},
+            doc["last_updated"],
+            doc["expires_at"],
+        )
+
+    async def get(self, symbol: str) -> StockCacheEntry | None:
+        """The persisted entry for a symbol."""
+        doc = await self.cache.find_one({"_id": symbol})
+        return None if doc is None else self._entry(doc)
+
+    async def get_many(self, symbols: list[str]) -> dict[str, StockCacheEntry]:
+        """Persisted entries for several symbols."""
+        if not symbols:
+            return {}
+        return {d["_id"]: self._entry(d) async for d in self.cache.find({"_id": {"$in": symbols}})}
+
+    async def write_many(self, writes: dict[str, RowWrite], now: datetime) -> None:
+        """Apply several symbols' writes in one bulk round trip (an upsert per symbol)."""
+        if not writes:
+            return
+        stamp = bson_time(now)
+        ops = []
+        for symbol, write in writes.items():
+            fields: dict[str, Any] = {f"stock_data.{k}": v for k, v in write.patch.items()}
+            fields["last_updated"] = stamp
+            on_insert: dict[str, Any] = {}
+            if write.patch == {}:
+                on_insert["stock_data"] = {}
+            if write.expires is not None:
+                fields["expires_at"] = bson_time(write.expires)
+            else:
+                on_insert["expires_at"] = stamp
+            if write.attachment is not None:
+                fields["ai_analyses"] = write.attachment
+            else:
+                on_insert["ai_analyses"] = {}
+            update = {"$set": fields} | ({"$setOnInsert": on_insert} if on_insert else {})
+            ops.append(UpdateOne({"_id": symbol}, update, upsert=True))
+        await self.cache.bulk_write(ops, ordered=False)
+
+    async def set_attachment(self, symbol: str, attachment: dict[str, Any], now: datetime) -> None:
+        """Store a symbol's attachment (nothing when the symbol has no entry)."""
+        await self.cache.update_one(
+            {"_id": symbol}, {"$set": {"ai_analyses": attachment, "last_updated": bson_time(now)}}
+        )

@@ -28,9 +28,8 @@ from stockdash.core.locks import Locks
 from stockdash.core.metrics import PROVIDER_FETCHES
 from stockdash.market import serialize
 from stockdash.market.cache import Cache, MemoryCache
-from stockdash.market.models import StockCache
 from stockdash.market.providers.guard import ProviderGuard
-from stockdash.market.repository import RowWrite, SqlStockCacheRepository
+from stockdash.market.repository import RowWrite, StockCacheEntry
 from stockdash.market.singleflight import SingleFlight
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import (
@@ -45,6 +44,8 @@ from stockdash.market.types import (
     StockData,
     UnknownSymbolError,
 )
+from stockdash.storage.base import Storage
+from stockdash.storage.sql import sessions_storage
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class ParsedTexts(Generic[T]):
 class WriteBatch:
     """A refresh batch's stock_cache rows as read at its start, and the writes it defers."""
 
-    rows: dict[str, StockCache | None]
+    rows: dict[str, StockCacheEntry | None]
     writes: dict[str, RowWrite] = field(default_factory=dict)
 
     def add(
@@ -160,6 +161,7 @@ class MarketService:
         *,
         cache: Cache | None = None,
         sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        storage: Storage | None = None,
         ttl: float = 1800.0,
         clock: Callable[[], datetime] = utcnow,
         snapshot_fallback: bool = True,
@@ -181,7 +183,10 @@ class MarketService:
         )
         self.snapshot = snapshot
         self.cache: Cache = cache or MemoryCache()
-        self.sessionmaker = sessionmaker
+        # Where the latest data persists (SQL or MongoDB); a bare session factory means SQL.
+        self.storage: Storage | None = storage or (
+            sessions_storage(sessionmaker) if sessionmaker is not None else None
+        )
         self.ttl = ttl
         self.clock = clock
         self.snapshot_fallback = snapshot_fallback
@@ -623,10 +628,10 @@ class MarketService:
         """For a refresh batch: read the symbols' stock_cache rows in one query, and write their
         quotes, fundamentals and attachments in one transaction at the end (one multi-row upsert)
         instead of a statement per symbol and kind. Only the calling task joins the batch."""
-        rows: dict[str, StockCache | None] = {}
-        if self.sessionmaker is not None:
-            async with self.sessionmaker() as session:
-                found = await SqlStockCacheRepository(session).get_many(symbols)
+        rows: dict[str, StockCacheEntry | None] = {}
+        if self.storage is not None:
+            async with self.storage.unit(read_only=True) as unit:
+                found = await unit.stock_cache.get_many(symbols)
             rows = {s: found.get(s) for s in symbols}
         batch = WriteBatch(rows)
         token = self._batch.set(batch)
@@ -639,11 +644,11 @@ class MarketService:
 
     async def _write(self, writes: dict[str, RowWrite]) -> None:
         """Several symbols' row changes in one transaction."""
-        if not writes or self.sessionmaker is None:
+        if not writes or self.storage is None:
             return
-        async with self.sessionmaker() as session:
-            await SqlStockCacheRepository(session).write_many(writes, self.clock())
-            await session.commit()
+        async with self.storage.unit() as unit:
+            await unit.stock_cache.write_many(writes, self.clock())
+            await unit.commit()
 
     async def _persist(
         self, symbol: str, patch: dict[str, Any], *, expires: datetime | None
@@ -654,16 +659,16 @@ class MarketService:
             return
         await self._write({symbol: RowWrite(patch, expires)})
 
-    async def _persisted_row(self, symbol: str) -> StockCache | None:
-        if self.sessionmaker is None:
+    async def _persisted_row(self, symbol: str) -> StockCacheEntry | None:
+        if self.storage is None:
             return None
         batch = self._batch.get()
         if batch is not None and symbol in batch.rows:
             return batch.rows[symbol]
-        async with self.sessionmaker() as session:
-            return await SqlStockCacheRepository(session).get(symbol)
+        async with self.storage.unit(read_only=True) as unit:
+            return await unit.stock_cache.get(symbol)
 
-    def _persisted_view(self, row: StockCache | None) -> StockView | None:
+    def _persisted_view(self, row: StockCacheEntry | None) -> StockView | None:
         """The stock_cache row's quote as a view, stale when it has expired."""
         if row is None or not row.stock_data or "quote" not in row.stock_data:
             return None
@@ -675,19 +680,18 @@ class MarketService:
         Inside `batched_writes` they go out with the batch's other writes; otherwise the rows
         must exist (they do once the symbol's quote has been stored).
         """
-        if self.sessionmaker is None or not attachments:
+        if self.storage is None or not attachments:
             return
         batch = self._batch.get()
         if batch is not None:
             for symbol, attachment in attachments.items():
                 batch.add(symbol, attachment=attachment)
             return
-        async with self.sessionmaker() as session:
-            repo = SqlStockCacheRepository(session)
+        async with self.storage.unit() as unit:
             now = self.clock()
             for symbol, attachment in attachments.items():
-                await repo.set_attachment(symbol, attachment, now)
-            await session.commit()
+                await unit.stock_cache.set_attachment(symbol, attachment, now)
+            await unit.commit()
 
     def restore_attachments_with(self, restore: AttachmentRestorer) -> None:
         """Have `restore(symbol, attachment)` called whenever a cold cache reads a symbol's quote

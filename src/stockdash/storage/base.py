@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 if TYPE_CHECKING:
     from stockdash.admin.repository import AdminRepository
     from stockdash.apikeys.repository import ApiKeyRepository
+    from stockdash.market.repository import StockCacheRepository
     from stockdash.subscriptions.repository import SubscriptionEventRepository
     from stockdash.users.records import UserRecords
     from stockdash.users.token_repository import EmailTokenRepository, RefreshTokenRepository
@@ -53,6 +54,11 @@ class UnitOfWork(Protocol):
     @property
     def email_tokens(self) -> EmailTokenRepository:
         """One-time email tokens (verification, password reset)."""
+        ...
+
+    @property
+    def stock_cache(self) -> StockCacheRepository:
+        """The persisted latest market data per symbol."""
         ...
 
     @property

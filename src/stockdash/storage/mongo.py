@@ -21,6 +21,7 @@ from stockdash.admin.repository import MongoAdminRepository
 from stockdash.apikeys.repository import MongoApiKeyRepository
 from stockdash.core.db import CommitListener
 from stockdash.core.mongo import ping_mongo, require_mongo
+from stockdash.market.repository import MongoStockCacheRepository
 from stockdash.subscriptions.repository import MongoSubscriptionEventRepository
 from stockdash.users.records import MongoUserRecords
 from stockdash.users.token_repository import (
@@ -28,6 +29,11 @@ from stockdash.users.token_repository import (
     MongoRefreshTokenRepository,
 )
 from stockdash.watchlist.repository import MongoWatchlistRepository
+
+# How long an expired quote is kept: as on SQL, an expired quote is still served (marked stale)
+# while the providers are down, and a restart reads the last data back; a symbol nobody has
+# refreshed for a week is dropped.
+STALE_KEEP_SECONDS = 7 * 24 * 3600
 
 # Every collection the converted domains use, with its secondary indexes.
 INDEXES: dict[str, list[IndexModel]] = {
@@ -78,11 +84,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     "watchlist_counts": [],
     # Sequences (`_id` = the sequence name): integer ids shared with the SQL backends.
     "counters": [],
-    # Market data per symbol (`_id` = symbol); MongoDB deletes a document once `expires_at`
-    # has passed (TTL monitor, about once a minute).
+    # Market data per symbol (`_id` = symbol); MongoDB deletes a document STALE_KEEP_SECONDS
+    # after its quote's `expires_at` (TTL monitor, about once a minute).
     "stock_cache": [
         IndexModel(
-            [("expires_at", ASCENDING)], name="ttl_stock_cache_expires_at", expireAfterSeconds=0
+            [("expires_at", ASCENDING)],
+            name="ttl_stock_cache_expires_at",
+            expireAfterSeconds=STALE_KEEP_SECONDS,
         )
     ],
 }
@@ -114,6 +122,7 @@ class MongoUnitOfWork:
     refresh_tokens: MongoRefreshTokenRepository = field(init=False)
     email_tokens: MongoEmailTokenRepository = field(init=False)
     admin: MongoAdminRepository = field(init=False)
+    stock_cache: MongoStockCacheRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = MongoUserRecords(self.db, self.changes)
@@ -123,6 +132,7 @@ class MongoUnitOfWork:
         self.refresh_tokens = MongoRefreshTokenRepository(self.db)
         self.email_tokens = MongoEmailTokenRepository(self.db)
         self.admin = MongoAdminRepository(self.db)
+        self.stock_cache = MongoStockCacheRepository(self.db)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` at commit (dropped by a rollback)."""

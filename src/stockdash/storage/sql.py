@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from stockdash.admin.repository import SqlAdminRepository
 from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.core.db import after_commit, ping
+from stockdash.market.repository import SqlStockCacheRepository
 from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
 from stockdash.users.records import SqlUserRecords
 from stockdash.users.token_repository import SqlEmailTokenRepository, SqlRefreshTokenRepository
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
         self.refresh_tokens = SqlRefreshTokenRepository(session)
         self.email_tokens = SqlEmailTokenRepository(session)
         self.admin = SqlAdminRepository(session)
+        self.stock_cache = SqlStockCacheRepository(session)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` after the session's commit (dropped by a rollback)."""
