@@ -7,12 +7,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from stockdash.admin.repository import NewAuditEntry, UserFilter
+from stockdash.apikeys.entities import KeyLimitReached, NewApiKey
 from stockdash.market.repository import RowWrite
 from stockdash.storage.base import Storage
 from stockdash.users.records import UserUpdate
 from stockdash.users.token_repository import NewEmailToken
 from tests.contract.conftest import RecordingListener
-from tests.contract.test_repositories import add_stock, add_user
+from tests.contract.test_repositories import PARALLEL_ADDS, add_stock, add_user
 
 # -- users: lookups and updates ----------------------------------------------------------------
 
@@ -270,3 +271,51 @@ async def test_stock_cache_upserts_merges_keys_and_keeps_expiry_and_attachment(
     assert msft.stock_data == {"fundamentals": {"pe": 30}} and msft.ai_analyses == {}
     assert msft.expires_at == t0  # no quote yet: already expired
     assert none is None
+
+
+# -- the API key cap --------------------------------------------------------------------------
+
+KEY_LIMIT = 5
+
+
+async def _add_key_within_limit(storage: Storage, user_id: int, i: int) -> bool:
+    """Create one key in its own unit of work (locking the user first, as the service does);
+    whether the cap let it in."""
+    async with storage.unit() as unit:
+        await unit.users.lock(user_id)
+        key = NewApiKey(user_id=user_id, name=f"k{i}", prefix=f"p{user_id}x{i:03d}", key_hash="h")
+        try:
+            await unit.api_keys.add_within_limit(key, KEY_LIMIT)
+        except KeyLimitReached:
+            return False
+        await unit.commit()
+    return True
+
+
+async def test_parallel_key_creations_store_exactly_the_cap(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    results = await asyncio.gather(
+        *(_add_key_within_limit(storage, alice.id, i) for i in range(PARALLEL_ADDS))
+    )
+    async with storage.unit(read_only=True) as unit:
+        stored = await unit.api_keys.count(alice.id)
+    assert results.count(True) == KEY_LIMIT == stored
+
+
+async def test_removing_keys_frees_slots_under_the_cap(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    for i in range(KEY_LIMIT):
+        assert await _add_key_within_limit(storage, alice.id, i)
+    assert not await _add_key_within_limit(storage, alice.id, 100)
+    async with storage.unit() as unit:
+        first = (await unit.api_keys.list_for_user(alice.id))[0]
+        assert await unit.api_keys.remove(alice.id, first.id)
+        await unit.commit()
+    assert await _add_key_within_limit(storage, alice.id, 101)
+    assert not await _add_key_within_limit(storage, alice.id, 102)
+    async with storage.unit() as unit:
+        assert await unit.api_keys.remove_all(alice.id) == KEY_LIMIT
+        await unit.commit()
+    for i in range(KEY_LIMIT):
+        assert await _add_key_within_limit(storage, alice.id, 200 + i)
+    assert not await _add_key_within_limit(storage, alice.id, 300)

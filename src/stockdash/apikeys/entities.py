@@ -27,3 +27,11 @@ class NewApiKey:
     name: str
     prefix: str
     key_hash: str
+
+
+class KeyLimitReached(Exception):
+    """The user already holds as many API keys as allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} API keys")
+        self.limit = limit

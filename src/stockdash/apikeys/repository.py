@@ -10,9 +10,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stockdash.apikeys.entities import ApiKeyRecord, NewApiKey
+from stockdash.apikeys.entities import ApiKeyRecord, KeyLimitReached, NewApiKey
 from stockdash.apikeys.models import ApiKey
 from stockdash.core.mongo import bson_now
+from stockdash.storage.slots import SlotCounter
 
 FIELDS = ("id", "user_id", "name", "prefix", "key_hash", "created_at", "last_used_at")
 
@@ -24,6 +25,7 @@ class ApiKeyRepository(Protocol):
     async def count(self, user_id: int) -> int: ...
     async def by_prefix(self, prefix: str) -> ApiKeyRecord | None: ...
     async def add(self, key: NewApiKey) -> ApiKeyRecord: ...
+    async def add_within_limit(self, key: NewApiKey, limit: int) -> ApiKeyRecord: ...
     async def remove(self, user_id: int, key_id: int) -> bool: ...
     async def remove_all(self, user_id: int) -> int: ...
     async def touch(self, key_id: int, when: datetime) -> None: ...
@@ -62,6 +64,13 @@ class SqlApiKeyRepository:
         await self.session.flush()
         return _record(row)
 
+    async def add_within_limit(self, key: NewApiKey, limit: int) -> ApiKeyRecord:
+        """Insert a key unless the user holds `limit` already (KeyLimitReached); the caller
+        holds the user's row lock, which serialises concurrent creations."""
+        if await self.count(key.user_id) >= limit:
+            raise KeyLimitReached(limit)
+        return await self.add(key)
+
     async def remove(self, user_id: int, key_id: int) -> bool:
         """Delete one of a user's keys; whether it existed."""
         stmt = delete(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id)
@@ -82,11 +91,13 @@ class SqlApiKeyRepository:
 
 class MongoApiKeyRepository:
     """API keys in MongoDB's `api_keys` collection: integer `_id` from `counters` (the ids the
-    routes use), unique `prefix`, an index on `user_id`."""
+    routes use), unique `prefix`, an index on `user_id`. The per-user cap is a slot counter in
+    `api_key_counts` (`storage.slots`), as the watchlist limit: no lock needed."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.keys = db["api_keys"]
         self.counters = db["counters"]
+        self.slots = SlotCounter(db["api_key_counts"], self.count)
 
     @staticmethod
     def _record(doc: dict[str, Any]) -> ApiKeyRecord:
@@ -129,14 +140,29 @@ class MongoApiKeyRepository:
         await self.keys.insert_one(doc)
         return record
 
+    async def add_within_limit(self, key: NewApiKey, limit: int) -> ApiKeyRecord:
+        """Take a slot (`count < limit`, atomically), then insert; a failed insert gives it back."""
+        if not await self.slots.take(key.user_id, limit):
+            raise KeyLimitReached(limit)
+        try:
+            return await self.add(key)
+        except Exception:
+            await self.slots.give_back(key.user_id)
+            raise
+
     async def remove(self, user_id: int, key_id: int) -> bool:
         """Delete one of a user's keys; whether it existed."""
         result = await self.keys.delete_one({"_id": key_id, "user_id": user_id})
-        return result.deleted_count == 1
+        if result.deleted_count != 1:
+            return False
+        await self.slots.give_back(user_id)
+        return True
 
     async def remove_all(self, user_id: int) -> int:
         """Delete every key of a user; how many there were."""
-        return (await self.keys.delete_many({"user_id": user_id})).deleted_count
+        removed = (await self.keys.delete_many({"user_id": user_id})).deleted_count
+        await self.slots.give_back(user_id, removed)
+        return removed
 
     async def touch(self, key_id: int, when: datetime) -> None:
         """Record a use."""

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from stockdash.apikeys.entities import NewApiKey
+from stockdash.apikeys.entities import KeyLimitReached, NewApiKey
 from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyPublic
 from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, NotFound
@@ -51,19 +51,18 @@ def parse_prefix(raw: str) -> str | None:
 
 async def create_key(unit: UnitOfWork, user_id: int, data: ApiKeyCreate) -> ApiKeyCreated:
     """Create a key; 409 past the per-user maximum (the caller commits)."""
-    # SQL: the user row lock serialises concurrent creations. MongoDB takes no lock: parallel
-    # creations can pass the count together (at worst a few keys over a soft cap of 20).
+    # SQL: the user row lock serialises concurrent creations; MongoDB: an atomic slot counter.
     await unit.users.lock(user_id)
-    if await unit.api_keys.count(user_id) >= MAX_KEYS_PER_USER:
+    prefix, raw = new_key()
+    new = NewApiKey(user_id=user_id, name=data.name, prefix=prefix, key_hash=hash_key(raw))
+    try:
+        key = await unit.api_keys.add_within_limit(new, MAX_KEYS_PER_USER)
+    except KeyLimitReached as exc:
         raise Conflict(
             f"You already have {MAX_KEYS_PER_USER} API keys; delete one first.",
             code="api_key_limit_reached",
             details={"max_keys": MAX_KEYS_PER_USER},
-        )
-    prefix, raw = new_key()
-    key = await unit.api_keys.add(
-        NewApiKey(user_id=user_id, name=data.name, prefix=prefix, key_hash=hash_key(raw))
-    )
+        ) from exc
     return ApiKeyCreated(**ApiKeyPublic.model_validate(key).model_dump(), key=raw)
 
 

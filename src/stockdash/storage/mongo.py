@@ -80,8 +80,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([("created_at", ASCENDING)], name="ix_audit_log_created_at"),
     ],
-    # One document per user (`_id` = user id): the watchlist slot counter.
+    # One document per user (`_id` = user id): the watchlist and API key slot counters.
     "watchlist_counts": [],
+    "api_key_counts": [],
     # Sequences (`_id` = the sequence name): integer ids shared with the SQL backends.
     "counters": [],
     # Market data per symbol (`_id` = symbol); MongoDB deletes a document STALE_KEEP_SECONDS

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Protocol
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from sqlalchemy import delete, distinct, func, select
@@ -14,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.db import record_change
 from stockdash.core.mongo import bson_now
+from stockdash.storage.slots import SlotCounter
 from stockdash.users.models import User
 from stockdash.watchlist.entities import AlreadyTracked, LimitReached, WatchEntry
 from stockdash.watchlist.models import UserStock
@@ -115,17 +114,14 @@ class SqlWatchlistRepository:
 class MongoWatchlistRepository:
     """Watchlists in MongoDB: `user_stocks` (unique user_id+symbol) and `watchlist_counts`.
 
-    The limit holds without locks or transactions: a per-user counter document is incremented
-    only while `count < limit` (one atomic conditional update), then the entry is inserted; a
-    duplicate (the unique index) gives the slot back. It works on a standalone server and on a
-    sharded cluster (both documents are keyed by user_id), where a transaction would need a
-    replica set. A crash between the two writes leaves the counter one too high; `_reconcile`
-    recounts before answering "limit reached", so such a slot is never lost for good.
+    The limit holds without locks or transactions (`storage.slots.SlotCounter`): a per-user
+    counter document is incremented only while `count < limit`, then the entry is inserted; a
+    duplicate (the unique index) gives the slot back.
     """
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], changes: Changes) -> None:
         self.stocks = db["user_stocks"]
-        self.counts = db["watchlist_counts"]
+        self.slots = SlotCounter(db["watchlist_counts"], self.count)
         self.users = db["users"]
         self._changes = changes
 
@@ -147,7 +143,7 @@ class MongoWatchlistRepository:
         """Take a slot (`count < limit`, atomically), then insert; duplicates give it back."""
         if await self.get(user_id, symbol) is not None:
             raise AlreadyTracked(symbol)
-        if not await self._take_slot(user_id, limit):
+        if not await self.slots.take(user_id, limit):
             raise LimitReached(limit)
         entry = WatchEntry(user_id, symbol, bson_now())
         try:
@@ -155,52 +151,17 @@ class MongoWatchlistRepository:
                 {"user_id": user_id, "symbol": symbol, "added_at": entry.added_at}
             )
         except DuplicateKeyError as exc:
-            await self.counts.update_one({"_id": user_id}, {"$inc": {"count": -1}})
+            await self.slots.give_back(user_id)
             raise AlreadyTracked(symbol) from exc
         self._changes.append(entry)
         return entry
-
-    async def _take_slot(self, user_id: int, limit: int) -> bool:
-        """Increment the user's counter if it is below the limit; whether it was."""
-        await self._ensure_counter(user_id)
-        for _ in range(2):
-            taken = await self.counts.find_one_and_update(
-                {"_id": user_id, "count": {"$lt": limit}},
-                {"$inc": {"count": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if taken is not None:
-                return True
-            if not await self._reconcile(user_id):
-                return False
-        return False
-
-    async def _ensure_counter(self, user_id: int) -> None:
-        """Create the counter from the stored entries the first time a user adds one."""
-        if await self.counts.find_one({"_id": user_id}, {"_id": 1}) is not None:
-            return
-        # A concurrent first add may create it in between: its counter is as good as ours.
-        with contextlib.suppress(DuplicateKeyError):
-            await self.counts.insert_one({"_id": user_id, "count": await self.count(user_id)})
-
-    async def _reconcile(self, user_id: int) -> bool:
-        """Lower a counter left above the real count (a crash between slot and insert)."""
-        doc = await self.counts.find_one({"_id": user_id})
-        actual = await self.count(user_id)
-        if doc is None or doc["count"] <= actual:
-            return False
-        # Conditional on the value read: a concurrent add or remove makes this a no-op.
-        result = await self.counts.update_one(
-            {"_id": user_id, "count": doc["count"]}, {"$set": {"count": actual}}
-        )
-        return result.modified_count == 1
 
     async def remove(self, user_id: int, symbol: str) -> bool:
         """Delete an entry and give its slot back; whether one existed."""
         result = await self.stocks.delete_one({"user_id": user_id, "symbol": symbol})
         if result.deleted_count == 0:
             return False
-        await self.counts.update_one({"_id": user_id}, {"$inc": {"count": -1}})
+        await self.slots.give_back(user_id)
         self._changes.append(WatchEntry(user_id, symbol, bson_now()))
         return True
 
