@@ -216,8 +216,8 @@ def build_container(
     events = build_events(settings, redis)
     live = settings.feature_real_time_updates
     email_sender = QueuedEmailSender(queue)
-    notifier = Notifier(settings, sessionmaker, email_sender, events if live else None)
-    alerts = AlertEvaluator(sessionmaker, notifier)
+    notifier = Notifier(settings, storage, email_sender, events if live else None)
+    alerts = AlertEvaluator(storage, notifier)
     listeners_after_refresh: list[RefreshListener] = [alerts]
     if live:
         listeners_after_refresh.insert(0, LiveUpdates(events, market.cache))

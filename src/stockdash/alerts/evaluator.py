@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from stockdash.alerts.repository import SqlAlertRepository
 from stockdash.alerts.service import evaluate
 from stockdash.events.snapshots import SymbolSnapshot
 from stockdash.notifications.service import NewNotification, Notifier
+from stockdash.storage.base import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +34,8 @@ class EvaluationStats:
 class AlertEvaluator:
     """Judges alerts against fresh snapshots (a refresh listener)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], notifier: Notifier) -> None:
-        self.sessionmaker = sessionmaker
+    def __init__(self, storage: Storage, notifier: Notifier) -> None:
+        self.storage = storage
         self.notifier = notifier
         self.stats = EvaluationStats()
 
@@ -45,18 +43,21 @@ class AlertEvaluator:
         """Evaluate the alerts on these symbols; record and deliver what fired."""
         if not snapshots:
             return
-        async with self.sessionmaker() as session:
-            rows = await SqlAlertRepository(session).to_evaluate(sorted(snapshots))
+        async with self.storage.unit() as unit:
+            rows = await unit.alerts.to_evaluate(sorted(snapshots))
             self.stats.batches += 1
             self.stats.symbols += len(snapshots)
             self.stats.alert_queries += 1
             self.stats.alerts += len(rows)
             fired: list[NewNotification] = []
             for alert, tier in rows:
+                before = replace(alert)
                 note = evaluate(alert, snapshots[alert.symbol], tier)
+                if alert != before:  # only what changed is written
+                    await unit.alerts.save(alert)
                 if note is not None:
                     fired.append(note)
-            recorded = await self.notifier.record(session, fired)
-            await session.commit()
+            recorded = await self.notifier.record(unit, fired)
+            await unit.commit()
         self.stats.fired += len(fired)
         await self.notifier.deliver(recorded)

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from stockdash.alerts.models import CONSENSUS, Alert, AlertKind
-from stockdash.alerts.repository import SqlAlertRepository
+from stockdash.alerts.models import CONSENSUS, AlertKind
+from stockdash.alerts.repository import AlertLimitReached, AlertRecord, NewAlert
 from stockdash.alerts.schemas import (
     AlertCreate,
     AlertList,
@@ -31,11 +29,11 @@ from stockdash.core.db import utcnow
 from stockdash.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from stockdash.events.snapshots import SymbolSnapshot
 from stockdash.notifications.service import NewNotification
+from stockdash.storage.base import UnitOfWork
 from stockdash.subscriptions import tiers
-from stockdash.users.service import lock_user
 
 
-def to_public(alert: Alert, watched: bool) -> AlertPublic:
+def to_public(alert: AlertRecord, watched: bool) -> AlertPublic:
     """The API view of an alert."""
     return AlertPublic(
         id=alert.id,
@@ -51,11 +49,9 @@ def to_public(alert: Alert, watched: bool) -> AlertPublic:
     )
 
 
-async def list_alerts(
-    session: AsyncSession, user_id: int, tier: str, symbol: str | None
-) -> AlertList:
+async def list_alerts(unit: UnitOfWork, user_id: int, tier: str, symbol: str | None) -> AlertList:
     """The user's alerts (optionally on one symbol)."""
-    rows = await SqlAlertRepository(session).list_for_user(user_id, symbol)
+    rows = await unit.alerts.list_for_user(user_id, symbol)
     data = [to_public(a, w) for a, w in rows]
     return AlertList(data=data, count=len(data), max_alerts=tiers.max_alerts(tier))
 
@@ -64,13 +60,23 @@ def _alert_not_found() -> NotFound:
     return NotFound("No such alert.", code="alert_not_found")
 
 
-async def create_alert(session: AsyncSession, user_id: int, body: AlertCreate) -> AlertPublic:
-    """Add an alert on a watched symbol, within the tier's limit and analysts."""
+def _limit_reached(tier: str, limit: int) -> Forbidden:
+    return Forbidden(
+        f"Your {tiers.spec(tier).name} plan allows {limit} alerts; delete one or upgrade "
+        "your plan to add more.",
+        code="alert_limit_reached",
+        details={"max_alerts": limit, "tier": tier},
+    )
+
+
+async def create_alert(unit: UnitOfWork, user_id: int, body: AlertCreate) -> AlertPublic:
+    """Add an alert on a watched symbol, within the tier's limit and analysts (the caller
+    commits)."""
     symbol = body.symbol.strip().upper()
-    user = await lock_user(session, user_id)  # serialises concurrent creates (the limit)
+    user = await unit.users.lock(user_id)  # SQL: serialises concurrent creates (the limit)
     if user is None:
         raise NotFound("User not found.")
-    repo = SqlAlertRepository(session)
+    repo = unit.alerts
     if not await repo.watched(user_id, symbol):
         raise Unprocessable(
             f"{symbol} is not on your watchlist: add it first, then set alerts on it.",
@@ -88,31 +94,28 @@ async def create_alert(session: AsyncSession, user_id: int, body: AlertCreate) -
         )
     limit = tiers.max_alerts(tier)
     if await repo.count(user_id) >= limit:
-        raise Forbidden(
-            f"Your {tiers.spec(tier).name} plan allows {limit} alerts; delete one or upgrade "
-            "your plan to add more.",
-            code="alert_limit_reached",
-            details={"max_alerts": limit, "tier": tier},
-        )
+        raise _limit_reached(tier, limit)
     existing = await repo.list_for_user(user_id, symbol)
     if any(
         a.kind == body.kind and a.threshold == body.threshold and a.model == body.model
         for a, _ in existing
     ):
         raise Conflict("You already have this alert.", code="alert_exists")
-    alert = Alert(
-        user_id=user_id, symbol=symbol, kind=body.kind, threshold=body.threshold, model=body.model
-    )
-    session.add(alert)
-    await session.commit()
+    new = NewAlert(user_id, symbol, str(body.kind), body.threshold, body.model)
+    try:
+        # MongoDB has no user lock: the repository's atomic slot counter holds the limit.
+        alert = await repo.add_within_limit(new, limit)
+    except AlertLimitReached as exc:
+        raise _limit_reached(tier, limit) from exc
     return to_public(alert, True)
 
 
 async def update_alert(
-    session: AsyncSession, user_id: int, alert_id: int, body: AlertUpdate
+    unit: UnitOfWork, user_id: int, alert_id: int, body: AlertUpdate
 ) -> AlertPublic:
-    """Change an alert's threshold (which re-arms it) or switch it on or off."""
-    repo = SqlAlertRepository(session)
+    """Change an alert's threshold (which re-arms it) or switch it on or off (the caller
+    commits)."""
+    repo = unit.alerts
     alert = await repo.get(user_id, alert_id)
     if alert is None:
         raise _alert_not_found()
@@ -124,17 +127,14 @@ async def update_alert(
         alert.armed = True
     if body.enabled is not None:
         alert.enabled = body.enabled
-    await session.commit()
+    await repo.save(alert)
     return to_public(alert, await repo.watched(user_id, alert.symbol))
 
 
-async def delete_alert(session: AsyncSession, user_id: int, alert_id: int) -> None:
-    """Delete one of the user's alerts."""
-    alert = await SqlAlertRepository(session).get(user_id, alert_id)
-    if alert is None:
+async def delete_alert(unit: UnitOfWork, user_id: int, alert_id: int) -> None:
+    """Delete one of the user's alerts (the caller commits)."""
+    if not await unit.alerts.remove(user_id, alert_id):
         raise _alert_not_found()
-    await session.delete(alert)
-    await session.commit()
 
 
 # -- evaluation -----------------------------------------------------------------------------
@@ -147,7 +147,9 @@ def _score(snap: SymbolSnapshot, tier: str, model: str | None) -> float | None:
     return view.consensus_score if model == CONSENSUS else view.scores.get(str(model))
 
 
-def _condition(alert: Alert, snap: SymbolSnapshot, tier: str) -> tuple[bool | None, float | None]:
+def _condition(
+    alert: AlertRecord, snap: SymbolSnapshot, tier: str
+) -> tuple[bool | None, float | None]:
     """Whether the alert's condition holds now (None: cannot tell), and the value it looked at."""
     kind, limit = AlertKind(alert.kind), alert.threshold or 0.0
     if kind in (AlertKind.PRICE_ABOVE, AlertKind.PRICE_BELOW):
@@ -165,7 +167,9 @@ def _condition(alert: Alert, snap: SymbolSnapshot, tier: str) -> tuple[bool | No
     return abs(value) >= limit, value
 
 
-def _describe(alert: Alert, value: float | None, signal: str | None = None) -> tuple[str, str]:
+def _describe(
+    alert: AlertRecord, value: float | None, signal: str | None = None
+) -> tuple[str, str]:
     """The notification's title and body."""
     s, t = alert.symbol, alert.threshold
     match AlertKind(alert.kind):
@@ -191,7 +195,7 @@ def _describe(alert: Alert, value: float | None, signal: str | None = None) -> t
             )
 
 
-def evaluate(alert: Alert, snap: SymbolSnapshot, tier: str) -> NewNotification | None:
+def evaluate(alert: AlertRecord, snap: SymbolSnapshot, tier: str) -> NewNotification | None:
     """Judge one alert against a fresh snapshot; updates its state; what fired (if it did)."""
     if alert.kind == AlertKind.SIGNAL_CHANGE:
         view = snap.view(tier)
@@ -218,7 +222,7 @@ def evaluate(alert: Alert, snap: SymbolSnapshot, tier: str) -> NewNotification |
     return _fired(alert, title, body, {"value": value, "threshold": alert.threshold})
 
 
-def _fired(alert: Alert, title: str, body: str, data: dict[str, Any]) -> NewNotification:
+def _fired(alert: AlertRecord, title: str, body: str, data: dict[str, Any]) -> NewNotification:
     alert.last_fired_at = utcnow()
     return NewNotification(
         user_id=alert.user_id,

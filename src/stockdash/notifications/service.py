@@ -12,20 +12,20 @@ from html import escape
 from typing import Any
 
 import jwt
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
 from stockdash.core.errors import NotFound, Unprocessable
 from stockdash.events.bus import EventBus, EventDraft, user_topic
 from stockdash.notifications.email import Email, EmailSender
-from stockdash.notifications.models import EmailMode, Notification
-from stockdash.notifications.repository import Recipient, SqlNotificationRepository
+from stockdash.notifications.models import EmailMode
+from stockdash.notifications.repository import NotificationDraft, NotificationRecord, Recipient
 from stockdash.notifications.schemas import (
     NotificationList,
     NotificationPublic,
     NotificationSettingsPublic,
 )
+from stockdash.storage.base import Storage, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class NewNotification:
     data: dict[str, Any]
 
 
-def to_public(row: Notification) -> NotificationPublic:
+def to_public(row: NotificationRecord) -> NotificationPublic:
     """The API view of a notification."""
     return NotificationPublic(
         id=row.id,
@@ -89,7 +89,9 @@ def unsubscribe_link(settings: Settings, user_id: int) -> str:
     return f"{base}/api/v1/notifications/unsubscribe?token={unsubscribe_token(settings, user_id)}"
 
 
-def _email(settings: Settings, to: Recipient, subject: str, rows: list[Notification]) -> Email:
+def _email(
+    settings: Settings, to: Recipient, subject: str, rows: list[NotificationRecord]
+) -> Email:
     base = settings.public_base_url.rstrip("/")
     stop = unsubscribe_link(settings, to.user_id)
     lines = [f"- {r.title}: {r.body} {base}/stocks/{r.symbol}" for r in rows]
@@ -121,26 +123,25 @@ class Notifier:
     def __init__(
         self,
         settings: Settings,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        storage: Storage,
         email_sender: EmailSender,
         bus: EventBus | None,
     ) -> None:
         self.settings = settings
-        self.sessionmaker = sessionmaker
+        self.storage = storage
         self.email_sender = email_sender
         self.bus = bus
 
     async def record(
-        self, session: AsyncSession, items: list[NewNotification]
-    ) -> list[tuple[Notification, Recipient]]:
-        """Add the notifications to the session (the caller commits); each with its recipient."""
+        self, unit: UnitOfWork, items: list[NewNotification]
+    ) -> list[tuple[NotificationRecord, Recipient]]:
+        """Store the notifications in the unit of work (the caller commits); each with its
+        recipient."""
         if not items:
             return []
-        recipients = await SqlNotificationRepository(session).recipients({i.user_id for i in items})
-        out = []
-        for item in items:
-            to = recipients[item.user_id]
-            row = Notification(
+        recipients = await unit.notifications.recipients({i.user_id for i in items})
+        drafts = [
+            NotificationDraft(
                 user_id=item.user_id,
                 alert_id=item.alert_id,
                 kind=item.kind,
@@ -148,14 +149,14 @@ class Notifier:
                 title=item.title[:200],
                 body=item.body,
                 data=item.data,
-                email_pending=to.mode == EmailMode.DIGEST,
+                email_pending=recipients[item.user_id].mode == EmailMode.DIGEST,
             )
-            session.add(row)
-            out.append((row, to))
-        await session.flush()
-        return out
+            for item in items
+        ]
+        rows = await unit.notifications.add_many(drafts)
+        return [(row, recipients[row.user_id]) for row in rows]
 
-    async def deliver(self, recorded: list[tuple[Notification, Recipient]]) -> None:
+    async def deliver(self, recorded: list[tuple[NotificationRecord, Recipient]]) -> None:
         """After the commit: push each notification live, email the `immediate` ones."""
         if self.bus is not None and recorded:
             drafts = [
@@ -178,8 +179,8 @@ class Notifier:
         """Email each `digest` user whose last digest is older than the digest interval the
         notifications pending since (one email each); how many emails were queued."""
         cutoff = utcnow() - timedelta(hours=self.settings.notification_digest_hours)
-        async with self.sessionmaker() as session:
-            repo = SqlNotificationRepository(session)
+        async with self.storage.unit(read_only=True) as unit:
+            repo = unit.notifications
             due = [
                 (to, await repo.pending(to.user_id, DIGEST_MAX_ITEMS))
                 for to in await repo.digest_due(cutoff)
@@ -191,11 +192,9 @@ class Notifier:
                 continue
             subject = f"stockdash: {len(rows)} alert{'s' if len(rows) != 1 else ''}"
             await self.email_sender.send(_email(self.settings, to, subject, rows))
-            async with self.sessionmaker() as session:
-                await SqlNotificationRepository(session).digest_sent(
-                    to.user_id, [r.id for r in rows], utcnow()
-                )
-                await session.commit()
+            async with self.storage.unit() as unit:
+                await unit.notifications.digest_sent(to.user_id, [r.id for r in rows], utcnow())
+                await unit.commit()
             sent += 1
         return sent
 
@@ -204,10 +203,10 @@ class Notifier:
 
 
 async def list_notifications(
-    session: AsyncSession, user_id: int, *, page: int, size: int, unread_only: bool
+    unit: UnitOfWork, user_id: int, *, page: int, size: int, unread_only: bool
 ) -> NotificationList:
     """One page of the user's notifications, newest first, with the unread count."""
-    repo = SqlNotificationRepository(session)
+    repo = unit.notifications
     rows, total = await repo.page(user_id, page=page, size=size, unread_only=unread_only)
     return NotificationList(
         data=[to_public(r) for r in rows],
@@ -218,43 +217,34 @@ async def list_notifications(
     )
 
 
-async def mark_read(
-    session: AsyncSession, user_id: int, notification_id: int
-) -> NotificationPublic:
-    """Mark one of the user's notifications read."""
-    repo = SqlNotificationRepository(session)
-    row = await repo.get(user_id, notification_id)
+async def mark_read(unit: UnitOfWork, user_id: int, notification_id: int) -> NotificationPublic:
+    """Mark one of the user's notifications read (the caller commits)."""
+    row = await unit.notifications.mark_read(user_id, notification_id, utcnow())
     if row is None:
         raise NotFound("No such notification.", code="notification_not_found")
-    if row.read_at is None:
-        row.read_at = utcnow()
-        await session.commit()
     return to_public(row)
 
 
-async def mark_all_read(session: AsyncSession, user_id: int) -> int:
-    """Mark every notification of the user read; how many were unread."""
-    count = await SqlNotificationRepository(session).mark_all_read(user_id, utcnow())
-    await session.commit()
-    return count
+async def mark_all_read(unit: UnitOfWork, user_id: int) -> int:
+    """Mark every notification of the user read; how many were unread (the caller commits)."""
+    return await unit.notifications.mark_all_read(user_id, utcnow())
 
 
-async def get_settings(session: AsyncSession, user_id: int) -> NotificationSettingsPublic:
+async def get_settings(unit: UnitOfWork, user_id: int) -> NotificationSettingsPublic:
     """The user's notification settings."""
-    mode = await SqlNotificationRepository(session).email_mode(user_id)
-    return NotificationSettingsPublic(email=mode)
+    return NotificationSettingsPublic(email=await unit.notifications.email_mode(user_id))
 
 
-async def unsubscribe(session: AsyncSession, user_id: int) -> None:
-    """Turn off the user's notification emails (nothing to do for a deleted account)."""
-    if await SqlNotificationRepository(session).user_exists(user_id):
-        await set_email_mode(session, user_id, EmailMode.OFF)
+async def unsubscribe(unit: UnitOfWork, user_id: int) -> None:
+    """Turn off the user's notification emails (nothing to do for a deleted account; the caller
+    commits)."""
+    if await unit.notifications.user_exists(user_id):
+        await set_email_mode(unit, user_id, EmailMode.OFF)
 
 
 async def set_email_mode(
-    session: AsyncSession, user_id: int, mode: EmailMode
+    unit: UnitOfWork, user_id: int, mode: EmailMode
 ) -> NotificationSettingsPublic:
-    """Set how the user gets notification emails."""
-    await SqlNotificationRepository(session).set_email_mode(user_id, mode)
-    await session.commit()
+    """Set how the user gets notification emails (the caller commits)."""
+    await unit.notifications.set_email_mode(user_id, mode)
     return NotificationSettingsPublic(email=mode)

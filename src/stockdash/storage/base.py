@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
     from stockdash.admin.repository import AdminRepository
+    from stockdash.alerts.repository import AlertRepository
     from stockdash.apikeys.repository import ApiKeyRepository
     from stockdash.market.repository import StockCacheRepository
+    from stockdash.notifications.repository import NotificationRepository
     from stockdash.subscriptions.repository import SubscriptionEventRepository
     from stockdash.users.records import UserRecords
     from stockdash.users.token_repository import EmailTokenRepository, RefreshTokenRepository
@@ -59,6 +61,16 @@ class UnitOfWork(Protocol):
     @property
     def stock_cache(self) -> StockCacheRepository:
         """The persisted latest market data per symbol."""
+        ...
+
+    @property
+    def alerts(self) -> AlertRepository:
+        """Alerts."""
+        ...
+
+    @property
+    def notifications(self) -> NotificationRepository:
+        """Notifications and notification settings."""
         ...
 
     @property

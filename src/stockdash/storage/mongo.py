@@ -18,10 +18,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.admin.repository import MongoAdminRepository
+from stockdash.alerts.repository import MongoAlertRepository
 from stockdash.apikeys.repository import MongoApiKeyRepository
 from stockdash.core.db import CommitListener
 from stockdash.core.mongo import ping_mongo, require_mongo
 from stockdash.market.repository import MongoStockCacheRepository
+from stockdash.notifications.repository import MongoNotificationRepository
 from stockdash.subscriptions.repository import MongoSubscriptionEventRepository
 from stockdash.users.records import MongoUserRecords
 from stockdash.users.token_repository import (
@@ -80,9 +82,22 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([("created_at", ASCENDING)], name="ix_audit_log_created_at"),
     ],
-    # One document per user (`_id` = user id): the watchlist and API key slot counters.
+    "alerts": [
+        IndexModel([("symbol", ASCENDING)], name="ix_alerts_symbol"),
+        IndexModel([("user_id", ASCENDING)], name="ix_alerts_user_id"),
+    ],
+    "notifications": [
+        IndexModel(
+            [("user_id", ASCENDING), ("_id", ASCENDING)], name="ix_notifications_user_id_id"
+        ),
+        IndexModel([("email_pending", ASCENDING)], name="ix_notifications_email_pending"),
+    ],
+    # `_id` = user id: how each user wants notification emails, and their last digest.
+    "notification_settings": [],
+    # One document per user (`_id` = user id): the watchlist, API key and alert slot counters.
     "watchlist_counts": [],
     "api_key_counts": [],
+    "alert_counts": [],
     # Sequences (`_id` = the sequence name): integer ids shared with the SQL backends.
     "counters": [],
     # Market data per symbol (`_id` = symbol); MongoDB deletes a document STALE_KEEP_SECONDS
@@ -124,6 +139,8 @@ class MongoUnitOfWork:
     email_tokens: MongoEmailTokenRepository = field(init=False)
     admin: MongoAdminRepository = field(init=False)
     stock_cache: MongoStockCacheRepository = field(init=False)
+    alerts: MongoAlertRepository = field(init=False)
+    notifications: MongoNotificationRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = MongoUserRecords(self.db, self.changes)
@@ -134,6 +151,8 @@ class MongoUnitOfWork:
         self.email_tokens = MongoEmailTokenRepository(self.db)
         self.admin = MongoAdminRepository(self.db)
         self.stock_cache = MongoStockCacheRepository(self.db)
+        self.alerts = MongoAlertRepository(self.db)
+        self.notifications = MongoNotificationRepository(self.db)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` at commit (dropped by a rollback)."""

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from stockdash.admin.repository import SqlAdminRepository
+from stockdash.alerts.repository import SqlAlertRepository
 from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.core.db import after_commit, ping
 from stockdash.market.repository import SqlStockCacheRepository
+from stockdash.notifications.repository import SqlNotificationRepository
 from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
 from stockdash.users.records import SqlUserRecords
 from stockdash.users.token_repository import SqlEmailTokenRepository, SqlRefreshTokenRepository
@@ -30,6 +32,8 @@ class SqlUnitOfWork:
         self.email_tokens = SqlEmailTokenRepository(session)
         self.admin = SqlAdminRepository(session)
         self.stock_cache = SqlStockCacheRepository(session)
+        self.alerts = SqlAlertRepository(session)
+        self.notifications = SqlNotificationRepository(session)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` after the session's commit (dropped by a rollback)."""

@@ -5,17 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from stockdash.core.errors import Conflict, Forbidden, NotAuthenticated
 from stockdash.core.security import hash_password, verify_password
 from stockdash.storage.base import UnitOfWork
 from stockdash.subscriptions import tiers
 from stockdash.users.identity import canonical_login
-from stockdash.users.models import User
 from stockdash.users.passwords import check_strength
 from stockdash.users.records import NewUser, UsernameOrEmailTaken, UserRecord
-from stockdash.users.repository import SqlUserRepository
 from stockdash.users.schemas import UserCreate, UserPublic
 
 
@@ -29,7 +25,7 @@ class WrongPassword(Forbidden):
 LoginAttempt = Callable[[str], AbstractAsyncContextManager[None]]
 
 
-def to_public(user: User | UserRecord) -> UserPublic:
+def to_public(user: UserRecord) -> UserPublic:
     """The API view of a user, with limits derived from the tier table."""
     spec = tiers.spec(user.subscription_tier)
     return UserPublic(
@@ -44,11 +40,6 @@ def to_public(user: User | UserRecord) -> UserPublic:
         email_verified=user.email_verified,
         created_at=user.created_at,
     )
-
-
-async def lock_user(session: AsyncSession, user_id: int) -> User | None:
-    """A user by id, locked until the transaction ends: serialises changes to what they own."""
-    return await SqlUserRepository(session).lock(user_id)
 
 
 async def register(
