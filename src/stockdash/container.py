@@ -210,7 +210,7 @@ def build_container(
         market, settings, narrator=narrator_from_settings(settings, cache=market.cache)
     )
     broker = build_broker(settings)
-    jobs = JobStore(sessionmaker)
+    jobs = storage.job_store()
     queue = JobQueue(jobs, broker)
     outbox = OutboxEmailSender.from_settings(settings)
     events = build_events(settings, redis)

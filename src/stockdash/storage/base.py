@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from stockdash.admin.repository import AdminRepository
     from stockdash.alerts.repository import AlertRepository
     from stockdash.apikeys.repository import ApiKeyRepository
+    from stockdash.jobs.store import JobStore
     from stockdash.market.repository import StockCacheRepository
     from stockdash.notifications.repository import NotificationRepository
     from stockdash.subscriptions.repository import SubscriptionEventRepository
@@ -105,6 +106,10 @@ class Storage(Protocol):
     ) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work; on SQL `session` joins the request's session (one connection, and
         on SQLite one write lock, per request), on MongoDB it is ignored."""
+        ...
+
+    def job_store(self) -> JobStore:
+        """The job state store on this backend (each operation its own short transaction)."""
         ...
 
     async def ensure_schema(self) -> None:

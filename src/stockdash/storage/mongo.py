@@ -22,6 +22,7 @@ from stockdash.alerts.repository import MongoAlertRepository
 from stockdash.apikeys.repository import MongoApiKeyRepository
 from stockdash.core.db import CommitListener
 from stockdash.core.mongo import ping_mongo, require_mongo
+from stockdash.jobs.store import MongoJobStore
 from stockdash.market.repository import MongoStockCacheRepository
 from stockdash.notifications.repository import MongoNotificationRepository
 from stockdash.subscriptions.repository import MongoSubscriptionEventRepository
@@ -91,6 +92,17 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("user_id", ASCENDING), ("_id", ASCENDING)], name="ix_notifications_user_id_id"
         ),
         IndexModel([("email_pending", ASCENDING)], name="ix_notifications_email_pending"),
+    ],
+    # `_id` = the job's UUID; dedup_key is stored only when set, so the sparse index skips the
+    # many jobs without one.
+    "jobs": [
+        IndexModel([("dedup_key", ASCENDING)], name="uq_jobs_dedup_key", unique=True, sparse=True),
+        IndexModel(
+            [("status", ASCENDING), ("created_at", ASCENDING)], name="ix_jobs_status_created_at"
+        ),
+        IndexModel(
+            [("kind", ASCENDING), ("created_at", ASCENDING)], name="ix_jobs_kind_created_at"
+        ),
     ],
     # `_id` = user id: how each user wants notification emails, and their last digest.
     "notification_settings": [],
@@ -204,6 +216,10 @@ class MongoStorage:
     ) -> AsyncIterator[MongoUnitOfWork]:
         """A unit of work (the SQL `session` of a request is not used here)."""
         yield MongoUnitOfWork(self.db, self.listeners)
+
+    def job_store(self) -> MongoJobStore:
+        """Jobs in the `jobs` collection."""
+        return MongoJobStore(self.db)
 
     async def ensure_schema(self) -> None:
         """Check MongoDB answers (MongoUnreachable with a clear message if not), then create

@@ -11,6 +11,7 @@ from stockdash.admin.repository import SqlAdminRepository
 from stockdash.alerts.repository import SqlAlertRepository
 from stockdash.apikeys.repository import SqlApiKeyRepository
 from stockdash.core.db import after_commit, ping
+from stockdash.jobs.store import SqlJobStore
 from stockdash.market.repository import SqlStockCacheRepository
 from stockdash.notifications.repository import SqlNotificationRepository
 from stockdash.subscriptions.repository import SqlSubscriptionEventRepository
@@ -79,6 +80,10 @@ class SqlStorage:
             finally:
                 if own.in_transaction():
                     await own.rollback()
+
+    def job_store(self) -> SqlJobStore:
+        """Jobs in the `jobs` table."""
+        return SqlJobStore(self.sessionmaker)
 
     async def ensure_schema(self) -> None:
         """Nothing: SQL schemas are Alembic's (`stockdash migrate`)."""

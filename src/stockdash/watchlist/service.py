@@ -9,15 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from stockdash.core.errors import Conflict, Forbidden, NotFound
 from stockdash.storage.base import Storage, UnitOfWork
 from stockdash.subscriptions import tiers
 from stockdash.users.cache import CurrentUserCache
 from stockdash.users.records import UserRecord
 from stockdash.watchlist.entities import AlreadyTracked, LimitReached, WatchEntry
-from stockdash.watchlist.repository import SqlWatchlistRepository
 from stockdash.watchlist.schemas import WatchlistItem, WatchlistPublic
 
 SymbolResolver = Callable[[str], Awaitable[str | None]]
@@ -56,11 +53,6 @@ async def watchlist_json(user_cache: CurrentUserCache, storage: Storage, user: U
         )
 
     return await user_cache.attached(user.id, "watchlist.json", render)
-
-
-async def count_entries(session: AsyncSession, user_id: int) -> int:
-    """How many stocks a user tracks (SQL: for the not yet converted subscriptions service)."""
-    return await SqlWatchlistRepository(session).count(user_id)
 
 
 async def tracked_symbols(storage: Storage) -> dict[str, tiers.Tier]:
