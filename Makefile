@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?= -n 4 --dist loadgroup
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: help run install lock deploy-check frontend test test-sqlite test-postgres test-mongo test-frontend lint format client bench services clean mongo-server
+.PHONY: help run install lock deploy-check frontend test test-sqlite test-postgres test-mongo test-api-mongo test-frontend lint format client bench services clean mongo-server
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -103,9 +103,12 @@ mongo-server: $(MONGO_STAMP) ## Install the MongoDB wire-protocol test server (m
 test-mongo: install mongo-server ## The repository contract suite on MongoDB (mongoeco, or MONGODB_TEST_URL)
 	STOCKDASH_TEST_DB=mongo $(BIN)/pytest -q $(PYTEST_ARGS) tests/contract
 
+test-api-mongo: install mongo-server ## The API suite against `stockdash serve` on MongoDB (the OpenAPI fuzz and the product walk-through)
+	STOCKDASH_TEST_DB=mongo $(BIN)/pytest -q $(PYTEST_ARGS) tests/api
+
 # mongo-server first: the repository contract suite (tests/contract) runs each SQL pass's
 # repositories and the MongoDB ones side by side.
-test: services mongo-server lint deploy-check test-sqlite test-postgres test-frontend ## Everything CI runs (starts PostgreSQL, Redis and RabbitMQ if they are down)
+test: services mongo-server lint deploy-check test-sqlite test-postgres test-api-mongo test-frontend ## Everything CI runs (starts PostgreSQL, Redis and RabbitMQ if they are down)
 
 client: install $(NODE_STAMP) ## Regenerate frontend/openapi.json and the typed client from the backend, then type-check against it
 	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && $(OPENAPI_DUMP) > "$$tmp" && cp "$$tmp" frontend/openapi.json

@@ -4,6 +4,7 @@ and the process itself (started on a free port, ready when /readyz says so, stop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,8 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from pymongo import MongoClient
 
 from stockdash.core.migrate import upgrade
+from tests import mongo_server
 from tests.conftest import (
     BACKEND,
     CACHE_BACKEND,
@@ -48,9 +51,37 @@ def served_env(data_dir: Path, name: str, *, rate_limit: str = "100000/hour") ->
 
 
 @contextmanager
+def own_mongo_database(name: str) -> Iterator[dict[str, str]]:
+    """A MongoDB database of a server's own (MONGODB_TEST_URL's server, or a mongoeco server
+    started for it), dropped afterwards."""
+    database = f"stockdash_{name}_{uuid.uuid4().hex[:10]}"
+    with contextlib.ExitStack() as stack:
+        url = mongo_server.MONGODB_TEST_URL or stack.enter_context(
+            mongo_server.mongo_server(free_port())
+        )
+        host = url.split("://", 1)[1].split("/", 1)[0]
+        try:
+            yield {
+                "DATABASE_URL": f"mongodb://{host}/{database}?directConnection=true",
+                "REDIS_URL": "",
+            }
+        finally:
+            client: MongoClient[dict[str, object]] = MongoClient(
+                f"mongodb://{host}/?directConnection=true"
+            )
+            client.drop_database(database)
+            client.close()
+
+
+@contextmanager
 def own_storage(data_dir: Path, name: str) -> Iterator[dict[str, str]]:
-    """Storage settings of a server's own, removed afterwards: a SQLite file, or on the PostgreSQL
-    pass a freshly migrated schema and, with the Redis cache, its own key prefix."""
+    """Storage settings of a server's own, removed afterwards: a SQLite file, on the PostgreSQL
+    pass a freshly migrated schema and, with the Redis cache, its own key prefix, and on the
+    MongoDB pass (`make test-api-mongo`) a MongoDB database."""
+    if BACKEND == "mongo":
+        with own_mongo_database(name) as env:
+            yield env
+        return
     tag = uuid.uuid4().hex[:10]
     schema = f"stockdash_{name}_{tag}" if BACKEND == "postgres" else ""
     prefix = f"stockdash-{name}-{tag}" if CACHE_BACKEND == "redis" else ""

@@ -59,7 +59,8 @@ def migrate(
     from stockdash.core.migrate import upgrade
 
     if get_settings().mongo is not None:
-        _prepare_mongo(get_settings())
+        _prepare_mongo(get_settings())  # no SQL database is used beside it
+        return
     url = get_settings().resolved_database_url
     upgrade(url, revision, schema=get_settings().database_schema)
     typer.echo(f"Database at {redact_url(url)} is at revision {revision}.")
@@ -191,7 +192,9 @@ def _role_settings(role: str) -> Settings:
     except (RoleConflict, InsecureConfigError) as exc:
         _fail(str(exc))
     if settings.mongo is not None:
-        _refuse_partial_mongo(settings)
+        # Every store a process role uses is on the storage seam: check MongoDB answers and
+        # create its indexes before serving.
+        _prepare_mongo(settings)
     return settings
 
 
@@ -218,16 +221,6 @@ def _prepare_mongo(settings: Settings) -> None:
     except MongoUnreachable as exc:
         _fail(str(exc))
     typer.echo(f"MongoDB database {target.database!r} at {redacted(target.url)} is ready.")
-
-
-def _refuse_partial_mongo(settings: Settings) -> NoReturn:
-    """MongoDB serves the converted domains only so far: say so instead of half-working."""
-    _prepare_mongo(settings)
-    _fail(
-        "DATABASE_URL/MONGODB_URL select MongoDB, which so far stores users' records and "
-        "watchlists only (accounts, sessions, API keys, subscriptions and jobs still need SQL); "
-        "serving the product on MongoDB is not finished. Unset it to use SQLite or PostgreSQL."
-    )
 
 
 def _require_shared(settings: Settings, what: str) -> None:

@@ -87,6 +87,10 @@ class Container(Infrastructure):
     # What the refresh tells about each refreshed symbol (live updates, alerts).
     refresh_listeners: list[RefreshListener]
 
+    async def database_ready(self) -> bool:
+        """Whether the storage's database (SQL or MongoDB) answers."""
+        return await self.storage.ping()
+
     async def aclose(self) -> None:
         """Release every connection (the broker is shut down by whoever started it)."""
         await self.events.aclose()

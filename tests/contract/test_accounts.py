@@ -11,7 +11,7 @@ from stockdash.apikeys.entities import KeyLimitReached, NewApiKey
 from stockdash.market.repository import RowWrite
 from stockdash.storage.base import Storage
 from stockdash.users.records import UserUpdate
-from stockdash.users.token_repository import NewEmailToken
+from stockdash.users.token_repository import NewEmailToken, NewRefreshToken
 from tests.contract.conftest import RecordingListener
 from tests.contract.test_repositories import PARALLEL_ADDS, add_stock, add_user
 
@@ -319,3 +319,36 @@ async def test_removing_keys_frees_slots_under_the_cap(storage: Storage) -> None
     for i in range(KEY_LIMIT):
         assert await _add_key_within_limit(storage, alice.id, 200 + i)
     assert not await _add_key_within_limit(storage, alice.id, 300)
+
+
+# -- the figures /metrics reads at scrape time ------------------------------------------------
+
+
+async def test_active_users_by_tier_and_users_with_recent_sessions(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice", tier="pro")
+    bob = await add_user(storage, "Bob", tier="pro")
+    carol = await add_user(storage, "Carol")
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with storage.unit() as unit:
+        await unit.users.update(bob.id, UserUpdate(is_active=False))
+        for user, age in (
+            (alice, timedelta(minutes=5)),
+            (alice, timedelta(0)),
+            (carol, timedelta(days=3)),
+        ):
+            await unit.refresh_tokens.add(
+                NewRefreshToken(
+                    user_id=user.id,
+                    family_id=f"f{user.id}",
+                    token_hash=f"{user.id}-{age.total_seconds()}",
+                    created_at=now - age,
+                    expires_at=now + timedelta(days=1),
+                )
+            )
+        await unit.commit()
+    async with storage.unit(read_only=True) as unit:
+        assert await unit.admin.users_by_tier(active_only=True) == {"pro": 1, "free": 1}
+        assert await unit.admin.users_by_tier() == {"pro": 2, "free": 1}
+        assert await unit.refresh_tokens.users_with_sessions_since(now - timedelta(hours=1)) == 1
+        assert await unit.refresh_tokens.users_with_sessions_since(now - timedelta(days=7)) == 2
+        assert await unit.refresh_tokens.users_with_sessions_since(now + timedelta(hours=1)) == 0

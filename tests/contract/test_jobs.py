@@ -100,3 +100,14 @@ async def test_unfinished_list_and_purge(storage: Storage) -> None:
     assert await jobs.purge_finished(datetime.now(UTC) + timedelta(hours=1)) == 1
     assert await jobs.get(children[0].id) is None
     assert await jobs.get(children[1].id) is not None  # unfinished: kept
+
+
+async def test_queued_by_kind_counts_only_jobs_not_started(storage: Storage) -> None:
+    jobs = storage.job_store()
+    assert await jobs.queued_by_kind() == {}
+    for _ in range(2):
+        await jobs.create(JobKind.SEND_EMAIL, {})
+    started, _ = await jobs.create(JobKind.SEND_EMAIL, {})
+    await jobs.create(JobKind.BACKTEST, {})
+    await jobs.claim(started.id, "w", stale_after=60)
+    assert await jobs.queued_by_kind() == {"send_email": 2, "backtest": 1}

@@ -93,7 +93,7 @@ class AdminRepository(Protocol):
     ) -> tuple[list[UserRecord], int]: ...
     async def add_audit(self, entry: NewAuditEntry) -> AuditRecord: ...
     async def list_audit(self, *, offset: int, limit: int) -> tuple[list[AuditRecord], int]: ...
-    async def users_by_tier(self) -> dict[str, int]: ...
+    async def users_by_tier(self, *, active_only: bool = False) -> dict[str, int]: ...
     async def count_users(self, *, active: bool | None = None) -> int: ...
     async def registration_times(self, since: datetime) -> list[datetime]: ...
     async def most_tracked(self, limit: int) -> list[tuple[str, int]]: ...
@@ -148,9 +148,11 @@ class SqlAdminRepository:
         stmt = select(AuditLog).order_by(AuditLog.id.desc()).offset(offset).limit(limit)
         return [_audit(row) for row in (await self.session.execute(stmt)).scalars()], total
 
-    async def users_by_tier(self) -> dict[str, int]:
-        """How many accounts each tier has."""
+    async def users_by_tier(self, *, active_only: bool = False) -> dict[str, int]:
+        """How many accounts (optionally only active ones) each tier has."""
         stmt = select(User.subscription_tier, func.count()).group_by(User.subscription_tier)
+        if active_only:
+            stmt = stmt.where(User.is_active.is_(True))
         return {tier: int(n) for tier, n in (await self.session.execute(stmt)).all()}
 
     async def count_users(self, *, active: bool | None = None) -> int:
@@ -247,9 +249,13 @@ class MongoAdminRepository:
         cursor = self.audit.find({}).sort("_id", DESCENDING).skip(offset).limit(limit)
         return [self._audit(doc) async for doc in cursor], total
 
-    async def users_by_tier(self) -> dict[str, int]:
-        """How many accounts each tier has."""
-        pipeline = [{"$group": {"_id": "$subscription_tier", "n": {"$sum": 1}}}]
+    async def users_by_tier(self, *, active_only: bool = False) -> dict[str, int]:
+        """How many accounts (optionally only active ones) each tier has."""
+        pipeline: list[dict[str, Any]] = [
+            {"$group": {"_id": "$subscription_tier", "n": {"$sum": 1}}}
+        ]
+        if active_only:
+            pipeline.insert(0, {"$match": {"is_active": True}})
         cursor = await self.users.aggregate(pipeline)
         return {doc["_id"]: int(doc["n"]) async for doc in cursor}
 

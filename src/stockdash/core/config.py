@@ -294,8 +294,9 @@ class Settings(BaseSettings):
 
     @property
     def is_sqlite(self) -> bool:
-        """Whether the configured database is SQLite."""
-        return self.resolved_database_url.startswith("sqlite")
+        """Whether the configured database is SQLite (not with MongoDB selected: then no SQL
+        database is used at all)."""
+        return self.mongo is None and self.resolved_database_url.startswith("sqlite")
 
     def check_secure(self) -> None:
         """Refuse a default, blank or short JWT secret outside development; warn in development."""

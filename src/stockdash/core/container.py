@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from stockdash.core.config import Settings
+from stockdash.core.db import ping
 from stockdash.core.locks import Locks
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ class Infrastructure:
     # The shared Redis client (locks, coordination); None on the embedded default.
     redis: aioredis.Redis | None
     locks: Locks
+
+    async def database_ready(self) -> bool:
+        """Whether the database answers (the SQL engine here; the container's storage, which
+        may be MongoDB, in `stockdash.container.Container`)."""
+        return await ping(self.engine)
 
 
 def get_infrastructure(request: Request) -> Infrastructure:

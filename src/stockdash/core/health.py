@@ -10,7 +10,6 @@ from pydantic import BaseModel
 
 from stockdash import __version__
 from stockdash.core.container import Infrastructure, InfrastructureDep
-from stockdash.core.db import ping
 from stockdash.core.errors import error_body, error_responses
 from stockdash.core.redis import REDIS_FAILURES
 
@@ -48,7 +47,7 @@ async def readyz(infra: InfrastructureDep) -> Health | JSONResponse:
         # An unreachable host would otherwise hold the probe for the driver's own connect
         # timeout (a minute for asyncpg).
         async with asyncio.timeout(infra.settings.readiness_timeout_seconds):
-            ready = await ping(infra.engine)
+            ready = await infra.database_ready()
     except TimeoutError:
         ready = False
     if ready:

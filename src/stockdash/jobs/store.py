@@ -125,6 +125,7 @@ class JobStore(Protocol):
         limit: int = 50,
     ) -> tuple[list[Job], int]: ...
     async def purge_finished(self, older_than: datetime) -> int: ...
+    async def queued_by_kind(self) -> dict[str, int]: ...
 
 
 class SqlJobStore:
@@ -328,6 +329,16 @@ class SqlJobStore:
             await session.commit()
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def queued_by_kind(self) -> dict[str, int]:
+        """How many jobs of each kind wait for a worker (queued, not started)."""
+        stmt = (
+            select(JobRow.kind, func.count())
+            .where(JobRow.status == JobStatus.QUEUED.value)
+            .group_by(JobRow.kind)
+        )
+        async with self._sessionmaker() as session:
+            return {kind: int(n) for kind, n in (await session.execute(stmt)).all()}
+
 
 FINISHED_VALUES = [s.value for s in FINISHED]
 
@@ -524,3 +535,11 @@ class MongoJobStore:
             {"status": {"$in": FINISHED_VALUES}, "updated_at": {"$lt": bson_time(older_than)}}
         )
         return result.deleted_count
+
+    async def queued_by_kind(self) -> dict[str, int]:
+        """How many jobs of each kind wait for a worker (queued, not started)."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"status": JobStatus.QUEUED.value}},
+            {"$group": {"_id": "$kind", "n": {"$sum": 1}}},
+        ]
+        return {d["_id"]: int(d["n"]) async for d in await self.jobs.aggregate(pipeline)}

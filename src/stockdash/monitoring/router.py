@@ -18,5 +18,5 @@ async def metrics(container: ContainerDep) -> Response:
     """Prometheus metrics in the text exposition format (all worker processes in multiprocess
     mode)."""
     settings = container.settings
-    shared = await render_snapshot(container.sessionmaker, settings, settings.metrics_top_symbols)
+    shared = await render_snapshot(container.storage, settings, settings.metrics_top_symbols)
     return Response(render_metrics() + shared, media_type=CONTENT_TYPE_LATEST)

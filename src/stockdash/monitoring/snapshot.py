@@ -13,19 +13,16 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from pymongo.errors import PyMongoError
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.analysis.performance import DEFAULT_RESULTS_PATH, ModelPerformance, load_report
 from stockdash.core.config import Settings
 from stockdash.core.db import utcnow
 from stockdash.core.errors import NotFound
-from stockdash.jobs.models import JobRow
 from stockdash.jobs.store import JobKind
+from stockdash.storage.base import Storage, UnitOfWork
 from stockdash.subscriptions.tiers import TIER_ORDER
-from stockdash.users.models import RefreshToken, User
-from stockdash.watchlist.models import UserStock
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +45,7 @@ class _Families(Collector):
         return self.families
 
 
-async def render_snapshot(
-    factory: async_sessionmaker[AsyncSession], settings: Settings, top_n: int
-) -> bytes:
+async def render_snapshot(storage: Storage, settings: Settings, top_n: int) -> bytes:
     """The scrape-time families in the text format; `stockdash_metrics_db_up` 0 when the
     database did not answer within READINESS_TIMEOUT_SECONDS (the scrape itself never fails)."""
     families = [_refresh_interval(settings), *_model_performance()]
@@ -59,9 +54,9 @@ async def render_snapshot(
     )
     try:
         async with asyncio.timeout(settings.readiness_timeout_seconds):
-            families += await _database_families(factory, top_n)
+            families += await _database_families(storage, top_n)
         up.add_metric([], 1)
-    except (SQLAlchemyError, OSError, TimeoutError):
+    except (SQLAlchemyError, PyMongoError, OSError, TimeoutError):
         logger.warning("metrics: the database figures could not be read", exc_info=True)
         up.add_metric([], 0)
     registry = CollectorRegistry(auto_describe=False)
@@ -69,27 +64,19 @@ async def render_snapshot(
     return generate_latest(registry)
 
 
-async def _database_families(factory: async_sessionmaker[AsyncSession], top_n: int) -> list[Metric]:
+async def _database_families(storage: Storage, top_n: int) -> list[Metric]:
     """Users by tier, active users by window, queue depth, the most watched symbols."""
-    async with factory() as session:
+    async with storage.unit(read_only=True) as unit:
         return [
-            await _users_by_tier(session),
-            await _active_users(session),
-            await _queue_depth(session),
-            await _top_symbols(session, top_n),
+            await _users_by_tier(unit),
+            await _active_users(unit),
+            _queue_depth(await storage.job_store().queued_by_kind()),
+            await _top_symbols(unit, top_n),
         ]
 
 
-async def _users_by_tier(session: AsyncSession) -> Metric:
-    rows = dict(
-        (
-            await session.execute(
-                select(User.subscription_tier, func.count())
-                .where(User.is_active.is_(True))
-                .group_by(User.subscription_tier)
-            )
-        ).all()
-    )
+async def _users_by_tier(unit: UnitOfWork) -> Metric:
+    rows = await unit.admin.users_by_tier(active_only=True)
     family = GaugeMetricFamily(
         "stockdash_users", "Active accounts by subscription tier.", labels=["tier"]
     )
@@ -98,7 +85,7 @@ async def _users_by_tier(session: AsyncSession) -> Metric:
     return family
 
 
-async def _active_users(session: AsyncSession) -> Metric:
+async def _active_users(unit: UnitOfWork) -> Metric:
     """Distinct users who signed in or renewed a session (a refresh token) within each window."""
     family = GaugeMetricFamily(
         "stockdash_active_users",
@@ -107,26 +94,12 @@ async def _active_users(session: AsyncSession) -> Metric:
     )
     now = utcnow()
     for name, span in ACTIVE_WINDOWS.items():
-        count = await session.scalar(
-            select(func.count(func.distinct(RefreshToken.user_id))).where(
-                RefreshToken.created_at >= now - span
-            )
-        )
-        family.add_metric([name], count or 0)
+        family.add_metric([name], await unit.refresh_tokens.users_with_sessions_since(now - span))
     return family
 
 
-async def _queue_depth(session: AsyncSession) -> Metric:
+def _queue_depth(rows: dict[str, int]) -> Metric:
     """Jobs waiting for a worker, by kind (every kind listed, so a backlog alert sees zeros)."""
-    rows = dict(
-        (
-            await session.execute(
-                select(JobRow.kind, func.count())
-                .where(JobRow.status == "queued")
-                .group_by(JobRow.kind)
-            )
-        ).all()
-    )
     family = GaugeMetricFamily(
         "stockdash_queue_depth", "Jobs queued and not yet started, by kind.", labels=["kind"]
     )
@@ -135,17 +108,9 @@ async def _queue_depth(session: AsyncSession) -> Metric:
     return family
 
 
-async def _top_symbols(session: AsyncSession, top_n: int) -> Metric:
+async def _top_symbols(unit: UnitOfWork, top_n: int) -> Metric:
     """The N most watched symbols: at most N series, whatever users track."""
-    watchers = func.count().label("watchers")
-    rows = (
-        await session.execute(
-            select(UserStock.symbol, watchers)
-            .group_by(UserStock.symbol)
-            .order_by(watchers.desc(), UserStock.symbol)
-            .limit(top_n)
-        )
-    ).all()
+    rows = await unit.admin.most_tracked(top_n)
     family = GaugeMetricFamily(
         "stockdash_watchlist_symbol_watchers",
         f"Watchlists holding the symbol, for the {top_n} most watched symbols.",

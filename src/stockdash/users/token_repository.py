@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.mongo import bson_time
@@ -66,6 +66,7 @@ class RefreshTokenRepository(Protocol):
     async def revoke_family(self, family_id: str, now: datetime) -> int: ...
     async def revoke_all_for_user(self, user_id: int, now: datetime) -> int: ...
     async def family_alive(self, family_id: str, now: datetime) -> bool: ...
+    async def users_with_sessions_since(self, since: datetime) -> int: ...
 
 
 EMAIL_TOKEN_FIELDS = (
@@ -199,6 +200,13 @@ class SqlRefreshTokenRepository:
         )
         return (await self.session.execute(stmt)).first() is not None
 
+    async def users_with_sessions_since(self, since: datetime) -> int:
+        """How many distinct users started or renewed a session (a refresh token) since then."""
+        stmt = select(func.count(func.distinct(RefreshToken.user_id))).where(
+            RefreshToken.created_at >= since
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
 
 class MongoRefreshTokenRepository:
     """Refresh tokens in MongoDB's `refresh_tokens` (integer `_id` from `counters`; unique
@@ -273,6 +281,12 @@ class MongoRefreshTokenRepository:
             projection={"_id": 1},
         )
         return found is not None
+
+    async def users_with_sessions_since(self, since: datetime) -> int:
+        """How many distinct users started or renewed a session (a refresh token) since then."""
+        return len(
+            await self.tokens.distinct("user_id", {"created_at": {"$gte": bson_time(since)}})
+        )
 
 
 def _email_record(row: EmailToken) -> EmailTokenRecord:
