@@ -14,6 +14,7 @@ from stockdash.analysis.schemas import Analysis
 from stockdash.market.types import StockData
 from tests.analysis.analysis_builders import (
     AS_OF,
+    ASSETS,
     CAPEX,
     DA,
     DEBT,
@@ -82,6 +83,10 @@ def test_metrics_match_reference(stock: StockData, ctx: MarketContext) -> None:
     assert m.beta == pytest.approx(BETA, rel=1e-9)
     assert m.week52_high == pytest.approx(max(c * 1.01 for c in CLOSES))  # 260 weekdays < 1 year
     assert m.roe == pytest.approx(150 / 800)
+    assert m.equity_to_assets == pytest.approx(800 / 9100)
+    assert m.roa_average == pytest.approx(
+        sum(n / a for n, a in zip(NET_INCOME, ASSETS, strict=True)) / 5
+    )
     assert m.debt_to_equity == pytest.approx(0.2)
     assert m.fcf == pytest.approx((190 - 45) * 1e6)
     assert m.fcf_normalised == pytest.approx(FCF_NORMALISED) and m.fcf_normalised_years == 3

@@ -19,6 +19,7 @@ from stockdash.analysis.schemas import Analysis
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import StockData
 from tests.analysis.analysis_builders import (
+    ASSETS,
     CAPEX,
     DEBT,
     DPS,
@@ -98,9 +99,39 @@ def test_banks_and_insurers_use_the_excess_return_model(industry: str, ctx: Mark
     assert v["Bear scenario value"] == pytest.approx(bear, rel=1e-12)
     assert a.score == expected_score(base, 0.25 * bear + 0.5 * base + 0.25 * bull, bear)
     assert "Base FCF" not in v and "WACC" not in v  # no cash-flow or debt step for a lender
+    # Buffett and Lynch: equity/assets and return on assets instead of debt/equity.
+    equity_to_assets = EQUITY[-1] / ASSETS[-1]
+    roa = sum(n / a for n, a in zip(NET_INCOME, ASSETS, strict=True)) / 5
+    buffett = {f.name: f for f in result["warren_buffett"].factors}
+    lynch = {f.name: f for f in result["peter_lynch"].factors}
+    for factors in (buffett, lynch):
+        assert "Debt/equity" not in factors
+        ea, ra = factors["Equity/assets"], factors["Return on assets"]
+        assert ea.value == pytest.approx(equity_to_assets, rel=1e-12)
+        assert ra.value == pytest.approx(roa, rel=1e-12)
+        assert ea.points == pytest.approx(ea.max_points * logistic(equity_to_assets, 0.05, 0.10))
+        assert ra.points == pytest.approx(ra.max_points * logistic(roa, 0.005, 0.015))
+        for factor in (ea, ra):
+            assert "smooth logistic" in (factor.benchmark or "")
+    assert buffett["Equity/assets"].max_points == buffett["Return on assets"].max_points == 10
+    assert "Operating margin" not in buffett
+    # Lynch: the two share the category's balance-sheet weight (stalwart 15).
+    assert lynch["Lynch category"].value == "stalwart"
+    assert lynch["Equity/assets"].max_points == lynch["Return on assets"].max_points == 7.5
+
+
+def test_a_financial_without_total_assets_excludes_the_balance_sheet_factors(
+    ctx: MarketContext,
+) -> None:
+    stock = sector_stock(
+        "Financials", "Regional Banks", capital_expenditure=None, total_assets=None
+    )
+    result = run_all(stock, ctx)
     for model in ("warren_buffett", "peter_lynch"):
-        debt = {f.name: f for f in result[model].factors}["Debt/equity"]
-        assert debt.max_points == 0 and "bank or insurer" in debt.explanation, model
+        factors = {f.name: f for f in result[model].factors}
+        for name in ("Equity/assets", "Return on assets"):
+            assert factors[name].max_points == 0 and factors[name].value is None, (model, name)
+            assert "total assets" in factors[name].explanation, (model, name)
 
 
 @pytest.mark.parametrize(

@@ -131,6 +131,9 @@ class YearFigures:
     shareholders_equity: float | None
     shares_outstanding: float | None
     dividends_per_share: float | None
+    total_assets: float | None = None
+    equity_to_assets: float | None = None  # shareholders' equity / total assets (year end)
+    roa: float | None = None  # net income / year-end total assets
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +210,9 @@ class StockMetrics:
     beta_method: str | None = None  # "weekly" or "daily"
     week52_source: str | None = None  # "bars" (a year of bars) or "quote"
     valuation_type: str = "general"  # "general", "financial", "reit" or "utility"
+    equity_to_assets: float | None = None  # latest year: a lender's or insurer's capital cushion
+    roa_average: float | None = None  # mean net income / total assets over the years with both
+    roa_years: int = 0
 
     @property
     def earnings_growth_undefined(self) -> bool:
@@ -259,6 +265,7 @@ def year_figures(year: FundamentalsYear) -> YearFigures:
     equity = finite(year.shareholders_equity)
     debt = _non_negative(year.total_debt)
     capex = finite(year.capital_expenditure)
+    assets = _positive(year.total_assets)
     fcf, fcf_basis = free_cash_flow_with_basis(year)
     return YearFigures(
         fiscal_year=year.fiscal_year,
@@ -281,6 +288,9 @@ def year_figures(year: FundamentalsYear) -> YearFigures:
         shareholders_equity=equity,
         shares_outstanding=_positive(year.shares_outstanding),
         dividends_per_share=finite(year.dividends_per_share),
+        total_assets=assets,
+        equity_to_assets=_ratio(equity, assets),
+        roa=_ratio(net_income, assets),
     )
 
 
@@ -384,6 +394,16 @@ def _fundamental_figures(
             missing[name] = "no fiscal year published" if not years else f"latest year lacks {name}"
     roes = scored_roes(years)
     values["roe_average"] = finite(mean(roes)) if roes else None
+    values["equity_to_assets"] = _latest(years, "equity_to_assets")
+    if values["equity_to_assets"] is None:
+        missing["equity_to_assets"] = (
+            "no fiscal year published" if not years else "latest year lacks equity or total assets"
+        )
+    roas = [y.roa for y in years if y.roa is not None]
+    values["roa_average"] = finite(mean(roas)) if roas else None
+    counts["roa_years"] = len(roas)
+    if values["roa_average"] is None:
+        missing["roa_average"] = "no year with net income and total assets"
     margins = [y.gross_margin for y in years if y.gross_margin is not None]
     values["gross_margin_stdev"] = spread(statistics.pstdev, margins) if len(margins) >= 3 else None
     if values["gross_margin_stdev"] is None:
@@ -910,6 +930,9 @@ def compute_metrics(
         beta_method=beta_method,
         week52_source=range_source,
         valuation_type=valuation_type(data.profile.sector, data.profile.industry),
+        equity_to_assets=fund.values["equity_to_assets"],
+        roa_average=fund.values["roa_average"],
+        roa_years=fund.counts["roa_years"],
     )
     return _with_history_reasons(metrics)
 

@@ -290,3 +290,46 @@ def plausibility_problem(value: float, price: float) -> str | None:
             "likely wrong)"
         )
     return None
+
+
+# Banks and insurers: debt/equity is not meaningful (deposits and float are their raw material),
+# so capital strength is equity / assets and profitability is return on assets.
+EQUITY_ASSETS_LOW, EQUITY_ASSETS_HIGH = 0.05, 0.10
+ROA_LOW, ROA_HIGH = 0.005, 0.015
+
+
+def equity_to_assets_factor(m: StockMetrics, max_points: float) -> Factor:
+    """A financial's capital cushion: shareholders' equity / total assets, smooth points."""
+    name = "Equity/assets"
+    benchmark = (
+        f"{smooth_text('5%', '10%')} (a bank's or insurer's capital cushion, used instead of "
+        "debt/equity)"
+    )
+    if m.equity_to_assets is None:
+        return excluded(name, m.why_missing("equity_to_assets"), max_points, benchmark)
+    return scored(
+        name,
+        m.equity_to_assets,
+        benchmark,
+        smooth(m.equity_to_assets, EQUITY_ASSETS_LOW, EQUITY_ASSETS_HIGH),
+        max_points,
+        f"Shareholders' equity is {pct(m.equity_to_assets)} of total assets (latest year); "
+        "debt/equity is not meaningful for a bank or insurer.",
+    )
+
+
+def roa_factor(m: StockMetrics, max_points: float) -> Factor:
+    """A financial's profitability: mean net income / total assets, smooth points."""
+    name = "Return on assets"
+    benchmark = f"{smooth_text('0.5%', '1.5%')} (average over the available years)"
+    if m.roa_average is None:
+        return excluded(name, m.why_missing("roa_average"), max_points, benchmark)
+    return scored(
+        name,
+        m.roa_average,
+        benchmark,
+        smooth(m.roa_average, ROA_LOW, ROA_HIGH),
+        max_points,
+        f"Net income averaged {pct(m.roa_average, 2)} of year-end total assets over "
+        f"{m.roa_years} year(s).",
+    )

@@ -9,12 +9,14 @@ from stockdash.analysis.analysts._common import (
     assumption,
     build_analysis,
     capm,
+    equity_to_assets_factor,
     excluded,
     fundamentals_quality,
     info,
     linear,
     pct,
     plausibility_problem,
+    roa_factor,
     scored,
     smooth,
     smooth_text,
@@ -23,7 +25,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite, scored_roes
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "warren_buffett-2.0"
+VERSION = "warren_buffett-2.1"
 NOMINAL_MAX = 100.0
 ROE_TARGET = 0.15
 GROWTH_FLOOR, GROWTH_CAP = -0.05, 0.08
@@ -119,6 +121,8 @@ def _roe_consistency(m: StockMetrics) -> Factor:
 
 
 def _operating_margin(m: StockMetrics) -> Factor:
+    if m.valuation_type == "financial":
+        return roa_factor(m, 10)  # a lender has no operating margin; ROA measures its returns
     if m.operating_margin is None:
         return excluded("Operating margin", m.why_missing("operating_margin"), 10)
     return scored(
@@ -134,8 +138,7 @@ def _operating_margin(m: StockMetrics) -> Factor:
 def _debt(m: StockMetrics) -> Factor:
     benchmark = "full at <= 0.5, 0 at >= 1.5"
     if m.valuation_type == "financial":
-        return excluded("Debt/equity", "not meaningful for a bank or insurer (deposits and float "
-                        "are its raw material)", 10, benchmark)  # fmt: skip
+        return equity_to_assets_factor(m, 10)
     latest = m.years[-1] if m.years else None
     if latest and latest.shareholders_equity is not None and latest.shareholders_equity <= 0:
         return scored("Debt/equity", None, benchmark, 0.0, 10, "Shareholders' equity is negative.")
