@@ -13,12 +13,13 @@ import math
 import pytest
 
 from stockdash.analysis.analysts import run_all, run_analyst
-from stockdash.analysis.context import MarketContext, build_market_context
+from stockdash.analysis.context import MarketContext, build_market_context, peer_beta_medians
 from stockdash.analysis.metrics import compute_metrics
 from stockdash.analysis.schemas import Analysis
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import StockData
 from tests.analysis.analysis_builders import (
+    AS_OF,
     ASSETS,
     CAPEX,
     DEBT,
@@ -29,6 +30,7 @@ from tests.analysis.analysis_builders import (
     REVENUE,
     SHARES,
     factor_values,
+    index_for,
     make_stock,
     make_year,
     synthetic_closes,
@@ -224,3 +226,43 @@ def test_post_split_share_count_is_corrected_from_the_market_cap() -> None:
     assert v["Value per share"] == pytest.approx(value, rel=1e-9)
     assert value < 3 * quote.price  # within the plausibility ceiling now
     assert "split" in {f.name: f.explanation for f in a.factors}["Shares"]
+
+
+def _scaled_closes(index: list[float], k: float) -> list[float]:
+    """Closes whose daily returns are exactly k x the index returns (raw beta k)."""
+    closes = [20.0]
+    for i in range(1, len(index)):
+        closes.append(closes[-1] * (1 + k * (index[i] / index[i - 1] - 1)))
+    return closes
+
+
+def test_a_short_history_takes_the_industry_median_beta_else_the_sector_median() -> None:
+    """Three measured peers make an industry median; with fewer, the sector's median is used."""
+    index_closes = synthetic_closes()
+    peers = [("Regional Banks", k) for k in (0.8, 1.2, 2.0)] + [
+        ("Consumer Finance", k) for k in (0.5, 0.6)
+    ]
+    stocks = [
+        make_stock(
+            _scaled_closes(index_closes, k), sector="Financials", industry=ind, symbol=f"P{i}"
+        )
+        for i, (ind, k) in enumerate(peers)
+    ]
+    short = synthetic_closes(40)
+    bank = make_stock(short, sector="Financials", industry="Regional Banks", symbol="NEWB")
+    lender = make_stock(short, sector="Financials", industry="Consumer Finance", symbol="NEWL")
+    index = index_for(make_stock(index_closes), beta=1.0)
+    peer_betas = peer_beta_medians([*stocks, bank, lender], index)
+    ctx = MarketContext(
+        index_returns=index,
+        sector_beta_median=peer_betas.sector,
+        industry_beta_median=peer_betas.industry,
+        as_of=AS_OF,
+    )
+    by_symbol = {s.profile.symbol: s for s in (bank, lender)}
+    expected = {"NEWB": ("industry", blume(1.2)), "NEWL": ("sector", blume(0.8))}
+    for symbol, (kind, beta) in expected.items():
+        a = run_analyst("dcf_math", by_symbol[symbol], ctx)
+        factor = {f.name: f for f in a.factors}["Beta"]
+        assert factor.value == pytest.approx(beta, rel=1e-6), symbol
+        assert factor.explanation.lower().startswith(f"{kind} median beta of"), factor.explanation

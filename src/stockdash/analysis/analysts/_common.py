@@ -260,7 +260,7 @@ class Capm:
 
 
 def capm(m: StockMetrics, ctx: MarketContext) -> Capm:
-    """The stock's Blume-adjusted beta, else its sector's median beta, else 1.0 (labelled)."""
+    """The stock's Blume-adjusted beta, else its industry's, else its sector's median, else 1.0."""
     rf, erp = ctx.risk_free_rate, ctx.equity_risk_premium
     clip = f"clipped to {BETA_FLOOR:g}..{BETA_CAP:g}"
     if m.beta is not None and m.beta_raw is not None:
@@ -270,14 +270,18 @@ def capm(m: StockMetrics, ctx: MarketContext) -> Capm:
             f"{m.beta_observations} {m.beta_method} returns vs the equal-weight index, {clip}"
         )
         return Capm(rf, erp, beta, note, False)
-    median = ctx.sector_beta_median.get(m.sector or "")
-    if median is not None:
-        beta = min(max(median, BETA_FLOOR), BETA_CAP)
-        note = (
-            f"sector median beta of {m.sector} ({median:.3f}, Blume-adjusted, stocks with a "
-            f"year or more of returns), {clip}: {m.why_missing('beta')}"
-        )
-        return Capm(rf, erp, beta, note, True)
+    for kind, group, medians in (
+        ("industry", m.industry, ctx.industry_beta_median),
+        ("sector", m.sector, ctx.sector_beta_median),
+    ):
+        median = medians.get(group or "")
+        if median is not None:
+            beta = min(max(median, BETA_FLOOR), BETA_CAP)
+            note = (
+                f"{kind} median beta of {group} ({median:.3f}, Blume-adjusted, stocks with a "
+                f"year or more of returns), {clip}: {m.why_missing('beta')}"
+            )
+            return Capm(rf, erp, beta, note, True)
     return Capm(rf, erp, FALLBACK_BETA, f"fallback beta 1.0 ({m.why_missing('beta')})", True)
 
 
