@@ -28,6 +28,7 @@ from stockdash.analysis.schemas import Analysis, Factor
 VERSION = "warren_buffett-2.1"
 NOMINAL_MAX = 100.0
 ROE_TARGET = 0.15
+ROE_CONSISTENCY_LOW, ROE_CONSISTENCY_HIGH = 0.10, 0.20  # 50% credit at the 15% target
 GROWTH_FLOOR, GROWTH_CAP = -0.05, 0.08
 MAX_TERMINAL_GROWTH = 0.025
 PROJECTION_YEARS = 10
@@ -109,14 +110,18 @@ def _roe_consistency(m: StockMetrics) -> Factor:
     roes = scored_roes(m.years)
     if not roes:
         return excluded("ROE consistency", "no year with net income and positive equity", 10)
-    share = sum(r >= ROE_TARGET for r in roes) / len(roes)
+    # Each year earns a smooth credit in its ROE instead of all-or-nothing at 15%, so 14.9% and
+    # 15.1% are worth about the same.
+    credit = sum(smooth(r, ROE_CONSISTENCY_LOW, ROE_CONSISTENCY_HIGH) for r in roes) / len(roes)
+    by_year = ", ".join(pct(r) for r in roes)
     return scored(
         "ROE consistency",
-        share,
-        "share of years with ROE >= 15%",
-        share,
+        credit,
+        "mean over the years of a smooth logistic in ROE: 12% credit at 10%, 50% at 15%, 88% at "
+        "20% (a year of negative equity counts as ROE 0)",
+        credit,
         10,
-        f"ROE was at least 15% in {sum(r >= ROE_TARGET for r in roes)} of {len(roes)} years.",
+        f"ROE by year (oldest first): {by_year}; mean credit {credit:.3f}.",
     )
 
 
