@@ -22,6 +22,7 @@ from tests.analysis.analysis_builders import (
     AS_OF,
     ASSETS,
     CAPEX,
+    DA,
     DEBT,
     DPS,
     EQUITY,
@@ -151,6 +152,34 @@ def test_reits_and_utilities_use_the_dividend_discount_model(
     bull = gordon_dividend_value(dps, COST_OF_EQUITY - 0.01, G)
     assert v["Value per share"] == pytest.approx(base, rel=1e-12)
     assert a.score == expected_score(base, 0.25 * bear + 0.5 * base + 0.25 * bull, bear)
+    # The dividend's cover: FFO (net income + D&A) for a REIT, EPS for a utility.
+    if sector == "Real Estate":
+        earned = (NET_INCOME[-1] + DA[-1]) / SHARES[-1]
+        assert v["FFO per share"] == pytest.approx(earned, rel=1e-12)
+        assert v["Dividend / FFO"] == pytest.approx(dps / earned, rel=1e-12)
+    else:
+        earned = NET_INCOME[-1] / SHARES[-1]
+        assert v["EPS"] == pytest.approx(earned, rel=1e-12)
+        assert v["Dividend / earnings"] == pytest.approx(dps / earned, rel=1e-12)
+
+
+def test_an_uncovered_or_uncheckable_reit_dividend_lowers_confidence(ctx: MarketContext) -> None:
+    """The dividend discount value stays; confidence drops x0.8 with the reason stated."""
+    covered = run_analyst("dcf_math", sector_stock("Real Estate", "Retail REITs"), ctx)
+    no_da = sector_stock("Real Estate", "Retail REITs", depreciation_amortization=None)
+    unchecked = run_analyst("dcf_math", no_da, ctx)
+    uncovered = run_analyst(
+        "dcf_math", sector_stock("Real Estate", "Retail REITs", dividends_per_share=3.0), ctx
+    )
+    assert factor_values(unchecked)["FFO per share"] is None
+    assert unchecked.score == covered.score
+    assert unchecked.confidence == pytest.approx(round(covered.confidence * 0.8, 3), abs=1e-3)
+    assert "FFO cover cannot be checked" in unchecked.reasoning
+    assert factor_values(uncovered)["Dividend / FFO"] == pytest.approx(
+        3.0 / ((NET_INCOME[-1] + DA[-1]) / SHARES[-1]), rel=1e-12
+    )
+    assert uncovered.confidence == pytest.approx(round(covered.confidence * 0.8, 3), abs=1e-3)
+    assert "not covered by FFO" in uncovered.reasoning
 
 
 def test_a_reit_without_a_dividend_is_not_rated(ctx: MarketContext) -> None:
