@@ -118,6 +118,10 @@ def test_banks_and_insurers_use_the_excess_return_model(industry: str, ctx: Mark
             assert "smooth logistic" in (factor.benchmark or "")
     assert buffett["Equity/assets"].max_points == buffett["Return on assets"].max_points == 10
     assert "Operating margin" not in buffett
+    details = result["warren_buffett"].details or {}
+    assert [row["roa"] for row in details["roa_by_year"]] == pytest.approx(
+        [n / a for n, a in zip(NET_INCOME, ASSETS, strict=True)], rel=1e-12
+    )
     # Lynch: the two share the category's balance-sheet weight (stalwart 15).
     assert lynch["Lynch category"].value == "stalwart"
     assert lynch["Equity/assets"].max_points == lynch["Return on assets"].max_points == 7.5

@@ -463,21 +463,26 @@ def _fundamental_figures(
 
 
 def scored_roes(years: Sequence[YearFigures]) -> list[float]:
-    """ROE per year with net income and equity; a year of zero or negative equity counts as 0.
+    """ROE per year with net income and equity; a year of zero or negative equity counts as 0."""
+    return [roe for _, roe in scored_roes_by_year(years)]
 
-    Dropping those years let a company that bought back its equity below zero (HD, ORLY, SBUX)
-    earn full ROE marks from the few years its equity was tiny and positive.
+
+def scored_roes_by_year(years: Sequence[YearFigures]) -> list[tuple[int, float]]:
+    """(fiscal year, ROE) as `scored_roes` counts them.
+
+    Dropping the years of zero or negative equity let a company that bought back its equity below
+    zero (HD, ORLY, SBUX) earn full ROE marks from the few years its equity was tiny and positive.
     """
-    out: list[float] = []
+    out: list[tuple[int, float]] = []
     for y in years:
         if y.roe is not None:
-            out.append(y.roe)
+            out.append((y.fiscal_year, y.roe))
         elif (
             y.net_income is not None
             and y.shareholders_equity is not None
             and y.shareholders_equity <= 0
         ):
-            out.append(0.0)
+            out.append((y.fiscal_year, 0.0))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from stockdash.analysis.analysts._common import (
     NotRated,
@@ -22,7 +23,7 @@ from stockdash.analysis.analysts._common import (
     smooth_text,
 )
 from stockdash.analysis.context import MarketContext
-from stockdash.analysis.metrics import StockMetrics, finite, scored_roes
+from stockdash.analysis.metrics import StockMetrics, finite, scored_roes, scored_roes_by_year
 from stockdash.analysis.schemas import Analysis, Factor
 
 VERSION = "warren_buffett-2.1"
@@ -363,4 +364,17 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         methodology_version=VERSION,
         notes=valuation.notes,
         not_rated=problem,
+        details=_per_year(m),
     )
+
+
+def _per_year(m: StockMetrics) -> dict[str, Any]:
+    """The per-year ratios behind the ROE (and, for a lender, ROA) factors, to recompute them."""
+    details: dict[str, Any] = {
+        "roe_by_year": [{"fiscal_year": fy, "roe": roe} for fy, roe in scored_roes_by_year(m.years)]
+    }
+    if m.valuation_type == "financial":
+        details["roa_by_year"] = [
+            {"fiscal_year": y.fiscal_year, "roa": y.roa} for y in m.years if y.roa is not None
+        ]
+    return details
