@@ -23,6 +23,7 @@ from stockdash.container import Container, build_container
 from stockdash.core.config import Settings, get_settings
 from stockdash.core.docs import mount_docs
 from stockdash.core.errors import document_validation_errors, install_error_handlers
+from stockdash.core.fastlane import FastLane, HotRoute
 from stockdash.core.health import router as health_router
 from stockdash.core.middleware import (
     InvalidTextMiddleware,
@@ -30,20 +31,24 @@ from stockdash.core.middleware import (
     SecureHeadersFastAPI,
 )
 from stockdash.core.spa import mount_frontend
+from stockdash.dashboard import router as dashboard_api
 from stockdash.dashboard.router import router as dashboard_router
 from stockdash.events.router import router as events_router
 from stockdash.jobs.broker import BrokerUnavailable
 from stockdash.jobs.roles import run_schedule, start_broker
+from stockdash.market import router as market_api
 from stockdash.market.router import router as market_router
 from stockdash.market.snapshot.provider import SnapshotProvider
-from stockdash.monitoring.instrument import instrument_http, time_queries
+from stockdash.monitoring.instrument import instrument_http, observe_http, time_queries
 from stockdash.monitoring.logs import AccessLogMiddleware, configure_logging
 from stockdash.monitoring.router import router as metrics_router
 from stockdash.monitoring.sentry import init_sentry
 from stockdash.notifications.router import router as notifications_router
 from stockdash.subscriptions.billing import BillingProvider
 from stockdash.subscriptions.router import router as subscriptions_router
+from stockdash.users.deps import lane_authenticator
 from stockdash.users.router import auth_router, users_router
+from stockdash.watchlist import router as watchlist_api
 from stockdash.watchlist.router import router as watchlist_router
 
 logger = logging.getLogger("stockdash")
@@ -73,6 +78,16 @@ def include_api(app: FastAPI) -> None:
     level of nested routers is matched again on every request."""
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+
+
+def hot_routes(services: Container) -> tuple[HotRoute, ...]:
+    """The routes the fast lane answers, at their API paths."""
+    routes = [
+        *dashboard_api.hot_reads(services),
+        *watchlist_api.hot_reads(services),
+        *market_api.hot_reads(services),
+    ]
+    return tuple(route.under(API_PREFIX) for route in routes)
 
 
 def create_app(
@@ -138,12 +153,15 @@ def create_app(
         # FastAPI's pages load scripts from a CDN: /docs is served from packaged files instead.
         docs_url=None,
         redoc_url=None,
+        # No OpenTelemetry SDK is configured (Prometheus is the metrics path); off, FastAPI
+        # skips looking for one on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = services
     install_error_handlers(app)
     document_validation_errors(app)
-    # Outermost last: the request id, the access log, CORS, then the size limit, then the text
-    # guard (which reads bounded bodies), then the HTTP metrics around the routes.
+    # Outermost last: the request id, the access log, the fast lane, CORS, then the size limit,
+    # then the text guard (which reads bounded bodies), then the HTTP metrics around the routes.
     instrument_http(app)
     app.add_middleware(InvalidTextMiddleware)
     app.add_middleware(RequestSizeLimitMiddleware, max_bytes=settings.max_request_bytes)
@@ -156,6 +174,15 @@ def create_app(
         expose_headers=["X-Request-ID"],
     )
     mount_docs(app)
+    # Inside the request id and access log, in front of CORS, the limits and routing.
+    app.add_middleware(
+        FastLane,
+        routes=hot_routes(services),
+        authenticate=lane_authenticator(services),
+        observe=observe_http,
+        exception_handlers=app.exception_handlers,
+        enabled=settings.fast_lane_enabled,
+    )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.include_router(health_router)

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Ready-made dashboard cards (quote, sparkline, analyses as JSON) kept in each process, in
     # front of the shared cache; entries are versioned, so this only bounds memory.
     card_cache_entries: int = Field(4096, ge=0, le=1_000_000)
+    # The hottest authenticated reads (dashboard, watchlist, quote, history) answered before
+    # routing with the same bytes and headers (false: every request takes the full stack).
+    fast_lane_enabled: bool = True
     # Redis timeouts: Redis is an accelerator, so a slow one must not hold requests.
     redis_connect_timeout_seconds: float = Field(0.5, gt=0, le=30)
     redis_command_timeout_seconds: float = Field(1.0, gt=0, le=60)

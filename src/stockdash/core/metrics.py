@@ -116,6 +116,14 @@ HTTP_IN_FLIGHT = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livesum",
 )
+# Hot reads: answered by the fast lane, or handed on to the full stack (unusual parameters, a
+# token it cannot accept); a high hand-on share means the lane is not doing its job.
+FAST_LANE = Counter(
+    "stockdash_fast_lane_requests_total",
+    "Hot-read requests by outcome: answered in the fast lane, or handed on to the full stack.",
+    ["outcome"],
+    registry=REGISTRY,
+)
 CACHE_SECONDS = Histogram(
     "stockdash_cache_seconds",
     "Shared (Redis) cache latency per round trip, by operation.",

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.datastructures import Headers, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,6 +33,14 @@ CSP = "; ".join(
 # Answers under these paths carry tokens, keys or personal data: no cache may keep them
 # (RFC 6749 section 5.1). Public market data is cheap to serve again, so the rule is kept simple.
 NO_STORE_PREFIXES = ("/api/",)
+BASE_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Content-Security-Policy": CSP,
+}
+NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class SecurityHeadersMiddleware:
@@ -42,6 +50,12 @@ class SecurityHeadersMiddleware:
         self.app = app
         self.trust_proxy_headers = trust_proxy_headers
         self.hsts_max_age = hsts_max_age
+        # Encoded once: these run on every response, so no per-request header objects.
+        self._base = _raw(BASE_SECURITY_HEADERS)
+        self._no_store = _raw(NO_STORE_HEADERS)
+        self._hsts = _raw(
+            {"Strict-Transport-Security": f"max-age={hsts_max_age}; includeSubDomains"}
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,28 +65,21 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in extra.items():
-                    if name not in headers:
-                        headers[name] = value
+                # Any iterable of pairs may come (ASGI): copied into a list of our own.
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in extra if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    def _headers(self, scope: Scope) -> dict[str, str]:
-        headers = {
-            "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": "DENY",
-            "Referrer-Policy": "strict-origin-when-cross-origin",
-            "Cross-Origin-Opener-Policy": "same-origin",
-        }
-        path = str(scope.get("path", ""))
-        headers["Content-Security-Policy"] = CSP
-        if path.startswith(NO_STORE_PREFIXES):
-            headers["Cache-Control"] = "no-store"
-            headers["Pragma"] = "no-cache"
+    def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        headers = self._base
+        if str(scope.get("path", "")).startswith(NO_STORE_PREFIXES):
+            headers = headers + self._no_store
         if self.hsts_max_age and self._is_https(scope):
-            headers["Strict-Transport-Security"] = f"max-age={self.hsts_max_age}; includeSubDomains"
+            headers = headers + self._hsts
         return headers
 
     def _is_https(self, scope: Scope) -> bool:
@@ -80,6 +87,13 @@ class SecurityHeadersMiddleware:
             return True
         proto = Headers(scope=scope).get("x-forwarded-proto", "")
         return self.trust_proxy_headers and proto.split(",")[0].strip().lower() == "https"
+
+
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """Headers as ASGI pairs (lower-case names)."""
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
 
 
 class HeaderSizeLimitMiddleware:

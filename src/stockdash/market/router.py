@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query, Request, Response
 
-from stockdash.container import container_of
+from stockdash.container import Container, container_of
 from stockdash.core.errors import error_responses
+from stockdash.core.fastlane import HotRoute
 from stockdash.market.deps import MarketDep
 from stockdash.market.public import memo_json, stock_public_json
 from stockdash.market.schemas import (
@@ -71,9 +73,13 @@ async def sources(market: MarketDep) -> DataSourcesPublic:
 async def get_stock(symbol: str, request: Request, _: CurrentReader) -> Response:
     """Latest quote and key statistics (`stale: true` when the provider is failing)."""
     # The hot read routes take the market from the request: one dependency fewer to solve.
-    market = container_of(request).market
-    view = await market.stock(await market.require_symbol(symbol))
-    return Response(stock_public_json(view), media_type="application/json")
+    body = await stock_body(container_of(request).market, symbol)
+    return Response(body, media_type="application/json")
+
+
+async def stock_body(market: MarketService, symbol: str) -> bytes:
+    """The quote response body, for the route and its fast lane."""
+    return stock_public_json(await market.stock(await market.require_symbol(symbol)))
 
 
 @router.get("/{symbol}/history", response_model=HistoryPublic, responses=error_responses(503))
@@ -81,15 +87,40 @@ async def get_history(
     symbol: str, request: Request, _: CurrentReader, range: Range = "1y"
 ) -> Response:
     """Daily bars for a range, oldest first (`stale: true` when the provider is failing)."""
-    market = container_of(request).market
+    body = await history_body(container_of(request).market, symbol, range)
+    return Response(body, media_type="application/json")
+
+
+async def history_body(market: MarketService, symbol: str, range: Range) -> bytes:
+    """The history response body, rendered once per view and range, for the route and its lane."""
     canonical = await market.require_symbol(symbol)
     view = await market.history_view(canonical)
-    body = memo_json(
+    return memo_json(
         f"history:{canonical}:{range}",
         view,
         lambda: _history_public(market, canonical, view, range).model_dump_json().encode(),
     )
-    return Response(body, media_type="application/json")
+
+
+def hot_reads(container: Container) -> list[HotRoute]:
+    """Quotes and histories in the fast lane (a range it does not know is the full stack's 422)."""
+    market = container.market
+
+    async def stock(_: object, params: Mapping[str, str], __: Mapping[str, str]) -> bytes:
+        return await stock_body(market, params["symbol"])
+
+    async def history(
+        _: object, params: Mapping[str, str], query: Mapping[str, str]
+    ) -> bytes | None:
+        range = query.get("range", "1y")
+        if range not in get_args(Range):
+            return None
+        return await history_body(market, params["symbol"], range)  # type: ignore[arg-type]
+
+    return [
+        HotRoute(f"{router.prefix}/{{symbol}}", stock),
+        HotRoute(f"{router.prefix}/{{symbol}}/history", history, frozenset({"range"})),
+    ]
 
 
 def _history_public(

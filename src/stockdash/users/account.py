@@ -214,7 +214,8 @@ async def change_password(
     checked_hash = user.password_hash if user is not None else None
     # The two slow hash operations run outside any transaction.
     await session.commit()
-    async with attempt(login_bucket("", user)):
+    # The username's counter: a stolen session guesses within the login limits of its owner.
+    async with attempt(login_bucket(user.username if user is not None else f"#{user_id}")):
         if user is None or not await verify_password(
             current, checked_hash, rounds=settings.bcrypt_rounds
         ):

@@ -104,9 +104,19 @@ def _raise_if_taken(taken_username: bool, taken_email: bool) -> None:
         raise Conflict("That email is already registered.", code="email_taken")
 
 
-def login_bucket(login: str, user: User | None) -> str:
-    """The failed-login counter of an attempt: the account itself when the name resolves to one."""
-    return f"user:{user.id}" if user is not None else f"name:{login.strip().lower()}"
+def login_bucket(login: str) -> str:
+    """The failed-login counter of an attempt: the identifier as typed, in its canonical form.
+
+    A username and an email have counters of their own even when they name one account: a
+    shared counter would tell a guesser which email belongs to which username (fail five times
+    with one, see the other refused). The price is one more quota per account, still under the
+    per-IP limit; spellings of one identifier (case, width, spaces) share a counter, and known
+    and unknown names are counted alike.
+    """
+    canonical = canonical_login(login)
+    if "@" in canonical:
+        return f"email:{canonical}"
+    return f"username:{canonical.lower()}"
 
 
 async def authenticate(
@@ -125,7 +135,7 @@ async def authenticate(
     user = await SqlUserRepository(session).get_by_login(canonical_login(login))
     # End the read before the slow hash check: on SQLite every transaction holds the write lock.
     await session.commit()
-    async with attempt(login_bucket(login, user)):
+    async with attempt(login_bucket(login)):
         password_ok = await verify_password(
             password, user.password_hash if user else None, rounds=rounds
         )

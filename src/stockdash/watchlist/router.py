@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
-from stockdash.container import ContainerDep, UnitOfWorkDep, container_of
+from stockdash.container import Container, ContainerDep, UnitOfWorkDep, container_of
 from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import ServiceUnavailable, error_responses
+from stockdash.core.fastlane import HotRoute
 from stockdash.core.metrics import WATCHLIST_ADDS
 from stockdash.events.service import watchlist_changed
 from stockdash.jobs.queue import JobQueue
 from stockdash.jobs.store import JobKind
 from stockdash.market.deps import MarketDep
 from stockdash.users.deps import CurrentReader, CurrentUser
+from stockdash.users.models import User
 from stockdash.watchlist import service
 from stockdash.watchlist.schemas import WatchlistAdd, WatchlistItem, WatchlistPublic
 
@@ -33,6 +36,15 @@ async def get_watchlist(user: CurrentReader, request: Request) -> Response:
     container = container_of(request)
     body = await service.watchlist_json(container.user_cache, container.storage, user)
     return Response(body, media_type="application/json")
+
+
+def hot_reads(container: Container) -> list[HotRoute]:
+    """The watchlist in the fast lane."""
+
+    async def answer(user: User, _: Mapping[str, str], __: Mapping[str, str]) -> bytes:
+        return await service.watchlist_json(container.user_cache, container.storage, user)
+
+    return [HotRoute(router.prefix, answer)]
 
 
 @router.post(
