@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import statistics
 
 import pytest
 
@@ -47,6 +48,16 @@ from tests.analysis.analysis_reference import (
 )
 
 PRICE = synthetic_closes()[-1]
+# BRK-B as yfinance reported it on 2026-09-30 (shared data fundamentals-yfinance-snapshot-2026-09,
+# from marcomazzon27-prog/analyst-snapshot): market cap, trailing P/E and EPS, and FY2022-25 net
+# income and diluted EPS. Independent of the snapshot's quote, which has no market cap for BRK.B.
+BRK_YF = {
+    "marketCap": 1065966436352,
+    "trailingPE": 12.514451,
+    "trailingEps": 39.79,
+    "net_income": [66968000000.0, 88995000000.0, 96223000000.0, -22759000000.0],
+    "eps": [31.042016, 41.266687, 44.274689, -10.329338],
+}
 COST_OF_EQUITY = 0.04 + blume(1.5) * 0.05  # rf 4% + Blume beta x ERP 5%
 G = 0.025  # min(2.5%, rf)
 LN2 = math.log(2)
@@ -217,21 +228,38 @@ def _by_name(a: Analysis) -> dict[str, object]:
 
 
 def test_dual_class_eps_is_per_class_b_share() -> None:
-    """BRK.B: the filed EPS is Class A EPS / 1000; a B share is 1/1500 of an A share."""
+    """BRK.B: the data's EPS is already per Class B share (1/1500 of an A share), so it is used as is.
+
+    Independent evidence, yfinance's own figures (BRK_YF): net income / EPS gives ~2.16 B
+    shares in every year, which times the price is the market cap yfinance quotes for BRK-B
+    (1.066 T at 2026-09-30); Class A EPS / 1000 (the earlier assumption) would imply 1.5x that.
+    """
+    implied = [n / e for n, e in zip(BRK_YF["net_income"], BRK_YF["eps"], strict=True)]
+    assert all(2.1e9 < count < 2.25e9 for count in implied)  # ~1.44 M A-equivalents x 1500
+    yf_price = BRK_YF["marketCap"] / statistics.median(implied)
+    assert BRK_YF["trailingPE"] * BRK_YF["trailingEps"] == pytest.approx(yf_price, rel=0.02)
     stocks, ctx = _real(("BRK.B", "JPM", "AAPL"))
     data = stocks["BRK.B"]
     latest = max(data.fundamentals, key=lambda y: y.period_end)
-    assert latest.eps_diluted is not None and data.quote.price is not None
-    class_b_eps = latest.eps_diluted * 1000 / 1500
-    assert 19 < class_b_eps < 22  # ~20.7, not 31.04
+    assert latest.eps_diluted is not None and latest.net_income is not None
+    assert latest.eps_diluted == pytest.approx(BRK_YF["eps"][0], rel=1e-4)  # FY2025, 31.04
+    price = data.quote.price
+    assert price is not None
     m = compute_metrics(data, ctx.index_returns)
-    assert m.pe == pytest.approx(data.quote.price / class_b_eps, rel=1e-9)
-    assert m.eps_unit_note is not None and "1/1500" in m.eps_unit_note
+    assert m.pe == pytest.approx(price / latest.eps_diluted, rel=1e-9)  # ~16, not ~24
     basic = _by_name(run_analyst("basic", data, ctx))
-    assert basic["P/E"] == pytest.approx(data.quote.price / class_b_eps, rel=1e-9)
+    assert basic["P/E"] == pytest.approx(price / latest.eps_diluted, rel=1e-9)
+    # No share count is filed: net income / EPS stands in, stated, in Class B units.
+    shares = latest.net_income / latest.eps_diluted
+    assert m.shares_outstanding == pytest.approx(shares, rel=1e-9)
+    assert m.shares_note is not None and m.shares_note.startswith("derived: net income")
     dcf = run_analyst("dcf_math", data, ctx)
-    # No share count and no market cap in the data: the bank model declines, never guesses.
-    assert dcf.score is None and dcf.not_rated_reason == "shares_unknown"
+    v = factor_values(dcf)
+    book, roe, rate = v["Book equity"], v["Normalised ROE"], v["Discount rate"]
+    assert isinstance(book, float) and isinstance(roe, float) and isinstance(rate, float)
+    assert v["Value per share"] == pytest.approx(
+        excess_return_per_share(book, roe, rate, min(0.025, ctx.risk_free_rate), shares), rel=1e-9
+    )
 
 
 def test_post_split_share_count_is_corrected_from_the_market_cap() -> None:

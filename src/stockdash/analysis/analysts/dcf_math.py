@@ -305,9 +305,9 @@ def _shares(
     """Checked share count, else market cap / price (stated); refused counts are not rated."""
     if m.shares_outstanding is not None:
         text = "Latest reported diluted shares, checked against market cap / price"
-        if m.shares_note:
-            quality.lower(SHORT_HISTORY_QUALITY, "share count replaced: " + m.shares_note)
-            text = "Corrected: " + m.shares_note
+        if m.shares_note:  # replaced after a split, derived from EPS, or not checkable
+            quality.lower(SHORT_HISTORY_QUALITY, "share count: " + m.shares_note)
+            text = m.shares_note[:1].upper() + m.shares_note[1:]
         return m.shares_outstanding, [info("Shares", m.shares_outstanding, text + ".")], None
     if m.shares_reported is not None:
         reason = m.shares_note or "reported share count refused"
