@@ -7,10 +7,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.conftest import REDIS_URL, _delete_keys
 
 from stockdash.market.cache import RedisCache
 from stockdash.market.service import NEAR_CACHED_PREFIXES
-from tests.conftest import REDIS_URL, _delete_keys
 
 pytestmark = pytest.mark.redis
 

@@ -365,6 +365,7 @@ const FUNDAMENTAL_ROWS: [NumericField, string, 'money' | 'per-share' | 'count'][
   ['total_debt', 'Total debt', 'money'],
   ['cash', 'Cash', 'money'],
   ['shareholders_equity', "Shareholders' equity", 'money'],
+  ['total_assets', 'Total assets', 'money'],
   ['shares_outstanding', 'Shares outstanding', 'count'],
   ['dividends_per_share', 'Dividends / share', 'per-share'],
 ];
