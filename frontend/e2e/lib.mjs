@@ -39,16 +39,21 @@ export async function startBackend({ logName = 'backend.log', env = {}, dir: reu
   const logPath = join(dir, logName);
   const log = createWriteStream(logPath, { flags: 'a' });
   // DATA_DIR: emails land in DATA_DIR/outbox (no SMTP), so each run gets its own.
-  const backendEnv = {
-    DATABASE_URL: `sqlite+aiosqlite:///${join(dir, 'e2e.db')}`,
-    DATA_DIR: join(dir, 'data'),
-    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    ENVIRONMENT: 'development',
-    ...env,
-  };
+  // An env value of null leaves that variable unset (e.g. PUBLIC_BASE_URL: null lets
+  // `serve` derive it from its own port, as it does for a user who never set it).
+  const backendEnv = Object.fromEntries(
+    Object.entries({
+      DATABASE_URL: `sqlite+aiosqlite:///${join(dir, 'e2e.db')}`,
+      DATA_DIR: join(dir, 'data'),
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      ENVIRONMENT: 'development',
+      ...env,
+    }).filter(([, v]) => v !== null),
+  );
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in env && env[k] === null)));
   const child = spawn(bin, ['serve', '--port', String(port)], {
     cwd: REPO,
-    env: { ...process.env, ...backendEnv },
+    env: { ...inherited, ...backendEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);

@@ -75,7 +75,8 @@ async function userId(page, base, username) {
 async function main() {
   mkdirSync(SHOTS, { recursive: true });
   mkdirSync(join(FRONTEND, 'e2e', 'artifacts'), { recursive: true });
-  const backend = await startBackend();
+  // PUBLIC_BASE_URL left unset: the emailed links must follow `serve --port` (issue 17, point 3).
+  const backend = await startBackend({ env: { PUBLIC_BASE_URL: null } });
   console.log(`backend at ${backend.base}`);
   const browser = await launchBrowser();
   const consoleErrors = [];
@@ -337,7 +338,9 @@ async function main() {
       await page.getByTestId('verify-resend').click();
       await page.getByTestId('toast-success').first().waitFor(T);
       const link = new URL(await waitForEmailLink(backend.outbox, email, 'verify-email', { after: t0 }));
-      await page.goto(`${backend.base}${link.pathname}${link.search}`);
+      // No PUBLIC_BASE_URL was configured: the link points at the port this server was started on, as is.
+      assert(link.origin === backend.base, `the email links to ${link.origin}, the server is at ${backend.base}`);
+      await page.goto(link.href);
       await page.getByTestId('verify-success').waitFor(T);
       await page.getByRole('link', { name: 'Go to the dashboard' }).click();
       await page.getByTestId('watchlist-counter').waitFor(T);
@@ -359,7 +362,8 @@ async function main() {
       await page.getByTestId('forgot-submit').click();
       await page.getByTestId('forgot-sent').waitFor(T);
       const link = new URL(await waitForEmailLink(backend.outbox, email, 'reset-password', { after: t0 }));
-      await page.goto(`${backend.base}${link.pathname}${link.search}`);
+      assert(link.origin === backend.base, `the reset email links to ${link.origin}, the server is at ${backend.base}`);
+      await page.goto(link.href);
       await page.getByLabel('New password', { exact: true }).fill(newPassword);
       await page.getByLabel('Confirm new password').fill(newPassword);
       await page.getByTestId('reset-submit').click();

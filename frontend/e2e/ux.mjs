@@ -133,8 +133,8 @@ async function main() {
       await axeEverywhere(page, 'login');
     });
 
+    const free = `uxfree${Date.now().toString(36)}`;
     await step('Free plan: the stock page with locked analysts is axe clean', async () => {
-      const free = `uxfree${Date.now().toString(36)}`;
       const reg = await apiCall(base, 'POST', '/auth/register', { body: { username: free, email: `${free}@example.com`, password } });
       assert(reg.status === 201 || reg.status === 200, `register: ${reg.status}`);
       await logIn(free, password);
@@ -291,6 +291,93 @@ async function main() {
       await axeEverywhere(page, 'stock', { shots: 'stock' });
     });
 
+    await step('stock page: the watch button takes the stock off the list and puts it back', async () => {
+      const toggle = page.getByTestId('watch-toggle');
+      const tracked = async () => (await apiCall(base, 'GET', '/watchlist', { token })).data.data.map((i) => i.symbol);
+      await toggle.click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="watch-toggle"]')?.getAttribute('aria-pressed') === 'false', null, T);
+      assert(/Add to watchlist/.test(await toggle.innerText()), `button after removing: ${await toggle.innerText()}`);
+      assert(!(await tracked()).includes('AAPL'), 'AAPL removed on the server');
+      await toggle.click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="watch-toggle"]')?.getAttribute('aria-pressed') === 'true', null, T);
+      const after = await tracked();
+      assert(after.includes('AAPL') && after.length === 20, `AAPL back on a list of 20: ${after.join(',')}`);
+    });
+
+    await step("DCF: inputs show the model's own assumptions; an override moves the consensus and survives a reload; Reset", async () => {
+      const analysis = async (query = '') => {
+        const r = await apiCall(base, 'GET', `/stocks/AAPL/analysis${query}`, { token });
+        assert(r.status === 200, `analysis${query}: ${r.status} ${JSON.stringify(r.data)}`);
+        return r.data;
+      };
+      const pct = (v) => String(Math.round(v * 10000) / 100); // as the form shows a fraction
+      const factor = (a, name) => a.analyses.dcf_math.factors.find((f) => f.name === name)?.value;
+      const baseline = await analysis();
+      const model = {
+        discount_rate: factor(baseline, 'Discount rate'),
+        terminal_growth: factor(baseline, 'Terminal growth'),
+        growth: factor(baseline, 'Stage-1 growth'),
+      };
+      const form = page.getByTestId('dcf-form');
+      await form.waitFor(T);
+      for (const [key, v] of Object.entries(model)) {
+        assert(typeof v === 'number', `the DCF model reports no ${key} for AAPL: ${v}`);
+        const shown = await page.getByTestId(`dcf-${key}`).inputValue();
+        assert(shown === pct(v), `${key} field shows "${shown}", the model used ${pct(v)}%`);
+        const hint = await page.locator(`#dcf-${key}-model`).innerText();
+        assert(hint === `model: ${pct(v)}%`, `${key} hint: ${hint}`);
+      }
+      const consensusText = async () => (await page.getByTestId('stock-consensus-score').locator('.num').innerText()).trim();
+      const before = await consensusText();
+      assert(before === String(Math.round(baseline.consensus.score)), `consensus ${before} vs API ${baseline.consensus.score}`);
+      // A much higher discount rate: the DCF value, hence its score and the consensus, fall.
+      const mine = Math.min(30, Math.round(model.discount_rate * 100) + 8);
+      const fraction = Math.round(mine * 1000) / 100000;
+      const expected = await analysis(`?discount_rate=${fraction}`);
+      const want = String(Math.round(expected.consensus.score));
+      assert(want !== before, `a ${mine}% discount rate should move the consensus (${before} both ways)`);
+      await page.getByTestId('dcf-discount_rate').fill(String(mine));
+      await page.getByTestId('dcf-apply').click();
+      const note = page.getByTestId('dcf-override-note');
+      await note.waitFor(T);
+      const dcfBase = baseline.analyses.dcf_math.score;
+      assert(note && (await note.innerText()).includes(`was ${dcfBase === null ? 'not rated' : Math.round(dcfBase)}`), `note: ${await note.innerText()}`);
+      await page.waitForFunction((w) => document.querySelector('[data-testid="stock-consensus-score"] .num')?.textContent === w, want, T);
+      assert(/with your DCF assumptions/.test(await page.getByTestId('stock-consensus').innerText()), 'the consensus says it uses your assumptions');
+      assert(new URL(page.url()).searchParams.get('dcf_discount_rate') === String(fraction), `address keeps the override: ${page.url()}`);
+      await page.reload();
+      await note.waitFor(T);
+      assert((await page.getByTestId('dcf-discount_rate').inputValue()) === String(mine), 'the override is still in the form after a reload');
+      await page.waitForFunction((w) => document.querySelector('[data-testid="stock-consensus-score"] .num')?.textContent === w, want, T);
+      await form.getByRole('button', { name: 'Reset' }).click();
+      await note.waitFor({ state: 'detached', ...T });
+      await page.waitForFunction((w) => document.querySelector('[data-testid="stock-consensus-score"] .num')?.textContent === w, before, T);
+      assert((await page.getByTestId('dcf-discount_rate').inputValue()) === pct(model.discount_rate), 'Reset shows the model default again');
+      assert(!new URL(page.url()).searchParams.has('dcf_discount_rate'), `Reset clears the address: ${page.url()}`);
+    });
+
+    await step('stock page: the three intrinsic values are shown together against the price and explained', async () => {
+      const box = page.getByTestId('intrinsic-values');
+      await box.waitFor(T);
+      const a = (await apiCall(base, 'GET', '/stocks/AAPL/analysis', { token })).data;
+      const value = (model, name) => a.analyses[model].factors.find((f) => f.name === name)?.value;
+      const want = {
+        buffett: value('warren_buffett', 'Intrinsic value per share'),
+        'dcf-base': value('dcf_math', 'Value per share'),
+        'dcf-weighted': value('dcf_math', 'Probability-weighted value'),
+      };
+      for (const [key, v] of Object.entries(want)) {
+        const cell = (await box.getByTestId(`intrinsic-${key}`).innerText()).replace(/[$,]/g, '');
+        if (typeof v === 'number') assert(Math.abs(Number(cell.match(/-?[\d.]+/)?.[0]) - v) < 0.01, `${key}: page ${cell}, API ${v}`);
+        else assert(/not computable/i.test(cell), `${key} has no value in the API and the page says: ${cell}`);
+      }
+      const text = await box.innerText();
+      assert(/vs price/i.test(text) && /compare each with the price/i.test(text), `reconciliation: ${text}`);
+      await page.getByTestId('consensus-explained').locator('summary').click();
+      const explained = await page.getByTestId('consensus-explained').innerText();
+      assert(/Intrinsic values/.test(explained) && /probability-weighted/.test(explained) && /owner earnings/.test(explained), `explained: ${explained}`);
+    });
+
     await step('unknown symbol: a plain sentence, no API path', async () => {
       await page.goto(`${base}/stocks/ZZZZQ`);
       const text = await page.getByTestId('stock-not-found').innerText(T);
@@ -318,6 +405,50 @@ async function main() {
       await page.getByTestId('performance-page').or(page.getByTestId('performance-empty')).first().waitFor(T);
       await titleIs(page, /^Performance · stockdash$/);
       await axeEverywhere(page, 'performance');
+    });
+
+    await step('performance: the backtest figures are shown and rank IC, hit rate and Sortino explained', async () => {
+      // The package ships the backtest of the offline snapshot: the figures, not the empty state.
+      await page.getByTestId('performance-page').waitFor(T);
+      const explained = page.getByTestId('performance-explained');
+      await explained.locator('summary').click();
+      const text = await explained.innerText();
+      for (const term of [/Rank IC.*rank correlation/s, /Hit rate.*share of months/s, /Sortino.*downside/s]) {
+        assert(term.test(text), `performance-explained lacks ${term}: ${text}`);
+      }
+      const table = await page.getByTestId('performance-table').innerText();
+      assert(/Rank IC/i.test(table) && /Hit rate/i.test(table) && /Sortino/i.test(table), `figures table: ${table.slice(0, 300)}`);
+    });
+
+    await step('phone: the nav wraps instead of scrolling sideways, the email breaks only at "@", the stock header lines up on the left', async () => {
+      await page.goto(`${base}/account`);
+      await page.getByTestId('account-page').waitFor(T);
+      await page.setViewportSize(PHONE);
+      const nav = await page.getByRole('navigation', { name: 'Main' }).evaluate((n) => ({
+        scroll: n.scrollWidth - n.clientWidth,
+        outside: [...n.querySelectorAll('a')].filter((a) => a.getBoundingClientRect().right > window.innerWidth + 0.5).map((a) => a.textContent),
+      }));
+      assert(nav.scroll <= 0 && nav.outside.length === 0, `nav on a phone: scrolls ${nav.scroll}px, links off screen: ${nav.outside}`);
+      // Each side of the address stays whole: a line may only break between them (at the <wbr> before "@").
+      const pieces = await page.locator('.email').first().evaluate((el) =>
+        [...el.childNodes]
+          .filter((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim())
+          .map((n) => {
+            const r = document.createRange();
+            r.selectNodeContents(n);
+            return { text: n.textContent, lines: new Set([...r.getClientRects()].filter((b) => b.width > 0).map((b) => Math.round(b.top))).size };
+          }),
+      );
+      assert(pieces.length === 2 && pieces.every((p) => p.lines === 1), `email pieces and their line counts: ${JSON.stringify(pieces)}`);
+      await page.goto(`${base}/stocks/MSFT`);
+      await page.getByTestId('stock-price').waitFor(T);
+      const head = await page.evaluate(() => {
+        const h1 = document.querySelector('.stock-head h1').getBoundingClientRect().left;
+        const price = document.querySelector('[data-testid="stock-price"]');
+        return { h1, price: price.getBoundingClientRect().left, align: getComputedStyle(price).textAlign };
+      });
+      assert(Math.abs(head.h1 - head.price) <= 1 && /left|start/.test(head.align), `stock header on a phone: ${JSON.stringify(head)}`);
+      await page.setViewportSize(DESKTOP);
     });
 
     await step('PWA: manifest with icons, service worker controls the page', async () => {
@@ -361,6 +492,21 @@ async function main() {
       await page.waitForFunction(() => document.querySelector('[data-testid="watchlist"]')?.getAttribute('data-scored') === '20', null, { timeout: 60_000 });
     });
 
+    await step('server down and no saved copy: the dashboard says it cannot reach the server (no empty rows); Retry brings the list back', async () => {
+      await backend.stop({ keepDir: true });
+      await page.evaluate(() => localStorage.removeItem('stockdash.last.dashboard'));
+      await page.reload();
+      const err = page.getByTestId('watchlist-error');
+      await err.waitFor({ timeout: 60_000 });
+      const text = await err.innerText();
+      assert(/Could not load your watchlist/.test(text) && /Can't reach the stockdash server/.test(text) && !/Failed to fetch/.test(text), `error: ${text}`);
+      assert((await page.locator('[data-testid^="stock-row-"]').count()) === 0 && (await page.getByTestId('no-price').count()) === 0, 'no rows of "no data"');
+      backend = await startBackend({ logName: 'ux-backend.log', dir: backend.dir, port: backend.port });
+      await err.getByTestId('retry').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="watchlist"]')?.getAttribute('data-scored') === '20', null, { timeout: 60_000 });
+      await page.getByTestId('watchlist-error').waitFor({ state: 'detached', ...T });
+    });
+
     await step('a password change elsewhere ends the session: the login page says why', async () => {
       const change = await apiCall(base, 'POST', '/users/me/password', { token, body: { current_password: password, new_password: 'battery-staple-42' } });
       assert(change.status === 204 || change.status === 200, `password change: ${change.status}`);
@@ -398,9 +544,67 @@ async function main() {
       await page.getByTestId(`admin-tier-${user}`).selectOption('pro');
       await page.getByTestId('toast-error').or(page.getByTestId('toast-success')).first().waitFor(T);
       await page.getByTestId('admin-audit').waitFor(T);
-      await page.getByTestId('admin-audit-table').or(page.getByTestId('admin-audit-empty')).first().waitFor(T);
+      // A change that goes through (the Free user has no stocks, so Pro fits) is in the audit log.
+      const freeId = (await apiCall(base, 'GET', `/admin/users?q=${free}`, { token: await page.evaluate(() => localStorage.getItem('stockdash.token')) })).data.data.find(
+        (u) => u.username === free,
+      )?.id;
+      assert(typeof freeId === 'number', `admin search for ${free}`);
+      await page.getByTestId('admin-search').fill(free);
+      await page.getByTestId(`admin-user-row-${free}`).waitFor(T);
+      page.once('dialog', (d) => void d.accept());
+      await page.getByTestId(`admin-tier-${free}`).selectOption('pro');
+      await page.getByTestId('toast-success').first().waitFor(T);
+      const entry = page.getByTestId('admin-audit-table').locator('tr', { hasText: `user #${freeId}` });
+      await entry.first().waitFor(T);
+      const logged = await entry.first().innerText();
+      assert(/user\.update/.test(logged) && /"to":"pro"/.test(logged), `audit row: ${logged}`);
       await page.getByTestId('admin-search').fill('');
       await axeEverywhere(page, 'admin');
+    });
+
+    await step('downgrade over the limit: choose which stocks to keep, apply; the plan changes and exactly those remain', async () => {
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login$/, T);
+      const keeper = `uxkeep${Date.now().toString(36)}`;
+      const reg = await apiCall(base, 'POST', '/auth/register', { body: { username: keeper, email: `${keeper}@example.com`, password } });
+      assert(reg.status === 201 || reg.status === 200, `register: ${reg.status}`);
+      const ktoken = (await apiCall(base, 'POST', '/auth/login', { form: { username: keeper, password } })).data.access_token;
+      assert((await apiCall(base, 'PUT', '/subscriptions/me', { token: ktoken, body: { tier: 'pro' } })).status === 200, 'keeper on Pro');
+      const seven = TWENTY.slice(0, 7);
+      for (const symbol of seven) {
+        const r = await apiCall(base, 'POST', '/watchlist', { token: ktoken, body: { symbol } });
+        assert(r.status === 201 || r.status === 200, `add ${symbol}: ${r.status}`);
+      }
+      await logIn(keeper, password);
+      await page.goto(`${base}/plans`);
+      await page.getByTestId('choose-plan-free').click();
+      const chooser = page.getByTestId('keep-chooser');
+      await chooser.waitFor(T);
+      assert(/Keep 5 of 7 \(5 chosen\)/.test(await chooser.locator('legend').innerText()), `legend: ${await chooser.locator('legend').innerText()}`);
+      const isChecked = async (sym) => page.getByTestId(`keep-${sym}`).isChecked();
+      const checked = [];
+      for (const sym of seven) if (await isChecked(sym)) checked.push(sym);
+      assert(checked.length === 5, `five kept by default: ${checked}`);
+      const unchecked = seven.filter((sym) => !checked.includes(sym));
+      // Not the default: drop two of the preselected, keep the two that were left out.
+      const drop = checked.slice(0, 2);
+      const keep = [...checked.slice(2), ...unchecked];
+      assert(await page.getByTestId(`keep-${unchecked[0]}`).isDisabled(), 'a sixth cannot be ticked while five are');
+      for (const sym of drop) await page.getByTestId(`keep-${sym}`).uncheck();
+      assert(await page.getByTestId('keep-apply').isDisabled(), 'apply waits for exactly five');
+      for (const sym of unchecked) await page.getByTestId(`keep-${sym}`).check();
+      const apply = page.getByTestId('keep-apply');
+      assert((await apply.innerText()).includes('Remove 2 and switch to Free'), `apply: ${await apply.innerText()}`);
+      await apply.click();
+      await page.getByTestId('plan-free').getByTestId('current-plan').waitFor(T);
+      await page.getByTestId('keep-chooser').waitFor({ state: 'detached', ...T });
+      const me = await apiCall(base, 'GET', '/users/me', { token: ktoken });
+      assert(me.data.subscription_tier === 'free', `tier after apply: ${me.data.subscription_tier}`);
+      const left = (await apiCall(base, 'GET', '/watchlist', { token: ktoken })).data.data.map((i) => i.symbol);
+      assert([...left].sort().join(',') === [...keep].sort().join(','), `kept ${left.join(',')}, chose ${keep.join(',')}`);
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="watchlist-counter"]')?.textContent === '5 / 5', null, T);
+      for (const sym of drop) assert((await page.getByTestId(`stock-row-${sym}`).count()) === 0, `${sym} removed from the dashboard`);
     });
 
     await step('no uncaught page errors', async () => {

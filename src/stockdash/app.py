@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from stockdash import __version__
 from stockdash.admin.router import router as admin_router
 from stockdash.alerts.router import router as alerts_router
+from stockdash.analysis import router as analysis_api
 from stockdash.analysis.performance import router as performance_router
 from stockdash.analysis.router import router as analysis_router
 from stockdash.apikeys.router import router as apikeys_router
@@ -86,6 +87,7 @@ def hot_routes(services: Container) -> tuple[HotRoute, ...]:
         *dashboard_api.hot_reads(services),
         *watchlist_api.hot_reads(services),
         *market_api.hot_reads(services),
+        *analysis_api.hot_reads(services),
     ]
     return tuple(route.under(API_PREFIX) for route in routes)
 

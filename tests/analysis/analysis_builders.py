@@ -21,6 +21,7 @@ DA = [20, 22, 24, 25, 28]
 DEBT = [200, 190, 180, 170, 160]
 CASH = [50, 60, 70, 80, 90]
 EQUITY = [600, 650, 700, 760, 800]
+ASSETS = [7000, 7500, 8000, 8600, 9100]  # equity/assets ~8.8%, a bank-like balance sheet
 DPS = [0.5, 0.55, 0.6, 0.65, 0.7]
 SECTOR = "Technology"
 SECTOR_PE = 20.0
@@ -65,6 +66,7 @@ def make_year(i: int, **overrides: float | None) -> FundamentalsYear:
         "total_debt": DEBT[i] * M,
         "cash": CASH[i] * M,
         "shareholders_equity": EQUITY[i] * M,
+        "total_assets": ASSETS[i] * M,
         "shares_outstanding": SHARES[i] * M,
         "dividends_per_share": DPS[i],
     }

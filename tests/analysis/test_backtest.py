@@ -199,6 +199,11 @@ def test_market_context_matches_build_market_context(panel: dict[str, bt.Series]
     fast = bt.market_context_at(stocks, bt.all_index_returns(panel), T)
     reference = build_market_context(stocks, as_of=T)
     assert fast.sector_pe_median == reference.sector_pe_median
+    for name in ("sector_beta_median", "industry_beta_median"):
+        fast_medians, reference_medians = getattr(fast, name), getattr(reference, name)
+        assert fast_medians.keys() == reference_medians.keys(), name
+        for key, value in reference_medians.items():
+            assert fast_medians[key] == pytest.approx(value, rel=1e-9), (name, key)
     assert fast.index_returns.keys() == reference.index_returns.keys()
     for day, value in reference.index_returns.items():
         assert fast.index_returns[day] == pytest.approx(value, rel=1e-12)

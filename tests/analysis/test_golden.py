@@ -14,6 +14,7 @@ from stockdash.analysis.schemas import Analysis
 from stockdash.market.types import StockData
 from tests.analysis.analysis_builders import (
     AS_OF,
+    ASSETS,
     CAPEX,
     DA,
     DEBT,
@@ -82,6 +83,10 @@ def test_metrics_match_reference(stock: StockData, ctx: MarketContext) -> None:
     assert m.beta == pytest.approx(BETA, rel=1e-9)
     assert m.week52_high == pytest.approx(max(c * 1.01 for c in CLOSES))  # 260 weekdays < 1 year
     assert m.roe == pytest.approx(150 / 800)
+    assert m.equity_to_assets == pytest.approx(800 / 9100)
+    assert m.roa_average == pytest.approx(
+        sum(n / a for n, a in zip(NET_INCOME, ASSETS, strict=True)) / 5
+    )
     assert m.debt_to_equity == pytest.approx(0.2)
     assert m.fcf == pytest.approx((190 - 45) * 1e6)
     assert m.fcf_normalised == pytest.approx(FCF_NORMALISED) and m.fcf_normalised_years == 3
@@ -111,7 +116,9 @@ def test_basic_golden(stock: StockData, ctx: MarketContext) -> None:
         "Price vs 200-day MA": 15 * ramp(PRICE / sma200 - 1, -0.10, 0.10),
         # Smooth plateau: logistic rise 25 -> 45 times logistic fall 65 -> 85.
         "RSI-14": 10 * logistic(rsi, 25, 45) * logistic(-rsi, -85, -65),
-        "MACD(12,26,9)": 5.0 * (line > signal) + 5.0 * (line > 0),
+        # Smooth in the histogram and the MACD line relative to the price.
+        "MACD(12,26,9)": 5 * logistic((line - signal) / PRICE, -0.005, 0.005)
+        + 5 * logistic(line / PRICE, -0.02, 0.02),
         "Annualised volatility": 10 * ramp(vol, 0.60, 0.20),
         "52-week range position": 10 * (PRICE - low) / (high - low),
         "Drawdown from 52-week high": 10 * ramp(PRICE / high - 1, -0.30, 0.0),
@@ -145,7 +152,7 @@ def test_buffett_golden(stock: StockData, ctx: MarketContext) -> None:
     fcf = [o - c for o, c in zip(OCF, CAPEX, strict=True)]
     expected = {
         "ROE level": 15 * ramp(sum(roes) / 5, 0.05, 0.15),
-        "ROE consistency": 10 * sum(r >= 0.15 for r in roes) / 5,
+        "ROE consistency": 10 * sum(logistic(r, 0.10, 0.20) for r in roes) / 5,
         "Operating margin": 10 * ramp(OPERATING[-1] / REVENUE[-1], 0.05, 0.15),
         "Debt/equity": 10 * ramp(DEBT[-1] / EQUITY[-1], 1.5, 0.5),
         "Earnings consistency": 10 * (0.5 * 1.0 + 0.5 * rising),

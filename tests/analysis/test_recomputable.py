@@ -37,6 +37,26 @@ def test_buffett_intrinsic_value_from_factors(stock: StockData, ctx: MarketConte
     assert points(a, "Margin of safety") == pytest.approx(20 * logistic(margin, 0.0, 0.30))
 
 
+def test_buffett_roe_factors_from_the_per_year_details(
+    stock: StockData, ctx: MarketContext
+) -> None:
+    a = run_analyst("warren_buffett", stock, ctx)
+    assert a.details is not None
+    roes = [row["roe"] for row in a.details["roe_by_year"]]
+    assert [row["fiscal_year"] for row in a.details["roe_by_year"]] == [
+        2020,
+        2021,
+        2022,
+        2023,
+        2024,
+    ]
+    assert points(a, "ROE level") == pytest.approx(
+        15 * min(max((sum(roes) / 5 - 0.05) / 0.10, 0), 1)
+    )
+    credit = sum(logistic(r, 0.10, 0.20) for r in roes) / len(roes)
+    assert points(a, "ROE consistency") == pytest.approx(10 * credit, rel=1e-12)
+
+
 def test_basic_raw_inputs_are_numbers(stock: StockData, ctx: MarketContext) -> None:
     a = run_analyst("basic", stock, ctx)
     price, ma50, ma200, pe, median = factor_floats(

@@ -76,6 +76,13 @@ def test_no_score_when_a_required_input_is_unknown(results: Results) -> None:
                 assert m.net_debt is not None and m.fcf_normalised is not None, symbol
                 assert isinstance(values["Shares"], float), symbol
                 assert m.shares_reported is None or m.shares_outstanding is not None, symbol
+            elif values["Valuation model"] == "excess_return":
+                book, roe = values["Book equity"], values["Normalised ROE"]
+                assert isinstance(book, float) and book > 0 and isinstance(roe, float), symbol
+                assert isinstance(values["Shares"], float), symbol
+            else:
+                dps = values["Dividend per share"]
+                assert isinstance(dps, float) and dps > 0, symbol
 
 
 def test_no_value_above_the_plausibility_ceiling_without_a_warning(results: Results) -> None:
@@ -124,6 +131,20 @@ def test_financials_reits_and_utilities_get_their_own_model(results: Results) ->
         by_model = results[symbol][2]
         model = next(f.value for f in by_model["dcf_math"].factors if f.name == "Valuation model")
         assert model in ("excess_return", "dividend_discount"), (symbol, model)
+
+
+def test_banks_and_insurers_are_scored_on_equity_to_assets_and_roa(results: Results) -> None:
+    financials = 0
+    for symbol, (_, m, by_model) in results.items():
+        if m.valuation_type != "financial" or not m.years:
+            continue
+        financials += 1
+        for model in ("warren_buffett", "peter_lynch"):
+            factors = {f.name: f for f in by_model[model].factors}
+            assert "Debt/equity" not in factors, (symbol, model)
+            assert factors["Equity/assets"].max_points > 0, (symbol, model)
+            assert factors["Return on assets"].max_points > 0, (symbol, model)
+    assert financials >= 50  # 52 banks, insurers, brokers and asset managers in the snapshot
 
 
 def test_52_week_figures_come_from_a_year_of_data(results: Results) -> None:

@@ -26,6 +26,8 @@ HOT_READS = [
     "/api/v1/stocks/BRK.B",
     "/api/v1/stocks/AAPL/history",
     "/api/v1/stocks/AAPL/history?range=5y",
+    "/api/v1/stocks/AAPL/analysis",
+    "/api/v1/stocks/JPM/analysis",
 ]
 # Requests a lane route's template matches that the lane must not answer itself, or answers
 # with the app's own error handlers.
@@ -39,6 +41,9 @@ OTHER_REQUESTS = [
     ("GET", "/api/v1/watchlist/", {}),  # the redirect
     ("GET", "/api/v1/watchlist", {"Origin": "http://evil.example"}),  # CORS decides
     ("HEAD", "/api/v1/watchlist", {}),
+    ("GET", "/api/v1/stocks/AAPL/analysis?discount_rate=0.12", {}),  # overrides: checked there
+    ("GET", "/api/v1/stocks/AAPL/analysis?discount_rate=0.5", {}),
+    ("GET", "/api/v1/stocks/NOPE/analysis", {}),
 ]
 IGNORED_HEADERS = {"x-request-id", "date"}
 

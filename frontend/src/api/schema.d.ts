@@ -1579,6 +1579,8 @@ export interface components {
             cash: number | null;
             /** Shareholders Equity */
             shareholders_equity: number | null;
+            /** Total Assets */
+            total_assets?: number | null;
             /** Shares Outstanding */
             shares_outstanding: number | null;
             /** Dividends Per Share */

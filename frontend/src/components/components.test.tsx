@@ -5,6 +5,7 @@ import type { DashboardItem } from '../api/types';
 import { makeAnalysis, makeAnalyst, makeConsensus, makeFactor, makeItem, makeStock, TIERS } from '../test/fixtures';
 import { renderWithProviders } from '../test/utils';
 import { AnalystPanel, parseOverrides } from './AnalystPanel';
+import { IntrinsicValues } from './IntrinsicValues';
 import { ScoreBadge } from './ScoreBadge';
 import { StockRow } from './StockRow';
 import { UpgradePrompt } from './UpgradePrompt';
@@ -129,5 +130,25 @@ describe('AnalystPanel', () => {
     expect(info.map((r) => r.textContent)).toEqual(['Owner earningsLatest year.$110.99B', 'Intrinsic value per share$151.11']);
     expect(screen.getByTestId('factor-info')).toHaveTextContent('Inputs and workings (2, not scored)');
     for (const r of info) expect(r).not.toHaveTextContent('/');
+  });
+});
+
+describe('IntrinsicValues', () => {
+  const buffett = makeAnalyst('warren_buffett', 60, { factors: [makeFactor({ name: 'Intrinsic value per share', value: 150 })] });
+  const dcf = makeAnalyst('dcf_math', 40, { factors: [makeFactor({ name: 'Value per share', value: 80 })] });
+
+  it('sets each value against the price, and says which one could not be computed', () => {
+    render(<IntrinsicValues analyses={{ warren_buffett: buffett, dcf_math: dcf }} price={100} />);
+    expect(screen.getByTestId('intrinsic-buffett')).toHaveTextContent('$150.00');
+    expect(screen.getByTestId('intrinsic-buffett').nextElementSibling).toHaveTextContent('+50%');
+    expect(screen.getByTestId('intrinsic-dcf-base').nextElementSibling).toHaveTextContent('−20%');
+    expect(screen.getByTestId('intrinsic-dcf-weighted')).toHaveTextContent('not computable');
+    expect(screen.getByRole('table', { name: /Intrinsic value per share vs price \(\$100\.00\)/ })).toBeInTheDocument();
+    expect(screen.getByText(/compare each with the price/)).toBeInTheDocument();
+  });
+
+  it('shows nothing when no model with an intrinsic value is on the plan', () => {
+    const { container } = render(<IntrinsicValues analyses={{ basic: makeAnalyst('basic', 50) }} price={100} />);
+    expect(container).toBeEmptyDOMElement();
   });
 });

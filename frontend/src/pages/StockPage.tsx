@@ -6,6 +6,7 @@ import { addToWatchlist, getAnalysis, getFundamentals, getHistory, getStock, get
 import type { DcfOverrides, FundamentalsYear, HistoryRange, Stock } from '../api/types';
 import { AlertsCard } from '../components/Alerts';
 import { AnalystPanel, dcfDefaults, DcfOverridesForm, LockedAnalystPanel } from '../components/AnalystPanel';
+import { IntrinsicValues } from '../components/IntrinsicValues';
 import { ScoreBadge, SignalBadge } from '../components/ScoreBadge';
 import { Alert, Badge, Button, Card, EmptyState, RetryAlert, Skeleton, TableWrap } from '../components/ui';
 import { usePageTitle } from '../lib/pageTitle';
@@ -53,7 +54,7 @@ export default function StockPage() {
         <h2 id="stats-title">Key stats</h2>
         {stock.isError && !stock.data ? <p className="muted">Not available until {symbol} loads.</p> : <KeyStats stock={stock.data} />}
       </Card>
-      <AnalysisSection symbol={symbol} />
+      <AnalysisSection symbol={symbol} price={stock.data?.price} />
       <AlertsCard symbol={symbol} />
       <FundamentalsCard symbol={symbol} />
     </div>
@@ -226,7 +227,7 @@ function KeyStats({ stock }: { stock: Stock | undefined }) {
   );
 }
 
-function AnalysisSection({ symbol }: { symbol: string }) {
+function AnalysisSection({ symbol, price }: { symbol: string; price: number | null | undefined }) {
   const analysis = useQuery({ queryKey: queryKeys.analysis(symbol), queryFn: () => getAnalysis(symbol), meta: { silent: true } });
   // Overrides live in the address (?dcf_discount_rate=…), so a reload or a shared link keeps them.
   const [params, setParams] = useSearchParams();
@@ -261,6 +262,8 @@ function AnalysisSection({ symbol }: { symbol: string }) {
   const models = sortModels(Object.keys(a.analyses));
   // With DCF assumptions of your own, the consensus is the one computed with them.
   const consensus = (overrides && dcf.data?.consensus) || a.consensus;
+  // The intrinsic values follow your DCF assumptions too.
+  const shownAnalyses = overrides && dcf.data ? { ...a.analyses, ...dcf.data.analyses } : a.analyses;
   return (
     <section aria-labelledby="analysts-title" className="stack">
       <div className="row" style={{ justifyContent: 'space-between' }}>
@@ -288,6 +291,7 @@ function AnalysisSection({ symbol }: { symbol: string }) {
           </div>
         )}
       </div>
+      <IntrinsicValues analyses={shownAnalyses} price={price} />
       <details className="explain small" data-testid="consensus-explained">
         <summary>How to read these numbers</summary>
         <ul>
@@ -361,6 +365,7 @@ const FUNDAMENTAL_ROWS: [NumericField, string, 'money' | 'per-share' | 'count'][
   ['total_debt', 'Total debt', 'money'],
   ['cash', 'Cash', 'money'],
   ['shareholders_equity', "Shareholders' equity", 'money'],
+  ['total_assets', 'Total assets', 'money'],
   ['shares_outstanding', 'Shares outstanding', 'count'],
   ['dividends_per_share', 'Dividends / share', 'per-share'],
 ];

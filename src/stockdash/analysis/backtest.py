@@ -33,7 +33,7 @@ from stockdash.analysis.context import (
     DEFAULT_TAX_RATE,
     MarketContext,
     check_rates,
-    sector_beta_medians,
+    peer_beta_medians,
     sector_pe_medians,
 )
 from stockdash.analysis.metrics import daily_returns, finite, usable_bars
@@ -261,10 +261,12 @@ def market_context_at(
     # full-period index at t equals recomputing it from every symbol's bars up to t (tested).
     rates = assumptions or Assumptions()
     index = {d: r for d, r in index_returns.items() if d <= day}
+    peers = peer_beta_medians(stocks, index)
     return MarketContext(
         sector_pe_median=sector_pe_medians(stocks),
         index_returns=index,
-        sector_beta_median=sector_beta_medians(stocks, index),
+        sector_beta_median=peers.sector,
+        industry_beta_median=peers.industry,
         risk_free_rate=rates.risk_free_rate,
         equity_risk_premium=rates.equity_risk_premium,
         as_of=day,

@@ -33,6 +33,8 @@ DEFAULT_RISK_FREE_RATE = _setting_default("risk_free_rate")
 DEFAULT_EQUITY_RISK_PREMIUM = _setting_default("equity_risk_premium")
 DEFAULT_CREDIT_SPREAD = _setting_default("dcf_credit_spread")  # roughly a BBB/A spread
 DEFAULT_TAX_RATE = _setting_default("dcf_tax_rate")  # US federal statutory rate since 2018
+# An industry median beta stands in for a short history only when this many peers have their own.
+MIN_INDUSTRY_BETAS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +48,10 @@ class MarketContext:
     as_of: date = date(1970, 1, 1)
     credit_spread: float = DEFAULT_CREDIT_SPREAD
     tax_rate: float = DEFAULT_TAX_RATE
-    # Median Blume-adjusted beta of the sector's stocks with a year or more of returns: the
-    # labelled stand-in for a stock whose own history is too short.
+    # Median Blume-adjusted beta of the industry's (else the sector's) stocks with a year or more
+    # of returns: the labelled stand-in for a stock whose own history is too short.
     sector_beta_median: Mapping[str, float] = field(default_factory=dict)
+    industry_beta_median: Mapping[str, float] = field(default_factory=dict)
 
     def parameters(self) -> dict[str, float]:
         """The finance assumptions every analysis depends on (part of the cache key)."""
@@ -80,20 +83,37 @@ def equal_weight_index_returns(stocks: Iterable[StockData]) -> dict[date, float]
     return {day: mean(values) for day, values in sorted(by_date.items())}
 
 
-def sector_beta_medians(
+@dataclass(frozen=True, slots=True)
+class PeerBetas:
+    """Median Blume-adjusted betas of the stocks with a measured (>= 1 year) beta."""
+
+    sector: dict[str, float]
+    industry: dict[str, float]  # only industries with MIN_INDUSTRY_BETAS such stocks
+
+
+def _medians(groups: Mapping[str, list[float]], least: int = 1) -> dict[str, float]:
+    return {k: statistics.median(v) for k, v in sorted(groups.items()) if len(v) >= least}
+
+
+def peer_beta_medians(
     stocks: Iterable[StockData], index_returns: Mapping[date, float]
-) -> dict[str, float]:
-    """Median Blume-adjusted beta per sector over stocks with a measured (>= 1 year) beta."""
+) -> PeerBetas:
+    """Median Blume-adjusted beta per sector and per industry (>= 3 measured stocks)."""
     by_sector: dict[str, list[float]] = defaultdict(list)
+    by_industry: dict[str, list[float]] = defaultdict(list)
     for stock in stocks:
-        if not stock.profile.sector:
+        if not stock.profile.sector and not stock.profile.industry:
             continue
         start = stock.quote.as_of - timedelta(days=BETA_WINDOW_DAYS)
         bars = [b for b in usable_bars(stock.history, stock.quote.as_of) if b.date >= start]
         raw, _, _ = beta_against(daily_returns(bars), index_returns)
-        if raw is not None:
+        if raw is None:
+            continue
+        if stock.profile.sector:
             by_sector[stock.profile.sector].append(blume(raw))
-    return {sector: statistics.median(betas) for sector, betas in sorted(by_sector.items())}
+        if stock.profile.industry:
+            by_industry[stock.profile.industry].append(blume(raw))
+    return PeerBetas(_medians(by_sector), _medians(by_industry, MIN_INDUSTRY_BETAS))
 
 
 def check_rates(
@@ -123,10 +143,12 @@ def build_market_context(
     check_rates(risk_free_rate, equity_risk_premium, credit_spread, tax_rate)
     latest = max((s.quote.as_of for s in universe), default=date(1970, 1, 1))
     index = equal_weight_index_returns(universe)
+    peers = peer_beta_medians(universe, index)
     return MarketContext(
         sector_pe_median=sector_pe_medians(universe),
         index_returns=index,
-        sector_beta_median=sector_beta_medians(universe, index),
+        sector_beta_median=peers.sector,
+        industry_beta_median=peers.industry,
         risk_free_rate=risk_free_rate,
         equity_risk_premium=equity_risk_premium,
         as_of=as_of or latest,

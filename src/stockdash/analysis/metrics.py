@@ -33,16 +33,7 @@ EPS_MATCH = math.log(
 # Shares x price may differ from the quote's market cap by this factor (share classes, buybacks
 # since the filing) before the count is replaced by market cap / price.
 SHARES_TOLERANCE = 1.25
-# Per-share units of share classes whose reported EPS is not per share of the listed class.
-# Berkshire: the figure is Class A EPS / 1000; a Class B share is 1/1500 of a Class A share (its
-# charter), so Class B EPS = Class A EPS / 1500 = reported x 1000 / 1500.
-SHARE_CLASS_EPS_FACTOR: dict[str, tuple[float, str]] = {
-    "BRK.B": (
-        1000 / 1500,
-        "reported EPS is Class A EPS / 1000; a Class B share is 1/1500 of a Class A share, so "
-        "Class B EPS = reported x 1000 / 1500",
-    ),
-}
+MIN_IMPLYING_EPS = 0.05  # below 5 cents the rounding of EPS makes net income / EPS meaningless
 LONG_TERM_ONLY_MARK = "ltDebt"  # the snapshot's source label of a long-term-only debt figure
 FINANCIAL_INDUSTRIES = frozenset(
     {
@@ -131,6 +122,9 @@ class YearFigures:
     shareholders_equity: float | None
     shares_outstanding: float | None
     dividends_per_share: float | None
+    total_assets: float | None = None
+    equity_to_assets: float | None = None  # shareholders' equity / total assets (year end)
+    roa: float | None = None  # net income / year-end total assets
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +196,13 @@ class StockMetrics:
     shares_reported: float | None = None  # the filing's count before the market-cap check
     shares_ratio: float | None = None  # reported shares x price / market cap
     shares_note: str | None = None  # what the share-count check found and did
-    eps_unit_note: str | None = None  # share-class unit correction applied to EPS
     beta_raw: float | None = None  # OLS beta before the Blume adjustment
     beta_method: str | None = None  # "weekly" or "daily"
     week52_source: str | None = None  # "bars" (a year of bars) or "quote"
     valuation_type: str = "general"  # "general", "financial", "reit" or "utility"
+    equity_to_assets: float | None = None  # latest year: a lender's or insurer's capital cushion
+    roa_average: float | None = None  # mean net income / total assets over the years with both
+    roa_years: int = 0
 
     @property
     def earnings_growth_undefined(self) -> bool:
@@ -259,6 +255,7 @@ def year_figures(year: FundamentalsYear) -> YearFigures:
     equity = finite(year.shareholders_equity)
     debt = _non_negative(year.total_debt)
     capex = finite(year.capital_expenditure)
+    assets = _positive(year.total_assets)
     fcf, fcf_basis = free_cash_flow_with_basis(year)
     return YearFigures(
         fiscal_year=year.fiscal_year,
@@ -281,6 +278,9 @@ def year_figures(year: FundamentalsYear) -> YearFigures:
         shareholders_equity=equity,
         shares_outstanding=_positive(year.shares_outstanding),
         dividends_per_share=finite(year.dividends_per_share),
+        total_assets=assets,
+        equity_to_assets=_ratio(equity, assets),
+        roa=_ratio(net_income, assets),
     )
 
 
@@ -384,6 +384,16 @@ def _fundamental_figures(
             missing[name] = "no fiscal year published" if not years else f"latest year lacks {name}"
     roes = scored_roes(years)
     values["roe_average"] = finite(mean(roes)) if roes else None
+    values["equity_to_assets"] = _latest(years, "equity_to_assets")
+    if values["equity_to_assets"] is None:
+        missing["equity_to_assets"] = (
+            "no fiscal year published" if not years else "latest year lacks equity or total assets"
+        )
+    roas = [y.roa for y in years if y.roa is not None]
+    values["roa_average"] = finite(mean(roas)) if roas else None
+    counts["roa_years"] = len(roas)
+    if values["roa_average"] is None:
+        missing["roa_average"] = "no year with net income and total assets"
     margins = [y.gross_margin for y in years if y.gross_margin is not None]
     values["gross_margin_stdev"] = spread(statistics.pstdev, margins) if len(margins) >= 3 else None
     if values["gross_margin_stdev"] is None:
@@ -443,21 +453,26 @@ def _fundamental_figures(
 
 
 def scored_roes(years: Sequence[YearFigures]) -> list[float]:
-    """ROE per year with net income and equity; a year of zero or negative equity counts as 0.
+    """ROE per year with net income and equity; a year of zero or negative equity counts as 0."""
+    return [roe for _, roe in scored_roes_by_year(years)]
 
-    Dropping those years let a company that bought back its equity below zero (HD, ORLY, SBUX)
-    earn full ROE marks from the few years its equity was tiny and positive.
+
+def scored_roes_by_year(years: Sequence[YearFigures]) -> list[tuple[int, float]]:
+    """(fiscal year, ROE) as `scored_roes` counts them.
+
+    Dropping the years of zero or negative equity let a company that bought back its equity below
+    zero (HD, ORLY, SBUX) earn full ROE marks from the few years its equity was tiny and positive.
     """
-    out: list[float] = []
+    out: list[tuple[int, float]] = []
     for y in years:
         if y.roe is not None:
-            out.append(y.roe)
+            out.append((y.fiscal_year, y.roe))
         elif (
             y.net_income is not None
             and y.shareholders_equity is not None
             and y.shareholders_equity <= 0
         ):
-            out.append(0.0)
+            out.append((y.fiscal_year, 0.0))
     return out
 
 
@@ -476,14 +491,6 @@ def valuation_type(sector: str | None, industry: str | None) -> str:
     if sector == "Utilities":
         return "utility"
     return "general"
-
-
-def share_class_years(symbol: str, years: Sequence[YearFigures]) -> tuple[YearFigures, ...]:
-    """Years with EPS in units of the listed share class (see SHARE_CLASS_EPS_FACTOR)."""
-    if symbol not in SHARE_CLASS_EPS_FACTOR:
-        return tuple(years)
-    factor = SHARE_CLASS_EPS_FACTOR[symbol][0]
-    return tuple(replace(y, eps=y.eps * factor if y.eps is not None else None) for y in years)
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,6 +545,24 @@ def check_shares(
         f"reported shares x price = {ratio:.2f}x the quote's market cap (tolerance "
         f"{SHARES_TOLERANCE:g}x) and no split explains it: the share count is not used"
     ))  # fmt: skip
+
+
+def implied_share_count(year: YearFigures) -> tuple[float | None, str | None]:
+    """Net income / diluted EPS where a year reports both but no share count (BRK.B).
+
+    EPS is net income per weighted diluted share, so the ratio is that share count in the units
+    the EPS is quoted in (BRK.B: Class B equivalents, 1/1500 of a Class A share).
+    """
+    ni, eps = year.net_income, year.eps
+    if ni is None or eps is None or abs(eps) < MIN_IMPLYING_EPS or ni / eps <= 0:
+        return None, None
+    count = finite(ni / eps)
+    if count is None:
+        return None, None
+    return count, (
+        f"derived: net income {ni:.0f} / diluted EPS {eps:.4f} (FY{year.fiscal_year}) = "
+        f"{count:.0f} shares; no share count is reported"
+    )
 
 
 def _earnings_growth(figures: _FundamentalFigures) -> tuple[float | None, str | None]:
@@ -604,10 +629,7 @@ def price_to_earnings(
 def stock_pe(data: StockData) -> float | None:
     """P/E of one stock exactly as the metrics layer computes it (positive or None)."""
     quote = real_quote(data.quote)
-    years = share_class_years(
-        data.profile.symbol,
-        [year_figures(f) for f in point_in_time_fundamentals(data.fundamentals, quote.as_of)],
-    )
+    years = [year_figures(f) for f in point_in_time_fundamentals(data.fundamentals, quote.as_of)]
     price, _ = market_price(quote, usable_bars(data.history, quote.as_of))
     return price_to_earnings(quote, years, price)[0]
 
@@ -816,7 +838,7 @@ def compute_metrics(
     if price is None:
         missing["price"] = price_source
     symbol = data.profile.symbol
-    years = share_class_years(symbol, fund.years)
+    years = fund.years
     pe, negative_earnings, pe_reason = price_to_earnings(quote, years, price)
     growth, growth_source = _earnings_growth(fund)
     macd_values = macd(closes)
@@ -828,9 +850,16 @@ def compute_metrics(
     beta = blume(raw_beta) if raw_beta is not None else None
     market_cap = market_capitalisation(quote, data.profile, price)
     reported_shares = fund.values["shares_outstanding"]
+    derived_note = None
+    if reported_shares is None and years:
+        reported_shares, derived_note = implied_share_count(years[-1])
+        if reported_shares is not None:
+            missing.pop("shares_outstanding", None)
     shares = check_shares(
         reported_shares, price, market_cap, years[-1].eps if years else None, finite(quote.eps)
     )
+    if derived_note is not None:
+        shares = replace(shares, note="; ".join(n for n in (derived_note, shares.note) if n))
     if shares.shares is None and reported_shares is not None:
         missing["shares_outstanding"] = shares.note or "share count refused"
     drawdown = finite(min(price / high - 1.0, 0.0)) if price is not None and high else None
@@ -903,13 +932,13 @@ def compute_metrics(
         shares_reported=reported_shares,
         shares_ratio=shares.ratio,
         shares_note=shares.note,
-        eps_unit_note=SHARE_CLASS_EPS_FACTOR[symbol][1]
-        if symbol in SHARE_CLASS_EPS_FACTOR
-        else None,
         beta_raw=raw_beta,
         beta_method=beta_method,
         week52_source=range_source,
         valuation_type=valuation_type(data.profile.sector, data.profile.industry),
+        equity_to_assets=fund.values["equity_to_assets"],
+        roa_average=fund.values["roa_average"],
+        roa_years=fund.counts["roa_years"],
     )
     return _with_history_reasons(metrics)
 

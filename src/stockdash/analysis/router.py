@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
-from stockdash.analysis.deps import AnalysisDep
 from stockdash.analysis.schemas import DcfOverrides, MultiAIAnalysis
+from stockdash.container import Container, container_of
 from stockdash.core.errors import Unprocessable, error_responses
+from stockdash.core.fastlane import HotRoute
 from stockdash.core.metrics import ANALYSES_SERVED
-from stockdash.market.deps import MarketDep
+from stockdash.subscriptions import tiers
 from stockdash.users.deps import CurrentReader
+from stockdash.users.models import User
 
 router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
 
@@ -36,9 +39,8 @@ def _overrides(
 @router.get("/stocks/{symbol}/analysis", response_model=MultiAIAnalysis)
 async def stock_analysis(
     symbol: str,
+    request: Request,
     user: CurrentReader,
-    market: MarketDep,
-    analysis: AnalysisDep,
     discount_rate: Annotated[
         float | None, Query(ge=0.01, le=0.30, description="DCF override: discount rate, e.g. 0.09")
     ] = None,
@@ -50,11 +52,35 @@ async def stock_analysis(
         float | None,
         Query(ge=-0.5, le=1.0, description="DCF override: stage-1 FCF growth, e.g. 0.08"),
     ] = None,
-) -> MultiAIAnalysis:
+) -> Response:
     """The analyses your plan allows for one stock; the others are listed as locked."""
-    canonical = await market.require_symbol(symbol)
+    container = container_of(request)
+    canonical = await container.market.require_symbol(symbol)  # 404 before any 422
     overrides = _overrides(discount_rate, terminal_growth, growth)
-    result = await analysis.for_tier(canonical, user.subscription_tier, overrides)
-    for model in result.analyses:
-        ANALYSES_SERVED.labels(str(model)).inc()
-    return result
+    body = await analysis_body(container, user, canonical, overrides)
+    return Response(body, media_type="application/json")
+
+
+async def analysis_body(
+    container: Container, user: User, symbol: str, overrides: DcfOverrides | None
+) -> bytes:
+    """The analysis response body: without overrides, the ready JSON of the stock's card (the
+    same bytes the analyses serialise to); with them, computed for this request."""
+    canonical = await container.market.require_symbol(symbol)
+    tier = user.subscription_tier
+    text = None if overrides else await container.cards.analysis_json(canonical, tier)
+    if text is None:
+        result = await container.analysis.for_tier(canonical, tier, overrides)
+        text = result.model_dump_json()
+    for model in tiers.allowed_models(tier):
+        ANALYSES_SERVED.labels(model.value).inc()
+    return text.encode()
+
+
+def hot_reads(container: Container) -> list[HotRoute]:
+    """A stock's analyses in the fast lane (DCF overrides take the full stack, which checks them)."""
+
+    async def answer(user: User, params: Mapping[str, str], _: Mapping[str, str]) -> bytes:
+        return await analysis_body(container, user, params["symbol"], None)
+
+    return [HotRoute("/stocks/{symbol}/analysis", answer)]

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Ready-made dashboard cards (quote, sparkline, analyses as JSON) kept in each process, in
     # front of the shared cache; entries are versioned, so this only bounds memory.
     card_cache_entries: int = Field(4096, ge=0, le=1_000_000)
+    # With Redis, quotes and histories are also kept this long in each process (0: off): a
+    # refresh reaches every instance at most this much later, and a request saves a round trip.
+    market_near_cache_seconds: float = Field(1.0, ge=0, le=60)
     # The hottest authenticated reads (dashboard, watchlist, quote, history) answered before
     # routing with the same bytes and headers (false: every request takes the full stack).
     fast_lane_enabled: bool = True

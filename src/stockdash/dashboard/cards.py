@@ -112,6 +112,12 @@ class CardStore:
             out.update({s: c for s, c in zip(missing, built, strict=True) if c is not None})
         return [out.get(s) for s in symbols]
 
+    async def analysis_json(self, symbol: str, tier: str) -> str | None:
+        """A symbol's analyses for a tier, in full, as its card holds them (built if missing;
+        None when it cannot be): what `/stocks/{symbol}/analysis` answers without overrides."""
+        (card,) = await self.cards_at([symbol], await self.versions([symbol]), tier, "full")
+        return None if card is None else card.analysis
+
     async def _fragments(self, keys: list[str]) -> dict[str, str]:
         """Fragments by key: from this process's LRU, the rest in one `get_many`."""
         found: dict[str, str] = {}

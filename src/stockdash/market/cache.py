@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import redis.asyncio as aioredis
+from cachetools import TTLCache
 
 from stockdash.core.metrics import CACHE_HITS, CACHE_MISSES, CACHE_SECONDS
 from stockdash.core.redis import REDIS_FAILURES, RedisOutage, blocking_pool
@@ -119,7 +120,21 @@ class RedisCache:
         connect_timeout: float | None = None,
         command_timeout: float | None = None,
         retry_seconds: float = 5.0,
+        near_seconds: float = 0.0,
+        near_prefixes: tuple[str, ...] = (),
+        near_entries: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        # The near cache: values under `near_prefixes` kept in this process for `near_seconds`
+        # (a quote or a 5-year history is read on every request and changes once per refresh:
+        # a round trip, and for a history 200 KB, saved per request, at the price of another
+        # process's write reaching this one up to `near_seconds` late).
+        self._near: TTLCache[str, str] | None = (
+            TTLCache(near_entries, near_seconds, timer=clock)
+            if near_seconds > 0 and near_prefixes and near_entries > 0
+            else None
+        )
+        self._near_prefixes = near_prefixes
         self._redis = aioredis.Redis(
             connection_pool=blocking_pool(
                 url,
@@ -150,10 +165,32 @@ class RedisCache:
 
     async def get(self, key: str) -> str | None:
         """The live value for a key, if any (None also while Redis is unreachable)."""
+        near = self._near_for(key)
+        if near is not None and (kept := near.get(key)) is not None:
+            CACHE_HITS.labels(self.name).inc()
+            return kept
         raw = await self._try(partial(self._get, key), None)
         value = raw.decode() if isinstance(raw, bytes) else raw
         (CACHE_HITS if value is not None else CACHE_MISSES).labels(self.name).inc()
+        if near is not None and value is not None:
+            near[key] = value
         return value
+
+    def _near_for(self, key: str) -> TTLCache[str, str] | None:
+        """The near cache, if this key is one it keeps."""
+        if self._near is not None and key.startswith(self._near_prefixes):
+            return self._near
+        return None
+
+    def _keep_near(self, key: str, value: str | None) -> None:
+        """What this process just wrote (or deleted) is what it reads next."""
+        near = self._near_for(key)
+        if near is None:
+            return
+        if value is None:
+            near.pop(key, None)
+        else:
+            near[key] = value
 
     async def _get(self, key: str) -> str | bytes | None:
         with self._timed["get"].time():
@@ -181,7 +218,9 @@ class RedisCache:
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         """Store a value for ttl seconds."""
+        self._keep_near(key, None)
         await self._try(partial(self._set, key, value, ttl), None)
+        self._keep_near(key, value)
 
     async def _set(self, key: str, value: str, ttl: float) -> None:
         with self._timed["set"].time():
@@ -190,7 +229,11 @@ class RedisCache:
     async def set_many(self, items: dict[str, str], ttl: float) -> None:
         """Store several values for ttl seconds, in order, in one pipelined round trip."""
         if items:
+            for key in items:
+                self._keep_near(key, None)
             await self._try(partial(self._set_many, items, ttl), None)
+            for key, value in items.items():
+                self._keep_near(key, value)
 
     async def _set_many(self, items: dict[str, str], ttl: float) -> None:
         px = max(1, int(ttl * 1000))
@@ -217,6 +260,7 @@ class RedisCache:
 
     async def delete(self, key: str) -> None:
         """Forget a key."""
+        self._keep_near(key, None)
         await self._try(partial(self._redis.delete, self._prefix + key), 0)
 
     async def ping(self) -> bool:

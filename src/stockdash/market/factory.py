@@ -10,7 +10,7 @@ from stockdash.market.cache import Cache, RedisCache, build_cache
 from stockdash.market.fallback import FallbackProvider
 from stockdash.market.providers.guard import ProviderGuard, circuit_breakers, redis_client
 from stockdash.market.providers.http import RateGate
-from stockdash.market.service import MarketService
+from stockdash.market.service import NEAR_CACHED_PREFIXES, MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import MarketDataProvider
 from stockdash.storage.base import Storage
@@ -123,6 +123,8 @@ def build_market(
             connect_timeout=settings.redis_connect_timeout_seconds,
             command_timeout=settings.redis_command_timeout_seconds,
             retry_seconds=settings.redis_retry_seconds,
+            near_seconds=settings.market_near_cache_seconds,
+            near_prefixes=NEAR_CACHED_PREFIXES,
         ),
         sessionmaker=sessionmaker,
         storage=storage,

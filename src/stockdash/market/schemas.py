@@ -97,6 +97,7 @@ class FundamentalsRow(BaseModel):
     total_debt: float | None
     cash: float | None
     shareholders_equity: float | None
+    total_assets: float | None = None
     shares_outstanding: float | None
     dividends_per_share: float | None
     source: str

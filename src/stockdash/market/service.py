@@ -75,6 +75,11 @@ def normalise_symbol(raw: str) -> str:
     return raw.strip().upper().replace("-", ".").replace("/", ".")
 
 
+# The keys every quote and history request reads: kept in each process for
+# MARKET_NEAR_CACHE_SECONDS in front of Redis (they change once per refresh).
+NEAR_CACHED_PREFIXES = ("stock:", "history:")
+
+
 class ParsedTexts(Generic[T]):
     """The last few cache texts parsed, per symbol: a refresh reads each one several times in a
     row, and parsing a long history costs more than comparing its text."""

@@ -89,6 +89,7 @@ class FundamentalsYear:
     total_debt: float | None = None
     cash: float | None = None
     shareholders_equity: float | None = None
+    total_assets: float | None = None
     shares_outstanding: float | None = None
     dividends_per_share: float | None = None
     source: DataSource = "snapshot"

@@ -260,7 +260,7 @@ class Capm:
 
 
 def capm(m: StockMetrics, ctx: MarketContext) -> Capm:
-    """The stock's Blume-adjusted beta, else its sector's median beta, else 1.0 (labelled)."""
+    """The stock's Blume-adjusted beta, else its industry's, else its sector's median, else 1.0."""
     rf, erp = ctx.risk_free_rate, ctx.equity_risk_premium
     clip = f"clipped to {BETA_FLOOR:g}..{BETA_CAP:g}"
     if m.beta is not None and m.beta_raw is not None:
@@ -270,14 +270,18 @@ def capm(m: StockMetrics, ctx: MarketContext) -> Capm:
             f"{m.beta_observations} {m.beta_method} returns vs the equal-weight index, {clip}"
         )
         return Capm(rf, erp, beta, note, False)
-    median = ctx.sector_beta_median.get(m.sector or "")
-    if median is not None:
-        beta = min(max(median, BETA_FLOOR), BETA_CAP)
-        note = (
-            f"sector median beta of {m.sector} ({median:.3f}, Blume-adjusted, stocks with a "
-            f"year or more of returns), {clip}: {m.why_missing('beta')}"
-        )
-        return Capm(rf, erp, beta, note, True)
+    for kind, group, medians in (
+        ("industry", m.industry, ctx.industry_beta_median),
+        ("sector", m.sector, ctx.sector_beta_median),
+    ):
+        median = medians.get(group or "")
+        if median is not None:
+            beta = min(max(median, BETA_FLOOR), BETA_CAP)
+            note = (
+                f"{kind} median beta of {group} ({median:.3f}, Blume-adjusted, stocks with a "
+                f"year or more of returns), {clip}: {m.why_missing('beta')}"
+            )
+            return Capm(rf, erp, beta, note, True)
     return Capm(rf, erp, FALLBACK_BETA, f"fallback beta 1.0 ({m.why_missing('beta')})", True)
 
 
@@ -290,3 +294,46 @@ def plausibility_problem(value: float, price: float) -> str | None:
             "likely wrong)"
         )
     return None
+
+
+# Banks and insurers: debt/equity is not meaningful (deposits and float are their raw material),
+# so capital strength is equity / assets and profitability is return on assets.
+EQUITY_ASSETS_LOW, EQUITY_ASSETS_HIGH = 0.05, 0.10
+ROA_LOW, ROA_HIGH = 0.005, 0.015
+
+
+def equity_to_assets_factor(m: StockMetrics, max_points: float) -> Factor:
+    """A financial's capital cushion: shareholders' equity / total assets, smooth points."""
+    name = "Equity/assets"
+    benchmark = (
+        f"{smooth_text('5%', '10%')} (a bank's or insurer's capital cushion, used instead of "
+        "debt/equity)"
+    )
+    if m.equity_to_assets is None:
+        return excluded(name, m.why_missing("equity_to_assets"), max_points, benchmark)
+    return scored(
+        name,
+        m.equity_to_assets,
+        benchmark,
+        smooth(m.equity_to_assets, EQUITY_ASSETS_LOW, EQUITY_ASSETS_HIGH),
+        max_points,
+        f"Shareholders' equity is {pct(m.equity_to_assets)} of total assets (latest year); "
+        "debt/equity is not meaningful for a bank or insurer.",
+    )
+
+
+def roa_factor(m: StockMetrics, max_points: float) -> Factor:
+    """A financial's profitability: mean net income / total assets, smooth points."""
+    name = "Return on assets"
+    benchmark = f"{smooth_text('0.5%', '1.5%')} (average over the available years)"
+    if m.roa_average is None:
+        return excluded(name, m.why_missing("roa_average"), max_points, benchmark)
+    return scored(
+        name,
+        m.roa_average,
+        benchmark,
+        smooth(m.roa_average, ROA_LOW, ROA_HIGH),
+        max_points,
+        f"Net income averaged {pct(m.roa_average, 2)} of year-end total assets over "
+        f"{m.roa_years} year(s).",
+    )

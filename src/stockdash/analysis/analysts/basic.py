@@ -17,8 +17,10 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "basic-2.0"
+VERSION = "basic-2.1"
 NOMINAL_MAX = 100.0
+MACD_SIGNAL_BAND = 0.005  # histogram / price: 12% .. 88% of the half between -0.5% and +0.5%
+MACD_ZERO_BAND = 0.02  # MACD / price: 12% .. 88% of the half between -2% and +2%
 
 
 def _inputs(m: StockMetrics, ctx: MarketContext) -> list[Factor]:
@@ -106,14 +108,23 @@ def _rsi(m: StockMetrics) -> Factor:
 def _macd(m: StockMetrics) -> Factor:
     if m.macd is None or m.macd_histogram is None or m.macd_signal is None:
         return excluded("MACD(12,26,9)", m.why_missing("macd"), 10)
-    fraction = 0.5 * (m.macd_histogram > 0) + 0.5 * (m.macd > 0)
+    if m.price is None:
+        return excluded("MACD(12,26,9)", m.why_missing("price"), 10)
+    # Relative to the price, so the same trend scores alike at $5 and at $500; smooth, so a
+    # histogram of +0.001 no longer earns 5 points more than one of -0.001.
+    above_signal = smooth(m.macd_histogram / m.price, -MACD_SIGNAL_BAND, MACD_SIGNAL_BAND)
+    above_zero = smooth(m.macd / m.price, -MACD_ZERO_BAND, MACD_ZERO_BAND)
     return scored(
         "MACD(12,26,9)",
         m.macd_histogram,
-        "half for MACD above signal, half for MACD above zero",
-        fraction,
+        "half for MACD above signal: smooth logistic in histogram / price, 12% of those points "
+        "at -0.5%, 50% at 0, 88% at +0.5%; half for MACD above zero: smooth logistic in MACD / "
+        "price, 12% at -2%, 50% at 0, 88% at +2%",
+        0.5 * above_signal + 0.5 * above_zero,
         10,
-        f"MACD {m.macd:.3f} vs signal {m.macd_signal:.3f} (histogram {m.macd_histogram:.3f}).",
+        f"MACD {m.macd:.3f} vs signal {m.macd_signal:.3f} (histogram {m.macd_histogram:.3f}); "
+        f"histogram {pct(m.macd_histogram / m.price, 2)} and MACD {pct(m.macd / m.price, 2)} of "
+        "the price.",
     )
 
 

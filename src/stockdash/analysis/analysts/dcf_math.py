@@ -29,7 +29,7 @@ from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite, mean
 from stockdash.analysis.schemas import Analysis, DcfOverrides, Factor
 
-VERSION = "dcf_math-3.0"
+VERSION = "dcf_math-3.1"
 NOMINAL_MAX = 100.0
 HIGH_GROWTH_YEARS = 5
 FADE_YEARS = 5
@@ -305,9 +305,9 @@ def _shares(
     """Checked share count, else market cap / price (stated); refused counts are not rated."""
     if m.shares_outstanding is not None:
         text = "Latest reported diluted shares, checked against market cap / price"
-        if m.shares_note:
-            quality.lower(SHORT_HISTORY_QUALITY, "share count replaced: " + m.shares_note)
-            text = "Corrected: " + m.shares_note
+        if m.shares_note:  # replaced after a split, derived from EPS, or not checkable
+            quality.lower(SHORT_HISTORY_QUALITY, "share count: " + m.shares_note)
+            text = m.shares_note[:1].upper() + m.shares_note[1:]
         return m.shares_outstanding, [info("Shares", m.shares_outstanding, text + ".")], None
     if m.shares_reported is not None:
         reason = m.shares_note or "reported share count refused"
@@ -463,7 +463,50 @@ def _equity_model_inputs(
     factors = [info("Dividend per share", dps, text if dps else "Missing: no dividend reported.")]
     if dps is None or dps <= 0:
         return None, 0.0, factors, ("no_dividend", "no dividend to discount")
-    return dps, 0.0, factors, None
+    return dps, 0.0, [*factors, *_dividend_cover(m, dps, quality)], None
+
+
+def _dividend_cover(m: StockMetrics, dps: float, quality: _Quality) -> list[Factor]:
+    """How well earnings cover the discounted dividend: FFO for a REIT, EPS for a utility.
+
+    A dividend the business does not earn cannot grow at the stable rate for long, so an
+    uncovered (or uncheckable) dividend lowers confidence; it does not change the value.
+    """
+    latest = m.years[-1] if m.years else None
+    if m.valuation_type == "reit":
+        name, basis = "FFO per share", "FFO"
+        ni = latest.net_income if latest else None
+        da = latest.depreciation_amortization if latest else None
+        shares = m.shares_outstanding
+        earned = (
+            finite((ni + da) / shares) if ni is not None and da is not None and shares else None
+        )
+        text = (
+            "(net income + D&A) / shares, latest fiscal year: funds from operations; gains on "
+            "property sales are not in the data, so they are not subtracted (an upper bound)."
+        )
+        gap = "depreciation & amortisation" if da is None else "net income or a checked share count"
+    else:
+        name, basis = "EPS", "earnings"
+        earned = latest.eps if latest else None
+        text = "Diluted EPS, latest fiscal year."
+        gap = "diluted EPS"
+    if earned is None:
+        reason = f"{gap} not in the data, so the dividend's {basis} cover cannot be checked"
+        quality.lower(WEAK_INPUT_QUALITY, reason)
+        return [info(name, None, f"Missing: {reason}.")]
+    payout = finite(dps / earned) if earned > 0 else None
+    cover = info(
+        f"Dividend / {basis}",
+        payout,
+        f"Dividend per share / {name}: {pct(payout)} of {basis} paid out."
+        if payout is not None
+        else f"Missing: {basis} per share is zero or negative, so nothing covers the dividend.",
+        f"covered at <= 100% of {basis}",
+    )
+    if payout is None or payout > 1.0:
+        quality.lower(WEAK_INPUT_QUALITY, f"the dividend is not covered by {basis} per share")
+    return [info(name, earned, text), cover]
 
 
 def _derive_equity_model(

@@ -9,19 +9,21 @@ from stockdash.analysis.analysts._common import (
     NotRated,
     assumption,
     build_analysis,
+    equity_to_assets_factor,
     excluded,
     fundamentals_quality,
     info,
     input_factor,
     linear,
     pct,
+    roa_factor,
     scored,
 )
 from stockdash.analysis.context import MarketContext
 from stockdash.analysis.metrics import StockMetrics, finite
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "peter_lynch-2.0"
+VERSION = "peter_lynch-2.1"
 NOMINAL_MAX = 100.0
 
 Category = Literal[
@@ -218,11 +220,15 @@ def _dividend_peg(m: StockMetrics, max_points: float) -> Factor:
     )
 
 
+def _balance_sheet(m: StockMetrics, max_points: float) -> list[Factor]:
+    """Debt/equity; for a bank or insurer equity/assets and return on assets share its weight."""
+    if m.valuation_type == "financial":
+        return [equity_to_assets_factor(m, max_points / 2), roa_factor(m, max_points / 2)]
+    return [_debt(m, max_points)]
+
+
 def _debt(m: StockMetrics, max_points: float) -> Factor:
     name, benchmark = "Debt/equity", "full at <= 0.33 (Lynch's 25% debt), 0 at >= 1.0"
-    if m.valuation_type == "financial":
-        reason = "not meaningful for a bank or insurer (deposits and float are its raw material)"
-        return excluded(name, reason, max_points, benchmark)
     latest = m.years[-1] if m.years else None
     if latest and latest.shareholders_equity is not None and latest.shareholders_equity <= 0:
         return scored(name, None, benchmark, 0.0, max_points, "Shareholders' equity is negative.")
@@ -301,7 +307,7 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         *_inputs(m),
         _peg(m, weights["peg"]),
         dividend_peg,
-        _debt(m, weights["debt"]),
+        *_balance_sheet(m, weights["debt"]),
         _consistency(m, weights["consistency"]),
         _growth(m, weights["growth"]),
     ]

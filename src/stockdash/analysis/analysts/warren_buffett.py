@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from stockdash.analysis.analysts._common import (
     NotRated,
     assumption,
     build_analysis,
     capm,
+    equity_to_assets_factor,
     excluded,
     fundamentals_quality,
     info,
     linear,
     pct,
     plausibility_problem,
+    roa_factor,
     scored,
     smooth,
     smooth_text,
 )
 from stockdash.analysis.context import MarketContext
-from stockdash.analysis.metrics import StockMetrics, finite, scored_roes
+from stockdash.analysis.metrics import StockMetrics, finite, scored_roes, scored_roes_by_year
 from stockdash.analysis.schemas import Analysis, Factor
 
-VERSION = "warren_buffett-2.0"
+VERSION = "warren_buffett-2.1"
 NOMINAL_MAX = 100.0
 ROE_TARGET = 0.15
+ROE_CONSISTENCY_LOW, ROE_CONSISTENCY_HIGH = 0.10, 0.20  # 50% credit at the 15% target
 GROWTH_FLOOR, GROWTH_CAP = -0.05, 0.08
 MAX_TERMINAL_GROWTH = 0.025
 PROJECTION_YEARS = 10
@@ -107,18 +111,24 @@ def _roe_consistency(m: StockMetrics) -> Factor:
     roes = scored_roes(m.years)
     if not roes:
         return excluded("ROE consistency", "no year with net income and positive equity", 10)
-    share = sum(r >= ROE_TARGET for r in roes) / len(roes)
+    # Each year earns a smooth credit in its ROE instead of all-or-nothing at 15%, so 14.9% and
+    # 15.1% are worth about the same.
+    credit = sum(smooth(r, ROE_CONSISTENCY_LOW, ROE_CONSISTENCY_HIGH) for r in roes) / len(roes)
+    by_year = ", ".join(pct(r) for r in roes)
     return scored(
         "ROE consistency",
-        share,
-        "share of years with ROE >= 15%",
-        share,
+        credit,
+        "mean over the years of a smooth logistic in ROE: 12% credit at 10%, 50% at 15%, 88% at "
+        "20% (a year of negative equity counts as ROE 0)",
+        credit,
         10,
-        f"ROE was at least 15% in {sum(r >= ROE_TARGET for r in roes)} of {len(roes)} years.",
+        f"ROE by year (oldest first): {by_year}; mean credit {credit:.3f}.",
     )
 
 
 def _operating_margin(m: StockMetrics) -> Factor:
+    if m.valuation_type == "financial":
+        return roa_factor(m, 10)  # a lender has no operating margin; ROA measures its returns
     if m.operating_margin is None:
         return excluded("Operating margin", m.why_missing("operating_margin"), 10)
     return scored(
@@ -134,8 +144,7 @@ def _operating_margin(m: StockMetrics) -> Factor:
 def _debt(m: StockMetrics) -> Factor:
     benchmark = "full at <= 0.5, 0 at >= 1.5"
     if m.valuation_type == "financial":
-        return excluded("Debt/equity", "not meaningful for a bank or insurer (deposits and float "
-                        "are its raw material)", 10, benchmark)  # fmt: skip
+        return equity_to_assets_factor(m, 10)
     latest = m.years[-1] if m.years else None
     if latest and latest.shareholders_equity is not None and latest.shareholders_equity <= 0:
         return scored("Debt/equity", None, benchmark, 0.0, 10, "Shareholders' equity is negative.")
@@ -355,4 +364,17 @@ def analyse(m: StockMetrics, ctx: MarketContext) -> Analysis:
         methodology_version=VERSION,
         notes=valuation.notes,
         not_rated=problem,
+        details=_per_year(m),
     )
+
+
+def _per_year(m: StockMetrics) -> dict[str, Any]:
+    """The per-year ratios behind the ROE (and, for a lender, ROA) factors, to recompute them."""
+    details: dict[str, Any] = {
+        "roe_by_year": [{"fiscal_year": fy, "roe": roe} for fy, roe in scored_roes_by_year(m.years)]
+    }
+    if m.valuation_type == "financial":
+        details["roa_by_year"] = [
+            {"fiscal_year": y.fiscal_year, "roa": y.roa} for y in m.years if y.roa is not None
+        ]
+    return details

@@ -90,6 +90,7 @@ FIELD_SPECS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec("cash", ("us-gaap:CashAndCashEquivalentsAtCarryingValue",), "USD", "instant"),
     FieldSpec("shareholders_equity", ("us-gaap:StockholdersEquity",), "USD", "instant"),
+    FieldSpec("total_assets", ("us-gaap:Assets",), "USD", "instant"),
     FieldSpec("shares_outstanding", ("dei:EntityCommonStockSharesOutstanding",), "shares", "cover"),
     FieldSpec(
         "shares_outstanding",

@@ -172,6 +172,7 @@ def _fundamentals_year(result: Mapping[str, Any]) -> FundamentalsYear | None:
         total_debt=_field(balance, "long_term_debt"),
         cash=_field(balance, "cash"),
         shareholders_equity=_field(balance, "equity_attributable_to_parent", "equity"),
+        total_assets=_field(balance, "assets"),
         shares_outstanding=_field(income, "diluted_average_shares"),
         source=NAME,
     )

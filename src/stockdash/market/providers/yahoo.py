@@ -56,6 +56,7 @@ TIMESERIES_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("total_debt", ("annualTotalDebt",)),
     ("cash", ("annualCashAndCashEquivalents",)),
     ("shareholders_equity", ("annualStockholdersEquity",)),
+    ("total_assets", ("annualTotalAssets",)),
     ("shares_outstanding", ("annualOrdinarySharesNumber", "annualDilutedAverageShares")),
     ("dividends_per_share", ("annualDividendPerShare",)),
 )

@@ -63,6 +63,7 @@ SEC_FLOWS = {
 }
 SEC_BALANCES = {
     "shareholders_equity": "equity",
+    "total_assets": "assets",
     "cash": "cash",
     "_lt_debt": "ltDebt",
 }
@@ -78,6 +79,7 @@ YF_LABELS = {
     "total_debt": ("Total Debt",),
     "cash": ("Cash And Cash Equivalents",),
     "shareholders_equity": ("Stockholders Equity",),
+    "total_assets": ("Total Assets",),
     "operating_cash_flow": ("Operating Cash Flow",),
     "capital_expenditure": ("Capital Expenditure",),
 }
@@ -87,6 +89,7 @@ SNAP_KEYS = {
     "net_income": "net_income",
     "_yf_eps": "eps",
     "shareholders_equity": "equity",
+    "total_assets": "total_assets",
     "total_debt": "debt",
     "operating_cash_flow": "cfo",
     "capital_expenditure": "capex",
@@ -590,6 +593,7 @@ def _row(fy: int, row: Row, end: date, basis: ShareBasis, post_yf: float) -> Row
         "total_debt": total_debt,
         "cash": row.get("cash"),
         "shareholders_equity": row.get("shareholders_equity"),
+        "total_assets": row.get("total_assets"),
         "shares_outstanding": r4(shares),
         "dividends_per_share": r4(dps),
         "src": {k: v for k, v in sorted(src.items()) if not k.startswith("_")},

@@ -67,6 +67,7 @@ VALUE_FIELDS = (
     "total_debt",
     "cash",
     "shareholders_equity",
+    "total_assets",
     "shares_outstanding",
     "dividends_per_share",
 )
@@ -139,6 +140,7 @@ def _fundamentals_year(row: dict[str, Any]) -> FundamentalsYear:
         total_debt=row["total_debt"],
         cash=row["cash"],
         shareholders_equity=row["shareholders_equity"],
+        total_assets=row.get("total_assets"),
         shares_outstanding=row["shares_outstanding"],
         dividends_per_share=row["dividends_per_share"],
         sources=_sources(row),
