@@ -15,7 +15,7 @@ from stockdash.core.fastlane import HotRoute
 from stockdash.core.metrics import ANALYSES_SERVED
 from stockdash.subscriptions import tiers
 from stockdash.users.deps import CurrentReader
-from stockdash.users.models import User
+from stockdash.users.records import UserRecord
 
 router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
 
@@ -62,7 +62,7 @@ async def stock_analysis(
 
 
 async def analysis_body(
-    container: Container, user: User, symbol: str, overrides: DcfOverrides | None
+    container: Container, user: UserRecord, symbol: str, overrides: DcfOverrides | None
 ) -> bytes:
     """The analysis response body: without overrides, the ready JSON of the stock's card (the
     same bytes the analyses serialise to); with them, computed for this request."""
@@ -80,7 +80,7 @@ async def analysis_body(
 def hot_reads(container: Container) -> list[HotRoute]:
     """A stock's analyses in the fast lane (DCF overrides take the full stack, which checks them)."""
 
-    async def answer(user: User, params: Mapping[str, str], _: Mapping[str, str]) -> bytes:
+    async def answer(user: UserRecord, params: Mapping[str, str], _: Mapping[str, str]) -> bytes:
         return await analysis_body(container, user, params["symbol"], None)
 
     return [HotRoute("/stocks/{symbol}/analysis", answer)]
