@@ -635,7 +635,7 @@ class MarketService:
         instead of a statement per symbol and kind. Only the calling task joins the batch."""
         rows: dict[str, StockCacheEntry | None] = {}
         if self.storage is not None:
-            async with self.storage.unit(read_only=True) as unit:
+            async with self.storage.unit() as unit:
                 found = await unit.stock_cache.get_many(symbols)
             rows = {s: found.get(s) for s in symbols}
         batch = WriteBatch(rows)
@@ -670,7 +670,7 @@ class MarketService:
         batch = self._batch.get()
         if batch is not None and symbol in batch.rows:
             return batch.rows[symbol]
-        async with self.storage.unit(read_only=True) as unit:
+        async with self.storage.unit() as unit:
             return await unit.stock_cache.get(symbol)
 
     def _persisted_view(self, row: StockCacheEntry | None) -> StockView | None:
