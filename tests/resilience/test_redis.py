@@ -168,9 +168,13 @@ async def test_paused_redis_costs_one_timeout_not_one_per_call(
 
     paid = {c: sample("stockdash_redis_errors_total", component=c) - before[c] for c in COMPONENTS}
     assert sum(paid.values()) >= 1, "the pause went unnoticed"
-    # One timeout per component, plus one per retry interval that passed while serving.
-    allowed = 1 + int(elapsed // retry)
-    assert all(n <= allowed for n in paid.values()), (paid, allowed, elapsed)
+    # One timeout per component, plus one per retry interval that passed while serving. The
+    # dashboard builds its cards side by side (the card versions are unreadable): their first
+    # lock attempts are in flight together and pay their timeouts at the same moment, one
+    # timeout of latency; every later attempt skips Redis.
+    first_wave = {"locks": len(SYMBOLS)}
+    allowed = {c: first_wave.get(c, 1) + int(elapsed // retry) for c in COMPONENTS}
+    assert all(paid[c] <= allowed[c] for c in COMPONENTS), (paid, allowed, elapsed)
     await wait_for_recovery(client, user.headers)
 
 
