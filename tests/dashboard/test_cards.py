@@ -285,10 +285,10 @@ async def test_the_refresh_publishes_cards_for_every_tier_up_to_the_highest(
         cards=container.cards,
     )
     assert report.refreshed == ["KO"] and report.cards_failed == 0
-    version = await container.market.cache.get(version_key("KO"))
+    version = await container.market.cache.get(version_key(container.cards.prefix, "KO"))
     assert version is not None
     cache = container.market.cache
-    base = f"{version_key('KO').removesuffix(':ver')}:{version}"
+    base = f"{container.cards.prefix}:KO:{version}"
     for tier in ("free", "pro"):
         for view in ("summary", "full"):
             assert await cache.get(f"{base}:{tier}:{view}") is not None, (tier, view)

@@ -179,6 +179,8 @@ class Narrator:
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._api_key = api_key or None
         self.model = model
+        # Which voice this is: cards and caches keyed by it never mix two narrators' texts.
+        self.identity = f"{model}@{self._url}"
         self._client = client
         self._cache = cache
         self._timeout = timeout

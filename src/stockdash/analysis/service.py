@@ -256,6 +256,11 @@ class AnalysisService:
             ANALYSIS_SECONDS.labels(model).observe(time.perf_counter() - started)
         return out
 
+    @property
+    def voice(self) -> str:
+        """Who writes the reasoning text: "plain" (the models' own) or the narrator's model."""
+        return "plain" if self.narrator is None else self.narrator.identity
+
     async def _narrate(
         self, symbol: str, analyses: dict[ModelName, Analysis]
     ) -> dict[ModelName, Analysis]:

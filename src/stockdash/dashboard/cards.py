@@ -40,7 +40,12 @@ VIEWS: tuple[DashboardView, ...] = ("summary", "full")
 # Bumped when a fragment's shape changes; the methodology versions join it, so a new model
 # version never serves an old card.
 CARD_FORMAT = "1:" + ",".join(f"{m}={v}" for m, v in sorted(METHODOLOGY_VERSIONS.items()))
-PREFIX = "card:" + hashlib.sha256(CARD_FORMAT.encode()).hexdigest()[:8]
+
+
+def card_prefix(voice: str) -> str:
+    """The key namespace of cards in this format and narrator voice: instances whose narrator
+    differs (or is off) never serve each other's reasoning text."""
+    return "card:" + hashlib.sha256(f"{CARD_FORMAT}|{voice}".encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +65,16 @@ class _Built:
     fragments: dict[str, str]
 
 
-def version_key(symbol: str) -> str:
+def version_key(prefix: str, symbol: str) -> str:
     """The key naming a symbol's current inputs version."""
-    return f"{PREFIX}:{symbol}:ver"
+    return f"{prefix}:{symbol}:ver"
 
 
-def fragment_keys(symbol: str, version: str, tier: str, view: DashboardView) -> tuple[str, ...]:
+def fragment_keys(
+    prefix: str, symbol: str, version: str, tier: str, view: DashboardView
+) -> tuple[str, ...]:
     """The keys of a card's quote, analysis and sparkline fragments."""
-    base = f"{PREFIX}:{symbol}:{version}"
+    base = f"{prefix}:{symbol}:{version}"
     return (f"{base}:quote", f"{base}:{tier}:{view}", f"{base}:spark")
 
 
@@ -80,6 +87,7 @@ class CardStore:
         self.market = market
         self.analysis = analysis
         self.cache = market.cache
+        self.prefix = card_prefix(analysis.voice)
         # An in-process LRU only in front of a shared cache: the memory cache already is one.
         self._local_lru: LRUCache[str, str] | None = (
             LRUCache(local_entries)
@@ -89,14 +97,14 @@ class CardStore:
 
     async def versions(self, symbols: list[str]) -> list[str | None]:
         """Each symbol's current inputs version (None: no card yet), in one `get_many`."""
-        return await self.cache.get_many([version_key(s) for s in symbols])
+        return await self.cache.get_many([version_key(self.prefix, s) for s in symbols])
 
     async def cards_at(
         self, symbols: list[str], versions: list[str | None], tier: str, view: DashboardView
     ) -> list[CardJson | None]:
         """The cards at these versions; missing ones are built (None where that fails)."""
         wanted = {
-            s: fragment_keys(s, v, tier, view)
+            s: fragment_keys(self.prefix, s, v, tier, view)
             for s, v in zip(symbols, versions, strict=True)
             if v is not None
         }
@@ -145,7 +153,7 @@ class CardStore:
             logger.exception("dashboard card for %s failed", symbol)
             return None
         await self._store(symbol, built)
-        keys = fragment_keys(symbol, built.version, tier, view)
+        keys = fragment_keys(self.prefix, symbol, built.version, tier, view)
         return CardJson(*(built.fragments[k] for k in keys))
 
     async def _build(
@@ -157,7 +165,7 @@ class CardStore:
         digest = inputs_digest(inputs, await self.analysis.context())
         version = hashlib.sha256(f"{digest}|{quote}".encode()).hexdigest()[:16]
         bars = await self.market.history_tail(symbol, SPARKLINE_DAYS)
-        base = f"{PREFIX}:{symbol}:{version}"
+        base = f"{self.prefix}:{symbol}:{version}"
         fragments = {
             f"{base}:quote": quote,
             f"{base}:spark": json.dumps([b.close for b in bars]),
@@ -174,7 +182,7 @@ class CardStore:
         """Store the fragments, then point the symbol's version key at them (one pipeline)."""
         for key, text in built.fragments.items():
             self._remember(key, text)
-        items = {**built.fragments, version_key(symbol): built.version}
+        items = {**built.fragments, version_key(self.prefix, symbol): built.version}
         await self.cache.set_many(items, self.market.ttl)
 
     async def publish(self, targets: dict[str, tiers.Tier]) -> int:
