@@ -71,13 +71,18 @@ def lane_authenticator(container: Container) -> Callable[[str], Awaitable[UserRe
 
     async def authenticate(token: str) -> UserRecord | None:
         try:
-            user = await get_current_user(container, token)
+            return await bearer_user(container, token)
         except NotAuthenticated:
             return None
-        await limit_user(container.rate_limiter, container.settings, user)
-        return user
 
     return authenticate
+
+
+async def bearer_user(container: Container, token: str | None) -> UserRecord:
+    """The bearer token's active user, counted against their plan's request limit."""
+    user = await get_current_user(container, token)
+    await limit_user(container.rate_limiter, container.settings, user)
+    return user
 
 
 def _refuse_api_key(request: Request) -> None:
@@ -107,9 +112,7 @@ async def get_api_user(
     container = container_of(request)
     if not token and request.headers.get("x-api-key"):
         _refuse_api_key(request)
-    user = await get_current_user(container, token)
-    await limit_user(container.rate_limiter, container.settings, user)
-    return user
+    return await bearer_user(container, token)
 
 
 async def get_reader(
