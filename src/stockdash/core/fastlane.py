@@ -105,8 +105,8 @@ class FastLane:
             if handler is None:
                 raise
             self._answered.inc()
-            answer = handler(Request(scope, receive), exc)
-            response = await answer if inspect.isawaitable(answer) else answer
+            handled = handler(Request(scope, receive), exc)
+            response = await handled if inspect.isawaitable(handled) else handled
             response.headers["vary"] = ", ".join([*response.headers.getlist("vary"), "Origin"])
             await response(scope, receive, send)
             self.observe(route.template, "GET", response.status_code, _since(started))

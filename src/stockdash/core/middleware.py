@@ -52,7 +52,7 @@ class SecurityHeadersMiddleware:
         self.hsts_max_age = hsts_max_age
         # Encoded once: these run on every response, so no per-request header objects.
         self._base = _raw(BASE_SECURITY_HEADERS)
-        self._no_store = _raw(NO_STORE_HEADERS)
+        self._api = self._base + _raw(NO_STORE_HEADERS)
         self._hsts = _raw(
             {"Strict-Transport-Security": f"max-age={hsts_max_age}; includeSubDomains"}
         )
@@ -75,9 +75,8 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        headers = self._base
-        if str(scope.get("path", "")).startswith(NO_STORE_PREFIXES):
-            headers = headers + self._no_store
+        path = str(scope.get("path", ""))
+        headers = self._api if path.startswith(NO_STORE_PREFIXES) else self._base
         if self.hsts_max_age and self._is_https(scope):
             headers = headers + self._hsts
         return headers
