@@ -218,7 +218,6 @@ class RedisCache:
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         """Store a value for ttl seconds."""
-        self._keep_near(key, None)
         await self._try(partial(self._set, key, value, ttl), None)
         self._keep_near(key, value)
 
@@ -229,8 +228,6 @@ class RedisCache:
     async def set_many(self, items: dict[str, str], ttl: float) -> None:
         """Store several values for ttl seconds, in order, in one pipelined round trip."""
         if items:
-            for key in items:
-                self._keep_near(key, None)
             await self._try(partial(self._set_many, items, ttl), None)
             for key, value in items.items():
                 self._keep_near(key, value)
