@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.admin.models import AuditLog
 from stockdash.core.db import utcnow
-from stockdash.core.mongo import bson_time
+from stockdash.core.mongo import bson_time, next_id
 from stockdash.users.models import User
 from stockdash.users.records import USER_FIELDS, UserRecord
 from stockdash.watchlist.models import UserStock
@@ -224,15 +224,9 @@ class MongoAdminRepository:
 
     async def add_audit(self, entry: NewAuditEntry) -> AuditRecord:
         """Insert an audit entry."""
-        counter = await self.counters.find_one_and_update(
-            {"_id": "audit_log"},
-            {"$inc": {"seq": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert counter is not None  # upsert with AFTER always returns the document
+        seq = await next_id(self.counters, "audit_log")
         doc: dict[str, Any] = {
-            "_id": int(counter["seq"]),
+            "_id": seq,
             "actor_user_id": entry.actor_user_id,
             "action": entry.action,
             "target_type": entry.target_type,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +14,7 @@ from sqlalchemy.sql.expression import Exists
 
 from stockdash.alerts.models import Alert
 from stockdash.core.db import utcnow
-from stockdash.core.mongo import bson_now, bson_time
+from stockdash.core.mongo import bson_now, bson_time, next_id
 from stockdash.storage.slots import SlotCounter
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
@@ -225,16 +224,10 @@ class MongoAlertRepository:
         if not await self.slots.take(alert.user_id, limit):
             raise AlertLimitReached(limit)
         try:
-            counter = await self.counters.find_one_and_update(
-                {"_id": "alerts"},
-                {"$inc": {"seq": 1}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-            assert counter is not None  # upsert with AFTER always returns the document
+            seq = await next_id(self.counters, "alerts")
             now = bson_now()
             doc: dict[str, Any] = {
-                "_id": int(counter["seq"]),
+                "_id": seq,
                 "user_id": alert.user_id,
                 "symbol": alert.symbol,
                 "kind": alert.kind,

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.apikeys.entities import ApiKeyRecord, KeyLimitReached, NewApiKey
 from stockdash.apikeys.models import ApiKey
-from stockdash.core.mongo import bson_now
+from stockdash.core.mongo import bson_now, next_id
 from stockdash.storage.slots import SlotCounter
 
 FIELDS = ("id", "user_id", "name", "prefix", "key_hash", "created_at", "last_used_at")
@@ -119,15 +118,9 @@ class MongoApiKeyRepository:
 
     async def add(self, key: NewApiKey) -> ApiKeyRecord:
         """Insert a key (its id assigned)."""
-        counter = await self.counters.find_one_and_update(
-            {"_id": "api_keys"},
-            {"$inc": {"seq": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert counter is not None  # upsert with AFTER always returns the document
+        seq = await next_id(self.counters, "api_keys")
         record = ApiKeyRecord(
-            id=int(counter["seq"]),
+            id=seq,
             user_id=key.user_id,
             name=key.name,
             prefix=key.prefix,

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
 # Transport failures: the server is down or unreachable (answered like PostgreSQL's: 503).
@@ -97,3 +98,12 @@ async def ping_mongo(client: AsyncMongoClient[dict[str, Any]]) -> bool:
     except PyMongoError:
         return False
     return True
+
+
+async def next_id(counters: AsyncCollection[dict[str, Any]], name: str) -> int:
+    """The next integer id of a collection (an atomic `$inc` on its counter document)."""
+    doc = await counters.find_one_and_update(
+        {"_id": name}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+    )
+    assert doc is not None  # upsert with AFTER always returns the document
+    return int(doc["seq"])

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stockdash.core.mongo import bson_now
+from stockdash.core.mongo import bson_now, next_id
 from stockdash.subscriptions.entities import NewSubscriptionEvent, SubscriptionEventRecord
 from stockdash.subscriptions.models import SubscriptionEvent
 from stockdash.subscriptions.tiers import TIER_ORDER
@@ -84,15 +83,9 @@ class MongoSubscriptionEventRepository:
 
     async def add(self, event: NewSubscriptionEvent) -> SubscriptionEventRecord:
         """Insert an event (its id assigned)."""
-        counter = await self.counters.find_one_and_update(
-            {"_id": "subscription_events"},
-            {"$inc": {"seq": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert counter is not None  # upsert with AFTER always returns the document
+        seq = await next_id(self.counters, "subscription_events")
         record = SubscriptionEventRecord(
-            id=int(counter["seq"]),
+            id=seq,
             user_id=event.user_id,
             from_tier=event.from_tier,
             to_tier=event.to_tier,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stockdash.core.db import record_change, utcnow
-from stockdash.core.mongo import bson_now
+from stockdash.core.mongo import bson_now, next_id
 from stockdash.users.models import User
 
 USER_FIELDS = (
@@ -288,14 +288,7 @@ class MongoUserRecords:
 
     async def _next_id(self) -> int:
         """The next user id (an atomic `$inc` on the users counter)."""
-        doc = await self.counters.find_one_and_update(
-            {"_id": "users"},
-            {"$inc": {"seq": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert doc is not None  # upsert with AFTER always returns the document
-        return int(doc["seq"])
+        return await next_id(self.counters, "users")
 
     async def add(self, user: NewUser) -> UserRecord:
         """Insert a user (its id assigned); UsernameOrEmailTaken on a clash (unique indexes)."""

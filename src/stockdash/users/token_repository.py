@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stockdash.core.mongo import bson_time
+from stockdash.core.mongo import bson_time, next_id
 from stockdash.users.models import EmailToken, RefreshToken
 
 REFRESH_FIELDS = (
@@ -223,15 +221,9 @@ class MongoRefreshTokenRepository:
 
     async def add(self, token: NewRefreshToken) -> RefreshTokenRecord:
         """Insert a token (its id assigned)."""
-        counter = await self.counters.find_one_and_update(
-            {"_id": "refresh_tokens"},
-            {"$inc": {"seq": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert counter is not None  # upsert with AFTER always returns the document
+        seq = await next_id(self.counters, "refresh_tokens")
         doc: dict[str, Any] = {
-            "_id": int(counter["seq"]),
+            "_id": seq,
             "user_id": token.user_id,
             "family_id": token.family_id,
             "token_hash": token.token_hash,
@@ -291,15 +283,6 @@ class MongoRefreshTokenRepository:
 
 def _email_record(row: EmailToken) -> EmailTokenRecord:
     return EmailTokenRecord(**{name: getattr(row, name) for name in EMAIL_TOKEN_FIELDS})
-
-
-async def _next_id(counters: AsyncCollection[dict[str, Any]], name: str) -> int:
-    """The next integer id of a collection (an atomic `$inc` on its counter document)."""
-    doc = await counters.find_one_and_update(
-        {"_id": name}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-    )
-    assert doc is not None  # upsert with AFTER always returns the document
-    return int(doc["seq"])
 
 
 class SqlEmailTokenRepository:
@@ -372,7 +355,7 @@ class MongoEmailTokenRepository:
     async def add(self, token: NewEmailToken) -> EmailTokenRecord:
         """Insert a token (its id assigned)."""
         doc: dict[str, Any] = {
-            "_id": await _next_id(self.counters, "email_tokens"),
+            "_id": await next_id(self.counters, "email_tokens"),
             "user_id": token.user_id,
             "purpose": token.purpose,
             "token_hash": token.token_hash,
