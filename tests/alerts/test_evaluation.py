@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import event
 
 from stockdash.events.bus import user_topic
-from stockdash.jobs.refresh import RefreshReport, refresh_batch
 from stockdash.subscriptions.tiers import Tier
 from tests.alerts.helpers import add_alert, evaluate, snap, titles
 from tests.conftest import UserFactory, WatchlistFactory
+from tests.events.test_refresh_updates import run_batch
 
 
 @pytest.mark.parametrize(
@@ -162,17 +162,7 @@ async def test_the_refresh_evaluates_alerts_and_pushes_the_notification_live(
     await fill_watchlist(user, ["AAPL"])
     await add_alert(client, user, kind="price_above", threshold=1)  # any real price is above
     start = await container.events.latest_id()
-    report = RefreshReport()
-    targets = {"AAPL": Tier.FREE}
-    await refresh_batch(
-        ["AAPL"],
-        targets,
-        container.market,
-        container.analysis,
-        report,
-        container.cards,
-        container.refresh_listeners,
-    )
+    report = await run_batch(container, {"AAPL": Tier.FREE})
     assert report.refreshed == ["AAPL"]
     (title,) = await titles(client, user)
     assert title.startswith("AAPL rose to ")
