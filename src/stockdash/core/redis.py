@@ -40,6 +40,26 @@ def blocking_pool(
     )
 
 
+def redis_client(
+    url: str,
+    *,
+    connect_timeout: float | None,
+    command_timeout: float | None,
+    max_connections: int = 8,
+) -> aioredis.Redis:
+    """A client on a bounded `blocking_pool` with this project's timeouts, replies decoded."""
+    return aioredis.Redis(
+        connection_pool=blocking_pool(
+            url,
+            max_connections=max_connections,
+            connect_timeout=connect_timeout,
+            command_timeout=command_timeout,
+            decode_responses=True,
+        ),
+        decode_responses=True,
+    )
+
+
 class RedisOutage:
     """Whether one component's Redis works: an error opens an outage (logged once, counted),
     the next success closes it; meanwhile the component skips Redis for `retry_seconds`

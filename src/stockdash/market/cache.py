@@ -8,11 +8,10 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-import redis.asyncio as aioredis
 from cachetools import TTLCache
 
 from stockdash.core.metrics import CACHE_HITS, CACHE_MISSES, CACHE_SECONDS
-from stockdash.core.redis import REDIS_FAILURES, RedisOutage, blocking_pool
+from stockdash.core.redis import REDIS_FAILURES, RedisOutage, redis_client
 
 T = TypeVar("T")
 
@@ -135,15 +134,11 @@ class RedisCache:
             else None
         )
         self._near_prefixes = near_prefixes
-        self._redis = aioredis.Redis(
-            connection_pool=blocking_pool(
-                url,
-                max_connections=max_connections,
-                connect_timeout=connect_timeout,
-                command_timeout=command_timeout,
-                decode_responses=True,
-            ),
-            decode_responses=True,
+        self._redis = redis_client(
+            url,
+            max_connections=max_connections,
+            connect_timeout=connect_timeout,
+            command_timeout=command_timeout,
         )
         self._prefix = prefix
         self.outage = RedisOutage("cache", retry_seconds=retry_seconds)

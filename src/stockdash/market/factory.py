@@ -6,9 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.config import Settings
 from stockdash.core.locks import Locks
+from stockdash.core.redis import redis_client
 from stockdash.market.cache import Cache, RedisCache, build_cache
 from stockdash.market.fallback import FallbackProvider
-from stockdash.market.providers.guard import ProviderGuard, circuit_breakers, redis_client
+from stockdash.market.providers.guard import ProviderGuard, circuit_breakers
 from stockdash.market.providers.http import RateGate
 from stockdash.market.service import NEAR_CACHED_PREFIXES, MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider

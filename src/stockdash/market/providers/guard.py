@@ -24,7 +24,7 @@ from purgatory.service._async.repository import (
 )
 from purgatory.service._async.unit_of_work import AsyncAbstractUnitOfWork
 
-from stockdash.core.redis import REDIS_FAILURES, RedisOutage, blocking_pool
+from stockdash.core.redis import REDIS_FAILURES, RedisOutage
 from stockdash.market.cache import Cache, MemoryCache, RedisCache
 from stockdash.market.types import ProviderError, UnknownSymbolError
 
@@ -245,19 +245,3 @@ class ProviderGuard:
 def _reachable(cache: Cache) -> bool:
     """Whether a cache is not in a Redis outage (a memory cache always is reachable)."""
     return not (isinstance(cache, RedisCache) and cache.outage.down)
-
-
-def redis_client(
-    url: str, *, connect_timeout: float, command_timeout: float, max_connections: int = 8
-) -> aioredis.Redis:
-    """A small Redis pool with this project's timeouts, for the breakers."""
-    return aioredis.Redis(
-        connection_pool=blocking_pool(
-            url,
-            max_connections=max_connections,
-            connect_timeout=connect_timeout,
-            command_timeout=command_timeout,
-            decode_responses=True,
-        ),
-        decode_responses=True,
-    )
