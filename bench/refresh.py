@@ -33,6 +33,7 @@ from stockdash.market.cache import MemoryCache
 from stockdash.market.counting import CountingProvider
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.storage.sql import sessions_storage
 from stockdash.users.models import User
 from stockdash.watchlist.models import UserStock
 
@@ -101,7 +102,7 @@ async def measure(users: int, url: str) -> dict[str, Any]:
         rows = (await conn.execute(text("SELECT count(*) FROM user_stocks"))).scalar_one()
     before = rss_mib()
     started = time.perf_counter()
-    report = await run_refresh_cycle(sm, market, analysis)
+    report = await run_refresh_cycle(sessions_storage(sm), market, analysis)
     wall = time.perf_counter() - started
     await engine.dispose()
     return {

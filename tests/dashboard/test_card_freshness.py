@@ -49,7 +49,7 @@ async def test_refreshed_data_replaces_a_memoised_dashboard(
 
     snapshot.bump = 10.0
     report = await run_refresh_cycle(
-        container.read_sessionmaker, container.market, container.analysis, cards=container.cards
+        container.storage, container.market, container.analysis, cards=container.cards
     )
     assert sorted(report.refreshed) == ["KO", "PEP"] and report.cards_failed == 0
 

@@ -279,7 +279,7 @@ async def test_the_refresh_publishes_cards_for_every_tier_up_to_the_highest(
     pro = await make_user("pro")
     await fill_watchlist(pro, ["KO"])
     report = await run_refresh_cycle(
-        container.read_sessionmaker,
+        container.storage,
         container.market,
         container.analysis,
         cards=container.cards,

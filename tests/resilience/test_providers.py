@@ -152,7 +152,7 @@ async def test_refresh_records_failures_and_backs_off(
     await fill_watchlist(user, SYMBOLS[:5])
     stub.fault = fault
     container = app.state.container
-    cycle = partial(run_refresh_cycle, container.sessionmaker, container.market, None, batch_size=1)
+    cycle = partial(run_refresh_cycle, container.storage, container.market, None, batch_size=1)
     first = await cycle()
     # Before, a payload of the wrong shape raised AttributeError out of the cycle.
     assert set(first.failed) == set(SYMBOLS[:5]), first
@@ -192,8 +192,8 @@ async def test_refresh_backoff_doubles_while_the_provider_keeps_failing(
     await fill_watchlist(user, SYMBOLS[:3])
     stub.fault = "status_500"
     container = app.state.container
-    market = build_market(quick_backoff, container.sessionmaker, snapshot=snapshot)
-    cycle = partial(run_refresh_cycle, container.sessionmaker, market, None, batch_size=1)
+    market = build_market(quick_backoff, None, snapshot=snapshot, storage=container.storage)
+    cycle = partial(run_refresh_cycle, container.storage, market, None, batch_size=1)
     try:
         assert (await cycle()).failed
         assert market.guard is not None and await market.guard.refresh_failures() == 1
@@ -220,7 +220,7 @@ async def test_retry_after_holds_across_refresh_cycles(
     await fill_watchlist(user, SYMBOLS[:3])
     assert stub.calls == 1, stub.calls
     container = app.state.container
-    cycle = partial(run_refresh_cycle, container.sessionmaker, container.market, None, batch_size=1)
+    cycle = partial(run_refresh_cycle, container.storage, container.market, None, batch_size=1)
     for _ in range(2):
         report = await cycle()
         assert report.skipped and report.backoff > 2900, report

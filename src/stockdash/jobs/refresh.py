@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from stockdash.analysis.service import AnalysisService
 from stockdash.analysis.store import AnalysisRun
 from stockdash.core.errors import ServiceUnavailable
@@ -24,7 +22,7 @@ from stockdash.dashboard.cards import CardStore
 from stockdash.events.snapshots import SymbolSnapshot, take_snapshots
 from stockdash.market.service import MarketService
 from stockdash.market.types import ProviderError, UnknownSymbolError
-from stockdash.storage.sql import sessions_storage
+from stockdash.storage.base import Storage
 from stockdash.subscriptions import tiers
 from stockdash.watchlist.service import tracked_symbols
 
@@ -58,7 +56,7 @@ class RefreshReport:
 
 
 async def run_refresh_cycle(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    storage: Storage,
     market: MarketService,
     analysis: AnalysisService | None,
     *,
@@ -68,7 +66,8 @@ async def run_refresh_cycle(
     cards: CardStore | None = None,
     listeners: Sequence[RefreshListener] = (),
 ) -> RefreshReport:
-    """One whole cycle in this process; skipped when another holder of the cycle lock runs one."""
+    """One whole cycle in this process on `storage` (SQL or MongoDB); skipped when another
+    holder of the cycle lock runs one."""
     report = RefreshReport()
     async with (locks or ProcessLocalLocks()).hold(CYCLE_LOCK, ttl=lock_seconds, wait=None) as held:
         if not held:
@@ -81,7 +80,7 @@ async def run_refresh_cycle(
             return report
         started = time.perf_counter()
         try:
-            targets = await tracked_symbols(sessions_storage(sessionmaker))
+            targets = await tracked_symbols(storage)
             report.symbols = len(targets)
             for batch in split_batches(targets, batch_size):
                 await refresh_batch(batch, targets, market, analysis, report, cards, listeners)
