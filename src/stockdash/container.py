@@ -41,6 +41,7 @@ from stockdash.jobs.store import JobStore
 from stockdash.market.factory import build_market
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
+from stockdash.monitoring.instrument import MongoCommandTimer
 from stockdash.notifications.email import EmailSender, OutboxEmailSender, sender_from_settings
 from stockdash.notifications.queued import QueuedEmailSender
 from stockdash.notifications.service import Notifier
@@ -164,7 +165,11 @@ def build_storage(
     target = settings.mongo
     if target is None:
         return SqlStorage(engine, *sessionmakers)
-    client = build_mongo_client(target.url, timeout_seconds=settings.db_connect_timeout_seconds)
+    client = build_mongo_client(
+        target.url,
+        timeout_seconds=settings.db_connect_timeout_seconds,
+        event_listeners=[MongoCommandTimer()],
+    )
     return MongoStorage(client, target.database, listeners=listeners, url=target.url)
 
 

@@ -9,6 +9,7 @@ it is up, and still answering (possibly stale) reads during an election; a URL t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,13 +59,17 @@ def mongo_target(database_url: str | None, default_database: str) -> MongoTarget
     return MongoTarget(database_url, name or default_database)
 
 
-def build_mongo_client(url: str, *, timeout_seconds: float) -> AsyncMongoClient[dict[str, Any]]:
-    """A lazily connecting client: tz-aware datetimes, majority writes, bounded waits."""
+def build_mongo_client(
+    url: str, *, timeout_seconds: float, event_listeners: Sequence[Any] = ()
+) -> AsyncMongoClient[dict[str, Any]]:
+    """A lazily connecting client: tz-aware datetimes, majority writes, bounded waits (and the
+    given pymongo event listeners, e.g. the command timer of the metrics)."""
     options: dict[str, Any] = {
         "tz_aware": True,
         "w": "majority",
         "serverSelectionTimeoutMS": int(timeout_seconds * 1000),
         "connectTimeoutMS": int(timeout_seconds * 1000),
+        "event_listeners": list(event_listeners),
     }
     if "readpreference=" not in url.lower():
         options["readPreference"] = DEFAULT_READ_PREFERENCE

@@ -1,4 +1,5 @@
-"""HTTP metrics (prometheus-fastapi-instrumentator) and database statement timing."""
+"""HTTP metrics (prometheus-fastapi-instrumentator) and database statement timing (SQL
+statements, MongoDB commands)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from prometheus_client import start_http_server
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
+from pymongo import monitoring
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
@@ -26,6 +28,19 @@ _HTTP_METRICS = [
 ]
 _OPERATIONS = frozenset({"select", "insert", "update", "delete"})
 _STARTED = "stockdash_query_started"
+# MongoDB commands under the SQL operation they stand for, so one metric (and its dashboards and
+# alerts) describes either backend; the counters' findAndModify is an update.
+_MONGO_OPERATIONS = {
+    "find": "select",
+    "getMore": "select",
+    "aggregate": "select",
+    "count": "select",
+    "distinct": "select",
+    "insert": "insert",
+    "update": "update",
+    "findAndModify": "update",
+    "delete": "delete",
+}
 
 
 class _MemoisedRouteMiddleware(PrometheusInstrumentatorMiddleware):
@@ -107,6 +122,25 @@ def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
     DB_QUERY_SECONDS.labels(verb if verb in _OPERATIONS else "other").observe(
         time.perf_counter() - started.pop()
     )
+
+
+class MongoCommandTimer(monitoring.CommandListener):
+    """Observe every MongoDB command's latency by operation, as `time_queries` does for SQL."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        """Nothing to do: the finished events carry the duration."""
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        """Observe a command that succeeded."""
+        _observe_command(event.command_name, event.duration_micros)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """Observe a command that failed (a duplicate key, a timeout: it still took time)."""
+        _observe_command(event.command_name, event.duration_micros)
+
+
+def _observe_command(name: str, micros: int) -> None:
+    DB_QUERY_SECONDS.labels(_MONGO_OPERATIONS.get(name, "other")).observe(micros / 1_000_000)
 
 
 def serve_metrics(port: int) -> None:
