@@ -173,6 +173,21 @@ def build_storage(
     return MongoStorage(client, target.database, listeners=listeners, url=target.url)
 
 
+@contextlib.asynccontextmanager
+async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
+    """The storage the settings select, outside the app (CLI commands): its schema ensured,
+    its connections closed when the block ends."""
+    engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
+    sessionmaker = create_sessionmaker(engine)
+    storage = build_storage(settings, engine, (sessionmaker, sessionmaker), [])
+    try:
+        await storage.ensure_schema()
+        yield storage
+    finally:
+        await storage.close()
+        await engine.dispose()
+
+
 def build_events(settings: Settings, client: aioredis.Redis | None) -> EventBus:
     """The event bus: a Redis Stream when there is a Redis, else a log in this process."""
     if client is None or not settings.redis_url:

@@ -6,7 +6,6 @@ from enum import Enum
 
 from stockdash.admin.service import audit
 from stockdash.core.config import Settings
-from stockdash.core.db import create_engine, create_sessionmaker
 from stockdash.core.security import verify_password
 from stockdash.storage.base import UnitOfWork
 from stockdash.users import service
@@ -30,18 +29,10 @@ class AdminBootstrapError(Exception):
 
 async def ensure_admin(settings: Settings, data: UserCreate) -> AdminOutcome:
     """Create an admin, or promote the existing account that has this email, username and password."""
-    from stockdash.container import build_storage  # the composition root, only for this command
+    from stockdash.container import open_storage  # the composition root, only for this command
 
-    engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
-    sessionmaker = create_sessionmaker(engine)
-    storage = build_storage(settings, engine, (sessionmaker, sessionmaker), [])
-    try:
-        await storage.ensure_schema()
-        async with storage.unit() as unit:
-            return await _ensure_admin(unit, data, settings)
-    finally:
-        await storage.close()
-        await engine.dispose()
+    async with open_storage(settings) as storage, storage.unit() as unit:
+        return await _ensure_admin(unit, data, settings)
 
 
 async def _ensure_admin(unit: UnitOfWork, data: UserCreate, settings: Settings) -> AdminOutcome:
