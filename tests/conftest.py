@@ -1,12 +1,15 @@
-"""Shared fixtures: a clean database per test (SQLite or PostgreSQL), the app, clients, factories.
+"""Shared fixtures: a clean database per test (SQLite, PostgreSQL or MongoDB), the app, clients,
+factories.
 
-`STOCKDASH_TEST_DB=sqlite` (default) or `postgres` picks the backend; `TEST_DATABASE_URL` overrides
-the PostgreSQL URL (default: the local server's `test` database).
+`STOCKDASH_TEST_DB=sqlite` (default), `postgres` or `mongo` picks the backend; `TEST_DATABASE_URL`
+overrides the PostgreSQL URL (default: the local server's `test` database); `MONGODB_TEST_URL`
+replaces the mongoeco test server (started once per xdist worker) on the MongoDB pass.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
@@ -16,11 +19,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
+from pymongo import MongoClient
 from sqlalchemy import text
 
 from stockdash.analysis.narrator import Narrator
@@ -35,6 +40,7 @@ from stockdash.market.cache import Cache, MemoryCache, RedisCache
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.models import load_all_models
+from tests import mongo_server
 
 BACKEND = os.environ.get("STOCKDASH_TEST_DB", "sqlite")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -110,8 +116,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On the MongoDB pass, skip the tests marked `sql_only` (with their reason)."""
+    if BACKEND != "mongo":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sql_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason", "needs a SQL database")
+            item.add_marker(pytest.mark.skip(reason=f"sql_only: {reason}"))
+
+
 def pytest_report_header() -> str:
-    where = PG_URL if BACKEND == "postgres" else "a SQLite file per test"
+    where = {
+        "postgres": PG_URL,
+        "mongo": "a MongoDB database per test",
+    }.get(BACKEND, "a SQLite file per test")
     return f"stockdash database backend: {BACKEND} ({where}); app cache: {CACHE_BACKEND}"
 
 
@@ -131,8 +151,39 @@ async def _truncate_postgres(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    """A MongoDB server for this test process (started once per xdist worker)."""
+    if mongo_server.MONGODB_TEST_URL:
+        yield mongo_server.MONGODB_TEST_URL
+        return
+    if not mongo_server.available():
+        pytest.skip("no MongoDB test server: run `make mongo-server` or set MONGODB_TEST_URL")
+    with mongo_server.mongo_server(free_port()) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def own_mongo_database(url: str, name: str) -> Iterator[str]:
+    """A URL naming a fresh database on the MongoDB server at `url`, dropped when the block ends."""
+    database = f"stockdash_{name}_{uuid.uuid4().hex[:12]}"
+    parts = urlsplit(url)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{database}"))
+    finally:
+        client: MongoClient[dict[str, object]] = MongoClient(url)
+        try:
+            client.drop_database(database)
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Run the real migrations once: into a template SQLite file, or into a fresh PostgreSQL schema."""
+    """Run the real migrations once: into a template SQLite file, or into a fresh PostgreSQL
+    schema (nothing on the MongoDB pass: each test's database gets its indexes at startup)."""
+    if BACKEND == "mongo":
+        yield ""
+        return
     if BACKEND == "postgres":
         upgrade(PG_URL, schema=PG_SCHEMA)
         yield PG_URL
@@ -144,8 +195,14 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 @pytest.fixture
-def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
-    """A clean, migrated database for one test."""
+def database_url(
+    migrated_template: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A clean, migrated database for one test (on MongoDB: a database of its own, dropped after)."""
+    if BACKEND == "mongo":
+        with own_mongo_database(request.getfixturevalue("mongo_url"), "test") as url:
+            yield url
+        return
     if BACKEND == "postgres":
         yield migrated_template
         asyncio.run(_truncate_postgres(migrated_template))
@@ -157,6 +214,8 @@ def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
 
 # The app's cache and rate limits: in-process on the SQLite pass, the real Redis on the PostgreSQL
 # pass (override with STOCKDASH_TEST_CACHE=memory|redis), so every API test runs against both.
+# The MongoDB pass checks the storage, so it keeps the cache in-process: Redis is covered once
+# already, and the pass stays independent of it.
 CACHE_BACKEND = os.environ.get(
     "STOCKDASH_TEST_CACHE", "redis" if BACKEND == "postgres" else "memory"
 )

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from pymongo import MongoClient
 
 from stockdash.core.migrate import upgrade
 from tests import mongo_server
@@ -28,6 +27,7 @@ from tests.conftest import (
     _delete_keys,
     _drop_schema,
     free_port,
+    own_mongo_database,
 )
 
 CLI = [sys.executable, "-m", "stockdash.cli"]
@@ -51,26 +51,14 @@ def served_env(data_dir: Path, name: str, *, rate_limit: str = "100000/hour") ->
 
 
 @contextmanager
-def own_mongo_database(name: str) -> Iterator[dict[str, str]]:
+def own_mongo_server_database(name: str) -> Iterator[dict[str, str]]:
     """A MongoDB database of a server's own (MONGODB_TEST_URL's server, or a mongoeco server
     started for it), dropped afterwards."""
-    database = f"stockdash_{name}_{uuid.uuid4().hex[:10]}"
     with contextlib.ExitStack() as stack:
         url = mongo_server.MONGODB_TEST_URL or stack.enter_context(
             mongo_server.mongo_server(free_port())
         )
-        host = url.split("://", 1)[1].split("/", 1)[0]
-        try:
-            yield {
-                "DATABASE_URL": f"mongodb://{host}/{database}?directConnection=true",
-                "REDIS_URL": "",
-            }
-        finally:
-            client: MongoClient[dict[str, object]] = MongoClient(
-                f"mongodb://{host}/?directConnection=true"
-            )
-            client.drop_database(database)
-            client.close()
+        yield {"DATABASE_URL": stack.enter_context(own_mongo_database(url, name)), "REDIS_URL": ""}
 
 
 @contextmanager
@@ -79,7 +67,7 @@ def own_storage(data_dir: Path, name: str) -> Iterator[dict[str, str]]:
     pass a freshly migrated schema and, with the Redis cache, its own key prefix, and on the
     MongoDB pass (`make test-api-mongo`) a MongoDB database."""
     if BACKEND == "mongo":
-        with own_mongo_database(name) as env:
+        with own_mongo_server_database(name) as env:
             yield env
         return
     tag = uuid.uuid4().hex[:10]

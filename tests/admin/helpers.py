@@ -6,19 +6,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
-from stockdash.users.models import User
+from stockdash.users.records import UserUpdate
 from tests.conftest import UserFactory, UserHandle
 
 AdminFactory = Callable[[], Awaitable[UserHandle]]
 
 
 async def promote(app: Any, user_id: int) -> None:
-    """Make a user an admin directly in the database."""
-    async with app.state.container.sessionmaker() as session:
-        await session.execute(update(User).where(User.id == user_id).values(role="admin"))
-        await session.commit()
+    """Make a user an admin directly in the storage (SQL or MongoDB)."""
+    async with app.state.container.storage.unit() as uow:
+        assert await uow.users.update(user_id, UserUpdate(role="admin")) is not None
+        await uow.commit()
 
 
 @pytest.fixture

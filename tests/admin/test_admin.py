@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from stockdash.admin.models import AuditLog
+from stockdash.admin.repository import AuditRecord, UserFilter
 from stockdash.core.db import utcnow
-from stockdash.subscriptions.models import SubscriptionEvent
+from stockdash.subscriptions.entities import SubscriptionEventRecord
 from stockdash.users.models import User
 from tests.admin.helpers import AdminFactory
 from tests.conftest import UserFactory, WatchlistFactory, assert_error
@@ -19,15 +19,36 @@ from tests.conftest import UserFactory, WatchlistFactory, assert_error
 USERS = "/api/v1/admin/users"
 
 
-async def _audit_rows(app: Any) -> list[AuditLog]:
-    async with app.state.container.sessionmaker() as session:
-        return list((await session.execute(select(AuditLog).order_by(AuditLog.id))).scalars())
+async def _audit_rows(app: Any) -> list[AuditRecord]:
+    """The whole audit log as stored (SQL or MongoDB), oldest first."""
+    async with app.state.container.storage.unit(read_only=True) as uow:
+        rows, _ = await uow.admin.list_audit(offset=0, limit=1000)
+    return sorted(rows, key=lambda row: row.id)
 
 
-async def _events(app: Any, user_id: int) -> list[SubscriptionEvent]:
+async def _events(app: Any, user_id: int) -> list[SubscriptionEventRecord]:
+    """A user's stored tier changes, oldest first."""
+    async with app.state.container.storage.unit(read_only=True) as uow:
+        events = await uow.subscription_events.list_for_user(user_id)
+    return sorted(events, key=lambda event: event.id)
+
+
+async def _backdate(app: Any, user_id: int, created: datetime) -> None:
+    """Move a user's sign-up time (no API changes it: straight into SQL or MongoDB)."""
+    storage = app.state.container.storage
+    if storage.backend == "mongodb":
+        await storage.db["users"].update_one({"_id": user_id}, {"$set": {"created_at": created}})
+        return
     async with app.state.container.sessionmaker() as session:
-        stmt = select(SubscriptionEvent).where(SubscriptionEvent.user_id == user_id)
-        return list((await session.execute(stmt.order_by(SubscriptionEvent.id))).scalars())
+        await session.execute(update(User).where(User.id == user_id).values(created_at=created))
+        await session.commit()
+
+
+async def _sign_up_times(app: Any) -> dict[int, datetime]:
+    """Every stored user's sign-up time, by id."""
+    async with app.state.container.storage.unit(read_only=True) as uow:
+        users, _ = await uow.admin.search_users(UserFilter(), offset=0, limit=1000)
+    return {user.id: user.created_at for user in users}
 
 
 async def test_list_users_pages_searches_and_filters(
@@ -188,10 +209,7 @@ async def test_stats_match_a_seeded_setup(
     r = await client.put("/api/v1/subscriptions/me", json={"tier": "pro"}, headers=b.headers)
     assert r.status_code == 200  # a downgrade: not a conversion
     await client.patch(f"{USERS}/{c.id}", json={"is_active": False}, headers=admin.headers)
-    async with app.state.container.sessionmaker() as session:  # one account registered 3 days ago
-        created = utcnow() - timedelta(days=3)
-        await session.execute(update(User).where(User.id == a.id).values(created_at=created))
-        await session.commit()
+    await _backdate(app, a.id, utcnow() - timedelta(days=3))  # one account registered 3 days ago
 
     r = await client.get("/api/v1/admin/stats", headers=admin.headers)
     assert r.status_code == 200, r.text
@@ -207,8 +225,7 @@ async def test_stats_match_a_seeded_setup(
     ]
     days = stats["registrations_per_day"]
     # Compare with the stored sign-up times, not with "now": the test may straddle midnight UTC.
-    async with app.state.container.sessionmaker() as session:
-        created = {u.id: u.created_at for u in (await session.execute(select(User))).scalars()}
+    created = await _sign_up_times(app)
     today = date.fromisoformat(days[-1]["date"])
     assert today in {created[admin.id].date(), utcnow().date()}
     assert [d["date"] for d in days] == [

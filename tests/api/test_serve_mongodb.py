@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests import mongo_server
-from tests.served import CLI, own_mongo_database, served_env, serving
+from tests.served import CLI, own_mongo_server_database, served_env, serving
 
 PASSWORD = "correct horse battery staple 42"
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META"]
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A server on its own MongoDB database (dropped afterwards), an admin created by the CLI."""
     data_dir = tmp_path_factory.mktemp("serve-mongo")
-    with own_mongo_database("serve") as storage:
+    with own_mongo_server_database("serve") as storage:
         env = {**served_env(data_dir, "mongo"), **storage, "BROKER_URL": ""}
         admin = ["--email", "root@example.com", "--username", "root", "--password", PASSWORD]
         subprocess.run([*CLI, "create-admin", *admin], env=env, check=True, timeout=120)

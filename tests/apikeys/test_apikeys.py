@@ -7,9 +7,8 @@ import re
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
-from stockdash.apikeys.models import ApiKey
+from stockdash.apikeys.entities import ApiKeyRecord
 from tests.admin.helpers import AdminFactory
 from tests.conftest import UserFactory, UserHandle, WatchlistFactory, assert_error
 
@@ -24,9 +23,10 @@ async def _create(
     return r.json()  # type: ignore[no-any-return]
 
 
-async def _stored(app: Any, key_id: int) -> ApiKey | None:
-    async with app.state.container.sessionmaker() as session:
-        return (await session.execute(select(ApiKey).where(ApiKey.id == key_id))).scalars().first()
+async def _stored(app: Any, prefix: str) -> ApiKeyRecord | None:
+    """The key as the storage (SQL or MongoDB) keeps it."""
+    async with app.state.container.storage.unit(read_only=True) as uow:
+        return await uow.api_keys.by_prefix(prefix)
 
 
 async def test_create_shows_the_key_once_and_stores_only_its_hash(
@@ -38,8 +38,8 @@ async def test_create_shows_the_key_once_and_stores_only_its_hash(
     assert created["name"] == "my sheet"
     assert created["key"].startswith(f"sdk_{created['prefix']}_")
     assert created["last_used_at"] is None
-    stored = await _stored(app, created["id"])
-    assert stored is not None
+    stored = await _stored(app, created["prefix"])
+    assert stored is not None and stored.id == created["id"]
     assert stored.key_hash == hashlib.sha256(created["key"].encode()).hexdigest()
     listed = await client.get(KEYS, headers=user.headers)
     assert listed.status_code == 200

@@ -7,7 +7,7 @@ PostgreSQL, `STOCKDASH_TEST_DB`) and MongoDB (the mongoeco test server, or MONGO
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Hashable, Iterator
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,7 @@ from stockdash.core.mongo import build_mongo_client
 from stockdash.storage.base import Storage
 from stockdash.storage.mongo import MongoStorage
 from stockdash.storage.sql import SqlStorage
-from tests import mongo_server
-from tests.conftest import BACKEND, PG_SCHEMA, free_port
+from tests.conftest import BACKEND, PG_SCHEMA
 
 BACKENDS = ["mongo"] if BACKEND == "mongo" else ["sql", "mongo"]
 SQL_NAME = "postgres" if BACKEND == "postgres" else "sqlite"
@@ -46,18 +45,6 @@ class RecordingListener:
     def told(self) -> set[Hashable]:
         """Every key told so far."""
         return set().union(*self.commits) if self.commits else set()
-
-
-@pytest.fixture(scope="session")
-def mongo_url() -> Iterator[str]:
-    """A MongoDB server for this test process (started once per xdist worker)."""
-    if mongo_server.MONGODB_TEST_URL:
-        yield mongo_server.MONGODB_TEST_URL
-        return
-    if not mongo_server.available():
-        pytest.skip("no MongoDB test server: run `make mongo-server` or set MONGODB_TEST_URL")
-    with mongo_server.mongo_server(free_port()) as url:
-        yield url
 
 
 @pytest.fixture

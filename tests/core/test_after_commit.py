@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stockdash.core.db import after_commit, create_engine, create_sessionmaker
 
+pytestmark = pytest.mark.sql_only(reason="the SQLAlchemy session hook core.db.after_commit")
+
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:

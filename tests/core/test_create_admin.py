@@ -9,16 +9,14 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from sqlalchemy import select
 from typer.testing import CliRunner
 
-from stockdash.admin.models import AuditLog
+from stockdash.admin.repository import UserFilter
 from stockdash.cli import app as cli_app
+from stockdash.container import open_storage
 from stockdash.core.config import Settings, get_settings
-from stockdash.core.db import create_engine, create_sessionmaker
-from stockdash.storage.sql import SqlUnitOfWork
+from stockdash.storage.base import UnitOfWork
 from stockdash.users import service
-from stockdash.users.models import User
 from stockdash.users.schemas import UserCreate
 from tests.conftest import BACKEND, PG_SCHEMA
 
@@ -44,22 +42,20 @@ def cli_settings(
 
 
 def _run(async_fn: Any, settings: Settings) -> Any:
+    """Run `async_fn` on a unit of work of the settings' storage (SQL or MongoDB)."""
+
     async def runner() -> Any:
-        engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
-        try:
-            async with create_sessionmaker(engine)() as session:
-                return await async_fn(session)
-        finally:
-            await engine.dispose()
+        async with open_storage(settings) as storage, storage.unit() as unit:
+            return await async_fn(unit)
 
     return asyncio.run(runner())
 
 
 def _add_user(settings: Settings, username: str, email: str, password: str) -> None:
-    async def add(session: Any) -> None:
+    async def add(unit: UnitOfWork) -> None:
         data = UserCreate(username=username, email=email, password=password)
-        await service.register(SqlUnitOfWork(session), data, rounds=4, min_score=0)
-        await session.commit()
+        await service.register(unit, data, rounds=4, min_score=0)
+        await unit.commit()
 
     _run(add, settings)
 
@@ -67,9 +63,11 @@ def _add_user(settings: Settings, username: str, email: str, password: str) -> N
 def _state(settings: Settings) -> tuple[list[tuple[str, str, str]], list[tuple[Any, ...]]]:
     """(username, email, role) of every user, and (actor, action, target, details) of every audit row."""
 
-    async def read(session: Any) -> Any:
-        users = (await session.execute(select(User).order_by(User.id))).scalars().all()
-        audit = (await session.execute(select(AuditLog).order_by(AuditLog.id))).scalars().all()
+    async def read(unit: UnitOfWork) -> Any:
+        found, _ = await unit.admin.search_users(UserFilter(), offset=0, limit=1000)
+        users = sorted(found, key=lambda user: user.id)
+        entries, _ = await unit.admin.list_audit(offset=0, limit=1000)
+        audit = sorted(entries, key=lambda entry: entry.id)
         return (
             [(u.username, u.email, u.role) for u in users],
             [(a.actor_user_id, a.action, a.target_id, a.details) for a in audit],

@@ -138,6 +138,19 @@ async def test_a_redelivered_finished_job_does_nothing(app: Any) -> None:
     assert done is not None and done.deliveries == 1
 
 
+async def _age_heartbeat(container: Container, job_id: str, seconds: float) -> None:
+    """Make a job's last heartbeat `seconds` old (no API does: straight into SQL or MongoDB)."""
+    stale = utcnow() - timedelta(seconds=seconds)
+    storage = container.storage
+    if storage.backend == "mongodb":
+        jobs = storage.db["jobs"]  # type: ignore[attr-defined]
+        await jobs.update_one({"_id": job_id}, {"$set": {"updated_at": stale}})
+        return
+    async with container.sessionmaker() as session:
+        await session.execute(update(JobRow).where(JobRow.id == job_id).values(updated_at=stale))
+        await session.commit()
+
+
 async def test_a_redelivery_waits_for_a_live_run_and_takes_over_a_silent_one(app: Any) -> None:
     container = container_of(app)
     calls: list[str] = []
@@ -155,13 +168,7 @@ async def test_a_redelivery_waits_for_a_live_run_and_takes_over_a_silent_one(app
     second = asyncio.create_task(container.runner.run(job.id))
     await asyncio.sleep(0)
     assert calls == []
-    async with container.sessionmaker() as session:  # the heartbeat goes stale
-        await session.execute(
-            update(JobRow)
-            .where(JobRow.id == job.id)
-            .values(updated_at=utcnow() - timedelta(seconds=10))
-        )
-        await session.commit()
+    await _age_heartbeat(container, job.id, 10)  # the heartbeat goes stale
     await asyncio.wait_for(second, timeout=10)
     done = await container.jobs.get(job.id)
     assert calls == [job.id]

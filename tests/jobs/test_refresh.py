@@ -6,67 +6,84 @@ import asyncio
 import contextvars
 import random
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from stockdash.container import open_storage
 from stockdash.core.config import Settings
-from stockdash.core.db import create_engine, create_sessionmaker, utcnow
 from stockdash.core.locks import Locks, ProcessLocalLocks, RedisLocks
 from stockdash.jobs.refresh import CYCLE_LOCK, run_refresh_cycle
 from stockdash.market.cache import Cache, MemoryCache, RedisCache
 from stockdash.market.counting import CountingProvider
 from stockdash.market.models import StockCache
+from stockdash.market.repository import StockCacheEntry
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
-from stockdash.users.models import User
-from stockdash.watchlist.models import UserStock
-from tests.conftest import POPULAR_SYMBOLS, REDIS_URL, UserFactory, analysis_runs, analysis_service
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.mongo import MongoStorage
+from stockdash.storage.sql import SqlStorage
+from stockdash.users.records import NewUser, UserUpdate
+from tests import mongo_server
+from tests.conftest import (
+    BACKEND,
+    POPULAR_SYMBOLS,
+    REDIS_URL,
+    UserFactory,
+    analysis_runs,
+    analysis_service,
+)
 
 FORTY = POPULAR_SYMBOLS
 
 
 @pytest.fixture
-async def sessionmaker(settings: Settings):  # type: ignore[no-untyped-def]
-    engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
+async def storage(settings: Settings) -> AsyncIterator[Storage]:
+    """The test database's storage (SQL or MongoDB), opened as a process outside the app does."""
+    async with open_storage(settings) as opened:
+        yield opened
 
 
-async def seed_users(sessionmaker, users: int, symbols: list[str], seed: int = 7) -> None:  # type: ignore[no-untyped-def]
-    """Insert users with overlapping random watchlists straight into the tables."""
-    rng = random.Random(seed)
-    now = utcnow()
-    tiers = ["free", "pro", "expert"]
-    async with sessionmaker() as session:
-        await session.execute(
-            insert(User),
-            [
-                {
-                    "username": f"bulk{i}",
-                    "email": f"bulk{i}@example.com",
-                    "password_hash": "x",
-                    "subscription_tier": tiers[i % 3],
-                    "role": "user",
-                    "is_active": True,
-                    "email_verified": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(users)
-            ],
+async def add_user(uow: UnitOfWork, name: str, tier: str, *, active: bool = True) -> int:
+    """Store a user through the repositories (no sign-up: no email, no password check)."""
+    user = await uow.users.add(
+        NewUser(
+            username=name, email=f"{name}@example.com", password_hash="x", subscription_tier=tier
         )
-        rows = []
-        for user_id in range(1, users + 1):
-            limit = {0: 5, 1: 10, 2: 20}[(user_id - 1) % 3]
+    )
+    if not active:
+        await uow.users.update(user.id, UserUpdate(is_active=False))
+    return user.id
+
+
+async def seed_users(storage: Storage, users: int, symbols: list[str], seed: int = 7) -> None:
+    """Store users with overlapping random watchlists, one unit of work for all of them."""
+    rng = random.Random(seed)
+    tiers = ["free", "pro", "expert"]
+    async with storage.unit() as uow:
+        for i in range(users):
+            user_id = await add_user(uow, f"bulk{i}", tiers[i % 3])
+            limit = {0: 5, 1: 10, 2: 20}[i % 3]
             for symbol in rng.sample(symbols, rng.randint(1, min(limit, len(symbols)))):
-                rows.append({"user_id": user_id, "symbol": symbol, "added_at": now})
-        await session.execute(insert(UserStock), rows)
-        await session.commit()
+                await uow.watchlist.add_within_limit(user_id, symbol, limit)
+        await uow.commit()
+
+
+async def stored_rows(storage: Storage) -> dict[str, StockCacheEntry]:
+    """Every persisted stock_cache row (SQL) or document (MongoDB, `_id` = symbol), by symbol."""
+    if isinstance(storage, MongoStorage):
+        symbols = [doc["_id"] async for doc in storage.db["stock_cache"].find({}, {"_id": 1})]
+    else:
+        assert isinstance(storage, SqlStorage)
+        async with storage.sessionmaker() as session:
+            symbols = list((await session.execute(select(StockCache.symbol))).scalars())
+    async with storage.unit(read_only=True) as uow:
+        return await uow.stock_cache.get_many(symbols)
 
 
 def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -83,17 +100,23 @@ def delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
+# ~1,500 repository writes: on the mongoeco test server (whose unique indexes slow down with
+# size) the seeding alone takes ~40 s; a real MongoDB (MONGODB_TEST_URL) runs it.
+@pytest.mark.skipif(
+    BACKEND == "mongo" and not mongo_server.MONGODB_TEST_URL,
+    reason="seeding 200 users takes ~40 s on the mongoeco test server",
+)
 async def test_one_fetch_per_distinct_symbol_for_200_users(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any, client: httpx.AsyncClient
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage, client: httpx.AsyncClient
 ) -> None:
-    await seed_users(sessionmaker, 200, FORTY)
+    await seed_users(storage, 200, FORTY)
     name = f"counting-{id(cache)}"
     provider = CountingProvider(snapshot, name=name)
-    market = MarketService(provider, snapshot, cache=cache, sessionmaker=sessionmaker)
+    market = MarketService(provider, snapshot, cache=cache, storage=storage)
     analysis = analysis_service(market)
     before = scrape((await client.get("/metrics")).text)
 
-    report = await run_refresh_cycle(sessionmaker, market, analysis)
+    report = await run_refresh_cycle(storage, market, analysis)
 
     assert report.symbols == 40 and len(report.refreshed) == 40 and not report.failed
     assert len(provider.batches) == 1 and sorted(provider.batches[0]) == sorted(FORTY)
@@ -112,14 +135,13 @@ async def test_one_fetch_per_distinct_symbol_for_200_users(
         assert delta(before, after, fetches, provider=name, endpoint=endpoint) == 40
     assert after[("stockdash_refresh_symbols", ())] == 40
     assert delta(before, after, "stockdash_refresh_cycle_seconds_count") == 1
-    async with sessionmaker() as session:
-        rows = (await session.execute(select(StockCache))).scalars().all()
-    assert len(rows) == 40
-    by_symbol = {r.symbol: r for r in rows}
+    by_symbol = await stored_rows(storage)
+    assert len(by_symbol) == 40
+    rows = list(by_symbol.values())
     assert all(r.ai_analyses["models"] and r.stock_data["fundamentals"]["rows"] for r in rows)
     assert "dcf_math" in by_symbol["AAPL"].ai_analyses["models"]  # an expert tracks every one
 
-    again = await run_refresh_cycle(sessionmaker, market, analysis)
+    again = await run_refresh_cycle(storage, market, analysis)
     assert again.symbols == 40
     assert len(provider.batches) == 2  # quotes are re-fetched each cycle, in one batch
     assert max(provider.endpoint_calls("history").values()) == 1  # history still cached
@@ -129,92 +151,54 @@ async def test_one_fetch_per_distinct_symbol_for_200_users(
 
 
 async def test_analyses_follow_the_highest_tracking_tier(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker
-) -> None:  # type: ignore[no-untyped-def]
-    now = utcnow()
-    async with sessionmaker() as session:
-        await session.execute(
-            insert(User),
-            [
-                {
-                    "username": n,
-                    "email": f"{n}@e.com",
-                    "password_hash": "x",
-                    "subscription_tier": t,
-                    "role": "user",
-                    "is_active": a,
-                    "email_verified": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n, t, a in [("f", "free", True), ("p", "pro", True), ("x", "expert", False)]
-            ],
-        )
-        await session.execute(
-            insert(UserStock),
-            [
-                {"user_id": 1, "symbol": "KO", "added_at": now},
-                {"user_id": 2, "symbol": "KO", "added_at": now},
-                {"user_id": 1, "symbol": "PG", "added_at": now},
-                {"user_id": 3, "symbol": "PG", "added_at": now},  # inactive expert: ignored
-                {
-                    "user_id": 3,
-                    "symbol": "HD",
-                    "added_at": now,
-                },  # only an inactive user: not refreshed
-            ],
-        )
-        await session.commit()
-    market = MarketService(
-        CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
-    )
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
+) -> None:
+    async with storage.unit() as uow:
+        f = await add_user(uow, "f", "free")
+        p = await add_user(uow, "p", "pro")
+        x = await add_user(uow, "x", "expert", active=False)
+        for user_id, symbol in [(f, "KO"), (p, "KO"), (f, "PG")]:
+            await uow.watchlist.add_within_limit(user_id, symbol, 10)
+        await uow.watchlist.add_within_limit(x, "PG", 10)  # inactive expert: ignored
+        await uow.watchlist.add_within_limit(x, "HD", 10)  # only an inactive user: not refreshed
+        await uow.commit()
+    market = MarketService(CountingProvider(snapshot), snapshot, cache=cache, storage=storage)
     analysis = analysis_service(market)
-    report = await run_refresh_cycle(sessionmaker, market, analysis)
+    report = await run_refresh_cycle(storage, market, analysis)
     assert sorted(report.refreshed) == ["KO", "PG"]
-    async with sessionmaker() as session:
-        rows = {r.symbol: r for r in (await session.execute(select(StockCache))).scalars()}
+    rows = await stored_rows(storage)
     assert sorted(rows["KO"].ai_analyses["models"]) == ["basic", "peter_lynch", "warren_buffett"]
     assert sorted(rows["PG"].ai_analyses["models"]) == ["basic"]
 
 
 async def test_provider_down_for_a_cycle_loses_nothing(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker, client: httpx.AsyncClient
-) -> None:  # type: ignore[no-untyped-def]
-    await seed_users(sessionmaker, 10, FORTY[:8])
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage, client: httpx.AsyncClient
+) -> None:
+    await seed_users(storage, 10, FORTY[:8])
     provider = CountingProvider(snapshot)
-    market = MarketService(provider, snapshot, cache=cache, sessionmaker=sessionmaker, ttl=0.01)
-    await run_refresh_cycle(sessionmaker, market, None)
-    async with sessionmaker() as session:
-        before = {
-            r.symbol: dict(r.stock_data)
-            for r in (await session.execute(select(StockCache))).scalars()
-        }
+    market = MarketService(provider, snapshot, cache=cache, storage=storage, ttl=0.01)
+    await run_refresh_cycle(storage, market, None)
+    before = {symbol: dict(r.stock_data) for symbol, r in (await stored_rows(storage)).items()}
     provider.down = True
-    report = await run_refresh_cycle(sessionmaker, market, None)
+    report = await run_refresh_cycle(storage, market, None)
     assert len(report.failed) == report.symbols == len(before)
-    async with sessionmaker() as session:
-        after = {
-            r.symbol: dict(r.stock_data)
-            for r in (await session.execute(select(StockCache))).scalars()
-        }
+    after = {symbol: dict(r.stock_data) for symbol, r in (await stored_rows(storage)).items()}
     assert after == before
     view = await market.stock(next(iter(before)))
     assert view.stale is True
 
 
 async def test_only_one_instance_runs_a_cycle_at_a_time(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker
-) -> None:  # type: ignore[no-untyped-def]
-    market = MarketService(
-        CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
-    )
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
+) -> None:
+    market = MarketService(CountingProvider(snapshot), snapshot, cache=cache, storage=storage)
     locks = await _locks(cache)
     other = await locks.acquire(CYCLE_LOCK, ttl=30, wait=None)  # another instance runs one
     assert other is not None
-    report = await run_refresh_cycle(sessionmaker, market, None, locks=locks)
+    report = await run_refresh_cycle(storage, market, None, locks=locks)
     assert report.skipped
     await other.release()
-    assert not (await run_refresh_cycle(sessionmaker, market, None, locks=locks)).skipped
+    assert not (await run_refresh_cycle(storage, market, None, locks=locks)).skipped
 
 
 async def _locks(cache: Cache) -> Locks:
@@ -225,16 +209,16 @@ async def _locks(cache: Cache) -> Locks:
 
 
 async def test_provider_down_for_a_cycle_keeps_history_and_fundamentals_stale_not_lost(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
-    await seed_users(sessionmaker, 5, ["KO", "PG"])
+    await seed_users(storage, 5, ["KO", "PG"])
     provider = CountingProvider(snapshot)
-    market = MarketService(provider, snapshot, cache=cache, sessionmaker=sessionmaker, ttl=0.05)
-    await run_refresh_cycle(sessionmaker, market, None)
+    market = MarketService(provider, snapshot, cache=cache, storage=storage, ttl=0.05)
+    await run_refresh_cycle(storage, market, None)
     good = await market.history_view("KO")
     await asyncio.sleep(0.1)
     provider.down = True
-    report = await run_refresh_cycle(sessionmaker, market, None)
+    report = await run_refresh_cycle(storage, market, None)
     assert set(report.failed) == {"KO", "PG"} and not report.refreshed
     stale = await market.history_view("KO")
     assert stale.stale and stale.bars == good.bars and stale.fetched_at == good.fetched_at
@@ -242,19 +226,19 @@ async def test_provider_down_for_a_cycle_keeps_history_and_fundamentals_stale_no
 
 
 async def test_a_cold_start_reads_the_persisted_analyses_back(
-    snapshot: SnapshotProvider, sessionmaker: Any
+    snapshot: SnapshotProvider, storage: Storage
 ) -> None:
-    await seed_users(sessionmaker, 3, ["MSFT"])  # free, pro and expert: every model
+    await seed_users(storage, 3, ["MSFT"])  # free, pro and expert: every model
     market = MarketService(
-        CountingProvider(snapshot), snapshot, cache=MemoryCache(), sessionmaker=sessionmaker
+        CountingProvider(snapshot), snapshot, cache=MemoryCache(), storage=storage
     )
     analysis = analysis_service(market)
-    await run_refresh_cycle(sessionmaker, market, analysis)
-    async with sessionmaker() as session:
-        stored = (await session.execute(select(StockCache))).scalars().one().ai_analyses
+    await run_refresh_cycle(storage, market, analysis)
+    [row] = (await stored_rows(storage)).values()
+    stored = row.ai_analyses
     # A restart: empty in-process cache, new services, the same database.
     market2 = MarketService(
-        CountingProvider(snapshot), snapshot, cache=MemoryCache(), sessionmaker=sessionmaker
+        CountingProvider(snapshot), snapshot, cache=MemoryCache(), storage=storage
     )
     analysis2 = analysis_service(market2)
     await analysis2.context()
@@ -279,54 +263,43 @@ async def test_a_newly_added_symbol_is_fetched_at_once(
     assert r.status_code == 200 and provider.endpoint_calls("quote")["COST"] == 1  # cached
 
 
-async def stored_quotes(sessionmaker: Any) -> dict[str, Any]:
+async def stored_quotes(storage: Storage) -> dict[str, Any]:
     """The quote in each stock_cache row."""
-    async with sessionmaker() as session:
-        rows = (await session.execute(select(StockCache))).scalars().all()
-    return {r.symbol: r.stock_data.get("quote") for r in rows}
+    return {symbol: r.stock_data.get("quote") for symbol, r in (await stored_rows(storage)).items()}
 
 
 async def test_a_batch_writes_at_its_end_and_only_for_its_own_task(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
-    market = MarketService(
-        CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
-    )
+    market = MarketService(CountingProvider(snapshot), snapshot, cache=cache, storage=storage)
     async with market.batched_writes(["KO", "PG"]):
         await market.fetch_quotes(["KO", "PG"])
         await market.refresh_series("KO")
-        assert await stored_quotes(sessionmaker) == {}  # deferred to the end of the batch
+        assert await stored_quotes(storage) == {}  # deferred to the end of the batch
         # An API request served meanwhile (the server starts it in a context of its own) is
         # not part of the batch: its write goes straight through.
         await asyncio.create_task(market.fetch_quotes(["HD"]), context=contextvars.Context())
-        assert set(await stored_quotes(sessionmaker)) == {"HD"}
-    stored = await stored_quotes(sessionmaker)
+        assert set(await stored_quotes(storage)) == {"HD"}
+    stored = await stored_quotes(storage)
     assert set(stored) == {"KO", "PG", "HD"} and stored["KO"]["price"] > 0
-    async with sessionmaker() as session:
-        ko = (
-            await session.execute(select(StockCache).where(StockCache.symbol == "KO"))
-        ).scalar_one()
+    ko = (await stored_rows(storage))["KO"]
     assert ko.stock_data["fundamentals"]["rows"] and ko.expires_at > ko.last_updated
 
 
 async def test_a_later_batch_keeps_what_it_does_not_rewrite(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
-    await seed_users(sessionmaker, 3, ["MSFT"])  # free, pro and expert: every model
-    market = MarketService(
-        CountingProvider(snapshot), snapshot, cache=cache, sessionmaker=sessionmaker
-    )
+    await seed_users(storage, 3, ["MSFT"])  # free, pro and expert: every model
+    market = MarketService(CountingProvider(snapshot), snapshot, cache=cache, storage=storage)
     analysis = analysis_service(market)
-    await run_refresh_cycle(sessionmaker, market, analysis)
-    async with sessionmaker() as session:
-        first = (await session.execute(select(StockCache))).scalars().one()
-        first_data, first_analyses = dict(first.stock_data), dict(first.ai_analyses)
+    await run_refresh_cycle(storage, market, analysis)
+    [first] = (await stored_rows(storage)).values()
+    first_data, first_analyses = dict(first.stock_data), dict(first.ai_analyses)
     # A quotes-only cycle (no analysis service; fundamentals still cached): the row keeps its
     # fundamentals and analyses, and gets the new quote.
-    report = await run_refresh_cycle(sessionmaker, market, None)
+    report = await run_refresh_cycle(storage, market, None)
     assert report.refreshed == ["MSFT"]
-    async with sessionmaker() as session:
-        again = (await session.execute(select(StockCache))).scalars().one()
+    [again] = (await stored_rows(storage)).values()
     assert again.ai_analyses == first_analyses
     assert again.stock_data["fundamentals"] == first_data["fundamentals"]
     assert again.stock_data["quote"] == first_data["quote"]

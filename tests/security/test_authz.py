@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
 from stockdash.apikeys.models import ApiKey
 from stockdash.users.models import User
 from tests.admin.helpers import AdminFactory, make_admin  # noqa: F401 - a fixture
 from tests.conftest import UserFactory, WatchlistFactory, assert_error
+from tests.users.auth_helpers import stored_values
 
 ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/users", None),
@@ -107,9 +107,8 @@ async def test_no_response_contains_a_password_or_api_key_hash(
     await client.patch(
         f"/api/v1/admin/users/{user.id}", json={"role": "user"}, headers=admin.headers
     )
-    async with app.state.container.sessionmaker() as session:
-        password_hashes = list((await session.execute(select(User.password_hash))).scalars())
-        key_hashes = list((await session.execute(select(ApiKey.key_hash))).scalars())
+    password_hashes = await stored_values(app, User.password_hash)
+    key_hashes = await stored_values(app, ApiKey.key_hash)
     secrets = ["$2b$", *password_hashes, *key_hashes]
     assert len(responses) > 15
     for response in responses:

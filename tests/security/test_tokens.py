@@ -258,6 +258,7 @@ async def test_reset_request_answers_the_same_for_known_and_unknown_emails(
     assert [e.to for e in reset_mail] == [user.email, user.email]
 
 
+@pytest.mark.sql_only(reason="watches the SQL statements (SQLAlchemy cursor events)")
 async def test_reset_request_answers_before_touching_the_database(
     app: Any, make_user: UserFactory, mailbox: RecordingSender
 ) -> None:

@@ -8,10 +8,11 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from stockdash.notifications.email import Email
 from stockdash.users.models import EmailToken, RefreshToken, User
+from stockdash.users.records import UserUpdate
 from tests.conftest import UserHandle
 
 LINK = re.compile(r"https?://\S+/(verify-email|reset-password)\?token=[A-Za-z0-9_\-%]+")
@@ -66,16 +67,26 @@ async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Respon
 
 
 async def set_active(app: Any, user: UserHandle, active: bool) -> None:
-    """Activate or deactivate a user directly in the database."""
+    """Activate or deactivate a user directly in the storage (SQL or MongoDB)."""
+    async with app.state.container.storage.unit() as uow:
+        assert await uow.users.update(user.id, UserUpdate(is_active=active)) is not None
+        await uow.commit()
+
+
+async def stored_values(app: Any, column: Any) -> list[Any]:
+    """Every stored value of an ORM column: from its table (SQL), or from the field of that name
+    in the collection of the table's name (MongoDB)."""
+    storage = app.state.container.storage
+    if storage.backend == "mongodb":
+        cursor = storage.db[column.table.name].find({}, {column.key: 1})
+        return [doc[column.key] async for doc in cursor]
     async with app.state.container.sessionmaker() as session:
-        await session.execute(update(User).where(User.id == user.id).values(is_active=active))
-        await session.commit()
+        return list((await session.execute(select(column))).scalars())
 
 
 async def stored_secrets(app: Any) -> list[str]:
     """Every password hash and token hash in the database."""
-    async with app.state.container.sessionmaker() as session:
-        found: list[str] = []
-        for column in (User.password_hash, RefreshToken.token_hash, EmailToken.token_hash):
-            found += (await session.execute(select(column))).scalars().all()
-        return found
+    found: list[str] = []
+    for column in (User.password_hash, RefreshToken.token_hash, EmailToken.token_hash):
+        found += await stored_values(app, column)
+    return found
