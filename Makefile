@@ -103,8 +103,17 @@ mongo-server: $(MONGO_STAMP) ## Install the MongoDB wire-protocol test server (m
 test-mongo: install mongo-server ## The repository contract suite on MongoDB (mongoeco, or MONGODB_TEST_URL)
 	STOCKDASH_TEST_DB=mongo $(BIN)/pytest -q $(PYTEST_ARGS) tests/contract
 
-test-api-mongo: install mongo-server ## The API suite against `stockdash serve` on MongoDB (the OpenAPI fuzz and the product walk-through)
-	STOCKDASH_TEST_DB=mongo $(BIN)/pytest -q $(PYTEST_ARGS) tests/api
+# The MongoDB pass: every API-facing suite, each test on a MongoDB database of its own (a mongoeco
+# server per xdist worker). Left to the SQL passes: the analysis maths, the market service and its
+# providers (tests/analysis, tests/market: no storage beyond what tests/contract checks on both),
+# tests/contract (already run there on SQL and MongoDB side by side), the deploy files, the
+# PostgreSQL scale-out clusters and the frontend.
+MONGO_SUITES := tests/api tests/users tests/watchlist tests/dashboard tests/subscriptions \
+	tests/admin tests/apikeys tests/alerts tests/notifications tests/security tests/events \
+	tests/jobs tests/core tests/monitoring tests/resilience
+
+test-api-mongo: install mongo-server ## The API suites on MongoDB: tests/api (`stockdash serve`), users, watchlist, dashboard, subscriptions, admin, API keys, alerts, notifications, security, events, jobs, core, monitoring, resilience (not analysis, market, contract, deploy, scale)
+	STOCKDASH_TEST_DB=mongo $(BIN)/pytest -q $(PYTEST_ARGS) $(MONGO_SUITES)
 
 # mongo-server first: the repository contract suite (tests/contract) runs each SQL pass's
 # repositories and the MongoDB ones side by side.
