@@ -117,6 +117,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # MongoDB: fail fast when it does not answer, and create missing indexes (SQL: nothing).
         await services.storage.ensure_schema()
+        if services.tracking is not None:
+            # Client-side caching comes up in the background; until it is live, Redis answers.
+            services.tracking.ensure_running()
         background: list[asyncio.Task[None]] = []
         # Build the universe context now so the first analysis request does not pay for it.
         if settings.warm_analysis_context:
