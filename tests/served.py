@@ -63,6 +63,7 @@ def own_mongo_database(name: str) -> Iterator[dict[str, str]]:
         try:
             yield {
                 "DATABASE_URL": f"mongodb://{host}/{database}?directConnection=true",
+                "MONGODB_TRANSACTIONS": mongo_server.TRANSACTIONS,
                 "REDIS_URL": "",
             }
         finally:

@@ -165,7 +165,14 @@ def build_storage(
     if target is None:
         return SqlStorage(engine, *sessionmakers)
     client = build_mongo_client(target.url, timeout_seconds=settings.db_connect_timeout_seconds)
-    return MongoStorage(client, target.database, listeners=listeners, url=target.url)
+    return MongoStorage(
+        client,
+        target.database,
+        listeners=listeners,
+        url=target.url,
+        transactions=settings.mongodb_transactions,
+        read_preference=settings.mongodb_read_preference,
+    )
 
 
 def build_events(settings: Settings, client: aioredis.Redis | None) -> EventBus:

@@ -99,7 +99,7 @@ async def storage(
         return
     client = build_mongo_client(backend_url, timeout_seconds=10)
     name = f"stockdash_test_{uuid.uuid4().hex[:12]}"
-    mongo = MongoStorage(client, name, listeners=listeners)
+    mongo = MongoStorage(client, name, listeners=listeners, transactions=mongo_server.TRANSACTIONS)
     await mongo.ensure_schema()
     yield mongo
     await client.drop_database(name)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stockdash.apikeys.entities import ApiKeyRecord, NewApiKey
-from stockdash.storage.base import Storage
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.retry import transact
 from stockdash.subscriptions.entities import NewSubscriptionEvent
 from stockdash.users.records import NewUser, UsernameOrEmailTaken, UserRecord
 from stockdash.users.token_repository import NewRefreshToken, RefreshTokenRecord
@@ -23,27 +24,25 @@ SYMBOLS = [f"S{i:02d}" for i in range(PARALLEL_ADDS)]
 
 
 async def add_user(storage: Storage, name: str = "Alice", tier: str = "free") -> UserRecord:
-    """A committed user."""
-    async with storage.unit() as unit:
-        user = await unit.users.add(
-            NewUser(
-                username=name,
-                email=f"{name}@Example.com",
-                password_hash="x" * 60,
-                subscription_tier=tier,
-            )
-        )
-        await unit.commit()
-    return user
+    """A committed user (its own unit, tried again after a transaction conflict)."""
+    new = NewUser(
+        username=name,
+        email=f"{name}@Example.com",
+        password_hash="x" * 60,
+        subscription_tier=tier,
+    )
+    return await transact(storage, lambda unit: unit.users.add(new))
 
 
 async def add_stock(storage: Storage, user_id: int, symbol: str, limit: int) -> WatchEntry:
-    """Add one symbol in its own unit of work (lock the user first, as the service does)."""
-    async with storage.unit() as unit:
+    """Add one symbol in its own unit of work (lock the user first, as the service does; tried
+    again after a transaction conflict)."""
+
+    async def work(unit: UnitOfWork) -> WatchEntry:
         assert await unit.users.lock(user_id) is not None
-        entry = await unit.watchlist.add_within_limit(user_id, symbol, limit)
-        await unit.commit()
-    return entry
+        return await unit.watchlist.add_within_limit(user_id, symbol, limit)
+
+    return await transact(storage, work)
 
 
 # -- users ------------------------------------------------------------------------------------
@@ -390,9 +389,8 @@ async def test_concurrent_spends_of_one_refresh_token_let_exactly_one_win(storag
     token = await add_token(storage, alice.id, "fam", "e" * 64)
 
     async def spend() -> bool:
-        async with storage.unit() as unit:
-            won = await unit.refresh_tokens.spend(token.id, datetime.now(UTC))
-            await unit.commit()
-        return won
+        return await transact(
+            storage, lambda unit: unit.refresh_tokens.spend(token.id, datetime.now(UTC))
+        )
 
     assert (await asyncio.gather(*(spend() for _ in range(10)))).count(True) == 1
