@@ -394,3 +394,24 @@ async def test_concurrent_spends_of_one_refresh_token_let_exactly_one_win(storag
         )
 
     assert (await asyncio.gather(*(spend() for _ in range(10)))).count(True) == 1
+
+
+async def test_a_login_session_is_alive_while_it_holds_a_live_token(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    now = datetime.now(UTC)
+    await add_token(storage, alice.id, "live", "f" * 64)
+    revoked = await add_token(storage, alice.id, "gone", "g" * 64)
+    async with storage.unit() as unit:
+        await unit.refresh_tokens.add(
+            NewRefreshToken(alice.id, "old", "h" * 64, now - timedelta(hours=2), now, None)
+        )
+        assert await unit.refresh_tokens.revoke_family(revoked.family_id, now) == 1
+        await unit.commit()
+    async with storage.unit(read_only=True) as unit:
+        assert await unit.refresh_tokens.family_alive("live", now) is True
+        assert await unit.refresh_tokens.family_alive("gone", now) is False  # revoked
+        assert await unit.refresh_tokens.family_alive("old", now) is False  # expired
+        assert await unit.refresh_tokens.family_alive("nobody", now) is False
+        # The live token expires in an hour: past that the session is over.
+        later = now + timedelta(hours=2)
+        assert await unit.refresh_tokens.family_alive("live", later) is False
