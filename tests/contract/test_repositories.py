@@ -190,6 +190,11 @@ async def test_limit_is_enforced_and_a_removal_frees_a_slot(storage: Storage) ->
 
 
 async def test_parallel_adds_store_exactly_the_limit(storage: Storage) -> None:
+    await check_parallel_adds_store_exactly_the_limit(storage)
+
+
+async def check_parallel_adds_store_exactly_the_limit(storage: Storage) -> None:
+    """Thirty parallel adds to one free user's watchlist: exactly the limit is stored."""
     alice = await add_user(storage, "Alice")
 
     async def attempt(symbol: str) -> str:

@@ -23,7 +23,12 @@ from stockdash.users.records import NewUser
 from stockdash.watchlist.entities import LimitReached
 from tests import mongo_server
 from tests.contract.conftest import RecordingListener
-from tests.contract.test_repositories import FREE_LIMIT, SYMBOLS, add_stock, add_user
+from tests.contract.test_repositories import (
+    FREE_LIMIT,
+    add_stock,
+    add_user,
+    check_parallel_adds_store_exactly_the_limit,
+)
 
 
 class Midway(Exception):
@@ -156,19 +161,7 @@ async def test_parallel_adds_store_exactly_the_limit_without_transactions_too(
     auto_mongo: MongoStorage,
 ) -> None:
     assert await auto_mongo.transactions() is False
-    alice = await add_user(auto_mongo, "Alice")
-
-    async def attempt(symbol: str) -> str:
-        try:
-            await add_stock(auto_mongo, alice.id, symbol, FREE_LIMIT)
-        except LimitReached:
-            return "limit"
-        return "added"
-
-    results = await asyncio.gather(*(attempt(s) for s in SYMBOLS))
-    assert results.count("added") == FREE_LIMIT
-    async with auto_mongo.unit(read_only=True, primary=True) as unit:
-        assert await unit.watchlist.count(alice.id) == FREE_LIMIT
+    await check_parallel_adds_store_exactly_the_limit(auto_mongo)
 
 
 async def test_mongo_units_read_where_their_freshness_needs(auto_mongo: MongoStorage) -> None:
