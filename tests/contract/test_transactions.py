@@ -184,7 +184,7 @@ def test_conflicts_are_transient_and_other_failures_are_not() -> None:
     assert not is_transient(ValueError("write conflict"))
 
 
-async def test_a_conflict_that_outlasts_the_retries_answers_503() -> None:
+async def test_a_conflict_left_to_the_error_handlers_answers_503() -> None:
     app = FastAPI()
     install_error_handlers(app)
 
