@@ -198,6 +198,24 @@ def settings(database_url: str, tmp_path: Path, redis_prefix: str | None) -> Set
     )
 
 
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Any]:
+    """A running redis-server of this test's own (a `RedisServer` it may kill, restart or
+    pause, and whose command counts touch no one else), killed afterwards."""
+    from tests.resilience.servers import RedisServer  # it imports this module
+
+    server = RedisServer(tmp_path / "private-redis")
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def private_redis(redis_server: Any) -> str:
+    """The URL of this test's own redis-server."""
+    return str(redis_server.url)
+
+
 @pytest.fixture(scope="session")
 def snapshot() -> SnapshotProvider:
     """One offline snapshot for the whole session (it is read-only)."""

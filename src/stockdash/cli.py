@@ -102,7 +102,7 @@ def serve(
     )
     typer.echo(f"stockdash {__version__} on http://{host}:{port} (API docs at /docs; {mode})")
     uvicorn.run(
-        "stockdash.app:create_app",
+        "stockdash.app:create_served_app",
         factory=True,
         host=host,
         port=port,

@@ -29,7 +29,8 @@ from stockdash.core.locks import Locks, ProcessLocalLocks, RedisLocks
 from stockdash.core.mongo import build_mongo_client
 from stockdash.core.ratelimit import build_rate_limiter
 from stockdash.core.redis import blocking_pool
-from stockdash.dashboard.cards import CardStore
+from stockdash.core.tracking import RedisTracking, build_tracking
+from stockdash.dashboard.cards import VERSION_NAMESPACE, CardStore
 from stockdash.events.bus import BLOCK_MS, EventBus, ProcessLocalEventBus, RedisEventBus
 from stockdash.events.service import LiveUpdates
 from stockdash.jobs.broker import build_broker
@@ -39,7 +40,7 @@ from stockdash.jobs.refresh import RefreshListener
 from stockdash.jobs.runner import JobRunner
 from stockdash.jobs.store import JobStore
 from stockdash.market.factory import build_market
-from stockdash.market.service import MarketService
+from stockdash.market.service import NEAR_CACHED_PREFIXES, MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.notifications.email import EmailSender, OutboxEmailSender, sender_from_settings
 from stockdash.notifications.queued import QueuedEmailSender
@@ -86,6 +87,8 @@ class Container(Infrastructure):
     alerts: AlertEvaluator
     # What the refresh tells about each refreshed symbol (live updates, alerts).
     refresh_listeners: list[RefreshListener]
+    # Redis client-side caching of this process (None without Redis or with it turned off).
+    tracking: RedisTracking | None = None
 
     async def database_ready(self) -> bool:
         """Whether the storage's database (SQL or MongoDB) answers."""
@@ -94,6 +97,8 @@ class Container(Infrastructure):
     async def aclose(self) -> None:
         """Release every connection (the broker is shut down by whoever started it)."""
         await self.events.aclose()
+        if self.tracking is not None:
+            await self.tracking.close()
         await self.storage.close()
         await self.market.close()
         await self.rate_limiter.close()
@@ -137,11 +142,16 @@ USER_OWNERS: dict[type, Callable[[Any], int]] = {
 }
 
 
-def build_user_cache(settings: Settings, client: aioredis.Redis | None) -> CurrentUserCache:
+def build_user_cache(
+    settings: Settings, client: aioredis.Redis | None, tracking: RedisTracking | None = None
+) -> CurrentUserCache:
     """The current-user cache; its versions in Redis when there is one, else in this process."""
     versions: UserVersions = (
         RedisUserVersions(
-            client, prefix=settings.redis_key_prefix, retry_seconds=settings.redis_retry_seconds
+            client,
+            prefix=settings.redis_key_prefix,
+            retry_seconds=settings.redis_retry_seconds,
+            tracking=tracking,
         )
         if client is not None
         else ProcessLocalUserVersions()
@@ -211,12 +221,25 @@ def build_container(
     listeners: list[CommitListener] = []
     sessionmaker = create_sessionmaker(engine, listeners=listeners)
     redis = build_redis(settings)
-    user_cache = build_user_cache(settings, redis)
+    tracking = build_tracking(
+        settings.redis_url,
+        enabled=settings.redis_client_tracking,
+        connect_timeout=settings.redis_connect_timeout_seconds,
+    )
+    user_cache = build_user_cache(settings, redis, tracking)
     listeners.append(user_cache)
     locks = build_locks(settings, redis)
     read_sessionmaker = create_sessionmaker(read_only_engine(engine), listeners=listeners)
     storage = build_storage(settings, engine, (sessionmaker, read_sessionmaker), listeners)
-    market = build_market(settings, sessionmaker, snapshot=snapshot, locks=locks, storage=storage)
+    market = build_market(
+        settings,
+        sessionmaker,
+        snapshot=snapshot,
+        locks=locks,
+        storage=storage,
+        tracking=tracking,
+        tracked_prefixes=(*NEAR_CACHED_PREFIXES, VERSION_NAMESPACE),
+    )
     analysis = AnalysisService.from_settings(
         market, settings, narrator=narrator_from_settings(settings, cache=market.cache)
     )
@@ -258,6 +281,7 @@ def build_container(
         notifier=notifier,
         alerts=alerts,
         refresh_listeners=listeners_after_refresh,
+        tracking=tracking,
     )
     container.runner = JobRunner(
         jobs,

@@ -3,26 +3,22 @@ number of Redis round trips, and every change visible on the next request on eve
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from redis.asyncio.connection import Connection
 
 from stockdash.app import create_app
 from stockdash.core.config import Settings
 from stockdash.core.metrics import REGISTRY
 from stockdash.dashboard.cards import version_key
 from stockdash.market.snapshot.provider import SnapshotProvider
-from tests.conftest import REDIS_URL, UserFactory, WatchlistFactory, _delete_keys, free_port
+from tests.conftest import REDIS_URL, UserFactory, WatchlistFactory, _delete_keys
+from tests.redis_tools import RoundTrips, port_of, until_tracking_is_live
 
 TWENTY = [
     "AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "JPM", "V", "JNJ", "WMT",
@@ -64,53 +60,7 @@ async def test_summary_is_cheaper_than_full(
 # -- Redis round trips -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[str]:
-    """A redis-server of this test's own, so its command statistics count only this app."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (run `make services`)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _wait_for_port(port: int, attempts: int = 200) -> None:
-    for _ in range(attempts):
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        subprocess.run(["sleep", "0.05"], check=False)
-    raise RuntimeError(f"redis-server did not open port {port}")
-
-
-class RoundTrips:
-    """Counts the writes this process sends to one Redis server: a command, a pipeline or a
-    script is one write and one answer, so one round trip."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, port: int) -> None:
-        self.count = 0
-        self.port = port
-        original = Connection.send_packed_command
-        trips = self
-
-        async def counting(conn: Connection, command: Any, check_health: bool = True) -> None:
-            if conn.port == trips.port:
-                trips.count += 1
-            await original(conn, command, check_health)
-
-        monkeypatch.setattr(Connection, "send_packed_command", counting)
-
-
+@pytest.mark.parametrize("tracking", [True, False], ids=["tracking", "no tracking"])
 @pytest.mark.parametrize("view", ["summary", "full"])
 async def test_a_warm_dashboard_of_20_costs_at_most_3_redis_round_trips(
     settings: Settings,
@@ -118,26 +68,36 @@ async def test_a_warm_dashboard_of_20_costs_at_most_3_redis_round_trips(
     private_redis: str,
     monkeypatch: pytest.MonkeyPatch,
     view: str,
+    tracking: bool,
 ) -> None:
-    """Rate limit, user version, card versions: three round trips, however many stocks."""
-    settings = settings.model_copy(update={"redis_url": private_redis})
+    """Rate limit, user version, card versions: three round trips, however many stocks; with
+    client-side caching live, the user and card versions are this process's copies, so only the
+    rate limit is left."""
+    settings = settings.model_copy(
+        update={"redis_url": private_redis, "redis_client_tracking": tracking}
+    )
     app = create_app(settings, snapshot=snapshot)
     async with (
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
     ):
+        if tracking:
+            await until_tracking_is_live(app.state.container)
         headers = await _expert_with(c, TWENTY)
         url = f"/api/v1/dashboard?view={view}"
         for _ in range(2):  # builds the cards, then fills this process's LRU
             assert (await c.get(url, headers=headers)).status_code == 200
-        trips = RoundTrips(monkeypatch, int(private_redis.rsplit(":", 1)[1].split("/")[0]))
+        trips = RoundTrips(monkeypatch, port_of(private_redis))
         r = await c.get(url, headers=headers)
         warm = trips.count
         monkeypatch.undo()
     assert r.status_code == 200
     body = r.json()
     assert body["count"] == 20 and all(i["error"] is None for i in body["data"])
-    assert 1 <= warm <= 3, warm
+    if tracking:
+        assert warm == 1, warm  # the rate limit's script
+    else:
+        assert 1 <= warm <= 3, warm
     # The shared cache's latency is measured per round trip (the system dashboard's panel).
     timed = REGISTRY.get_sample_value("stockdash_cache_seconds_count", {"operation": "get_many"})
     assert timed is not None and timed > 0
@@ -198,6 +158,8 @@ async def _pair(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://a") as ca,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=b), base_url="http://b") as cb,
     ):
+        if two:  # the reader trusts its copies only once client-side caching is live
+            await until_tracking_is_live(b.state.container)
         yield ca, cb
 
 
@@ -285,7 +247,7 @@ async def test_the_refresh_publishes_cards_for_every_tier_up_to_the_highest(
         cards=container.cards,
     )
     assert report.refreshed == ["KO"] and report.cards_failed == 0
-    version = await container.market.cache.get(version_key(container.cards.prefix, "KO"))
+    version = await container.market.cache.get(version_key(container.cards.version_prefix, "KO"))
     assert version is not None
     cache = container.market.cache
     base = f"{container.cards.prefix}:KO:{version}"

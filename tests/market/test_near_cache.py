@@ -87,3 +87,25 @@ async def test_without_a_near_time_every_read_goes_to_redis(prefix: str) -> None
     finally:
         await reader.close()
         await writer.close()
+
+
+async def test_near_copies_are_bounded_by_size(prefix: str) -> None:
+    """The near cache holds bytes, not a count: a few large histories push older copies out."""
+    cache = RedisCache(
+        REDIS_URL,
+        prefix=prefix,
+        near_seconds=60,
+        near_prefixes=NEAR_CACHED_PREFIXES,
+        near_bytes=250_000,
+        clock=Clock(),
+    )
+    big = "x" * 100_000
+    try:
+        for symbol in ("AAPL", "MSFT", "KO"):
+            await cache.set(f"history:{symbol}:5y", big, 60)
+        assert cache._near is not None
+        assert cache._near.currsize <= 250_000
+        assert "history:AAPL:5y" not in cache._near  # the least recently used went first
+        assert "history:KO:5y" in cache._near
+    finally:
+        await cache.close()

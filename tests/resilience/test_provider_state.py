@@ -4,8 +4,6 @@ through Redis by every process, and kept per process while Redis is down."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from purgatory.domain.model import OpenedState
@@ -20,15 +18,6 @@ FAILURES = 3
 
 class Boom(Exception):
     """A failed provider call."""
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private redis-server the test may kill."""
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture

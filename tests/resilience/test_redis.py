@@ -7,7 +7,6 @@ it for real; the limits stay enforced, in process, while it is down.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +48,6 @@ def with_redis(settings: Settings, url: str, **update: Any) -> Settings:
             **update,
         }
     )
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A running redis-server of this test's own, killed afterwards."""
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture

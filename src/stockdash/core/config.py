@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     # With Redis, quotes and histories are also kept this long in each process (0: off): a
     # refresh reaches every instance at most this much later, and a request saves a round trip.
     market_near_cache_seconds: float = Field(1.0, ge=0, le=60)
+    # With Redis: how much memory each process may give its near copies (quotes, histories,
+    # user and card versions), least recently used dropped first.
+    market_near_cache_mb: int = Field(64, ge=0, le=16_384)
     # The hottest authenticated reads (dashboard, watchlist, quote, history) answered before
     # routing with the same bytes and headers (false: every request takes the full stack).
     fast_lane_enabled: bool = True
@@ -147,6 +150,10 @@ class Settings(BaseSettings):
     # After a Redis error, callers skip Redis (cache misses, in-process rate limits) this long
     # before one of them tries it again, so an outage costs one timeout per interval, not per call.
     redis_retry_seconds: float = Field(5.0, gt=0, le=300)
+    # Redis client-side caching (CLIENT TRACKING, broadcast mode): each process keeps the user
+    # versions, card versions, quotes and histories it read until Redis pushes that they changed,
+    # so a warm request makes no round trip (false: read Redis on every request).
+    redis_client_tracking: bool = True
 
     # Queue and processes (no BROKER_URL: an in-process broker, worker and scheduler)
     broker_url: str | None = None

@@ -145,6 +145,17 @@ REDIS_UP = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemin",
 )
+REDIS_TRACKING_LIVE = Gauge(
+    "stockdash_redis_tracking_live",
+    "1 while Redis client-side caching is set up (near copies trusted), 0 while reading Redis.",
+    registry=REGISTRY,
+    multiprocess_mode="livemin",
+)
+REDIS_TRACKING_PUSHES = Counter(
+    "stockdash_redis_tracking_pushes_total",
+    "Invalidation pushes from Redis (each drops the near copies of the keys it names).",
+    registry=REGISTRY,
+)
 RATE_LIMIT_FALLBACKS = Counter(
     "stockdash_rate_limit_fallbacks_total",
     "Rate-limit checks made on the in-process storage because Redis was unreachable.",

@@ -4,9 +4,11 @@ as bytes without re-validating or re-serialising anything.
 A card has three fragments: the quote (`StockPublic`), the sparkline and the analyses (in full or
 summarised) for one tier. They are stored in the market cache (Redis when configured) under keys
 that carry the symbol's *inputs version*, a digest of everything the card shows; a small key per
-symbol names the current version. A warm dashboard therefore costs one `get_many` of those
-version keys (one MGET, one round trip) plus lookups in this process's LRU of fragments, which
-needs no invalidation because its keys carry the version.
+symbol (under `VERSION_NAMESPACE`) names the current version. A warm dashboard therefore costs one
+`get_many` of those version keys plus lookups in this process's LRU of fragments, which needs no
+invalidation because its keys carry the version. With Redis client-side caching the version keys
+are tracked (`RedisCache`), so a warm dashboard makes no round trip at all until a refresh
+changes a version.
 
 The refresh publishes new cards right after it stored new data (`publish`); a dashboard that
 finds none builds the cards it needs on the spot (the analyses themselves are cached too). The
@@ -42,10 +44,23 @@ VIEWS: tuple[DashboardView, ...] = ("summary", "full")
 CARD_FORMAT = "1:" + ",".join(f"{m}={v}" for m, v in sorted(METHODOLOGY_VERSIONS.items()))
 
 
+# The version keys live apart from the fragments, so tracking them is not told of every fragment.
+VERSION_NAMESPACE = "cardver:"
+
+
 def card_prefix(voice: str) -> str:
     """The key namespace of cards in this format and narrator voice: instances whose narrator
     differs (or is off) never serve each other's reasoning text."""
-    return "card:" + hashlib.sha256(f"{CARD_FORMAT}|{voice}".encode()).hexdigest()[:8]
+    return "card:" + _card_namespace(voice)
+
+
+def card_version_prefix(voice: str) -> str:
+    """The namespace of the cards' version keys in this format and narrator voice."""
+    return VERSION_NAMESPACE + _card_namespace(voice)
+
+
+def _card_namespace(voice: str) -> str:
+    return hashlib.sha256(f"{CARD_FORMAT}|{voice}".encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +80,9 @@ class _Built:
     fragments: dict[str, str]
 
 
-def version_key(prefix: str, symbol: str) -> str:
+def version_key(version_prefix: str, symbol: str) -> str:
     """The key naming a symbol's current inputs version."""
-    return f"{prefix}:{symbol}:ver"
+    return f"{version_prefix}:{symbol}"
 
 
 def fragment_keys(
@@ -88,6 +103,7 @@ class CardStore:
         self.analysis = analysis
         self.cache = market.cache
         self.prefix = card_prefix(analysis.voice)
+        self.version_prefix = card_version_prefix(analysis.voice)
         # An in-process LRU only in front of a shared cache: the memory cache already is one.
         self._local_lru: LRUCache[str, str] | None = (
             LRUCache(local_entries)
@@ -97,7 +113,7 @@ class CardStore:
 
     async def versions(self, symbols: list[str]) -> list[str | None]:
         """Each symbol's current inputs version (None: no card yet), in one `get_many`."""
-        return await self.cache.get_many([version_key(self.prefix, s) for s in symbols])
+        return await self.cache.get_many([version_key(self.version_prefix, s) for s in symbols])
 
     async def cards_at(
         self, symbols: list[str], versions: list[str | None], tier: str, view: DashboardView
@@ -182,7 +198,7 @@ class CardStore:
         """Store the fragments, then point the symbol's version key at them (one pipeline)."""
         for key, text in built.fragments.items():
             self._remember(key, text)
-        items = {**built.fragments, version_key(self.prefix, symbol): built.version}
+        items = {**built.fragments, version_key(self.version_prefix, symbol): built.version}
         await self.cache.set_many(items, self.market.ttl)
 
     async def publish(self, targets: dict[str, tiers.Tier]) -> int:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from cachetools import TTLCache
+from cachetools import LRUCache
 
 from stockdash.core.metrics import CACHE_HITS, CACHE_MISSES, CACHE_SECONDS
 from stockdash.core.redis import REDIS_FAILURES, RedisOutage, redis_client
+from stockdash.core.tracking import RedisTracking
 
 T = TypeVar("T")
 
@@ -100,12 +102,38 @@ class MemoryCache:
         self._items.clear()
 
 
+# A copy kept under Redis tracking is still re-read after this long: a safety net, not the
+# mechanism (every change, expiry or eviction of the key drops it at once).
+TRACKED_MAX_SECONDS = 300.0
+
+
+@dataclass(slots=True)
+class _NearCopy:
+    """A value kept in this process: since when, and whether Redis tracking vouches for it."""
+
+    value: str
+    at: float
+    tracked: bool
+
+
+def _copy_size(copy: _NearCopy) -> int:
+    """What a near copy costs, roughly: its text (the key and the record are small)."""
+    return len(copy.value) + 100
+
+
 class RedisCache:
     """Redis-backed cache shared by every API instance and worker.
 
     Redis is an accelerator, not a dependency: an error or timeout is a miss (reads) or a no-op
     (writes), so callers fall through to the database copy and the snapshot; `outage` logs and
     counts it once and skips Redis until its next retry, and the first success recovers.
+
+    The near cache keeps values of hot keys in this process. Under `tracked_prefixes`, while
+    Redis client-side caching (`core.tracking`) is live, a copy is used until Redis says the key
+    changed; under `near_prefixes` without it, for `near_seconds` (a quote or a 5-year history is
+    read on every request and changes once per refresh: a round trip, and for a history 200 KB,
+    saved per request, at the price of another process's write reaching this one up to
+    `near_seconds` late).
     """
 
     name = "redis"
@@ -121,19 +149,22 @@ class RedisCache:
         retry_seconds: float = 5.0,
         near_seconds: float = 0.0,
         near_prefixes: tuple[str, ...] = (),
-        near_entries: int = 4096,
+        near_bytes: int = 64 * 2**20,
+        tracking: RedisTracking | None = None,
+        tracked_prefixes: tuple[str, ...] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # The near cache: values under `near_prefixes` kept in this process for `near_seconds`
-        # (a quote or a 5-year history is read on every request and changes once per refresh:
-        # a round trip, and for a history 200 KB, saved per request, at the price of another
-        # process's write reaching this one up to `near_seconds` late).
-        self._near: TTLCache[str, str] | None = (
-            TTLCache(near_entries, near_seconds, timer=clock)
-            if near_seconds > 0 and near_prefixes and near_entries > 0
+        self._near_seconds = near_seconds
+        self._near_prefixes = near_prefixes if near_seconds > 0 else ()
+        self._tracking = tracking if tracked_prefixes else None
+        self._tracked_prefixes = tracked_prefixes if tracking is not None else ()
+        # Bounded by size, not count: a 5-year history is 200 KB, a card version 16 bytes.
+        self._near: LRUCache[str, _NearCopy] | None = (
+            LRUCache(near_bytes, getsizeof=_copy_size)
+            if near_bytes > 0 and (self._near_prefixes or self._tracked_prefixes)
             else None
         )
-        self._near_prefixes = near_prefixes
+        self._clock = clock
         self._redis = redis_client(
             url,
             max_connections=max_connections,
@@ -145,6 +176,9 @@ class RedisCache:
         self._timed = {
             op: CACHE_SECONDS.labels(op) for op in ("get", "get_many", "set", "set_many")
         }
+        if self._tracking is not None:
+            for tracked in self._tracked_prefixes:
+                self._tracking.subscribe(prefix + tracked, partial(self._forget, tracked))
 
     async def _try(self, call: Callable[[], Awaitable[T]], fallback: T) -> T:
         """The call's result, or `fallback` when Redis fails or is in an outage."""
@@ -160,32 +194,73 @@ class RedisCache:
 
     async def get(self, key: str) -> str | None:
         """The live value for a key, if any (None also while Redis is unreachable)."""
-        near = self._near_for(key)
-        if near is not None and (kept := near.get(key)) is not None:
+        kept = self._near_get(key)
+        if kept is not None:
             CACHE_HITS.labels(self.name).inc()
             return kept
+        generation = self._generation()
         raw = await self._try(partial(self._get, key), None)
         value = raw.decode() if isinstance(raw, bytes) else raw
         (CACHE_HITS if value is not None else CACHE_MISSES).labels(self.name).inc()
-        if near is not None and value is not None:
-            near[key] = value
+        if value is not None:
+            self._keep_read(key, value, generation)
         return value
 
-    def _near_for(self, key: str) -> TTLCache[str, str] | None:
-        """The near cache, if this key is one it keeps."""
-        if self._near is not None and key.startswith(self._near_prefixes):
-            return self._near
+    # -- the near cache ------------------------------------------------------------------------
+
+    def _generation(self) -> int:
+        """Where the tracker stands before a read (a push meanwhile forbids keeping its answer)."""
+        if self._tracking is None:
+            return 0
+        self._tracking.ensure_running()
+        return self._tracking.generation
+
+    def _near_get(self, key: str) -> str | None:
+        """This process's copy of a key, if it may still be used."""
+        if self._near is None or (copy := self._near.get(key)) is None:
+            return None
+        age = self._clock() - copy.at
+        if copy.tracked and self._tracking is not None and self._tracking.live:
+            if age < TRACKED_MAX_SECONDS:
+                return copy.value
+        elif age < self._near_seconds:
+            return copy.value
         return None
 
-    def _keep_near(self, key: str, value: str | None) -> None:
-        """What this process just wrote (or deleted) is what it reads next."""
-        near = self._near_for(key)
-        if near is None:
+    def _keep_read(self, key: str, value: str, generation: int) -> None:
+        """Keep a value just read: tracked when nothing was pushed while it was read, else for
+        `near_seconds` where that applies."""
+        if self._near is None:
             return
-        if value is None:
-            near.pop(key, None)
+        tracking = self._tracking
+        if (
+            tracking is not None
+            and tracking.live
+            and tracking.generation == generation
+            and key.startswith(self._tracked_prefixes)
+        ):
+            self._near[key] = _NearCopy(value, self._clock(), tracked=True)
+        elif key.startswith(self._near_prefixes):
+            self._near[key] = _NearCopy(value, self._clock(), tracked=False)
+
+    def _keep_near(self, key: str, value: str | None) -> None:
+        """What this process just wrote (or deleted) is what it reads next, for `near_seconds`."""
+        if self._near is None:
+            return
+        if value is not None and key.startswith(self._near_prefixes):
+            self._near[key] = _NearCopy(value, self._clock(), tracked=False)
         else:
-            near[key] = value
+            self._near.pop(key, None)
+
+    def _forget(self, tracked: str, keys: list[str] | None) -> None:
+        """Redis says these keys (under `tracked`) changed; None: every copy is suspect."""
+        if self._near is None:
+            return
+        if keys is None:
+            self._near.clear()
+            return
+        for key in keys:
+            self._near.pop(tracked + key, None)
 
     async def _get(self, key: str) -> str | bytes | None:
         with self._timed["get"].time():
@@ -193,12 +268,20 @@ class RedisCache:
             return value
 
     async def get_many(self, keys: list[str]) -> list[str | None]:
-        """The live values for several keys, in order: one MGET, one round trip."""
+        """The live values for several keys, in order: near copies, the rest in one MGET."""
         if not keys:
             return []
-        missing: list[str | bytes | None] = [None] * len(keys)
-        raw = await self._try(partial(self._mget, keys), missing)
-        values = [v.decode() if isinstance(v, bytes) else v for v in raw]
+        values: list[str | None] = [self._near_get(key) for key in keys]
+        remote = [i for i, v in enumerate(values) if v is None]
+        if remote:
+            generation = self._generation()
+            missing: list[str | bytes | None] = [None] * len(remote)
+            raw = await self._try(partial(self._mget, [keys[i] for i in remote]), missing)
+            for i, v in zip(remote, raw, strict=True):
+                value = v.decode() if isinstance(v, bytes) else v
+                values[i] = value
+                if value is not None:
+                    self._keep_read(keys[i], value, generation)
         hits = sum(v is not None for v in values)
         CACHE_HITS.labels(self.name).inc(hits)
         CACHE_MISSES.labels(self.name).inc(len(values) - hits)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stockdash.core.config import Settings
 from stockdash.core.locks import Locks
 from stockdash.core.redis import redis_client
+from stockdash.core.tracking import RedisTracking
 from stockdash.market.cache import Cache, RedisCache, build_cache
 from stockdash.market.fallback import FallbackProvider
 from stockdash.market.providers.guard import ProviderGuard, circuit_breakers
@@ -106,6 +107,8 @@ def build_market(
     cache: Cache | None = None,
     locks: Locks | None = None,
     storage: Storage | None = None,
+    tracking: RedisTracking | None = None,
+    tracked_prefixes: tuple[str, ...] = NEAR_CACHED_PREFIXES,
 ) -> MarketService:
     """The market service for these settings (its data persisted in `storage`, else in the
     SQL database of `sessionmaker`)."""
@@ -126,6 +129,9 @@ def build_market(
             retry_seconds=settings.redis_retry_seconds,
             near_seconds=settings.market_near_cache_seconds,
             near_prefixes=NEAR_CACHED_PREFIXES,
+            near_bytes=settings.market_near_cache_mb * 2**20,
+            tracking=tracking,
+            tracked_prefixes=tracked_prefixes,
         ),
         sessionmaker=sessionmaker,
         storage=storage,

@@ -4,10 +4,12 @@ process so an authenticated request need not query the database just to know who
 Correctness across processes comes from a per-user version: every commit that changes a user's
 row or one of their owned rows bumps it (`CurrentUserCache` is a `CommitListener` of the session
 factory), and a cached entry is used only while its version is still the current one. With Redis
-the version lives there (one GET per request, shared by every instance and worker); without Redis
-the embedded default is one process and the version lives in this process
-(`ProcessLocalUserVersions`). An entry also expires after a short TTL, a safety net for changes
-made outside the application (SQL by hand).
+the version lives there, shared by every instance and worker; this process keeps the versions it
+read for as long as Redis client-side caching (`core.tracking`) is live, so a warm request makes
+no round trip, and a bump anywhere drops the copy here before a later request can use it. Without
+tracking that is one GET per request. Without Redis the embedded default is one process and the
+version lives in this process (`ProcessLocalUserVersions`). An entry also expires after a short
+TTL, a safety net for changes made outside the application (SQL by hand).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import redis.asyncio as aioredis
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 
 from stockdash.core.redis import REDIS_FAILURES, RedisOutage
+from stockdash.core.tracking import RedisTracking
 from stockdash.users.records import UserRecord
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 # A version that cannot be read (Redis down): the cache is bypassed, the database answers.
 UNKNOWN = object()
+_NOT_KEPT = object()
 # How long a Redis version key outlives its last bump; an expired key reads as "no version",
 # which no entry cached after a bump carries, so expiry only ever costs a reload.
 VERSION_KEY_SECONDS = 7 * 24 * 3600
@@ -63,17 +67,46 @@ class ProcessLocalUserVersions:
 
 
 class RedisUserVersions:
-    """Versions in Redis, shared by every API instance and worker."""
+    """Versions in Redis, shared by every API instance and worker; with `tracking`, the versions
+    read are kept here until Redis says they changed."""
 
-    def __init__(self, client: aioredis.Redis, *, prefix: str, retry_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        retry_seconds: float = 5.0,
+        tracking: RedisTracking | None = None,
+        max_users: int = 100_000,
+    ) -> None:
         self._redis = client
         self._prefix = f"{prefix}userver:"
         # Logs and counts an outage once and skips Redis until the next retry, so a paused
         # Redis costs one command timeout per retry interval, not one per request.
         self.outage = RedisOutage("users", retry_seconds=retry_seconds)
+        self._tracking = tracking
+        self._kept: LRUCache[int, object] = LRUCache(max_users)
+        if tracking is not None:
+            tracking.subscribe(self._prefix, self._forget)
+
+    def _forget(self, keys: list[str] | None) -> None:
+        """Redis says these users' versions changed (None: all of them)."""
+        if keys is None:
+            self._kept.clear()
+            return
+        for key in keys:
+            if key.isdigit():
+                self._kept.pop(int(key), None)
 
     async def current(self, user_id: int) -> object:
         """The user's version now (UNKNOWN while Redis cannot answer)."""
+        tracking = self._tracking
+        generation = 0
+        if tracking is not None:
+            tracking.ensure_running()
+            if tracking.live and (kept := self._kept.get(user_id, _NOT_KEPT)) is not _NOT_KEPT:
+                return kept
+            generation = tracking.generation
         if not self.outage.usable():
             return UNKNOWN
         try:
@@ -82,10 +115,16 @@ class RedisUserVersions:
             self.outage.failed(exc)
             return UNKNOWN
         self.outage.succeeded()
+        # Kept only if no push (or drop) came while the GET was out: it may have been this key's.
+        if tracking is not None and tracking.live and tracking.generation == generation:
+            self._kept[user_id] = version
         return version
 
     async def bump(self, user_ids: Iterable[int]) -> None:
         """Move these users to a new version (one pipelined round trip)."""
+        user_ids = list(user_ids)
+        for user_id in user_ids:
+            self._kept.pop(user_id, None)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in user_ids:
