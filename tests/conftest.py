@@ -232,6 +232,15 @@ async def redis_prefix() -> AsyncIterator[str | None]:
     await _delete_keys(prefix)
 
 
+# The MongoDB pass: the mongoeco server (Python, one per worker) can take longer than the 2 s
+# default to answer on two loaded cores, and declares no replica set, so its transactions are
+# switched on as tests/api's servers do (`auto` with MONGODB_TEST_URL).
+MONGO_SETTINGS: dict[str, Any] = {
+    "db_connect_timeout_seconds": 10.0,
+    "mongodb_transactions": mongo_server.TRANSACTIONS,
+}
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, redis_prefix: str | None) -> Settings:
     """Test settings: fast bcrypt, a temp data dir, no background refresh."""
@@ -248,9 +257,7 @@ def settings(database_url: str, tmp_path: Path, redis_prefix: str | None) -> Set
         warm_analysis_context=False,
         job_retry_backoff_seconds=0,
         redis_url=REDIS_URL if redis_prefix else None,
-        # The mongoeco server (Python, one per worker) can take longer than the 2 s default to
-        # answer on two loaded cores; a slow start is not what these tests are about.
-        **({"db_connect_timeout_seconds": 10.0} if BACKEND == "mongo" else {}),
+        **(MONGO_SETTINGS if BACKEND == "mongo" else {}),
         redis_key_prefix=f"{redis_prefix}:" if redis_prefix else "stockdash:",
         rate_limit_key_prefix=f"{redis_prefix}-rl" if redis_prefix else "stockdash-rl",
         # Generous limits so ordinary tests never trip them; tests/security/test_ratelimit.py

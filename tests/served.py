@@ -58,7 +58,11 @@ def own_mongo_server_database(name: str) -> Iterator[dict[str, str]]:
         url = mongo_server.MONGODB_TEST_URL or stack.enter_context(
             mongo_server.mongo_server(free_port())
         )
-        yield {"DATABASE_URL": stack.enter_context(own_mongo_database(url, name)), "REDIS_URL": ""}
+        yield {
+            "DATABASE_URL": stack.enter_context(own_mongo_database(url, name)),
+            "MONGODB_TRANSACTIONS": mongo_server.TRANSACTIONS,
+            "REDIS_URL": "",
+        }
 
 
 @contextmanager

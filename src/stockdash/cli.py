@@ -210,7 +210,13 @@ def _prepare_mongo(settings: Settings) -> None:
 
     async def prepare() -> None:
         client = build_mongo_client(target.url, timeout_seconds=settings.db_connect_timeout_seconds)
-        storage = MongoStorage(client, target.database, listeners=[], url=target.url)
+        storage = MongoStorage(
+            client,
+            target.database,
+            listeners=[],
+            url=target.url,
+            transactions=settings.mongodb_transactions,
+        )
         try:
             await storage.ensure_schema()
         finally:

@@ -180,7 +180,14 @@ def build_storage(
         timeout_seconds=settings.db_connect_timeout_seconds,
         event_listeners=[MongoCommandTimer()],
     )
-    return MongoStorage(client, target.database, listeners=listeners, url=target.url)
+    return MongoStorage(
+        client,
+        target.database,
+        listeners=listeners,
+        url=target.url,
+        transactions=settings.mongodb_transactions,
+        read_preference=settings.mongodb_read_preference,
+    )
 
 
 @contextlib.asynccontextmanager

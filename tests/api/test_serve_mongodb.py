@@ -106,3 +106,52 @@ def test_the_product_runs_on_mongodb(served: tuple[str, Path]) -> None:
         assert client.get("/readyz").status_code == 200
     # Nothing went to the SQL database beside it: no SQLite file was even created.
     assert not (data_dir / "stockdash.db").exists()
+
+
+def test_parallel_adds_hold_the_limit_through_transaction_conflicts(
+    served: tuple[str, Path],
+) -> None:
+    """Concurrent adds of one user conflict in their transactions (the slot counter): each
+    request is answered again until it gets through, so exactly the limit is stored and none
+    answers a 5xx."""
+    import asyncio
+
+    base, _ = served
+    symbols = [
+        "A",
+        "ABBV",
+        "ABNB",
+        "ABT",
+        "ACGL",
+        "ACN",
+        "ADBE",
+        "ADI",
+        "ADM",
+        "ADP",
+        "ADSK",
+        "AEE",
+    ]
+
+    async def scenario() -> tuple[list[int], list[str]]:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            r = await client.post(
+                "/api/v1/auth/register",
+                json={"username": "Para", "email": "para@example.com", "password": PASSWORD},
+            )
+            assert r.status_code == 201, r.text
+            r = await client.post(
+                "/api/v1/auth/login", data={"username": "para", "password": PASSWORD}
+            )
+            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            answers = await asyncio.gather(
+                *(
+                    client.post("/api/v1/watchlist", json={"symbol": s}, headers=headers)
+                    for s in symbols
+                )
+            )
+            listed = await client.get("/api/v1/watchlist", headers=headers)
+        return [a.status_code for a in answers], [i["symbol"] for i in listed.json()["data"]]
+
+    codes, stored = asyncio.run(scenario())
+    assert sorted(codes) == [201] * 5 + [403] * (len(symbols) - 5), codes
+    assert len(stored) == 5 and set(stored) <= set(symbols)

@@ -19,6 +19,7 @@ from stockdash.core.mongo import build_mongo_client
 from stockdash.storage.base import Storage
 from stockdash.storage.mongo import MongoStorage
 from stockdash.storage.sql import SqlStorage
+from tests import mongo_server
 from tests.conftest import BACKEND, PG_SCHEMA
 
 BACKENDS = ["mongo"] if BACKEND == "mongo" else ["sql", "mongo"]
@@ -86,7 +87,7 @@ async def storage(
         return
     client = build_mongo_client(backend_url, timeout_seconds=10)
     name = f"stockdash_test_{uuid.uuid4().hex[:12]}"
-    mongo = MongoStorage(client, name, listeners=listeners)
+    mongo = MongoStorage(client, name, listeners=listeners, transactions=mongo_server.TRANSACTIONS)
     await mongo.ensure_schema()
     yield mongo
     await client.drop_database(name)

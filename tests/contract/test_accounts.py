@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from stockdash.admin.repository import NewAuditEntry, UserFilter
 from stockdash.apikeys.entities import KeyLimitReached, NewApiKey
 from stockdash.market.repository import RowWrite
-from stockdash.storage.base import Storage
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.retry import transact
 from stockdash.users.records import UserUpdate
 from stockdash.users.token_repository import NewEmailToken, NewRefreshToken
 from tests.contract.conftest import RecordingListener
@@ -77,12 +78,8 @@ async def test_concurrent_password_changes_from_one_checked_hash_let_exactly_one
     alice = await add_user(storage, "Alice")
 
     async def change(i: int) -> bool:
-        async with storage.unit() as unit:
-            done = await unit.users.update(
-                alice.id,
-                UserUpdate(password_hash=f"{i:060d}", if_password_hash="x" * 60),
-            )
-            await unit.commit()
+        update = UserUpdate(password_hash=f"{i:060d}", if_password_hash="x" * 60)
+        done = await transact(storage, lambda unit: unit.users.update(alice.id, update))
         return done is not None
 
     results = await asyncio.gather(*(change(i) for i in range(8)))
@@ -139,10 +136,9 @@ async def test_concurrent_uses_of_one_email_token_let_exactly_one_win(storage: S
         await unit.commit()
 
     async def use() -> bool:
-        async with storage.unit() as unit:
-            won = await unit.email_tokens.use(token.id, datetime.now(UTC))
-            await unit.commit()
-        return won
+        return await transact(
+            storage, lambda unit: unit.email_tokens.use(token.id, datetime.now(UTC))
+        )
 
     results = await asyncio.gather(*(use() for _ in range(8)))
     assert results.count(True) == 1
@@ -279,16 +275,18 @@ KEY_LIMIT = 5
 
 
 async def _add_key_within_limit(storage: Storage, user_id: int, i: int) -> bool:
-    """Create one key in its own unit of work (locking the user first, as the service does);
-    whether the cap let it in."""
-    async with storage.unit() as unit:
+    """Create one key in its own unit of work (locking the user first, as the service does;
+    tried again after a transaction conflict); whether the cap let it in."""
+    key = NewApiKey(user_id=user_id, name=f"k{i}", prefix=f"p{user_id}x{i:03d}", key_hash="h")
+
+    async def work(unit: UnitOfWork) -> None:
         await unit.users.lock(user_id)
-        key = NewApiKey(user_id=user_id, name=f"k{i}", prefix=f"p{user_id}x{i:03d}", key_hash="h")
-        try:
-            await unit.api_keys.add_within_limit(key, KEY_LIMIT)
-        except KeyLimitReached:
-            return False
-        await unit.commit()
+        await unit.api_keys.add_within_limit(key, KEY_LIMIT)
+
+    try:
+        await transact(storage, work)
+    except KeyLimitReached:
+        return False
     return True
 
 

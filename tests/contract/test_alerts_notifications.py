@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from stockdash.alerts.repository import AlertLimitReached, NewAlert
 from stockdash.notifications.models import EmailMode
 from stockdash.notifications.repository import NotificationDraft
-from stockdash.storage.base import Storage
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.retry import transact
 from stockdash.users.records import UserUpdate
 from tests.contract.test_repositories import PARALLEL_ADDS, add_stock, add_user
 
@@ -20,16 +21,18 @@ async def _add_alert(
     storage: Storage, user_id: int, threshold: float, symbol: str = "AAPL"
 ) -> bool:
     """Create one alert in its own unit of work (locking the user first, as the service does);
-    whether the cap let it in."""
-    async with storage.unit() as unit:
+    whether the cap let it in (tried again after a transaction conflict)."""
+
+    async def work(unit: UnitOfWork) -> None:
         await unit.users.lock(user_id)
-        try:
-            await unit.alerts.add_within_limit(
-                NewAlert(user_id, symbol, "price_above", threshold, None), ALERT_LIMIT
-            )
-        except AlertLimitReached:
-            return False
-        await unit.commit()
+        await unit.alerts.add_within_limit(
+            NewAlert(user_id, symbol, "price_above", threshold, None), ALERT_LIMIT
+        )
+
+    try:
+        await transact(storage, work)
+    except AlertLimitReached:
+        return False
     return True
 
 

@@ -111,3 +111,22 @@ async def test_queued_by_kind_counts_only_jobs_not_started(storage: Storage) -> 
     await jobs.create(JobKind.BACKTEST, {})
     await jobs.claim(started.id, "w", stale_after=60)
     assert await jobs.queued_by_kind() == {"send_email": 2, "backtest": 1}
+
+
+async def test_the_heartbeat_keeps_a_claim_and_stops_at_the_finish(storage: Storage) -> None:
+    jobs = storage.job_store()
+    job, _ = await jobs.create(JobKind.BACKTEST, {})
+    assert await jobs.claim(job.id, "w1", stale_after=60) is not None
+    await asyncio.sleep(0.4)
+    await jobs.touch(job.id)  # without it the claim below would take the job over
+    assert await jobs.claim(job.id, "w2", stale_after=0.3) is None
+    await asyncio.sleep(0.4)
+    taken = await jobs.claim(job.id, "w2", stale_after=0.3)  # no heartbeat since: stale
+    assert taken is not None and taken.worker == "w2"
+    assert await jobs.succeed(job.id, {"ok": True})
+    done = await jobs.get(job.id)
+    assert done is not None
+    await asyncio.sleep(0.01)
+    await jobs.touch(job.id)
+    after = await jobs.get(job.id)
+    assert after is not None and after.updated_at == done.updated_at  # a finished job rests

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stockdash.apikeys.entities import ApiKeyRecord, NewApiKey
-from stockdash.storage.base import Storage
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.retry import transact
 from stockdash.subscriptions.entities import NewSubscriptionEvent
 from stockdash.users.records import NewUser, UsernameOrEmailTaken, UserRecord
 from stockdash.users.token_repository import NewRefreshToken, RefreshTokenRecord
@@ -23,27 +24,25 @@ SYMBOLS = [f"S{i:02d}" for i in range(PARALLEL_ADDS)]
 
 
 async def add_user(storage: Storage, name: str = "Alice", tier: str = "free") -> UserRecord:
-    """A committed user."""
-    async with storage.unit() as unit:
-        user = await unit.users.add(
-            NewUser(
-                username=name,
-                email=f"{name}@Example.com",
-                password_hash="x" * 60,
-                subscription_tier=tier,
-            )
-        )
-        await unit.commit()
-    return user
+    """A committed user (its own unit, tried again after a transaction conflict)."""
+    new = NewUser(
+        username=name,
+        email=f"{name}@Example.com",
+        password_hash="x" * 60,
+        subscription_tier=tier,
+    )
+    return await transact(storage, lambda unit: unit.users.add(new))
 
 
 async def add_stock(storage: Storage, user_id: int, symbol: str, limit: int) -> WatchEntry:
-    """Add one symbol in its own unit of work (lock the user first, as the service does)."""
-    async with storage.unit() as unit:
+    """Add one symbol in its own unit of work (lock the user first, as the service does; tried
+    again after a transaction conflict)."""
+
+    async def work(unit: UnitOfWork) -> WatchEntry:
         assert await unit.users.lock(user_id) is not None
-        entry = await unit.watchlist.add_within_limit(user_id, symbol, limit)
-        await unit.commit()
-    return entry
+        return await unit.watchlist.add_within_limit(user_id, symbol, limit)
+
+    return await transact(storage, work)
 
 
 # -- users ------------------------------------------------------------------------------------
@@ -191,6 +190,11 @@ async def test_limit_is_enforced_and_a_removal_frees_a_slot(storage: Storage) ->
 
 
 async def test_parallel_adds_store_exactly_the_limit(storage: Storage) -> None:
+    await check_parallel_adds_store_exactly_the_limit(storage)
+
+
+async def check_parallel_adds_store_exactly_the_limit(storage: Storage) -> None:
+    """Thirty parallel adds to one free user's watchlist: exactly the limit is stored."""
     alice = await add_user(storage, "Alice")
 
     async def attempt(symbol: str) -> str:
@@ -390,9 +394,29 @@ async def test_concurrent_spends_of_one_refresh_token_let_exactly_one_win(storag
     token = await add_token(storage, alice.id, "fam", "e" * 64)
 
     async def spend() -> bool:
-        async with storage.unit() as unit:
-            won = await unit.refresh_tokens.spend(token.id, datetime.now(UTC))
-            await unit.commit()
-        return won
+        return await transact(
+            storage, lambda unit: unit.refresh_tokens.spend(token.id, datetime.now(UTC))
+        )
 
     assert (await asyncio.gather(*(spend() for _ in range(10)))).count(True) == 1
+
+
+async def test_a_login_session_is_alive_while_it_holds_a_live_token(storage: Storage) -> None:
+    alice = await add_user(storage, "Alice")
+    now = datetime.now(UTC)
+    await add_token(storage, alice.id, "live", "f" * 64)
+    revoked = await add_token(storage, alice.id, "gone", "g" * 64)
+    async with storage.unit() as unit:
+        await unit.refresh_tokens.add(
+            NewRefreshToken(alice.id, "old", "h" * 64, now - timedelta(hours=2), now, None)
+        )
+        assert await unit.refresh_tokens.revoke_family(revoked.family_id, now) == 1
+        await unit.commit()
+    async with storage.unit(read_only=True) as unit:
+        assert await unit.refresh_tokens.family_alive("live", now) is True
+        assert await unit.refresh_tokens.family_alive("gone", now) is False  # revoked
+        assert await unit.refresh_tokens.family_alive("old", now) is False  # expired
+        assert await unit.refresh_tokens.family_alive("nobody", now) is False
+        # The live token expires in an hour: past that the session is over.
+        later = now + timedelta(hours=2)
+        assert await unit.refresh_tokens.family_alive("live", later) is False

@@ -11,6 +11,7 @@ from stockdash.admin.repository import UserFilter
 from stockdash.admin.schemas import AdminStats, AdminUserList, AdminUserUpdate, AuditLogList
 from stockdash.container import ContainerDep, UnitOfWorkDep
 from stockdash.core.errors import Conflict, NotFound, error_responses
+from stockdash.core.routes import RetryRoute
 from stockdash.jobs.schemas import BacktestRequest, JobList, JobPublic
 from stockdash.jobs.store import JobKind, JobStatus
 from stockdash.subscriptions.tiers import Tier
@@ -18,7 +19,12 @@ from stockdash.users.deps import AdminUser
 from stockdash.users.schemas import UserPublic
 from stockdash.users.service import to_public
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(401, 403, 422, 429))
+router = APIRouter(
+    route_class=RetryRoute,
+    prefix="/admin",
+    tags=["admin"],
+    responses=error_responses(401, 403, 422, 429),
+)
 
 Page = Annotated[int, Query(ge=1, le=100_000, description="1-based page number.")]
 Size = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 100).")]

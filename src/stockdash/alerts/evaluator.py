@@ -14,8 +14,10 @@ from dataclasses import dataclass, replace
 
 from stockdash.alerts.service import evaluate
 from stockdash.events.snapshots import SymbolSnapshot
+from stockdash.notifications.repository import NotificationRecord, Recipient
 from stockdash.notifications.service import NewNotification, Notifier
-from stockdash.storage.base import Storage
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.retry import transact
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +45,29 @@ class AlertEvaluator:
         """Evaluate the alerts on these symbols; record and deliver what fired."""
         if not snapshots:
             return
-        async with self.storage.unit() as unit:
-            rows = await unit.alerts.to_evaluate(sorted(snapshots))
-            self.stats.batches += 1
-            self.stats.symbols += len(snapshots)
-            self.stats.alert_queries += 1
-            self.stats.alerts += len(rows)
-            fired: list[NewNotification] = []
-            for alert, tier in rows:
-                before = replace(alert)
-                note = evaluate(alert, snapshots[alert.symbol], tier)
-                if alert != before:  # only what changed is written
-                    await unit.alerts.save(alert)
-                if note is not None:
-                    fired.append(note)
-            recorded = await self.notifier.record(unit, fired)
-            await unit.commit()
+        evaluated, fired, recorded = await transact(
+            self.storage, lambda unit: self._evaluate(unit, snapshots)
+        )
+        self.stats.batches += 1
+        self.stats.symbols += len(snapshots)
+        self.stats.alert_queries += 1
+        self.stats.alerts += evaluated
         self.stats.fired += len(fired)
         await self.notifier.deliver(recorded)
+
+    async def _evaluate(
+        self, unit: UnitOfWork, snapshots: Mapping[str, SymbolSnapshot]
+    ) -> tuple[int, list[NewNotification], list[tuple[NotificationRecord, Recipient]]]:
+        """Save the alerts whose state changed and record what fired (one transaction, run
+        again from the start after a conflict); how many alerts were evaluated, what fired,
+        what was recorded."""
+        rows = await unit.alerts.to_evaluate(sorted(snapshots))
+        fired: list[NewNotification] = []
+        for alert, tier in rows:
+            before = replace(alert)
+            note = evaluate(alert, snapshots[alert.symbol], tier)
+            if alert != before:  # only what changed is written
+                await unit.alerts.save(alert)
+            if note is not None:
+                fired.append(note)
+        return len(rows), fired, await self.notifier.record(unit, fired)

@@ -10,9 +10,15 @@ from stockdash.alerts import service
 from stockdash.alerts.schemas import AlertCreate, AlertList, AlertPublic, AlertUpdate
 from stockdash.container import UnitOfWorkDep
 from stockdash.core.errors import error_responses
+from stockdash.core.routes import RetryRoute
 from stockdash.users.deps import CurrentReader, CurrentUser
 
-router = APIRouter(prefix="/alerts", tags=["alerts"], responses=error_responses(401, 403, 429))
+router = APIRouter(
+    route_class=RetryRoute,
+    prefix="/alerts",
+    tags=["alerts"],
+    responses=error_responses(401, 403, 429),
+)
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

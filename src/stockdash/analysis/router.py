@@ -13,11 +13,14 @@ from stockdash.container import Container, container_of
 from stockdash.core.errors import Unprocessable, error_responses
 from stockdash.core.fastlane import HotRoute
 from stockdash.core.metrics import ANALYSES_SERVED
+from stockdash.core.routes import RetryRoute
 from stockdash.subscriptions import tiers
 from stockdash.users.deps import CurrentReader
 from stockdash.users.records import UserRecord
 
-router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
+router = APIRouter(
+    route_class=RetryRoute, tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429)
+)
 
 
 def _overrides(

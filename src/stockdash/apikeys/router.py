@@ -10,11 +10,17 @@ from stockdash.apikeys import service
 from stockdash.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
 from stockdash.container import UnitOfWorkDep
 from stockdash.core.errors import error_responses
+from stockdash.core.routes import RetryRoute
 from stockdash.users.deps import CurrentUser
 
 DbId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
-router = APIRouter(prefix="/api-keys", tags=["api-keys"], responses=error_responses(401, 403, 429))
+router = APIRouter(
+    route_class=RetryRoute,
+    prefix="/api-keys",
+    tags=["api-keys"],
+    responses=error_responses(401, 403, 429),
+)
 
 
 @router.post(

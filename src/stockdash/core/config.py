@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # with DATABASE_NAME when DATABASE_URL is empty.
     mongodb_url: str = ""
     database_name: str = "ai_stock_dashboard"
+    # Multi-document transactions on MongoDB: "auto" uses them when the server is a replica-set
+    # member or a mongos (its `hello` says so), "on" when it runs them without saying so (the
+    # mongoeco test server), "off" never (each write then stands alone).
+    mongodb_transactions: Literal["auto", "on", "off"] = "auto"
+    # Where read-only units read (dashboard, listings, admin statistics: staleness is harmless);
+    # writes and read-your-writes reads (authentication) always use the primary.
+    mongodb_read_preference: Literal[
+        "primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest"
+    ] = "secondaryPreferred"
     db_pool_size: int = Field(10, ge=1)
     readiness_timeout_seconds: float = Field(2.0, gt=0, le=60)
     # PostgreSQL: how long a request waits to connect (or for a pooled connection) and for one

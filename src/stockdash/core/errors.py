@@ -13,10 +13,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pymongo.errors import OperationFailure
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from stockdash.core.mongo import MONGO_FAILURES
+from stockdash.core.mongo import MONGO_FAILURES, is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +247,14 @@ async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
     return await _unexpected_error(request, exc)
 
 
+async def _mongo_error(request: Request, exc: Exception) -> JSONResponse:
+    """A MongoDB transaction that still conflicted once its retries ran out is the database
+    being busy (as a PostgreSQL serialization failure is); any other error is a bug."""
+    if is_transient(exc):
+        return await _database_unavailable(request, exc)
+    return await _unexpected_error(request, exc)
+
+
 async def _socket_failure(request: Request, exc: Exception) -> JSONResponse:
     """A timeout or refused connection: the database's (503 database_unavailable) when its
     driver raised it, else another dependency's (503 service_unavailable), never a 500."""
@@ -306,6 +315,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for failure in DATABASE_FAILURES:
         app.add_exception_handler(failure, _database_unavailable)
     app.add_exception_handler(sa_exc.DBAPIError, _driver_error)
+    app.add_exception_handler(OperationFailure, _mongo_error)
     for failure in SOCKET_FAILURES:
         app.add_exception_handler(failure, _socket_failure)
     app.add_exception_handler(Exception, _unexpected_error)

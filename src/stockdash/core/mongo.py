@@ -17,11 +17,18 @@ from urllib.parse import urlsplit
 
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import (
+    ConnectionFailure,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 # Transport failures: the server is down or unreachable (answered like PostgreSQL's: 503).
 MONGO_FAILURES: tuple[type[Exception], ...] = (ConnectionFailure, ServerSelectionTimeoutError)
 DEFAULT_READ_PREFERENCE = "primaryPreferred"
+# MongoDB's error code for a write conflict between transactions.
+WRITE_CONFLICT = 112
 
 
 def bson_time(when: datetime) -> datetime:
@@ -103,6 +110,27 @@ async def ping_mongo(client: AsyncMongoClient[dict[str, Any]]) -> bool:
     except PyMongoError:
         return False
     return True
+
+
+async def supports_transactions(client: AsyncMongoClient[dict[str, Any]]) -> bool:
+    """Whether the server runs multi-document transactions: a replica-set member (`setName`)
+    or a mongos (`msg: isdbgrid`); a standalone server does not."""
+    hello = await client.admin.command("hello")
+    return bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a transaction failed for a reason that a fresh attempt may not meet (a write
+    conflict, a failover): PyMongo's `TransientTransactionError` label."""
+    if not isinstance(exc, PyMongoError):
+        return False
+    if exc.has_error_label("TransientTransactionError"):
+        return True
+    # The mongoeco test server reports a commit-time write conflict without the label or
+    # MongoDB's code 112 (WriteConflict); real servers label it.
+    return isinstance(exc, OperationFailure) and (
+        exc.code == WRITE_CONFLICT or "write conflict" in str(exc).lower()
+    )
 
 
 async def next_id(counters: AsyncCollection[dict[str, Any]], name: str) -> int:

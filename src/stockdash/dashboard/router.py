@@ -10,13 +10,16 @@ from fastapi import APIRouter, Query, Request, Response
 from stockdash.container import Container, container_of
 from stockdash.core.errors import error_responses
 from stockdash.core.fastlane import HotRoute
+from stockdash.core.routes import RetryRoute
 from stockdash.dashboard.schemas import DashboardResponse, DashboardView
 from stockdash.dashboard.service import dashboard_json
 from stockdash.users.deps import CurrentReader
 from stockdash.users.records import UserRecord
 
 # Listed under "analysis" in the OpenAPI document, where it has always been.
-router = APIRouter(tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429))
+router = APIRouter(
+    route_class=RetryRoute, tags=["analysis"], responses=error_responses(401, 403, 404, 422, 429)
+)
 
 
 @router.get(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from stockdash.container import Container, container_of
 from stockdash.core.errors import error_responses
 from stockdash.core.fastlane import HotRoute
+from stockdash.core.routes import RetryRoute
 from stockdash.market.deps import MarketDep
 from stockdash.market.public import memo_json, stock_public_json
 from stockdash.market.schemas import (
@@ -29,7 +30,10 @@ from stockdash.market.service import HistoryView, MarketService
 from stockdash.users.deps import CurrentReader
 
 router = APIRouter(
-    prefix="/stocks", tags=["stocks"], responses=error_responses(401, 403, 404, 422, 429)
+    route_class=RetryRoute,
+    prefix="/stocks",
+    tags=["stocks"],
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 
 RANGE_DAYS: dict[str, int | None] = {

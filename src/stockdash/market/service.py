@@ -44,7 +44,8 @@ from stockdash.market.types import (
     StockData,
     UnknownSymbolError,
 )
-from stockdash.storage.base import Storage
+from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.retry import transact
 from stockdash.storage.sql import sessions_storage
 
 logger = logging.getLogger(__name__)
@@ -648,12 +649,10 @@ class MarketService:
             await self._write(batch.writes)
 
     async def _write(self, writes: dict[str, RowWrite]) -> None:
-        """Several symbols' row changes in one transaction."""
+        """Several symbols' row changes in one transaction (again after a conflict)."""
         if not writes or self.storage is None:
             return
-        async with self.storage.unit() as unit:
-            await unit.stock_cache.write_many(writes, self.clock())
-            await unit.commit()
+        await transact(self.storage, lambda unit: unit.stock_cache.write_many(writes, self.clock()))
 
     async def _persist(
         self, symbol: str, patch: dict[str, Any], *, expires: datetime | None
@@ -692,11 +691,13 @@ class MarketService:
             for symbol, attachment in attachments.items():
                 batch.add(symbol, attachment=attachment)
             return
-        async with self.storage.unit() as unit:
+
+        async def attach(unit: UnitOfWork) -> None:
             now = self.clock()
             for symbol, attachment in attachments.items():
                 await unit.stock_cache.set_attachment(symbol, attachment, now)
-            await unit.commit()
+
+        await transact(self.storage, attach)
 
     def restore_attachments_with(self, restore: AttachmentRestorer) -> None:
         """Have `restore(symbol, attachment)` called whenever a cold cache reads a symbol's quote

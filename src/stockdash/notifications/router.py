@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from stockdash.container import ContainerDep, UnitOfWorkDep
 from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import error_responses
+from stockdash.core.routes import RetryRoute
 from stockdash.notifications import service
 from stockdash.notifications.schemas import (
     NotificationList,
@@ -20,7 +21,10 @@ from stockdash.notifications.schemas import (
 from stockdash.users.deps import CurrentReader, CurrentUser
 
 router = APIRouter(
-    prefix="/notifications", tags=["notifications"], responses=error_responses(401, 403, 429)
+    route_class=RetryRoute,
+    prefix="/notifications",
+    tags=["notifications"],
+    responses=error_responses(401, 403, 429),
 )
 NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Page = Annotated[int, Query(ge=1, le=100_000, description="1-based page number.")]

@@ -8,6 +8,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -26,6 +27,7 @@ from stockdash.notifications.schemas import (
     NotificationSettingsPublic,
 )
 from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.retry import transact
 
 logger = logging.getLogger(__name__)
 
@@ -192,11 +194,14 @@ class Notifier:
                 continue
             subject = f"stockdash: {len(rows)} alert{'s' if len(rows) != 1 else ''}"
             await self.email_sender.send(_email(self.settings, to, subject, rows))
-            async with self.storage.unit() as unit:
-                await unit.notifications.digest_sent(to.user_id, [r.id for r in rows], utcnow())
-                await unit.commit()
+            await transact(self.storage, partial(_digest_sent, to.user_id, [r.id for r in rows]))
             sent += 1
         return sent
+
+
+async def _digest_sent(user_id: int, ids: list[int], unit: UnitOfWork) -> None:
+    """Mark a digest's notifications emailed."""
+    await unit.notifications.digest_sent(user_id, ids, utcnow())
 
 
 # -- the API's operations -------------------------------------------------------------------

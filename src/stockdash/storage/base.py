@@ -25,8 +25,9 @@ class UnitOfWork(Protocol):
     """The repositories of one request or job, and the transaction they share.
 
     Services never commit: whoever opened the unit (the route's dependency, a job) commits once
-    the work succeeded; leaving without commit rolls back (SQL) or has nothing to undo (MongoDB,
-    whose writes are single-document atomic and whose invariants use conditional updates).
+    the work succeeded; leaving without commit rolls back (SQL, and MongoDB where the server runs
+    transactions: a replica set or mongos). On a standalone MongoDB each write stands alone and
+    there is nothing to undo; its invariants use conditional updates.
     """
 
     @property
@@ -102,10 +103,16 @@ class Storage(Protocol):
         ...
 
     def unit(
-        self, *, read_only: bool = False, session: AsyncSession | None = None
+        self,
+        *,
+        read_only: bool = False,
+        primary: bool = False,
+        session: AsyncSession | None = None,
     ) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work; on SQL `session` joins the request's session (one connection, and
-        on SQLite one write lock, per request), on MongoDB it is ignored."""
+        on SQLite one write lock, per request), on MongoDB it is ignored. On MongoDB a
+        read-only unit may read a secondary (MONGODB_READ_PREFERENCE) unless `primary` asks
+        for read-your-writes."""
         ...
 
     def job_store(self) -> JobStore:

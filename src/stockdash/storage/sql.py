@@ -66,10 +66,14 @@ class SqlStorage:
 
     @asynccontextmanager
     async def unit(
-        self, *, read_only: bool = False, session: AsyncSession | None = None
+        self,
+        *,
+        read_only: bool = False,
+        primary: bool = False,
+        session: AsyncSession | None = None,
     ) -> AsyncIterator[SqlUnitOfWork]:
         """A unit over `session` (left to its owner) or over a new session (rolled back unless
-        committed)."""
+        committed); `primary` changes nothing here (one server answers every read)."""
         if session is not None:
             yield SqlUnitOfWork(session)
             return

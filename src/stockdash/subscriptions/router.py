@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from stockdash.container import UnitOfWorkDep
 from stockdash.core.errors import error_responses
+from stockdash.core.routes import RetryRoute
 from stockdash.subscriptions import service
 from stockdash.subscriptions.billing import PAYMENT_REQUIRED_RESPONSE
 from stockdash.subscriptions.deps import BillingDep
@@ -14,7 +15,7 @@ from stockdash.users.deps import CurrentUser
 from stockdash.users.schemas import UserPublic
 from stockdash.users.service import to_public
 
-router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+router = APIRouter(route_class=RetryRoute, prefix="/subscriptions", tags=["subscriptions"])
 
 
 @router.get("/tiers", response_model=TierList)

@@ -16,6 +16,7 @@ from stockdash.core.errors import Conflict, Unprocessable
 from stockdash.core.security import hash_password, hash_token, new_opaque_token, verify_password
 from stockdash.notifications.email import Email, EmailSender, deliver
 from stockdash.storage.base import Storage, UnitOfWork
+from stockdash.storage.retry import transact
 from stockdash.users import emails, service
 from stockdash.users.passwords import check_strength
 from stockdash.users.records import UserRecord, UserUpdate
@@ -152,9 +153,7 @@ async def send_password_reset(
     neither its content nor its timing tells whether the account exists.
     """
     try:
-        async with storage.unit() as unit:
-            email = await _password_reset_email(unit, address, settings)
-            await unit.commit()
+        email = await transact(storage, lambda unit: _password_reset_email(unit, address, settings))
     except Exception:
         logger.exception("could not prepare a password reset link")
         return

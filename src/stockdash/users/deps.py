@@ -55,7 +55,9 @@ async def get_current_user(
         raise _unauthenticated("Invalid or expired token.") from exc
 
     async def load() -> UserRecord | None:
-        async with container.storage.unit(read_only=True) as unit:
+        # The primary: a stale secondary read after a password change would be cached under
+        # the new version and let the old tokens in.
+        async with container.storage.unit(read_only=True, primary=True) as unit:
             return await unit.users.get(user_id)
 
     user = await container.user_cache.user(user_id, load)

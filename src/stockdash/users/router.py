@@ -13,6 +13,7 @@ from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import AppError, Forbidden, error_responses
 from stockdash.core.metrics import USER_LOGINS, USER_REGISTRATIONS
 from stockdash.core.ratelimit import RateLimiterDep
+from stockdash.core.routes import RetryRoute
 from stockdash.notifications.deps import EmailSenderDep
 from stockdash.notifications.email import deliver
 from stockdash.users import account, service, sessions
@@ -36,8 +37,12 @@ from stockdash.users.schemas import (
     UserPublic,
 )
 
-auth_router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(422))
-users_router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(401))
+auth_router = APIRouter(
+    route_class=RetryRoute, prefix="/auth", tags=["auth"], responses=error_responses(422)
+)
+users_router = APIRouter(
+    route_class=RetryRoute, prefix="/users", tags=["users"], responses=error_responses(401)
+)
 
 
 @auth_router.post(

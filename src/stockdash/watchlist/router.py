@@ -13,6 +13,7 @@ from stockdash.core.deps import SettingsDep
 from stockdash.core.errors import ServiceUnavailable, error_responses
 from stockdash.core.fastlane import HotRoute
 from stockdash.core.metrics import WATCHLIST_ADDS
+from stockdash.core.routes import RetryRoute
 from stockdash.events.service import watchlist_changed
 from stockdash.jobs.queue import JobQueue
 from stockdash.jobs.store import JobKind
@@ -26,7 +27,10 @@ logger = logging.getLogger(__name__)
 WARM_DEDUP_SECONDS = 300
 
 router = APIRouter(
-    prefix="/watchlist", tags=["watchlist"], responses=error_responses(401, 403, 429)
+    route_class=RetryRoute,
+    prefix="/watchlist",
+    tags=["watchlist"],
+    responses=error_responses(401, 403, 429),
 )
 
 
