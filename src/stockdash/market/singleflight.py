@@ -1,13 +1,21 @@
 """Collapse concurrent calls for the same key into one upstream call.
 
-Inside a process the callers share one future; across processes (when a shared `Locks` is
+Inside a process the callers share one task; across processes (when a shared `Locks` is
 given) the one caller per process that goes ahead first takes a Redis lock for the key, so the
 loader, which re-reads the shared cache before fetching, finds what another process fetched.
+
+The call runs in a task of its own, which every caller (the first included) awaits through
+`asyncio.shield`: a caller that goes away (a client that disconnected, a request that timed out)
+stops waiting, but the call goes on for the others. Before, the first caller ran the call itself,
+and cancelling it cancelled everyone waiting on it, whose requests then ended without an answer.
+The task starts from a copy of the first caller's context, so its context variables (the
+refresh's write batch, the background flag) are the ones that caller had.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -31,24 +39,23 @@ class SingleFlight(Generic[T]):
         """Run fn once per key at a time; share its result or exception. `wait` bounds how long
         a caller waits for someone else's call (TimeoutError; that call goes on), and for the
         cross-process lock (then it runs fn itself); None: as long as they take."""
-        existing = self._inflight.get(key)
-        if existing is not None:
+        flight = self._inflight.get(key)
+        if flight is not None:
             async with asyncio.timeout(wait):
-                return await asyncio.shield(existing)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            result = await self._across_processes(key, fn, wait)
-        except BaseException as exc:
-            future.set_exception(exc)
-            # Mark retrieved so an unawaited failure does not log "exception never retrieved".
-            future.exception()
-            raise
-        else:
-            future.set_result(result)
-            return result
-        finally:
+                return await asyncio.shield(flight)
+        flight = asyncio.ensure_future(self._across_processes(key, fn, wait))
+        self._inflight[key] = flight
+        flight.add_done_callback(functools.partial(self._landed, key))
+        return await asyncio.shield(flight)
+
+    def _landed(self, key: str, flight: asyncio.Future[T]) -> None:
+        """The call for `key` ended: the next caller starts a new one."""
+        if self._inflight.get(key) is flight:
             del self._inflight[key]
+        # Retrieved here, so a failure that every caller left behind is not logged as
+        # "exception never retrieved" (the callers still awaiting get it as before).
+        if not flight.cancelled():
+            flight.exception()
 
     async def _across_processes(
         self, key: str, fn: Callable[[], Awaitable[T]], wait: float | None
