@@ -110,9 +110,9 @@ test-mongo: install mongo-server ## The repository contract suite on MongoDB (mo
 # PostgreSQL scale-out clusters and the frontend.
 MONGO_SUITES := tests/api tests/users tests/watchlist tests/dashboard tests/subscriptions \
 	tests/admin tests/apikeys tests/alerts tests/notifications tests/security tests/events \
-	tests/jobs tests/core tests/monitoring tests/resilience
+	tests/jobs tests/core tests/monitoring tests/resilience tests/market/test_market_service.py
 
-test-api-mongo: install mongo-server ## The API suites on MongoDB: tests/api (`stockdash serve`), users, watchlist, dashboard, subscriptions, admin, API keys, alerts, notifications, security, events, jobs, core, monitoring, resilience (not analysis, market, contract, deploy, scale)
+test-api-mongo: install mongo-server ## The API suites on MongoDB: tests/api (`stockdash serve`), users, watchlist, dashboard, subscriptions, admin, API keys, alerts, notifications, security, events, jobs, core, monitoring, resilience, the market service (not analysis, the market providers and snapshot, contract, deploy, scale)
 	STOCKDASH_TEST_DB=mongo $(BIN)/pytest -q $(PYTEST_ARGS) $(MONGO_SUITES)
 
 # mongo-server first: the repository contract suite (tests/contract) runs each SQL pass's

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import UserFactory, assert_error
 
+from stockdash.container import open_storage
 from stockdash.core.config import Settings
-from stockdash.core.db import create_engine, create_sessionmaker, utcnow
+from stockdash.core.db import utcnow
 from stockdash.core.errors import ServiceUnavailable
 from stockdash.market.cache import Cache, MemoryCache
 from stockdash.market.counting import CountingProvider
@@ -20,26 +22,32 @@ from stockdash.market.fallback import FallbackProvider
 from stockdash.market.service import MarketService
 from stockdash.market.snapshot.provider import SnapshotProvider
 from stockdash.market.types import Bar, ProviderError, UnknownSymbolError
+from stockdash.storage.base import Storage
 
 
 @pytest.fixture
-async def sessionmaker(settings: Settings):  # type: ignore[no-untyped-def]
-    engine = create_engine(settings.resolved_database_url, schema=settings.database_schema)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
+async def storage(settings: Settings) -> AsyncIterator[Storage]:
+    """Where the service persists: the test's SQL database, or MongoDB on the MongoDB pass."""
+    async with open_storage(settings) as opened:
+        yield opened
 
 
 def make_service(
-    provider: Any, snapshot: SnapshotProvider, cache: Cache, sm: Any, ttl: float = 1800, **kw: Any
+    provider: Any,
+    snapshot: SnapshotProvider,
+    cache: Cache,
+    storage: Storage,
+    ttl: float = 1800,
+    **kw: Any,
 ) -> MarketService:
-    return MarketService(provider, snapshot, cache=cache, sessionmaker=sm, ttl=ttl, **kw)
+    return MarketService(provider, snapshot, cache=cache, storage=storage, ttl=ttl, **kw)
 
 
 async def test_concurrent_requests_for_an_uncached_symbol_fetch_once(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
     provider = CountingProvider(snapshot)
-    service = make_service(provider, snapshot, cache, sessionmaker)
+    service = make_service(provider, snapshot, cache, storage)
     views = await asyncio.gather(*(service.stock("AAPL") for _ in range(25)))
     assert {v.quote.price for v in views} == {views[0].quote.price}
     assert provider.endpoint_calls("quote")["AAPL"] == 1
@@ -50,10 +58,10 @@ async def test_concurrent_requests_for_an_uncached_symbol_fetch_once(
 
 
 async def test_second_read_is_served_from_cache(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
     provider = CountingProvider(snapshot)
-    service = make_service(provider, snapshot, cache, sessionmaker)
+    service = make_service(provider, snapshot, cache, storage)
     first = await service.stock("KO")
     second = await service.stock("KO")
     assert first.quote == second.quote and not second.stale
@@ -64,10 +72,10 @@ async def test_second_read_is_served_from_cache(
 
 
 async def test_provider_down_serves_last_good_quote_marked_stale(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
     provider = CountingProvider(snapshot)
-    service = make_service(provider, snapshot, cache, sessionmaker, ttl=0.05)
+    service = make_service(provider, snapshot, cache, storage, ttl=0.05)
     good = await service.stock("MSFT")
     await asyncio.sleep(0.1)  # the cache entry and the stored row expire
     provider.down = True
@@ -78,10 +86,10 @@ async def test_provider_down_serves_last_good_quote_marked_stale(
 
 
 async def test_provider_down_serves_last_good_history_marked_stale(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
     provider = CountingProvider(snapshot)
-    service = make_service(provider, snapshot, cache, sessionmaker, ttl=0.05)
+    service = make_service(provider, snapshot, cache, storage, ttl=0.05)
     good = await service.history_view("MSFT")
     await asyncio.sleep(0.1)  # the fresh entry expires; the last good copy stays
     provider.down = True
@@ -92,11 +100,11 @@ async def test_provider_down_serves_last_good_history_marked_stale(
 
 
 async def test_provider_down_serves_last_good_fundamentals_marked_stale(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
     clock = [utcnow()]
     provider = CountingProvider(snapshot)
-    service = make_service(provider, snapshot, cache, sessionmaker, clock=lambda: clock[0])
+    service = make_service(provider, snapshot, cache, storage, clock=lambda: clock[0])
     good = await service.fundamentals_view("JPM")
     await cache.delete("fundamentals:JPM")  # the day-long entry expires ...
     clock[0] += timedelta(days=2)  # ... and so does the persisted copy
@@ -106,16 +114,16 @@ async def test_provider_down_serves_last_good_fundamentals_marked_stale(
 
 
 async def test_persisted_fundamentals_survive_a_restart_and_an_outage(
-    snapshot: SnapshotProvider, sessionmaker: Any
+    snapshot: SnapshotProvider, storage: Storage
 ) -> None:
     clock = [utcnow()]
     first = CountingProvider(snapshot)
     good = await make_service(
-        first, snapshot, MemoryCache(), sessionmaker, clock=lambda: clock[0]
+        first, snapshot, MemoryCache(), storage, clock=lambda: clock[0]
     ).fundamentals_view("PG")
     # A restart within the day: served from the database, no upstream call.
     again = CountingProvider(snapshot)
-    restarted = make_service(again, snapshot, MemoryCache(), sessionmaker, clock=lambda: clock[0])
+    restarted = make_service(again, snapshot, MemoryCache(), storage, clock=lambda: clock[0])
     warm = await restarted.fundamentals_view("PG")
     assert (
         warm.rows == good.rows
@@ -126,18 +134,18 @@ async def test_persisted_fundamentals_survive_a_restart_and_an_outage(
     clock[0] += timedelta(days=3)
     down = CountingProvider(snapshot)
     down.down = True
-    later = make_service(down, snapshot, MemoryCache(), sessionmaker, clock=lambda: clock[0])
+    later = make_service(down, snapshot, MemoryCache(), storage, clock=lambda: clock[0])
     stale = await later.fundamentals_view("PG")
     assert stale.stale and stale.rows == good.rows and stale.fetched_at == good.fetched_at
 
 
 @pytest.mark.parametrize("what", ["stock", "history_view", "fundamentals_view"])
 async def test_nothing_cached_and_provider_down_falls_back_to_the_snapshot_marked_stale(
-    snapshot: SnapshotProvider, sessionmaker: Any, what: str
+    snapshot: SnapshotProvider, storage: Storage, what: str
 ) -> None:
     provider = CountingProvider(snapshot)
     provider.down = True
-    service = make_service(provider, snapshot, MemoryCache(), sessionmaker)
+    service = make_service(provider, snapshot, MemoryCache(), storage)
     view = await getattr(service, what)("PG")
     assert view.stale
     assert (view.quote.source if what == "stock" else view.source) == "snapshot"
@@ -145,11 +153,11 @@ async def test_nothing_cached_and_provider_down_falls_back_to_the_snapshot_marke
 
 @pytest.mark.parametrize("what", ["stock", "history_view", "fundamentals_view"])
 async def test_nothing_cached_provider_down_and_no_fallback_is_unavailable(
-    snapshot: SnapshotProvider, sessionmaker: Any, what: str
+    snapshot: SnapshotProvider, storage: Storage, what: str
 ) -> None:
     provider = CountingProvider(snapshot)
     provider.down = True
-    service = make_service(provider, snapshot, MemoryCache(), sessionmaker, snapshot_fallback=False)
+    service = make_service(provider, snapshot, MemoryCache(), storage, snapshot_fallback=False)
     with pytest.raises(ServiceUnavailable):
         await getattr(service, what)("PG")
 
@@ -186,10 +194,10 @@ class LivePrimary(CountingProvider):
 
 
 async def test_source_names_the_provider_that_answered(
-    snapshot: SnapshotProvider, cache: Cache, sessionmaker: Any
+    snapshot: SnapshotProvider, cache: Cache, storage: Storage
 ) -> None:
     live = FallbackProvider(LivePrimary(snapshot, name="polygon"), snapshot)
-    service = make_service(live, snapshot, cache, sessionmaker)
+    service = make_service(live, snapshot, cache, storage)
     assert (await service.history_view("KO")).source == "snapshot"
     assert (await service.fundamentals_view("KO")).source == "snapshot"
     plain = make_service(CountingProvider(snapshot, name="polygon"), snapshot, MemoryCache(), None)
@@ -197,12 +205,12 @@ async def test_source_names_the_provider_that_answered(
 
 
 async def test_restart_starts_warm_from_the_database(
-    snapshot: SnapshotProvider, sessionmaker: Any
+    snapshot: SnapshotProvider, storage: Storage
 ) -> None:
     provider = CountingProvider(snapshot)
-    await make_service(provider, snapshot, MemoryCache(), sessionmaker).stock("JNJ")
+    await make_service(provider, snapshot, MemoryCache(), storage).stock("JNJ")
     restarted_provider = CountingProvider(snapshot)
-    restarted = make_service(restarted_provider, snapshot, MemoryCache(), sessionmaker)
+    restarted = make_service(restarted_provider, snapshot, MemoryCache(), storage)
     view = await restarted.stock("JNJ")
     assert not view.stale
     assert restarted_provider.endpoint_calls("quote")["JNJ"] == 0
@@ -318,14 +326,14 @@ async def test_stock_errors(client: httpx.AsyncClient, make_user: UserFactory) -
 
 
 async def test_stale_fields_in_persisted_row_expire(
-    snapshot: SnapshotProvider, sessionmaker: Any
+    snapshot: SnapshotProvider, storage: Storage
 ) -> None:
     clock = [utcnow()]
     service = MarketService(
         CountingProvider(snapshot),
         snapshot,
         cache=MemoryCache(),
-        sessionmaker=sessionmaker,
+        storage=storage,
         ttl=60,
         clock=lambda: clock[0],
     )
