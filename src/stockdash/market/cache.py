@@ -220,10 +220,10 @@ class RedisCache:
         if self._near is None or (copy := self._near.get(key)) is None:
             return None
         age = self._clock() - copy.at
-        if copy.tracked and self._tracking is not None and self._tracking.live:
-            if age < TRACKED_MAX_SECONDS:
-                return copy.value
-        elif age < self._near_seconds:
+        tracked = copy.tracked and self._tracking is not None and self._tracking.live
+        if tracked and age < TRACKED_MAX_SECONDS:
+            return copy.value
+        if age < self._near_seconds and key.startswith(self._near_prefixes):
             return copy.value
         return None
 
