@@ -8,11 +8,10 @@ raises such an error here (row locks serialise the writers), so there the work r
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from stockdash.core.mongo import is_transient
 from stockdash.storage.base import Storage, UnitOfWork
@@ -27,18 +26,19 @@ BACKOFF_MAX = 0.5
 
 async def retry_transient(attempt: Callable[[], Awaitable[T]]) -> T:
     """Await `attempt()` again, after a jittered backoff, while it fails transiently."""
-    deadline = time.monotonic() + RETRY_SECONDS
-    tries = 0
-    while True:
-        try:
-            return await attempt()
-        except Exception as exc:
-            if not is_transient(exc) or time.monotonic() > deadline:
-                raise
-        tries += 1
-        # Jitter spreads the conflicting writers apart, so one of them gets through each round.
-        pause = min(BACKOFF_MAX, BACKOFF_INITIAL * 1.5**tries)
-        await asyncio.sleep(random.uniform(0, pause))  # noqa: S311 (jitter, not a secret)
+    # Full jitter spreads the conflicting writers apart, so one of them gets through each round.
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_delay(RETRY_SECONDS),
+        wait=wait_random_exponential(multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX),
+        reraise=True,
+    )
+
+    async def once() -> T:
+        # A coroutine function, so tenacity awaits it (a lambda's awaitable would be returned).
+        return await attempt()
+
+    return await retrying(once)
 
 
 async def transact(storage: Storage, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
