@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -33,12 +34,17 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1].split("/")[0])
 
 
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait (bounded) until `condition()` holds; fail the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
 async def until_tracking_is_live(container: Any, seconds: float = 10.0) -> None:
     """Wait (bounded) until the container's Redis client-side caching is set up."""
     tracking = container.tracking
     assert tracking is not None, "client-side caching is off"
     tracking.ensure_running()
-    deadline = time.monotonic() + seconds
-    while not tracking.live:
-        assert time.monotonic() < deadline, "redis client-side caching did not come up"
-        await asyncio.sleep(0.01)
+    await until(lambda: tracking.live, seconds)

@@ -3,9 +3,7 @@ changed, and never trusted while the tracking connection is down or silent."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,17 +11,10 @@ import redis.asyncio as aioredis
 from stockdash.core.tracking import TRACKING_CLIENT_NAME, RedisTracking
 from stockdash.market.cache import RedisCache
 from stockdash.users.cache import RedisUserVersions
-from tests.redis_tools import RoundTrips, port_of
+from tests.redis_tools import RoundTrips, port_of, until
 
 PREFIX = "t:"
 KEY = "cardver:abc:AAPL"
-
-
-async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -49,7 +40,7 @@ async def cache(private_redis: str, tracking: RedisTracking) -> AsyncIterator[Re
         private_redis, prefix=PREFIX, tracking=tracking, tracked_prefixes=("cardver:",)
     )
     tracking.ensure_running()
-    await _until(lambda: tracking.live)
+    await until(lambda: tracking.live)
     yield redis_cache
     await redis_cache.close()
 
@@ -97,7 +88,7 @@ async def test_user_versions_are_read_once_and_dropped_on_a_bump_elsewhere(
     )
     elsewhere = RedisUserVersions(aioredis.Redis.from_url(private_redis), prefix=PREFIX)
     tracking.ensure_running()
-    await _until(lambda: tracking.live)
+    await until(lambda: tracking.live)
     await elsewhere.bump([7])
     first = await here.current(7)
     trips = RoundTrips(monkeypatch, port_of(private_redis))
@@ -115,11 +106,11 @@ async def test_a_killed_connection_drops_every_copy_and_comes_back(
     clients = await other.client_list()
     (tracker,) = [c for c in clients if c["name"] == TRACKING_CLIENT_NAME]
     await other.client_kill_filter(_id=tracker["id"])
-    await _until(lambda: not tracking.live)
+    await until(lambda: not tracking.live)
     # Nothing may be trusted while it is down: reads go to Redis.
     await other.set(PREFIX + KEY, "v2")
     assert await cache.get(KEY) == "v2"
-    await _until(lambda: tracking.live)
+    await until(lambda: tracking.live)
     assert await cache.get(KEY) == "v2"
     await other.set(PREFIX + KEY, "v3")
     assert await cache.get(KEY) == "v3"
@@ -133,9 +124,9 @@ async def test_an_unanswered_heartbeat_stops_trusting_copies(
     generation = tracking.generation
     # A paused server answers nobody, so it would push nothing either.
     await other.execute_command("CLIENT", "PAUSE", "1500", "ALL")
-    await _until(lambda: not tracking.live, seconds=5)
+    await until(lambda: not tracking.live, seconds=5)
     assert tracking.generation > generation
-    await _until(lambda: tracking.live, seconds=10)
+    await until(lambda: tracking.live, seconds=10)
     assert await cache.get(KEY) == "v1"
 
 
@@ -147,6 +138,6 @@ async def test_an_unreachable_redis_never_goes_live() -> None:
     )
     tracker.subscribe("x:", lambda keys: None)
     tracker.ensure_running()
-    await _until(lambda: tracker._warned)  # an attempt failed (and was logged)
+    await until(lambda: tracker._warned)  # an attempt failed (and was logged)
     assert not tracker.live
     await tracker.close()

@@ -152,6 +152,17 @@ class RedisTracking:
         if self._task is None and self._supported and self._subscribers and not self._closed:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="redis-tracking")
 
+    def reading(self) -> int:
+        """Call before a Redis read whose answer may be kept: starts the connection if need be;
+        pass what it returns to `vouches` once the answer is in."""
+        self.ensure_running()
+        return self.generation
+
+    def vouches(self, since: int) -> bool:
+        """Whether an answer read since `reading()` returned `since` may be kept as a tracked
+        copy: tracking is live and no push (it may have named that key) or drop came meanwhile."""
+        return self.live and self.generation == since
+
     def invalidated(self, keys: list[bytes] | None) -> None:
         """A push from Redis: these keys changed (None: all of them, e.g. FLUSHALL)."""
         self.generation += 1

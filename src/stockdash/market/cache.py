@@ -210,10 +210,7 @@ class RedisCache:
 
     def _generation(self) -> int:
         """Where the tracker stands before a read (a push meanwhile forbids keeping its answer)."""
-        if self._tracking is None:
-            return 0
-        self._tracking.ensure_running()
-        return self._tracking.generation
+        return 0 if self._tracking is None else self._tracking.reading()
 
     def _near_get(self, key: str) -> str | None:
         """This process's copy of a key, if it may still be used."""
@@ -235,8 +232,7 @@ class RedisCache:
         tracking = self._tracking
         if (
             tracking is not None
-            and tracking.live
-            and tracking.generation == generation
+            and tracking.vouches(generation)
             and key.startswith(self._tracked_prefixes)
         ):
             self._near[key] = _NearCopy(value, self._clock(), tracked=True)

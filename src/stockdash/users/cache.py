@@ -103,10 +103,9 @@ class RedisUserVersions:
         tracking = self._tracking
         generation = 0
         if tracking is not None:
-            tracking.ensure_running()
+            generation = tracking.reading()
             if tracking.live and (kept := self._kept.get(user_id, _NOT_KEPT)) is not _NOT_KEPT:
                 return kept
-            generation = tracking.generation
         if not self.outage.usable():
             return UNKNOWN
         try:
@@ -115,8 +114,7 @@ class RedisUserVersions:
             self.outage.failed(exc)
             return UNKNOWN
         self.outage.succeeded()
-        # Kept only if no push (or drop) came while the GET was out: it may have been this key's.
-        if tracking is not None and tracking.live and tracking.generation == generation:
+        if tracking is not None and tracking.vouches(generation):
             self._kept[user_id] = version
         return version
 
