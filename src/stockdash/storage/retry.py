@@ -8,6 +8,8 @@ raises such an error here (row locks serialise the writers), so there the work r
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -26,7 +28,16 @@ BACKOFF_MAX = 0.5
 
 async def retry_transient(attempt: Callable[[], Awaitable[T]]) -> T:
     """Await `attempt()` again, after a jittered backoff, while it fails transiently."""
-    # Full jitter spreads the conflicting writers apart, so one of them gets through each round.
+    # The first attempt is awaited directly: every request on the API routers comes through here
+    # and nearly all succeed at once (on SQL all do), and a tenacity run costs some 25 us.
+    try:
+        return await attempt()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+    # Full jitter spreads the conflicting writers apart, so one of them gets through each round;
+    # this first pause is the one tenacity would take after a first failure (2 x the multiplier).
+    await asyncio.sleep(random.uniform(0, 2 * BACKOFF_INITIAL))  # noqa: S311 (jitter, not a secret)
     retrying = AsyncRetrying(
         retry=retry_if_exception(is_transient),
         stop=stop_after_delay(RETRY_SECONDS),
@@ -34,11 +45,11 @@ async def retry_transient(attempt: Callable[[], Awaitable[T]]) -> T:
         reraise=True,
     )
 
-    async def once() -> T:
+    async def again() -> T:
         # A coroutine function, so tenacity awaits it (a lambda's awaitable would be returned).
         return await attempt()
 
-    return await retrying(once)
+    return await retrying(again)
 
 
 async def transact(storage: Storage, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
