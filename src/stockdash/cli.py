@@ -202,25 +202,15 @@ def _prepare_mongo(settings: Settings) -> None:
     """Ping MongoDB (failing fast with a clear message) and create its collections and indexes."""
     import asyncio
 
-    from stockdash.core.mongo import MongoUnreachable, build_mongo_client, redacted
-    from stockdash.storage.mongo import MongoStorage
+    from stockdash.container import open_storage
+    from stockdash.core.mongo import MongoUnreachable, redacted
 
     target = settings.mongo
     assert target is not None
 
     async def prepare() -> None:
-        client = build_mongo_client(target.url, timeout_seconds=settings.db_connect_timeout_seconds)
-        storage = MongoStorage(
-            client,
-            target.database,
-            listeners=[],
-            url=target.url,
-            transactions=settings.mongodb_transactions,
-        )
-        try:
-            await storage.ensure_schema()
-        finally:
-            await storage.close()
+        async with open_storage(settings):  # ensures the schema on the way in
+            pass
 
     try:
         asyncio.run(prepare())
