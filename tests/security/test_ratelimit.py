@@ -41,7 +41,9 @@ async def clients(
     request: pytest.FixtureRequest, settings: Settings, snapshot: SnapshotProvider
 ) -> AsyncIterator[ClientFactory]:
     """Build apps with real limits (each a separate `create_app`) and clients for them."""
-    overrides: dict[str, Any] = {**LIMITS, "redis_url": None}
+    # Up to 40 logins at once queue for pooled database connections: on loaded CI cores the
+    # usual wait was seen to expire (503 database_unavailable), which is not what these test.
+    overrides: dict[str, Any] = {**LIMITS, "redis_url": None, "db_connect_timeout_seconds": 10.0}
     if request.param == "redis":
         probe = aioredis.from_url(REDIS_URL)
         try:
@@ -50,10 +52,15 @@ async def clients(
             pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc} (run `make services`)")
         finally:
             await probe.aclose()
-        # A unique prefix keeps this test's counters apart from every other run.
+        # A unique prefix keeps this test's counters apart from every other run. These tests
+        # open up to 40 Redis connections at once: on loaded CI cores the 0.5 s connect timeout
+        # was seen to expire, and the limiter then (rightly) counts in process, which is the
+        # outage behaviour tests/resilience checks, not what these tests are about.
         overrides |= {
             "redis_url": REDIS_URL,
             "rate_limit_key_prefix": f"rl-test-{uuid.uuid4().hex}",
+            "redis_connect_timeout_seconds": 5.0,
+            "redis_command_timeout_seconds": 5.0,
         }
     async with AsyncExitStack() as stack:
 
